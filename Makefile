@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make dev` (local stack) and `make test` (whole suite).
+# Both create the virtualenv and install everything they need first.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+
+.PHONY: dev test venv lint unit functional e2e browser bench synth clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q "pip<26.3"
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+dev: $(STAMP)
+	$(BIN)/python -m chalicelib.local
+
+test: $(STAMP)
+	bash scripts/test.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/accounting.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,114 @@
+"""The Chalice app: middleware, blueprints and handler declarations. Nothing else lives here."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from chalice import Chalice, Cron, Rate, Response
+
+from chalicelib.api.account import account
+from chalicelib.api.admin import admin
+from chalicelib.api.http import CHALICE_ERROR_CODES, error_response, json_response, request_id_of
+from chalicelib.api.jobs import jobs
+from chalicelib.api.pages import pages
+from chalicelib.errors import ApiError
+from chalicelib.observability import bind, count, logger, unbind
+
+app = Chalice(app_name="imagegen")
+app.api.binary_types = []
+app.register_blueprint(jobs)
+app.register_blueprint(account)
+app.register_blueprint(admin)
+app.register_blueprint(pages)
+
+
+@app.middleware("http")
+def envelope(event: Any, get_response: Any) -> Response:
+    """Request id, one structured log line per request, and the error envelope for everything."""
+    started = time.perf_counter()
+    request_id = request_id_of(event)
+    correlation_id = (event.headers or {}).get("x-correlation-id") or request_id
+    unbind()
+    route = f"{event.method} {(event.context or {}).get('resourcePath', event.path)}"
+    bind(request_id=request_id, correlation_id=correlation_id, route=route)
+    if event.context is not None:
+        event.context["correlation_id"] = correlation_id
+    try:
+        response = get_response(event)
+    except ApiError as error:
+        response = error_response(error, request_id)
+    response = _normalise(response, request_id)
+    response.headers["X-Request-Id"] = request_id
+    latency = int((time.perf_counter() - started) * 1000)
+    code = None
+    if response.status_code >= 400:
+        code = _error_code(response)
+    log = logger.error if response.status_code >= 500 else logger.info
+    log("request", extra={"status": response.status_code, "latency_ms": latency, "error_code": code})
+    count("Requests", route=route, status=str(response.status_code))
+    return response
+
+
+def _error_code(response: Response) -> str | None:
+    try:
+        return json.loads(response.body)["error"]["code"]
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _normalise(response: Response, request_id: str) -> Response:
+    """Chalice's own errors ({"Code","Message"}: 404, 405, 415, 500) → our error envelope."""
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = CHALICE_ERROR_CODES.get(response.status_code, "invalid_request")
+        message = "internal error" if response.status_code >= 500 else str(body.get("Message", ""))
+        return json_response({"error": {"code": code, "message": message, "request_id": request_id}},
+                             response.status_code)
+    return response
+
+
+@app.route("/healthz", methods=["GET"])
+def healthz() -> Response:
+    from chalicelib.settings import get_settings
+
+    return json_response({"status": "ok", "version": get_settings().version})
+
+
+# --- the worker, the DLQ handler and the schedules ---------------------------------------------
+
+
+@app.lambda_function(name="worker")
+def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.generation.worker import handle_batch
+
+    return handle_batch(event, context)
+
+
+@app.lambda_function(name="dead_letters")
+def dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.generation.worker import handle_dead_letters
+
+    return handle_dead_letters(event, context)
+
+
+@app.schedule(Cron(5, 0, 1, "*", "?", "*"), name="monthly_reset")
+def monthly_reset(event: Any) -> dict[str, Any]:
+    from chalicelib.scheduled import monthly_reset as run
+
+    return run()
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="release_stale_holds")
+def release_stale_holds(event: Any) -> dict[str, Any]:
+    from chalicelib.scheduled import release_stale_holds as run
+
+    return run()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")
+def reconcile(event: Any) -> dict[str, Any]:
+    from chalicelib.scheduled import reconcile as run
+
+    return run()

@@ -1,0 +1,280 @@
+"""Admission: the pre-check before a job is queued, in ONE DynamoDB transaction.
+
+It takes the rate-limit slots (user, workspace, API key, provider), the daily credit/token
+quota, and a hold of the job's worst-case credits on the wallet; it writes the hold row
+(keyed by the idempotency key: the exactly-once guard), the ledger `hold` entry and the job
+itself. Either all of it happens or none of it: a denial writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.accounting import keys, ratelimit
+from chalicelib.accounting.dynamo import Failure, Transaction, TransactionCancelled
+from chalicelib.accounting.errors import Denied, DuplicateAdmission, RateLimitDenied
+from chalicelib.accounting.periods import day_of, period_of
+from chalicelib.accounting.plans import PROVIDER_QUOTAS, Limits, get_plan
+from chalicelib.accounting.prices import job_credits, model_price, worst_case_tokens
+from chalicelib.store.models import CounterModel, HoldModel, JobModel, LedgerEntryModel, WalletModel
+
+_finals = ratelimit.FinalCounts()
+QUOTA_TTL_S = 3 * 86_400
+
+
+@dataclass(frozen=True)
+class AdmissionRequest:
+    """Everything admission needs; `job` is the unsaved job row to write when admitted."""
+
+    job: JobModel
+    plan: str
+    limits: Limits
+    idempotency_key: str
+    request_hash: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RateStatus:
+    """For the RateLimit-* headers: the tightest scope after this request."""
+
+    limit: int
+    remaining: int
+    reset: int
+
+
+@dataclass(frozen=True)
+class Admission:
+    job_id: str
+    credits: int
+    tokens: int
+    rate: RateStatus
+    requests: int = 1  # DynamoDB requests it took (benchmarks)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def reserve_for(job: JobModel) -> tuple[int, int]:
+    """Worst-case (credits, tokens) of a job: what admission holds."""
+    price = model_price(job.provider, job.model)
+    credits = job_credits(price, job.size, job.kind, int(job.n))
+    tokens_in, tokens_out = worst_case_tokens(price, job.prompt, int(job.n))
+    return credits, tokens_in + tokens_out
+
+
+def _windows(req: AdmissionRequest, now_ms: int) -> list[ratelimit.WindowCheck]:
+    job, lim = req.job, req.limits
+    scopes = [
+        ("user", keys.rate_key("u", job.user_id), lim.requests_per_minute_user),
+        ("workspace", keys.rate_key("w", job.workspace_id), lim.requests_per_minute_workspace),
+        ("provider", keys.rate_key("p", job.provider), PROVIDER_QUOTAS[job.provider].requests_per_minute),
+    ]
+    if job.key_id:
+        scopes.append(("key", keys.rate_key("k", job.key_id), lim.requests_per_minute_key))
+    checks = []
+    for scope, base, limit in scopes:
+        index = now_ms // ratelimit.WINDOW_MS
+        previous = _finals.get(f"{base}#{index - 1}")
+        checks.append(ratelimit.plan_window(scope, base, limit, now_ms, previous))
+    return checks
+
+
+def _rate_denial(check: ratelimit.WindowCheck, current: int) -> RateLimitDenied:
+    previous = check.previous or 0
+    retry = ratelimit.retry_after_seconds(check.limit, current, previous, check.elapsed_ms)
+    return RateLimitDenied(check.scope, retry, check.limit, check.reset_seconds)
+
+
+def admit_job(req: AdmissionRequest) -> Admission:
+    """Admit `req.job` or raise Denied / DuplicateAdmission; retries only on learned state."""
+    job = req.job
+    if job.provider not in req.limits.providers:
+        raise Denied("provider_not_allowed", f"provider {job.provider!r} is not included in your plan")
+    credits, tokens = reserve_for(job)
+    if credits > req.limits.credits_per_day:
+        raise Denied("quota_exceeded", "job exceeds the daily credit quota", quota="credits_per_day")
+    if tokens > req.limits.tokens_per_day:
+        raise Denied("quota_exceeded", "job exceeds the daily token quota", quota="tokens_per_day")
+    period = period_of(req.now)
+    requests = 0
+    for _ in range(4):
+        requests += 1
+        try:
+            status = _attempt(req, credits, tokens, period)
+        except _Retry as retry:
+            if retry.period:
+                period = retry.period
+            requests += retry.requests
+            continue
+        return Admission(job.job_id, credits, tokens, status, requests=requests)
+    raise Denied("contention", "admission could not settle on a consistent state; retry")
+
+
+class _Retry(Exception):
+    def __init__(self, period: str | None = None, requests: int = 0) -> None:
+        super().__init__("retry")
+        self.period = period
+        self.requests = requests
+
+
+def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> RateStatus:
+    job, lim = req.job, req.limits
+    now_ms = int(req.now.timestamp() * 1000)
+    checks = _windows(req, now_ms)
+    for check in checks:
+        if check.threshold < 0:
+            raise _rate_denial(check, 0)
+    day = day_of(req.now)
+    txn = Transaction()
+    for check in checks:
+        expires = (check.window_index + 3) * ratelimit.WINDOW_MS // 1000
+        txn.update(
+            f"rate:{check.scope}",
+            CounterModel(check.current_key),
+            [CounterModel.n.add(1), CounterModel.expires_at.set(expires)],
+            CounterModel.n.does_not_exist() | (CounterModel.n <= check.threshold),
+            return_old=True,
+        )
+        if check.previous is None:
+            txn.check(
+                f"prev:{check.scope}",
+                CounterModel,
+                check.previous_key,
+                condition=CounterModel.n.does_not_exist() | (CounterModel.n <= 0),
+                return_old=True,
+            )
+    txn.update(
+        "quota",
+        CounterModel(keys.quota_key(job.workspace_id, day)),
+        [
+            CounterModel.credits.add(credits),
+            CounterModel.tokens.add(tokens),
+            CounterModel.expires_at.set(int(req.now.timestamp()) + QUOTA_TTL_S),
+        ],
+        (CounterModel.credits.does_not_exist() | (CounterModel.credits <= lim.credits_per_day - credits))
+        & (CounterModel.tokens.does_not_exist() | (CounterModel.tokens <= lim.tokens_per_day - tokens)),
+        return_old=True,
+    )
+    txn.update(
+        "wallet",
+        WalletModel(job.workspace_id),
+        [
+            WalletModel.held.add(credits),
+            WalletModel.available.add(-credits),
+            WalletModel.active_jobs.add(1),
+            WalletModel.last_active.set(period),
+            WalletModel.updated_at.set(req.now),
+        ],
+        (WalletModel.period == period)
+        & (WalletModel.available >= credits)
+        & (WalletModel.banned == False)  # noqa: E712 (a DynamoDB condition, not a Python test)
+        & (WalletModel.active_jobs < lim.max_concurrent_jobs),
+        return_old=True,
+    )
+    hold_key = keys.hold_key(job.workspace_id, req.idempotency_key)
+    txn.put(
+        "hold",
+        HoldModel(
+            hold_key,
+            workspace_id=job.workspace_id,
+            job_id=job.job_id,
+            user_id=job.user_id,
+            status="held",
+            credits=credits,
+            tokens=tokens,
+            day=day,
+            request_hash=req.request_hash,
+            open_shard=keys.open_hold_shard(job.job_id),
+            created_epoch=int(req.now.timestamp()),
+        ),
+        HoldModel.hold_key.does_not_exist(),
+        return_old=True,
+    )
+    txn.put(
+        "ledger",
+        LedgerEntryModel(
+            job.workspace_id,
+            ids.new_id("led", req.now),
+            type="hold",
+            amount=0,
+            held_delta=credits,
+            job_id=job.job_id,
+            user_id=job.user_id,
+            key_id=job.key_id,
+            provider=job.provider,
+            model=job.model,
+            period=period,
+            created_at=req.now,
+            details={"n": int(job.n), "size": job.size, "kind": job.kind, "tokens_reserved": tokens},
+        ),
+    )
+    job.credits_reserved = credits
+    job.tokens_reserved = tokens
+    job.idempotency_key = req.idempotency_key
+    txn.put("job", job, JobModel.job_id.does_not_exist())
+    try:
+        txn.commit(WalletModel._get_connection().connection)
+    except TransactionCancelled as cancelled:
+        raise _interpret(req, checks, credits, period, cancelled.failures) from None
+    for check in checks:
+        if check.previous is None:
+            _finals.put(check.previous_key, 0)
+    tightest = min(checks, key=lambda c: c.threshold)
+    return RateStatus(tightest.limit, max(0, tightest.threshold), tightest.reset_seconds)
+
+
+def _interpret(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credits: int, period: str,
+               failures: dict[str, Failure]) -> Exception:
+    """Turn cancellation reasons into a denial, a duplicate, or a retry with what we learned."""
+    hold = failures.get("hold")
+    if hold is not None and hold.code == "ConditionalCheckFailed":
+        old = hold.old or {}
+        return DuplicateAdmission(str(old.get("job_id", "")), old.get("request_hash"))
+    wallet = failures.get("wallet")
+    wallet_old = (wallet.old or {}) if wallet else {}
+    if wallet and wallet_old.get("banned"):
+        return Denied("banned", "this workspace is banned")
+    learned = False
+    for check in checks:
+        prev = failures.get(f"prev:{check.scope}")
+        if prev is not None and prev.old is not None:
+            _finals.put(check.previous_key, int(prev.old.get("n", 0)))
+            learned = True
+    if learned:
+        return _Retry()
+    for check in checks:
+        rate = failures.get(f"rate:{check.scope}")
+        if rate is not None:
+            return _rate_denial(check, int((rate.old or {}).get("n", 0)))
+    if wallet is not None:
+        if not wallet_old:
+            return Denied("no_wallet", "this workspace has no wallet")
+        if wallet_old.get("period") != period:
+            old_period = str(wallet_old.get("period"))
+            if old_period < period:
+                from chalicelib.accounting.ledger import roll_over
+
+                roll_over(req.job.workspace_id, period, get_plan(req.plan).monthly_allowance, req.now)
+                return _Retry(requests=2)
+            return _Retry(period=old_period)
+        if int(wallet_old.get("active_jobs", 0)) >= req.limits.max_concurrent_jobs:
+            return RateLimitDenied("workspace", 5, req.limits.max_concurrent_jobs, 5)
+        quota = failures.get("quota")
+        if quota is None:
+            return Denied(
+                "insufficient_credits",
+                f"this job needs {credits} credits; {int(wallet_old.get('available', 0))} available",
+                required=credits,
+                available=int(wallet_old.get("available", 0)),
+            )
+    quota = failures.get("quota")
+    if quota is not None:
+        return Denied("quota_exceeded", "the daily credit or token quota is used up", quota="daily")
+    return Denied("contention", "admission was refused: " + ", ".join(failures))
+
+
+def reset_caches() -> None:
+    """Forget learned window counts (tests that move the clock backwards)."""
+    _finals.clear()

@@ -1,0 +1,197 @@
+"""The wallet and its ledger: reads, rollovers, grants and adjustments, reconciliation.
+
+Every balance change is a ledger entry written in the same transaction as the wallet update,
+so for every wallet sum(entry.amount) == balance and sum(entry.held_delta) == held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.accounting import wallet as rules
+from chalicelib.accounting.dynamo import Transaction, TransactionCancelled
+from chalicelib.accounting.errors import InsufficientForAdjustment
+from chalicelib.accounting.periods import period_bounds
+from chalicelib.store.models import AuditModel, LedgerEntryModel, MarkerModel, WalletModel
+
+
+def to_rules(w: WalletModel) -> rules.Wallet:
+    return rules.Wallet(
+        period=w.period,
+        allowance_granted=int(w.allowance_granted),
+        period_spent=int(w.period_spent),
+        purchased=int(w.purchased),
+        held=int(w.held),
+        available=int(w.available),
+        debt=int(w.debt or 0),
+    )
+
+
+def new_wallet(workspace_id: str, plan: str, allowance: int, period: str, now: datetime) -> tuple[WalletModel, LedgerEntryModel]:
+    """A fresh wallet with the period's allowance, and the ledger entry that explains it."""
+    wallet = WalletModel(
+        workspace_id,
+        period=period,
+        plan=plan,
+        allowance_granted=allowance,
+        period_spent=0,
+        purchased=0,
+        held=0,
+        available=allowance,
+        active_jobs=0,
+        debt=0,
+        banned=False,
+        updated_at=now,
+    )
+    entry = LedgerEntryModel(
+        workspace_id, ids.new_id("led", now), type="grant", amount=allowance, period=period,
+        reason="plan allowance", source=f"allowance:{period}", created_at=now,
+    )
+    return wallet, entry
+
+
+def get_wallet(workspace_id: str) -> WalletModel:
+    return WalletModel.get(workspace_id, consistent_read=True)
+
+
+def roll_over(workspace_id: str, period: str, allowance: int, now: datetime) -> bool:
+    """Start `period` on a wallet still in an older one; True if this call did it.
+
+    The write is conditioned on the old period and on the pools it derives from, so a
+    concurrent or repeated rollover (or a settlement in between) cannot apply it twice.
+    """
+    for _ in range(8):
+        current = get_wallet(workspace_id)
+        if current.period >= period:
+            return False
+        before = to_rules(current)
+        after = rules.rollover(before, period, allowance)
+        txn = Transaction()
+        txn.update(
+            "wallet",
+            current,
+            [
+                WalletModel.period.set(period),
+                WalletModel.allowance_granted.set(allowance),
+                WalletModel.period_spent.set(0),
+                WalletModel.purchased.add(after.wallet.purchased - before.purchased),
+                WalletModel.available.add(after.granted + after.expired),
+                WalletModel.updated_at.set(now),
+            ],
+            (WalletModel.period == before.period)
+            & (WalletModel.period_spent == before.period_spent)
+            & (WalletModel.allowance_granted == before.allowance_granted),
+        )
+        if after.expired:
+            txn.put("expire", LedgerEntryModel(
+                workspace_id, ids.new_id("led", now), type="expire", amount=after.expired,
+                period=before.period, reason="unused allowance expired", source=f"allowance:{before.period}",
+                created_at=now,
+            ))
+        txn.put("grant", LedgerEntryModel(
+            workspace_id, ids.new_id("led", now), type="grant", amount=after.granted, period=period,
+            reason="plan allowance", source=f"allowance:{period}", created_at=now,
+        ))
+        try:
+            txn.commit(WalletModel._get_connection().connection)
+            return True
+        except TransactionCancelled:
+            continue  # someone else rolled it over or a settlement moved the pools: re-read
+    return False
+
+
+def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: datetime,
+           entry_type: str = "adjust", source: str | None = None, audit: bool = True,
+           details: dict[str, Any] | None = None) -> LedgerEntryModel | None:
+    """Add (amount > 0) or deduct (amount < 0) credits, with a ledger entry and an audit row.
+
+    A deduction is conditioned on `available >= -amount`, so it never makes available < 0.
+    With `source`, the grant is keyed on that business object: a second grant for the same
+    source changes nothing and returns None.
+    """
+    before = get_wallet(workspace_id)
+    txn = Transaction()
+    if amount >= 0:
+        actions = [WalletModel.purchased.add(amount), WalletModel.available.add(amount)]
+        condition = WalletModel.workspace_id.exists()
+    else:
+        actions = [WalletModel.period_spent.add(-amount), WalletModel.available.add(amount)]
+        condition = WalletModel.available >= -amount
+    txn.update("wallet", WalletModel(workspace_id), [*actions, WalletModel.updated_at.set(now)], condition)
+    entry = LedgerEntryModel(
+        workspace_id, ids.new_id("led", now), type=entry_type, amount=amount, reason=reason,
+        source=source, user_id=actor, period=before.period, created_at=now, details=details or {},
+    )
+    txn.put("ledger", entry)
+    if source:
+        txn.put("marker", MarkerModel(f"grant:{source}", data={"workspace_id": workspace_id, "amount": amount},
+                                      created_at=now), MarkerModel.marker.does_not_exist())
+    if audit:
+        after_available = int(before.available) + amount
+        txn.put("audit", AuditModel(
+            workspace_id, ids.new_id("aud", now), actor=actor, action=f"credits.{entry_type}",
+            before={"available": int(before.available)}, after={"available": after_available},
+            reason=reason, created_at=now,
+        ))
+    try:
+        txn.commit(WalletModel._get_connection().connection)
+    except TransactionCancelled as cancelled:
+        if "marker" in cancelled.failures:
+            return None
+        if "wallet" in cancelled.failures:
+            raise InsufficientForAdjustment(int(get_wallet(workspace_id).available)) from None
+        raise
+    return entry
+
+
+@dataclass(frozen=True)
+class Drift:
+    workspace_id: str
+    balance: int
+    ledger_balance: int
+    held: int
+    ledger_held: int
+
+    @property
+    def ok(self) -> bool:
+        return self.balance == self.ledger_balance and self.held == self.ledger_held
+
+
+def reconcile_wallet(workspace_id: str) -> Drift:
+    """Re-sum a wallet's ledger and compare it with the wallet (expected: equal)."""
+    w = to_rules(get_wallet(workspace_id))
+    amount = held = 0
+    for entry in LedgerEntryModel.query(workspace_id, consistent_read=True):
+        amount += int(entry.amount)
+        held += int(entry.held_delta)
+    return Drift(workspace_id, w.balance, amount, w.held, held)
+
+
+def reconcile_all() -> list[Drift]:
+    """Every wallet's drift (the scheduled/CLI `reconcile`); an empty list of bad ones is good."""
+    return [reconcile_wallet(w.workspace_id) for w in WalletModel.scan(attributes_to_get=["workspace_id"])]
+
+
+def balance_view(w: WalletModel, billing_interval: str | None, auto_topup: dict[str, Any] | None) -> dict[str, Any]:
+    """The `GET /v1/balance` body (API.md)."""
+    r = to_rules(w)
+    start, end = period_bounds(r.period)
+    from chalicelib.clock import iso
+
+    return {
+        "workspace_id": w.workspace_id,
+        "plan": w.plan,
+        "billing_interval": billing_interval,
+        "period": r.period,
+        "period_start": iso(start),
+        "period_end": iso(end),
+        "allowance": {"granted": r.allowance_granted, "used": r.allowance_used, "remaining": r.allowance_remaining},
+        "purchased": r.purchased_remaining,
+        "held": r.held,
+        "available": r.available,
+        "debt": r.debt,
+        "auto_topup": auto_topup,
+    }

@@ -1,0 +1,84 @@
+"""Plans and their limits: the one declarative place (admins override per workspace)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a workspace may do; every number is an integer."""
+
+    requests_per_minute_user: int
+    requests_per_minute_workspace: int
+    requests_per_minute_key: int
+    tokens_per_day: int
+    credits_per_day: int
+    max_concurrent_jobs: int
+    providers: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["providers"] = list(self.providers)
+        return data
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan: a monthly allowance (also for yearly billing) and its limits."""
+
+    name: str
+    monthly_allowance: int
+    limits: Limits
+    intervals: tuple[str, ...] = ("month", "year")
+
+
+_ALL = ("local", "gemini", "openai")
+
+PLANS: dict[str, Plan] = {
+    "free": Plan(
+        "free",
+        monthly_allowance=50,
+        limits=Limits(10, 20, 10, 200_000, 50, 2, ("local", "gemini")),
+        intervals=(),
+    ),
+    "starter": Plan("starter", 1_000, Limits(30, 60, 30, 1_000_000, 500, 4, _ALL)),
+    "pro": Plan("pro", 10_000, Limits(60, 300, 60, 10_000_000, 5_000, 10, _ALL)),
+    "enterprise": Plan("enterprise", 100_000, Limits(600, 3_000, 600, 100_000_000, 100_000, 50, _ALL)),
+}
+
+# Limit names an admin may override (PUT /admin/api/workspaces/{id}/limits).
+OVERRIDABLE = tuple(f.name for f in fields(Limits))
+
+
+@dataclass(frozen=True)
+class ProviderQuota:
+    """The platform's own quota at a provider, shared by every workspace."""
+
+    requests_per_minute: int
+
+
+PROVIDER_QUOTAS: dict[str, ProviderQuota] = {
+    "local": ProviderQuota(100_000),
+    "gemini": ProviderQuota(600),
+    "openai": ProviderQuota(300),
+}
+
+
+def get_plan(name: str) -> Plan:
+    """The plan called `name`; unknown names fall back to free (never to more)."""
+    return PLANS.get(name, PLANS["free"])
+
+
+def effective_limits(plan_name: str, overrides: dict[str, Any] | None) -> Limits:
+    """The plan's limits with the workspace's admin overrides applied."""
+    limits = get_plan(plan_name).limits
+    if not overrides:
+        return limits
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in OVERRIDABLE or value is None:
+            continue
+        changes[key] = tuple(value) if key == "providers" else int(value)
+    return replace(limits, **changes)

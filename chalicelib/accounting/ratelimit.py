@@ -1,0 +1,106 @@
+"""Sliding-window rate limits, decided in the one admission transaction.
+
+Semantics (documented in the README): each scope (user, workspace, API key, provider) has a
+60 s window counter keyed by the window's index. A request is admitted when
+
+    current + 1 + previous * (W - elapsed) / W  <=  limit
+
+i.e. the sliding-window estimate of Cloudflare's limiter. The previous window's count is
+final once its window is over (nothing writes to it any more), so a process caches it and the
+admission stays one `TransactWriteItems`: the current window item is updated under the
+precomputed condition `n <= threshold` (conditions cannot do arithmetic), and, while the
+previous count is not yet known here, a ConditionCheck `n <= assumed` on the previous item
+proves the assumption or returns the true count (ALL_OLD) for one retry.
+
+Burst bound: in any interval of length d <= W at most `limit + limit * d / W` requests pass
+(a fixed window allows 2 x limit within a few milliseconds around a boundary); within one
+aligned window never more than `limit`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+WINDOW_MS = 60_000
+
+
+@dataclass(frozen=True)
+class WindowCheck:
+    """One scope's part of an admission: which items to touch and under which bounds."""
+
+    scope: str  # user | workspace | key | provider
+    base_key: str  # "RL#u#usr_…"
+    limit: int
+    window_index: int
+    elapsed_ms: int
+    previous: int | None  # the previous window's final count, when known
+    threshold: int  # admit when the current count is <= this
+
+    @property
+    def current_key(self) -> str:
+        return f"{self.base_key}#{self.window_index}"
+
+    @property
+    def previous_key(self) -> str:
+        return f"{self.base_key}#{self.window_index - 1}"
+
+    @property
+    def reset_seconds(self) -> int:
+        """Seconds until the current window ends (RateLimit-Reset)."""
+        return max(1, -(-(WINDOW_MS - self.elapsed_ms) // 1000))
+
+
+def weighted_previous(previous: int, elapsed_ms: int) -> int:
+    """ceil(previous * (W - elapsed) / W): the previous window's weight now, in whole requests."""
+    return -(-previous * (WINDOW_MS - elapsed_ms) // WINDOW_MS)
+
+
+def threshold(limit: int, previous: int, elapsed_ms: int) -> int:
+    """The largest current count that still admits one more request (may be negative)."""
+    return limit - 1 - weighted_previous(previous, elapsed_ms)
+
+
+def plan_window(scope: str, base_key: str, limit: int, now_ms: int, previous: int | None) -> WindowCheck:
+    """Where `now_ms` falls and the condition bound for one scope."""
+    index, elapsed = divmod(now_ms, WINDOW_MS)
+    assumed = previous if previous is not None else 0
+    return WindowCheck(scope, base_key, limit, index, elapsed, previous, threshold(limit, assumed, elapsed))
+
+
+def retry_after_seconds(limit: int, current: int, previous: int, elapsed_ms: int) -> int:
+    """Seconds until a request would pass, if nothing else arrives meanwhile (>= 1)."""
+    if current + 1 > limit:
+        # This window is full: wait for it to end, then until its count, now weighing as the
+        # previous window, leaves room: current * (W - e') / W <= limit - 1.
+        target_elapsed = WINDOW_MS - (WINDOW_MS * (limit - 1)) // current if current > 0 else 0
+        return max(1, -(-(WINDOW_MS - elapsed_ms + max(0, target_elapsed)) // 1000))
+    if previous <= 0:
+        return 1
+    # previous * (W - e') / W <= limit - 1 - current  =>  e' >= W * (1 - (limit-1-current)/previous)
+    room = limit - 1 - current
+    target_elapsed = WINDOW_MS - (WINDOW_MS * room) // previous
+    return max(1, -(-(target_elapsed - elapsed_ms) // 1000))
+
+
+class FinalCounts:
+    """Previous windows' final counts, learned once per process (thread-safe, bounded)."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._data: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def get(self, key: str) -> int | None:
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: str, count: int) -> None:
+        with self._lock:
+            if len(self._data) >= self._max:
+                self._data.clear()
+            self._data[key] = count
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()

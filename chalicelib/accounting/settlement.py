@@ -1,0 +1,228 @@
+"""Settlement: after the provider answers, turn the hold into the exact charge, once.
+
+ONE transaction: the hold row `held → settled` (the exactly-once guard), the wallet (release
+the hold, spend the actual), the ledger `charge` entry, the job's final state, the daily quota
+correction and the daily rollups. Failure and cancel release the hold the same way.
+A second settlement of the same hold finds it resolved and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.accounting import keys
+from chalicelib.accounting.dynamo import Transaction, TransactionCancelled
+from chalicelib.accounting.periods import day_of, period_of
+from chalicelib.store.models import CounterModel, HoldModel, JobModel, LedgerEntryModel, RollupModel, WalletModel
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a job actually consumed, in ledger units."""
+
+    images: int
+    credits: int
+    cost_micro_usd: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    provider_ms: int = 0
+
+    def as_dict(self, reserved: int) -> dict[str, int]:
+        return {
+            "credits_reserved": reserved,
+            "credits_charged": self.credits,
+            "cost_micro_usd": self.cost_micro_usd,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "provider_ms": self.provider_ms,
+            "images": self.images,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of a settlement or release attempt."""
+
+    applied: bool  # False: the hold was already resolved (a duplicate): nothing changed
+    hold_status: str
+
+
+@dataclass
+class JobFinal:
+    """The job fields written in the same transaction."""
+
+    status: str
+    finished_at: datetime
+    images: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, str] | None = None
+    timings: dict[str, int] | None = None
+    extra_condition: Any = None
+
+
+def _job_actions(final: JobFinal, usage: dict[str, int]) -> list[Any]:
+    actions = [
+        JobModel.status.set(final.status),
+        JobModel.finished_at.set(final.finished_at),
+        JobModel.usage.set(usage),
+        JobModel.lease_until.remove(),
+    ]
+    if final.images:
+        actions.append(JobModel.images.set(final.images))
+    if final.error is not None:
+        actions.append(JobModel.error.set(final.error))
+    if final.timings is not None:
+        actions.append(JobModel.timings.set(final.timings))
+    return actions
+
+
+def _rollups(txn: Transaction, job: JobModel, day: str, counts: dict[str, int]) -> None:
+    for n, (pk, sk) in enumerate(keys.rollup_keys(job.workspace_id, job.user_id, job.provider, job.model, day, job.job_id)):
+        actions = [getattr(RollupModel, name).add(value) for name, value in counts.items() if value]
+        if actions:
+            txn.update(f"rollup:{n}", RollupModel(pk, sk), actions)
+
+
+def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime) -> Outcome:
+    """Charge `usage.credits` (<= the hold) for a job that produced images, exactly once."""
+    hold = _hold_of(job)
+    reserved = int(job.credits_reserved)
+    actual = min(usage.credits, reserved)  # never charge above what was reserved
+    usage = Usage(usage.images, actual, usage.cost_micro_usd, usage.input_tokens, usage.output_tokens, usage.provider_ms)
+    txn = Transaction()
+    _resolve_hold(txn, hold, "settled", now)
+    txn.update(
+        "wallet",
+        WalletModel(job.workspace_id),
+        [
+            WalletModel.held.add(-reserved),
+            WalletModel.available.add(reserved - actual),
+            WalletModel.period_spent.add(actual),
+            WalletModel.active_jobs.add(-1),
+            WalletModel.updated_at.set(now),
+        ],
+    )
+    txn.put(
+        "ledger",
+        LedgerEntryModel(
+            job.workspace_id,
+            ids.new_id("led", now),
+            type="charge",
+            amount=-actual,
+            held_delta=-reserved,
+            job_id=job.job_id,
+            user_id=job.user_id,
+            key_id=job.key_id,
+            provider=job.provider,
+            model=job.model,
+            period=period_of(now),
+            created_at=now,
+            details={
+                "images": usage.images,
+                "credits_reserved": reserved,
+                "cost_micro_usd": usage.cost_micro_usd,
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "provider_ms": usage.provider_ms,
+            },
+        ),
+    )
+    txn.update("job", job, _job_actions(final, usage.as_dict(reserved)))
+    _quota_correction(txn, hold, actual - reserved, usage.input_tokens + usage.output_tokens - int(job.tokens_reserved))
+    _rollups(txn, job, day_of(now), {
+        "jobs": 1,
+        "images": usage.images,
+        "credits": actual,
+        "cost_micro_usd": usage.cost_micro_usd,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "provider_ms": usage.provider_ms,
+    })
+    return _commit(txn, "settled")
+
+
+def release_job(job: JobModel, final: JobFinal, now: datetime, *, reason: str,
+                job_condition: Any = None, cost_micro_usd: int = 0) -> Outcome:
+    """Release a job's hold (failed, canceled, dead-lettered, swept), exactly once."""
+    hold = _hold_of(job)
+    reserved = int(job.credits_reserved)
+    txn = Transaction()
+    _resolve_hold(txn, hold, "released", now)
+    txn.update(
+        "wallet",
+        WalletModel(job.workspace_id),
+        [
+            WalletModel.held.add(-reserved),
+            WalletModel.available.add(reserved),
+            WalletModel.active_jobs.add(-1),
+            WalletModel.updated_at.set(now),
+        ],
+    )
+    txn.put(
+        "ledger",
+        LedgerEntryModel(
+            job.workspace_id,
+            ids.new_id("led", now),
+            type="release",
+            amount=0,
+            held_delta=-reserved,
+            job_id=job.job_id,
+            user_id=job.user_id,
+            key_id=job.key_id,
+            provider=job.provider,
+            model=job.model,
+            period=period_of(now),
+            reason=reason,
+            created_at=now,
+            details={"cost_micro_usd": cost_micro_usd} if cost_micro_usd else {},
+        ),
+    )
+    usage = {"credits_reserved": reserved, "credits_charged": 0, "cost_micro_usd": cost_micro_usd,
+             "input_tokens": 0, "output_tokens": 0, "provider_ms": 0, "images": 0}
+    txn.update("job", job, _job_actions(final, usage), job_condition)
+    _quota_correction(txn, hold, -reserved, -int(job.tokens_reserved))
+    if final.status == "failed":
+        _rollups(txn, job, day_of(now), {"failed": 1, "cost_micro_usd": cost_micro_usd})
+    return _commit(txn, "released")
+
+
+def _hold_of(job: JobModel) -> HoldModel:
+    """The hold row of a job, by key only: its quota day is the job's admission day.
+
+    No read: the job row carries what was reserved, so settlement stays one request.
+    """
+    key = keys.hold_key(job.workspace_id, job.idempotency_key or job.job_id)
+    return HoldModel(key, workspace_id=job.workspace_id, day=day_of(job.created_at))
+
+
+def _resolve_hold(txn: Transaction, hold: HoldModel, status: str, now: datetime) -> None:
+    txn.update(
+        "hold",
+        hold,
+        [HoldModel.status.set(status), HoldModel.resolved_at.set(now), HoldModel.open_shard.remove()],
+        HoldModel.status == "held",
+    )
+
+
+def _quota_correction(txn: Transaction, hold: HoldModel, credits: int, tokens: int) -> None:
+    actions = []
+    if credits:
+        actions.append(CounterModel.credits.add(credits))
+    if tokens:
+        actions.append(CounterModel.tokens.add(tokens))
+    if actions:
+        txn.update("quota", CounterModel(keys.quota_key(hold.workspace_id, hold.day)), actions)
+
+
+def _commit(txn: Transaction, status: str) -> Outcome:
+    try:
+        txn.commit(WalletModel._get_connection().connection)
+    except TransactionCancelled as cancelled:
+        if "hold" in cancelled.failures:
+            return Outcome(False, "resolved")
+        if "job" in cancelled.failures:
+            return Outcome(False, "job_changed")  # e.g. a worker started the job first
+        raise
+    return Outcome(True, status)

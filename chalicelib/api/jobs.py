@@ -1,0 +1,69 @@
+"""/v1/jobs: create (admission before the 202), list newest first, get, cancel."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.http import (
+    authenticate,
+    decode_cursor,
+    encode_cursor,
+    json_body,
+    json_response,
+    page_limit,
+    query_params,
+    validate,
+)
+
+jobs = Blueprint(__name__)
+
+
+@jobs.route("/v1/jobs", methods=["POST"])
+def create_job():
+    from chalicelib.api.schemas import JobCreate
+    from chalicelib.generation import service
+
+    request = jobs.current_request
+    principal = authenticate(request)
+    raw = json_body(request)
+    body = validate(JobCreate, raw)
+    idempotency_key = (request.headers or {}).get("idempotency-key")
+    correlation_id = (request.context or {}).get("correlation_id")
+    job, rate, replayed = service.create_job(principal, body, raw, idempotency_key, correlation_id)
+    headers = service.rate_headers(rate)
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response({"job": service.job_view(job)}, 202, headers)
+
+
+@jobs.route("/v1/jobs", methods=["GET"])
+def list_jobs():
+    from chalicelib.generation import service
+
+    request = jobs.current_request
+    principal = authenticate(request)
+    params = query_params(request)
+    limit = page_limit(params)
+    cursor = decode_cursor(params, {"workspace_id", "job_id"})
+    if cursor is not None and cursor.get("workspace_id", {}).get("S") != principal.workspace.workspace_id:
+        from chalicelib.errors import InvalidRequest
+
+        raise InvalidRequest("cursor is not valid", field="cursor")
+    items, last = service.list_jobs(principal.workspace.workspace_id, limit, cursor)
+    return json_response({"data": [service.job_view(j) for j in items], "next_cursor": encode_cursor(last)})
+
+
+@jobs.route("/v1/jobs/{job_id}", methods=["GET"])
+def get_job(job_id: str):
+    from chalicelib.generation import service
+
+    principal = authenticate(jobs.current_request)
+    return json_response({"job": service.job_view(service.get_job(principal.workspace.workspace_id, job_id))})
+
+
+@jobs.route("/v1/jobs/{job_id}/cancel", methods=["POST"])
+def cancel_job(job_id: str):
+    from chalicelib.generation import service
+
+    principal = authenticate(jobs.current_request)
+    return json_response({"job": service.job_view(service.cancel_job(principal.workspace.workspace_id, job_id))})

@@ -1,0 +1,105 @@
+"""Request bodies as pydantic models (strict: "4" is not 4, unknown fields are refused)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.accounting.plans import PLANS
+from chalicelib.accounting.prices import KINDS, SIZES
+
+Kind = Literal["generate", "vary", "upscale", "edit", "style_transfer"]
+ProviderName = Literal["local", "gemini", "openai"]
+Size = Literal["256x256", "512x512", "1024x1024", "1024x1536", "1536x1024", "2048x2048"]
+assert set(Kind.__args__) == set(KINDS) and set(Size.__args__) == set(SIZES)  # type: ignore[attr-defined]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=False)
+
+
+class JobCreate(Strict):
+    prompt: str = Field(min_length=1, max_length=4000)
+    kind: Kind = "generate"
+    provider: ProviderName | None = None
+    model: str | None = Field(default=None, min_length=1, max_length=100)
+    n: int | None = Field(default=None, ge=1, le=4)
+    size: Size | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    source_image_id: str | None = Field(default=None, min_length=1, max_length=64)
+    mask_image_id: str | None = Field(default=None, min_length=1, max_length=64)
+    style_image_id: str | None = Field(default=None, min_length=1, max_length=64)
+    strength: Literal["subtle", "strong"] | None = None
+    scale: Literal[2, 4] | None = None
+    template_id: str | None = Field(default=None, min_length=1, max_length=64)
+    variables: dict[str, str] | None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class Notifications(Strict):
+    email: bool = True
+    job_failed: bool = True
+    low_balance: bool = True
+
+
+class UserSettings(Strict):
+    default_provider: ProviderName | None = None
+    default_size: Size | None = None
+    default_n: int | None = Field(default=None, ge=1, le=4)
+    notifications: Notifications | None = None
+
+
+class MePatch(Strict):
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    settings: UserSettings | None = None
+
+
+class KeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class WorkspaceCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    owner_email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    plan: str = "free"
+
+    @field_validator("plan")
+    @classmethod
+    def _known_plan(cls, value: str) -> str:
+        if value not in PLANS:
+            raise ValueError(f"unknown plan; one of {', '.join(PLANS)}")
+        return value
+
+
+class CreditAdjust(Strict):
+    amount: int = Field(ge=-1_000_000_000, le=1_000_000_000)
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("amount")
+    @classmethod
+    def _non_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("must not be 0")
+        return value
+
+
+class LimitsPut(Strict):
+    requests_per_minute_user: int | None = Field(default=None, ge=0, le=1_000_000)
+    requests_per_minute_workspace: int | None = Field(default=None, ge=0, le=1_000_000)
+    requests_per_minute_key: int | None = Field(default=None, ge=0, le=1_000_000)
+    tokens_per_day: int | None = Field(default=None, ge=0, le=10**12)
+    credits_per_day: int | None = Field(default=None, ge=0, le=10**12)
+    max_concurrent_jobs: int | None = Field(default=None, ge=0, le=10_000)
+    providers: list[ProviderName] | None = None
+    reason: str = Field(default="", max_length=500)
+
+
+class BanBody(Strict):
+    reason: str = Field(min_length=1, max_length=500)

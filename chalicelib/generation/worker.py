@@ -1,0 +1,276 @@
+"""The generation worker: SQS batch in, images in S3, the job settled exactly once.
+
+Chalice's `@app.on_sqs_message` cannot report partial batch failures, so the worker is a plain
+`@app.lambda_function()` using Powertools' BatchProcessor + `process_partial_response`
+(the event source mapping has ReportBatchItemFailures): a failed record returns to the queue
+alone. Records of a batch run concurrently (ConcurrentBatchProcessor), and so do a job's
+n images. Powertools Idempotency keyed on the job id makes a second delivery of the same job
+return the first result instead of producing a second set of images.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib import clock, ids
+from chalicelib.accounting.prices import job_credits, model_price, provider_cost_micro_usd
+from chalicelib.accounting.settlement import JobFinal, Usage, release_job, settle_job
+from chalicelib.generation import storage
+from chalicelib.generation.providers import GeneratedImage, ImageRequest, ProviderError, get_provider
+from chalicelib.generation.service import TERMINAL, size_of
+from chalicelib.observability import bind, count, logger, unbind
+from chalicelib.settings import get_settings
+from chalicelib.store import bind_models
+from chalicelib.store.models import ImageModel, JobModel
+
+MAX_ATTEMPTS_PER_IMAGE = 3
+
+
+class WorkerCrash(RuntimeError):
+    """Injected crash between the provider call and settlement (tests of redelivery)."""
+
+
+class RetryLater(RuntimeError):
+    """A retryable failure outlasted this invocation's retries: the message comes back."""
+
+
+class ConcurrentBatchProcessor(BatchProcessor):
+    """BatchProcessor that handles a batch's records concurrently (each record independent)."""
+
+    max_workers = 10
+
+    def _process_messages(self) -> list:  # pragma: no cover - name used by newer Powertools
+        return self.process()
+
+    def process(self) -> list:
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            return list(pool.map(self._process_record, self.records))
+
+
+@dataclass
+class _Outcome:
+    images: list[tuple[int, GeneratedImage]]
+    errors: list[ProviderError]
+
+
+def _generate_all(job: JobModel, requests: list[ImageRequest]) -> _Outcome:
+    provider = get_provider(job.provider)
+
+    def one(request: ImageRequest) -> tuple[int, GeneratedImage | ProviderError]:
+        delay = 0.2
+        for attempt in range(1, MAX_ATTEMPTS_PER_IMAGE + 1):
+            try:
+                return request.index, provider.generate(request)
+            except ProviderError as exc:
+                count("ProviderErrors", provider=job.provider, code=exc.code)
+                if not exc.retryable or attempt == MAX_ATTEMPTS_PER_IMAGE:
+                    return request.index, exc
+                wait = exc.retry_after_s if exc.retry_after_s is not None else delay * (0.5 + random.random())
+                logger.warning("provider call failed; retrying", extra={"error_code": exc.code, "attempt": attempt})
+                time.sleep(min(wait, 10.0))
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    images: list[tuple[int, GeneratedImage]] = []
+    errors: list[ProviderError] = []
+    with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:
+        for index, result in pool.map(one, requests):
+            if isinstance(result, ProviderError):
+                errors.append(result)
+            else:
+                images.append((index, result))
+    return _Outcome(sorted(images, key=lambda pair: pair[0]), errors)
+
+
+def _requests_for(job: JobModel) -> list[ImageRequest]:
+    width, height = size_of(job)
+    params = job.params or {}
+    sources: dict[str, bytes | None] = {}
+    for name in ("source_image_id", "mask_image_id", "style_image_id"):
+        image_id = params.get(name)
+        sources[name] = storage.get_image(ImageModel.get(job.workspace_id, image_id).s3_key) if image_id else None
+    return [
+        ImageRequest(
+            prompt=job.prompt, width=width, height=height, seed=int(job.seed), index=i, model=job.model,
+            kind=job.kind, source_image=sources["source_image_id"], mask_image=sources["mask_image_id"],
+            style_image=sources["style_image_id"], strength=params.get("strength"), job_id=job.job_id,
+            correlation_id=job.correlation_id, timeout_s=60.0,
+        )
+        for i in range(int(job.n))
+    ]
+
+
+def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) -> list[dict[str, Any]]:
+    """Write PNGs under deterministic keys and index them; a redelivery overwrites the same ones."""
+    stored: list[dict[str, Any]] = []
+    source = (job.params or {}).get("source_image_id")
+    with ImageModel.batch_write() as batch:
+        for index, image in images:
+            key = storage.image_key(job.workspace_id, job.job_id, index)
+            storage.put_image(key, image.data, image.content_type)
+            image_id = f"img_{job.job_id.split('_', 1)[1][:20]}{index:06d}"
+            record = {
+                "id": image_id, "index": index, "s3_key": key, "width": image.width, "height": image.height,
+                "content_type": image.content_type, "bytes": len(image.data), "created_at": clock.iso(now),
+                "source_image_id": source,
+            }
+            stored.append(record)
+            batch.save(ImageModel(
+                job.workspace_id, image_id, job_id=job.job_id, user_id=job.user_id, s3_key=key,
+                width=image.width, height=image.height, content_type=image.content_type, bytes=len(image.data),
+                source_image_id=source, kind=job.kind, created_at=now,
+            ))
+    return stored
+
+
+def run_job(workspace_id: str, job_id: str) -> dict[str, Any]:
+    """Run one admitted job to its end; safe to call again for the same job."""
+    bind_models()
+    try:
+        job = JobModel.get(workspace_id, job_id, consistent_read=True)
+    except JobModel.DoesNotExist:
+        logger.warning("job not found; dropping message")
+        return {"status": "missing"}
+    if job.status in TERMINAL:
+        return {"status": job.status, "skipped": True}
+    started = clock.now()
+    queue_wait_ms = max(0, int((started - job.created_at).total_seconds() * 1000))
+    try:
+        job.update(
+            actions=[
+                JobModel.status.set("running"),
+                JobModel.started_at.set(job.started_at or started),
+                JobModel.attempts.add(1),
+            ],
+            condition=JobModel.status.is_in("queued", "running"),
+        )
+    except JobModel.UpdateError:
+        return {"status": "skipped"}  # canceled meanwhile
+    bind(job_id=job.job_id, workspace_id=job.workspace_id, user_id=job.user_id)
+    provider_started = time.perf_counter()
+    outcome = _generate_all(job, _requests_for(job))
+    provider_ms = int((time.perf_counter() - provider_started) * 1000)
+    count("ProviderLatencyMs", provider_ms, provider=job.provider)
+    if not outcome.images:
+        error = outcome.errors[0]
+        if error.retryable:
+            raise RetryLater(f"{error.code}: {error.message}")
+        now = clock.now()
+        release_job(job, JobFinal("failed", now, error={"code": error.code, "message": error.message},
+                                  timings={"queue_wait_ms": queue_wait_ms, "provider_ms": provider_ms}),
+                    now, reason=error.code)
+        count("JobsFailed", provider=job.provider, code=error.code)
+        logger.info("job failed", extra={"error_code": error.code})
+        return {"status": "failed", "error": error.code}
+    storage_started = time.perf_counter()
+    stored = _store(job, outcome.images, clock.now())
+    storage_ms = int((time.perf_counter() - storage_started) * 1000)
+    if get_settings().fault_injection and "[crash:before_settle]" in job.prompt and int(job.attempts or 0) == 0:
+        raise WorkerCrash("injected crash between provider call and settlement")
+    price = model_price(job.provider, job.model)
+    made = len(outcome.images)
+    input_tokens = sum(image.input_tokens for _, image in outcome.images)
+    output_tokens = sum(image.output_tokens for _, image in outcome.images)
+    usage = Usage(
+        images=made,
+        credits=job_credits(price, job.size, job.kind, made),
+        cost_micro_usd=provider_cost_micro_usd(price, made, input_tokens, output_tokens),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        provider_ms=sum(image.provider_ms for _, image in outcome.images),
+    )
+    now = clock.now()
+    settle_started = time.perf_counter()
+    timings = {"queue_wait_ms": queue_wait_ms, "provider_ms": provider_ms, "storage_ms": storage_ms}
+    result = settle_job(job, usage, JobFinal("succeeded", now, images=stored, timings=timings), now)
+    timings["settlement_ms"] = int((time.perf_counter() - settle_started) * 1000)
+    total_ms = int((now - started).total_seconds() * 1000)
+    count("JobDurationMs", total_ms, provider=job.provider)
+    count("CreditsSpent", usage.credits, provider=job.provider)
+    logger.info("job succeeded", extra={"latency_ms": total_ms, "images": made, "settled": result.applied})
+    return {"status": "succeeded", "images": made, "credits": usage.credits, "settled": result.applied}
+
+
+@lru_cache(maxsize=1)
+def _idempotent_runner() -> Any:
+    """Powertools Idempotency around run_job, keyed on the job id (built lazily: table name)."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    from chalicelib.aws import client
+
+    settings = get_settings()
+    persistence = DynamoDBPersistenceLayer(table_name=settings.table_name("idempotency"),
+                                           boto3_client=client("dynamodb"))
+    config = IdempotencyConfig(event_key_jmespath="job_id", expires_after_seconds=7 * 86_400,
+                               raise_on_no_idempotency_key=True)
+
+    @idempotent_function(data_keyword_argument="message", persistence_store=persistence, config=config)
+    def run(message: dict[str, Any]) -> dict[str, Any]:
+        return run_job(message["workspace_id"], message["job_id"])
+
+    return run, config
+
+
+def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
+    """One SQS record: bind its correlation id and run the job idempotently."""
+    unbind()
+    attributes = record.raw_event.get("messageAttributes") or {}
+    correlation_id = (attributes.get("correlation_id") or {}).get("stringValue")
+    bind(correlation_id=correlation_id or record.message_id, route="worker", request_id=record.message_id)
+    logger.set_correlation_id(correlation_id or record.message_id)
+    body = json.loads(record.body)
+    message = {"workspace_id": str(body["workspace_id"]), "job_id": str(body["job_id"])}
+    if not ids.is_id(message["job_id"], "job"):
+        raise ValueError("message has no valid job id")
+    run, config = _idempotent_runner()
+    if context is not None:
+        config.register_lambda_context(context)
+    return run(message=message)
+
+
+def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry for the jobs queue: partial batch response (batchItemFailures)."""
+    bind_models()
+    processor = ConcurrentBatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(
+        event=event, record_handler=lambda record: handle_record(record, context), processor=processor, context=context
+    )
+
+
+def handle_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry for the DLQ: a job that died repeatedly fails with a clear code; hold released."""
+    bind_models()
+    released = 0
+    for raw in event.get("Records", []):
+        record = SQSRecord(raw)
+        body = json.loads(record.body)
+        try:
+            job = JobModel.get(str(body["workspace_id"]), str(body["job_id"]), consistent_read=True)
+        except (JobModel.DoesNotExist, KeyError):
+            continue
+        if job.status in TERMINAL:
+            continue
+        now = clock.now()
+        final = JobFinal("failed", now, error={
+            "code": "dead_lettered",
+            "message": "the job failed repeatedly (worker crash or timeout) and was dead-lettered",
+        })
+        outcome = release_job(job, final, now, reason="dead_lettered", job_condition=~JobModel.status.is_in(*TERMINAL))
+        released += int(outcome.applied)
+        bind(job_id=job.job_id, workspace_id=job.workspace_id)
+        logger.error("job dead-lettered", extra={"error_code": "dead_lettered"})
+        count("JobsDeadLettered")
+    return {"released": released}

@@ -1,0 +1,53 @@
+"""Prefixed ULIDs (`job_01J…`): unique, and they sort by creation time."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from ulid import ULID
+
+from chalicelib import clock
+
+PREFIXES = ("job", "img", "ws", "usr", "key", "tpl", "col", "led", "aud", "evt")
+
+
+def new_id(prefix: str, at: datetime | None = None) -> str:
+    """A new id whose time part is `at` (default: the installed clock's now)."""
+    moment = at or clock.now()
+    return f"{prefix}_{ULID.from_timestamp(moment.timestamp())}"
+
+
+def ulid_bound(at: datetime, *, upper: bool) -> str:
+    """The smallest (or largest) ULID string at millisecond `at`: for time-range key queries."""
+    millis = int(at.timestamp() * 1000)
+    raw = millis.to_bytes(6, "big") + (b"\xff" * 10 if upper else b"\x00" * 10)
+    return str(ULID.from_bytes(raw))
+
+
+def id_time(prefixed: str) -> datetime:
+    """The creation time encoded in a prefixed ULID."""
+    return ULID.from_str(prefixed.split("_", 1)[1]).datetime
+
+
+def is_id(value: str, prefix: str) -> bool:
+    """True when `value` looks like `<prefix>_<26 char ULID>`."""
+    head, _, tail = value.partition("_")
+    if head != prefix or len(tail) != 26:
+        return False
+    try:
+        ULID.from_str(tail)
+    except ValueError:
+        return False
+    return True
+
+
+def new_secret(live: bool = False) -> str:
+    """An API key secret: `sk_test_…`/`sk_live_…` with 256 bits of randomness."""
+    return f"sk_{'live' if live else 'test'}_{secrets.token_urlsafe(32)}"
+
+
+def hash_secret(secret: str) -> str:
+    """Only this hash is stored; a key's secret is shown once."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()

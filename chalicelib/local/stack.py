@@ -1,0 +1,190 @@
+"""The embedded local stack: moto, tables/queues/bucket, the API, the worker poller, the
+scheduler and a bootstrap admin, all in one process on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.settings import get_settings, reset_settings
+
+MAX_RECEIVE_COUNT = 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def configure_environment(moto_port: int, prefix: str = "imagegen-local", **extra: str) -> None:
+    """Point every client at moto with dummy credentials (never a real account)."""
+    os.environ.update({
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "STAGE": os.environ.get("STAGE", "local"),
+        "TABLE_PREFIX": prefix,
+        "JOBS_QUEUE_NAME": f"{prefix}-jobs",
+        "JOBS_DLQ_NAME": f"{prefix}-jobs-dlq",
+        "IMAGES_BUCKET": f"{prefix}-images",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "ImageGenLocal",
+        **extra,
+    })
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    reset_settings()
+    from chalicelib.aws import reset_clients
+
+    reset_clients()
+
+
+def create_resources(visibility_timeout_s: int = 5) -> None:
+    """Tables from the pynamodb models; the jobs queue with its DLQ; the images bucket."""
+    from chalicelib.aws import client
+    from chalicelib.store import ensure_tables
+
+    s = get_settings()
+    ensure_tables(s)
+    sqs = client("sqs")
+    dlq_url = sqs.create_queue(QueueName=s.jobs_dlq_name)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.create_queue(QueueName=s.jobs_queue_name, Attributes={
+        "VisibilityTimeout": str(visibility_timeout_s),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
+    })
+    s3 = client("s3")
+    s3.create_bucket(Bucket=s.images_bucket)
+
+
+def bootstrap_admin(secret: str) -> dict[str, str]:
+    """A platform workspace whose owner is a platform admin, with the given key."""
+    from chalicelib import ids
+    from chalicelib.accounts import create_workspace
+    from chalicelib.store import bind_models
+    from chalicelib.store.models import ApiKeyModel
+
+    bind_models()
+    try:
+        existing = ApiKeyModel.get(ids.hash_secret(secret))
+        return {"workspace_id": existing.workspace_id, "user_id": existing.user_id}
+    except ApiKeyModel.DoesNotExist:
+        pass
+    made = create_workspace("Platform operators", "admin@localhost.localdomain", "enterprise",
+                            is_admin=True, secret=secret)
+    return {"workspace_id": made.workspace.workspace_id, "user_id": made.owner.user_id}
+
+
+@dataclass
+class LocalStack:
+    """Everything the README's `make dev` starts. `start()` returns once all of it is up."""
+
+    port: int = 8000
+    moto_port: int = 5000
+    host: str = "127.0.0.1"
+    admin_key: str | None = None
+    prefix: str = "imagegen-local"
+    run_api: bool = True
+    run_worker: bool = True
+    run_scheduler: bool = True
+    visibility_timeout_s: int = 5
+    lines: list[str] = field(default_factory=list)
+    _threads: list[Any] = field(default_factory=list)
+    _moto: Any = None
+    _api: Any = None
+
+    def start(self) -> LocalStack:
+        from chalicelib.local.moto_server import SerializedMotoServer
+
+        for name, port in (("MOTO_PORT", self.moto_port), ("PORT", self.port if self.run_api else None)):
+            if port is not None and not port_is_free(self.host, port):
+                raise SystemExit(f"port {port} on {self.host} is in use; set {name} to another port")
+
+        self._moto = SerializedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
+        self._moto.start()
+        self._say("moto", f"http://{self.host}:{self.moto_port} (DynamoDB, SQS + DLQ, S3; one request at a time)")
+        configure_environment(self.moto_port, self.prefix)
+        create_resources(self.visibility_timeout_s)
+        s = get_settings()
+        self._say("resources", f"tables {s.table_prefix}-*, queues {s.jobs_queue_name} (+dlq), bucket {s.images_bucket}")
+        self.admin_key = self.admin_key or os.environ.get("ADMIN_API_KEY") or ids_secret()
+        admin = bootstrap_admin(self.admin_key)
+        if self.run_worker:
+            self._start_pollers()
+        if self.run_scheduler:
+            from chalicelib.local.scheduler import LocalScheduler
+
+            scheduler = LocalScheduler()
+            scheduler.start()
+            self._threads.append(scheduler)
+            self._say("scheduler", "monthly_reset (on month change), release_stale_holds (1 min), reconcile (10 min)")
+        self._say("provider", f"local (Pillow, latency {s.local_provider_latency_ms} ms, fault injection "
+                              f"{'on' if s.fault_injection else 'off'})")
+        if self.run_api:
+            self._start_api()
+        self._say("admin", f"key {self.admin_key} (workspace {admin['workspace_id']})")
+        if self.run_api:
+            self._say("dashboard", f"http://{self.host}:{self.port}/admin")
+        return self
+
+    def _start_pollers(self) -> None:
+        import app as chalice_app
+        from chalicelib.local.poller import QueuePoller
+
+        s = get_settings()
+        workers = QueuePoller(s.jobs_queue_name, chalice_app.worker, "worker", s.worker_timeout_s, s.region)
+        dead = QueuePoller(s.jobs_dlq_name, chalice_app.dead_letters, "dead_letters", 60, s.region)
+        for poller in (workers, dead):
+            poller.start()
+            self._threads.append(poller)
+        self._say("worker", f"polling {s.jobs_queue_name} (batches of 10) and {s.jobs_dlq_name}")
+
+    def _start_api(self) -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        import app as chalice_app
+
+        # Served directly (no `chalice local` reloader child that would outlive Ctrl-C).
+        config = Config.create(chalice_stage="local", app_name="imagegen", project_dir=os.getcwd())
+        self._api = create_local_server(chalice_app.app, config, self.host, self.port)
+        thread = threading.Thread(target=self._api.server.serve_forever, name="api", daemon=True)
+        thread.start()
+        self._say("api", f"http://{self.host}:{self.port}")
+
+    def _say(self, component: str, text: str) -> None:
+        line = f"[{component}] {text}"
+        self.lines.append(line)
+        print(line, flush=True)
+
+    def stop(self) -> None:
+        for thread in self._threads:
+            thread.stop()
+        if self._api is not None:
+            self._api.server.shutdown()
+            self._api.server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._moto is not None:
+            self._moto.stop()
+
+
+def ids_secret() -> str:
+    return f"sk_test_admin_{secrets.token_urlsafe(24)}"

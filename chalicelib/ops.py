@@ -1,0 +1,93 @@
+"""Operator tools: "what failed at 14:32 for workspace X?" and the reconcile command.
+
+    python -m chalicelib.ops failures --workspace ws_… --at 2026-11-23T14:32Z --window 10m
+    python -m chalicelib.ops reconcile
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib import clock, ids
+from chalicelib.errors import InvalidRequest
+from chalicelib.store import bind_models
+from chalicelib.store.models import JobModel
+
+
+def find_jobs(workspace_id: str | None, status: str | None, start: datetime, end: datetime, limit: int,
+              cursor: dict[str, Any] | None = None) -> tuple[list[JobModel], dict[str, Any] | None]:
+    """Jobs created in [start, end], newest first, by workspace (key range) or by status (index)."""
+    bind_models()
+    low = f"job_{ids.ulid_bound(start, upper=False)}"
+    high = f"job_{ids.ulid_bound(end, upper=True)}"
+    if workspace_id:
+        condition = JobModel.status == status if status else None
+        result = JobModel.query(workspace_id, JobModel.job_id.between(low, high), filter_condition=condition,
+                                scan_index_forward=False, limit=limit, last_evaluated_key=cursor)
+    elif status:
+        result = JobModel.by_status.query(status, JobModel.job_id.between(low, high), scan_index_forward=False,
+                                          limit=limit, last_evaluated_key=cursor)
+    else:
+        raise InvalidRequest("give workspace_id or status", field="workspace_id")
+    return list(result), result.last_evaluated_key
+
+
+def _window(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([smhd])", text)
+    if not match:
+        raise argparse.ArgumentTypeError("window like 10m, 2h, 30s, 1d")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def logs_insights_query(workspace_id: str | None) -> str:
+    """The CloudWatch Logs Insights query to dig deeper for the same window."""
+    where = f' and workspace_id = "{workspace_id}"' if workspace_id else ""
+    return (
+        "fields @timestamp, level, message, error_code, route, job_id, correlation_id, latency_ms\n"
+        f"| filter (level = \"ERROR\" or ispresent(error_code)){where}\n"
+        "| sort @timestamp desc | limit 200"
+    )
+
+
+def failures(workspace_id: str | None, at: datetime, window: timedelta) -> list[dict[str, Any]]:
+    start, end = at - window / 2, at + window / 2
+    rows = []
+    jobs, _ = find_jobs(workspace_id, "failed", start, end, 100)
+    for job in jobs:
+        rows.append({
+            "job_id": job.job_id, "workspace_id": job.workspace_id, "created_at": clock.iso(job.created_at),
+            "finished_at": clock.iso(job.finished_at), "provider": job.provider, "model": job.model,
+            "error": job.error, "timings": job.timings or {}, "correlation_id": job.correlation_id,
+        })
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.ops")
+    sub = parser.add_subparsers(dest="command", required=True)
+    fail = sub.add_parser("failures", help="failed jobs around a moment")
+    fail.add_argument("--workspace")
+    fail.add_argument("--at", required=True, type=clock.parse_iso)
+    fail.add_argument("--window", default="10m", type=_window)
+    sub.add_parser("reconcile", help="re-sum every wallet's ledger and report drift")
+    args = parser.parse_args(argv)
+    if args.command == "failures":
+        rows = failures(args.workspace, args.at, args.window)
+        print(json.dumps({"failures": rows}, indent=2))
+        print("\n# Logs Insights (same window):\n" + logs_insights_query(args.workspace))
+        return 0
+    from chalicelib.scheduled import reconcile
+
+    report = reconcile()
+    print(json.dumps(report, indent=2))
+    return 1 if report["drifted"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Typed settings read from the environment, lazily and once per container.
+
+Nothing here is read at import time: the local stack and the tests set the environment
+(moto's endpoint, table prefix, ...) before the first call to :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with defaults that make the local stack work."""
+
+    stage: str = "local"
+    version: str = "0.1.0"
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    table_prefix: str = "imagegen-local"
+    jobs_queue_name: str = "imagegen-local-jobs"
+    jobs_dlq_name: str = "imagegen-local-jobs-dlq"
+    images_bucket: str = "imagegen-local-images"
+    admin_api_key: str | None = None
+    fault_injection: bool = False
+    local_provider_latency_ms: int = 0
+    worker_timeout_s: int = 300
+    hold_max_age_s: int = 3600
+    presign_expiry_s: int = 3600
+    max_body_bytes: int = 1024 * 1024
+    default_provider: str = "local"
+    log_file: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def table_name(self, suffix: str) -> str:
+        return f"{self.table_prefix}-{suffix}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Build settings from the environment on first use; cached for the container's life."""
+    env = os.environ
+    stage = env.get("STAGE", "local")
+    prefix = env.get("TABLE_PREFIX", f"imagegen-{stage}")
+    return Settings(
+        stage=stage,
+        version=env.get("APP_VERSION", "0.1.0"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        table_prefix=prefix,
+        jobs_queue_name=env.get("JOBS_QUEUE_NAME", f"{prefix}-jobs"),
+        jobs_dlq_name=env.get("JOBS_DLQ_NAME", f"{prefix}-jobs-dlq"),
+        images_bucket=env.get("IMAGES_BUCKET", f"{prefix}-images"),
+        admin_api_key=env.get("ADMIN_API_KEY") or None,
+        fault_injection=_bool(env.get("FAULT_INJECTION"), default=stage in {"local", "test"}),
+        local_provider_latency_ms=int(env.get("LOCAL_PROVIDER_LATENCY_MS", "0")),
+        worker_timeout_s=int(env.get("WORKER_TIMEOUT_S", "300")),
+        hold_max_age_s=int(env.get("HOLD_MAX_AGE_S", "3600")),
+        presign_expiry_s=int(env.get("PRESIGN_EXPIRY_S", "3600")),
+        max_body_bytes=int(env.get("MAX_BODY_BYTES", str(1024 * 1024))),
+        default_provider=env.get("DEFAULT_PROVIDER", "local"),
+        log_file=env.get("LOG_FILE") or None,
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,408 @@
+"""pynamodb models: every table's schema lives here once.
+
+The local stack, the tests and the CDK app all create tables from these classes. Table names
+and the endpoint are bound lazily by :func:`bind_models` from the settings, so importing this
+module never reads the environment.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+
+class _Meta:
+    table_name = "unbound"
+    region = "us-east-1"
+    host: str | None = None
+    billing_mode = "PAY_PER_REQUEST"
+    connect_timeout_seconds = 5
+    read_timeout_seconds = 10
+    max_retry_attempts = 3
+
+
+class BaseModel(Model):
+    """A model whose table name is `<prefix>-<table_suffix>`."""
+
+    table_suffix: ClassVar[str] = ""
+    ttl_attribute: ClassVar[str | None] = None
+
+    class Meta(_Meta):
+        pass
+
+
+# --- tenancy -------------------------------------------------------------------------------
+
+
+class WorkspaceModel(BaseModel):
+    """A workspace owns a wallet; users act in it."""
+
+    table_suffix = "workspaces"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    plan = UnicodeAttribute(default="free")
+    billing_interval = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")  # active | banned
+    ban_reason = UnicodeAttribute(null=True)
+    owner_user_id = UnicodeAttribute(null=True)
+    limits = JSONAttribute(default=dict)  # admin overrides of the plan's limits
+    billing = JSONAttribute(default=dict)  # customer/subscription/auto top-up state
+    created_at = UTCDateTimeAttribute()
+
+
+class UserByWorkspace(GlobalSecondaryIndex["UserModel"]):
+    class Meta:
+        index_name = "by_workspace"
+        projection = AllProjection()
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+
+
+class UserByEmail(GlobalSecondaryIndex["UserModel"]):
+    class Meta:
+        index_name = "by_email"
+        projection = KeysOnlyProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+
+
+class UserModel(BaseModel):
+    """A person acting inside one workspace (role owner/admin/member)."""
+
+    table_suffix = "users"
+
+    class Meta(_Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    workspace_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute(default="member")
+    is_admin = BooleanAttribute(default=False)
+    status = UnicodeAttribute(default="active")  # active | banned
+    display_name = UnicodeAttribute(null=True)
+    settings = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+    by_workspace = UserByWorkspace()
+    by_email = UserByEmail()
+
+
+class KeyByUser(GlobalSecondaryIndex["ApiKeyModel"]):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute(range_key=True)
+
+
+class ApiKeyModel(BaseModel):
+    """An API key, stored by the hash of its secret only."""
+
+    table_suffix = "api_keys"
+
+    class Meta(_Meta):
+        pass
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute(null=True)
+    revoked_at = UTCDateTimeAttribute(null=True)
+    by_user = KeyByUser()
+
+
+# --- generation -----------------------------------------------------------------------------
+
+
+class JobByStatus(GlobalSecondaryIndex["JobModel"]):
+    """Platform-wide "what failed between 14:30 and 14:40" without a scan."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    job_id = UnicodeAttribute(range_key=True)
+
+
+class JobModel(BaseModel):
+    """A generation job; `job_id` is a ULID, so a workspace's jobs sort newest first."""
+
+    table_suffix = "jobs"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    job_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    key_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="queued")
+    kind = UnicodeAttribute(default="generate")
+    prompt = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    model = UnicodeAttribute()
+    n = NumberAttribute(default=1)
+    size = UnicodeAttribute(default="1024x1024")
+    seed = NumberAttribute(default=0)
+    params = JSONAttribute(default=dict)  # source_image_id, strength, template, variables, ...
+    idempotency_key = UnicodeAttribute(null=True)
+    correlation_id = UnicodeAttribute(null=True)
+    credits_reserved = NumberAttribute(default=0)
+    tokens_reserved = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)  # epoch seconds a worker owns the job until
+    attempts = NumberAttribute(default=0)
+    error = JSONAttribute(null=True)
+    images = JSONAttribute(default=list)
+    usage = JSONAttribute(default=dict)
+    timings = JSONAttribute(default=dict)  # queue_wait_ms, admission_ms, provider_ms, ...
+    by_status = JobByStatus()
+
+
+class ImageModel(BaseModel):
+    """An image in S3, with its lineage (`source_image_id`) for vary/upscale/edit."""
+
+    table_suffix = "images"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    image_id = UnicodeAttribute(range_key=True)
+    job_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    s3_key = UnicodeAttribute()
+    width = NumberAttribute()
+    height = NumberAttribute()
+    content_type = UnicodeAttribute(default="image/png")
+    bytes = NumberAttribute()
+    source_image_id = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(default="generate")
+    created_at = UTCDateTimeAttribute()
+
+
+# --- accounting -----------------------------------------------------------------------------
+
+
+class WalletByActivity(GlobalSecondaryIndex["WalletModel"]):
+    """Sparse on `last_active`: monthly_reset reads only wallets active last period."""
+
+    class Meta:
+        index_name = "by_activity"
+        projection = KeysOnlyProjection()
+
+    last_active = UnicodeAttribute(hash_key=True)
+    workspace_id = UnicodeAttribute(range_key=True)
+
+
+class WalletModel(BaseModel):
+    """A workspace's credits. balance = allowance_granted - period_spent + purchased.
+
+    `available` = balance - held is stored (kept in step by every transaction) because a
+    condition expression cannot do arithmetic: admission conditions on `available >= cost`.
+    """
+
+    table_suffix = "wallets"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    period = UnicodeAttribute()  # "2026-11": the allowance period the pools belong to
+    plan = UnicodeAttribute(default="free")
+    allowance_granted = NumberAttribute(default=0)
+    period_spent = NumberAttribute(default=0)  # debits of this period (allowance first)
+    purchased = NumberAttribute(default=0)  # purchased credits net of what spent them
+    held = NumberAttribute(default=0)
+    available = NumberAttribute(default=0)
+    active_jobs = NumberAttribute(default=0)
+    debt = NumberAttribute(default=0)  # clawbacks that found no credits (billing)
+    banned = BooleanAttribute(default=False)
+    last_active = UnicodeAttribute(null=True)  # period of the last admission: who to roll over
+    updated_at = UTCDateTimeAttribute(null=True)
+    by_activity = WalletByActivity()
+
+
+class LedgerEntryModel(BaseModel):
+    """An immutable ledger row. sum(amount) = balance and sum(held_delta) = held, per wallet."""
+
+    table_suffix = "ledger"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)  # led_<ULID>: newest first by key
+    type = UnicodeAttribute()  # hold | charge | release | grant | expire | purchase | adjust | ...
+    amount = NumberAttribute(default=0)
+    held_delta = NumberAttribute(default=0)
+    job_id = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    key_id = UnicodeAttribute(null=True)
+    provider = UnicodeAttribute(null=True)
+    model = UnicodeAttribute(null=True)
+    period = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)  # business object that caused it (invoice, session, ...)
+    reason = UnicodeAttribute(null=True)
+    details = JSONAttribute(default=dict)  # tokens, provider_ms, cost_micro_usd, images, ...
+    created_at = UTCDateTimeAttribute()
+
+
+class HoldByOpen(GlobalSecondaryIndex["HoldModel"]):
+    """Sparse: only holds still `held` carry `open_shard`, so the sweeper reads just those."""
+
+    class Meta:
+        index_name = "open_holds"
+        projection = AllProjection()
+
+    open_shard = UnicodeAttribute(hash_key=True)
+    created_epoch = NumberAttribute(range_key=True)
+
+
+class HoldModel(BaseModel):
+    """The admission guard: one row per (workspace, idempotency key); status held → settled."""
+
+    table_suffix = "holds"
+
+    class Meta(_Meta):
+        pass
+
+    hold_key = UnicodeAttribute(hash_key=True)  # "<workspace_id>#<idempotency key>"
+    workspace_id = UnicodeAttribute()
+    job_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="held")  # held | settled | released
+    credits = NumberAttribute()
+    tokens = NumberAttribute(default=0)
+    day = UnicodeAttribute()  # the quota day the hold counted against
+    request_hash = UnicodeAttribute(null=True)
+    open_shard = UnicodeAttribute(null=True)
+    created_epoch = NumberAttribute()
+    resolved_at = UTCDateTimeAttribute(null=True)
+    by_open = HoldByOpen()
+
+
+class CounterModel(BaseModel):
+    """Rate-limit windows and daily quotas; the period is part of the key, TTL cleans up."""
+
+    table_suffix = "counters"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    counter_key = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(null=True)
+    credits = NumberAttribute(null=True)
+    tokens = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+class RollupModel(BaseModel):
+    """Daily usage totals by workspace/provider/user: dashboards read O(days) items."""
+
+    table_suffix = "rollups"
+
+    class Meta(_Meta):
+        pass
+
+    rollup_key = UnicodeAttribute(hash_key=True)  # e.g. "WS#ws_…", "WSP#ws_…", "ALL#2"
+    sort_key = UnicodeAttribute(range_key=True)  # "<day>" or "<day>#<dimension>"
+    jobs = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    images = NumberAttribute(default=0)
+    credits = NumberAttribute(default=0)
+    cost_micro_usd = NumberAttribute(default=0)
+    input_tokens = NumberAttribute(default=0)
+    output_tokens = NumberAttribute(default=0)
+    provider_ms = NumberAttribute(default=0)
+
+
+class AuditModel(BaseModel):
+    """Who changed what, before and after, and why (every admin mutation)."""
+
+    table_suffix = "audit"
+
+    class Meta(_Meta):
+        pass
+
+    target = UnicodeAttribute(hash_key=True)  # "ws_…", "usr_…", "platform"
+    audit_id = UnicodeAttribute(range_key=True)
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    before = JSONAttribute(null=True)
+    after = JSONAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class MarkerModel(BaseModel):
+    """Exactly-once markers: processed webhook events, granted business objects, runs."""
+
+    table_suffix = "markers"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    marker = UnicodeAttribute(hash_key=True)
+    data = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+class _IdempotencyMeta(_Meta):
+    pass
+
+
+class IdempotencyRecordModel(BaseModel):
+    """Schema of Powertools Idempotency's table (it writes through its own client)."""
+
+    table_suffix = "idempotency"
+    ttl_attribute = "expiration"
+
+    class Meta(_IdempotencyMeta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = NumberAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    WorkspaceModel,
+    UserModel,
+    ApiKeyModel,
+    JobModel,
+    ImageModel,
+    WalletModel,
+    LedgerEntryModel,
+    HoldModel,
+    CounterModel,
+    RollupModel,
+    AuditModel,
+    MarkerModel,
+    IdempotencyRecordModel,
+)
