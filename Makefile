@@ -11,7 +11,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 
 .PHONY: dev test venv lint unit functional e2e browser bench synth clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt requirements-browser.txt requirements-providers.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q "pip<26.3"
 	$(BIN)/pip install -q -r requirements-dev.txt

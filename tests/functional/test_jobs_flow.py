@@ -1,0 +1,85 @@
+"""The generation pipeline in-process: admission → queue → worker → S3 → settled job."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from chalicelib.generation import storage
+from tests.functional.helpers import call, drain, purge, receive, run_worker
+
+
+def test_job_runs_end_to_end(api, make_tenant):
+    purge()
+    t = make_tenant()
+    status, body, headers = call(api, "POST", "/v1/jobs", t, {"prompt": "a red fox in snow", "n": 2, "size": "512x512"})
+    assert status == 202, body
+    job = body["job"]
+    assert job["status"] == "queued" and job["usage"]["credits_reserved"] == 2
+    assert headers["RateLimit-Limit"] and "X-Request-Id" in headers
+    assert drain() == 1
+    status, body, _ = call(api, "GET", f"/v1/jobs/{job['id']}", t)
+    done = body["job"]
+    assert done["status"] == "succeeded", done
+    assert len(done["images"]) == 2 and done["usage"]["credits_charged"] == 2
+    key = done["images"][0]["url"].split("imagegen", 1)[0]
+    assert key
+    png = storage.get_image(storage.image_key(t.workspace_id, job["id"], 0))
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.format == "PNG" and image.size == (512, 512)
+    status, balance, _ = call(api, "GET", "/v1/balance", t)
+    assert balance["held"] == 0 and balance["allowance"]["used"] == 2
+
+
+def test_same_message_twice_makes_one_set_of_images(api, make_tenant):
+    purge()
+    t = make_tenant()
+    _, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "twice", "n": 1})
+    messages = receive()
+    assert len(messages) == 1
+    first = run_worker(messages)
+    second = run_worker(messages)  # the same record again (a duplicate delivery)
+    assert first == second == {"batchItemFailures": []}
+    _, ledger, _ = call(api, "GET", "/v1/ledger", t)
+    charges = [e for e in ledger["data"] if e["type"] == "charge"]
+    assert len(charges) == 1
+    purge()
+
+
+def test_cancel_queued_job_releases_hold_and_worker_skips(api, make_tenant):
+    purge()
+    t = make_tenant()
+    _, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "cancel me", "n": 3})
+    job_id = body["job"]["id"]
+    status, body, _ = call(api, "POST", f"/v1/jobs/{job_id}/cancel", t)
+    assert status == 200 and body["job"]["status"] == "canceled"
+    drain()
+    _, body, _ = call(api, "GET", f"/v1/jobs/{job_id}", t)
+    assert body["job"]["status"] == "canceled" and body["job"]["images"] == []
+    _, balance, _ = call(api, "GET", "/v1/balance", t)
+    assert balance["held"] == 0 and balance["allowance"]["used"] == 0
+    status, body, _ = call(api, "POST", f"/v1/jobs/{job_id}/cancel", t)
+    assert status == 409 and body["error"]["code"] == "conflict"
+
+
+def test_list_newest_first_with_cursor(api, make_tenant):
+    purge()
+    t = make_tenant(limits={"max_concurrent_jobs": 20})
+    ids = [call(api, "POST", "/v1/jobs", t, {"prompt": f"p{i}"})[1]["job"]["id"] for i in range(5)]
+    status, page, _ = call(api, "GET", "/v1/jobs?limit=2", t)
+    assert [j["id"] for j in page["data"]] == ids[::-1][:2] and page["next_cursor"]
+    _, page2, _ = call(api, "GET", f"/v1/jobs?limit=2&cursor={page['next_cursor']}", t)
+    assert [j["id"] for j in page2["data"]] == ids[::-1][2:4]
+    purge()
+
+
+def test_other_workspace_job_is_not_found(api, make_tenant):
+    purge()
+    a, b = make_tenant(), make_tenant()
+    _, body, _ = call(api, "POST", "/v1/jobs", a, {"prompt": "mine"})
+    status, err, _ = call(api, "GET", f"/v1/jobs/{body['job']['id']}", b)
+    assert status == 404 and err["error"]["code"] == "not_found"
+    status, err, _ = call(api, "POST", f"/v1/jobs/{body['job']['id']}/cancel", b)
+    assert status == 404
+    purge()
