@@ -10,7 +10,7 @@ from ulid import ULID
 
 from chalicelib import clock
 
-PREFIXES = ("job", "img", "ws", "usr", "key", "tpl", "col", "led", "aud", "evt")
+PREFIXES = ("job", "img", "ws", "usr", "key", "tpl", "col", "led", "aud", "evt", "den")
 
 
 def new_id(prefix: str, at: datetime | None = None) -> str:

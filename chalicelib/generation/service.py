@@ -126,7 +126,13 @@ def create_job(principal: Principal, body: JobCreate, raw: dict[str, Any], idemp
             queue.enqueue_job(existing.workspace_id, existing.job_id, existing.correlation_id)
         return existing, None, True
     except Denied as denied:
-        raise _map_denial(denied) from None
+        error = _map_denial(denied)
+        from chalicelib.accounting.denials import record_denial
+
+        record_denial(workspace.workspace_id, error.code, now, user_id=user.user_id, key_id=job.key_id,
+                      scope=getattr(denied, "scope", None), provider=provider, message=denied.message,
+                      request_id=correlation_id)
+        raise error from None
     queue.enqueue_job(job.workspace_id, job.job_id, correlation_id)
     job.timings = {"admission_ms": 0}
     return job, admission.rate, False

@@ -341,6 +341,41 @@ class RollupModel(BaseModel):
     provider_ms = NumberAttribute(default=0)
 
 
+class DenialByDay(GlobalSecondaryIndex["DenialModel"]):
+    """Platform-wide denials of a day, newest first (admin "what failed at 14:32")."""
+
+    class Meta:
+        index_name = "by_day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    denial_id = UnicodeAttribute(range_key=True)
+
+
+class DenialModel(BaseModel):
+    """A refused admission (429/402/403): who, why, when; kept 90 days."""
+
+    table_suffix = "denials"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    denial_id = UnicodeAttribute(range_key=True)  # den_<ULID>
+    day = UnicodeAttribute()
+    user_id = UnicodeAttribute(null=True)
+    key_id = UnicodeAttribute(null=True)
+    code = UnicodeAttribute()  # rate_limited | insufficient_credits | quota_exceeded | account_banned | ...
+    scope = UnicodeAttribute(null=True)
+    provider = UnicodeAttribute(null=True)
+    message = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute(null=True)
+    by_day = DenialByDay()
+
+
 class AuditModel(BaseModel):
     """Who changed what, before and after, and why (every admin mutation)."""
 
@@ -403,6 +438,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     CounterModel,
     RollupModel,
     AuditModel,
+    DenialModel,
     MarkerModel,
     IdempotencyRecordModel,
 )
