@@ -75,7 +75,7 @@ def roll_over(workspace_id: str, period: str, allowance: int, now: datetime) -> 
             current,
             [
                 WalletModel.period.set(period),
-                WalletModel.allowance_granted.set(allowance),
+                WalletModel.allowance_granted.set(after.wallet.allowance_granted),
                 WalletModel.period_spent.set(0),
                 WalletModel.purchased.add(after.wallet.purchased - before.purchased),
                 WalletModel.available.add(after.granted + after.expired),

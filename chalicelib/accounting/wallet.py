@@ -83,15 +83,22 @@ def debit(w: Wallet, amount: int) -> Wallet:
 
 
 def rollover(w: Wallet, new_period: str, allowance: int) -> Rollover:
-    """Start `new_period`: leftover allowance expires, purchased credits carry over."""
+    """Start `new_period`: leftover allowance expires, purchased credits carry over.
+
+    Allowance still held by jobs in flight does not expire (their holds would otherwise
+    exceed the wallet and `available` could go negative): it moves into the new period's
+    allowance, so what those jobs do not use is returned there.
+    """
     carried = w.purchased_remaining
-    expired = w.allowance_remaining
+    kept_for_holds = min(w.held, w.allowance_remaining)
+    expired = w.allowance_remaining - kept_for_holds
+    granted_total = allowance + kept_for_holds
     new = replace(
         w,
         period=new_period,
-        allowance_granted=allowance,
+        allowance_granted=granted_total,
         period_spent=0,
         purchased=carried,
-        available=allowance + carried - w.held,
+        available=granted_total + carried - w.held,
     )
     return Rollover(new, expired=-expired, granted=allowance)

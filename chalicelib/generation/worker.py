@@ -155,6 +155,7 @@ def run_job(workspace_id: str, job_id: str) -> dict[str, Any]:
         )
     except JobModel.UpdateError:
         return {"status": "skipped"}  # canceled meanwhile
+    # (update() refreshed `job` from DynamoDB: job.attempts now counts this attempt)
     bind(job_id=job.job_id, workspace_id=job.workspace_id, user_id=job.user_id)
     provider_started = time.perf_counter()
     outcome = _generate_all(job, _requests_for(job))
@@ -174,7 +175,7 @@ def run_job(workspace_id: str, job_id: str) -> dict[str, Any]:
     storage_started = time.perf_counter()
     stored = _store(job, outcome.images, clock.now())
     storage_ms = int((time.perf_counter() - storage_started) * 1000)
-    if get_settings().fault_injection and "[crash:before_settle]" in job.prompt and int(job.attempts or 0) == 0:
+    if get_settings().fault_injection and "[crash:before_settle]" in job.prompt and int(job.attempts or 0) == 1:
         raise WorkerCrash("injected crash between provider call and settlement")
     price = model_price(job.provider, job.model)
     made = len(outcome.images)
@@ -244,7 +245,10 @@ def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry for the jobs queue: partial batch response (batchItemFailures)."""
     bind_models()
-    processor = ConcurrentBatchProcessor(event_type=EventType.SQS)
+    # Report every failure as a batchItemFailure, even when all records failed: the event
+    # source mapping then returns exactly those messages, same as raising would, but the
+    # answer stays explicit (and the local poller treats both the same way).
+    processor = ConcurrentBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(
         event=event, record_handler=lambda record: handle_record(record, context), processor=processor, context=context
     )

@@ -1,0 +1,57 @@
+"""Plans, prices and periods: the declarative places and their arithmetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.accounting import periods, plans, prices
+from chalicelib.accounting.errors import UnknownPrice
+
+UTC = UTC
+
+
+def test_periods_and_days() -> None:
+    at = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert periods.period_of(at) == "2026-12" and periods.day_of(at) == "2026-12-31"
+    assert periods.next_period("2026-12") == "2027-01" and periods.previous_period("2027-01") == "2026-12"
+    start, end = periods.period_bounds("2026-02")
+    assert start == datetime(2026, 2, 1, tzinfo=UTC) and end == datetime(2026, 3, 1, tzinfo=UTC)
+    assert len(periods.days_between(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 30, 12, tzinfo=UTC))) == 30
+
+
+def test_credits_scale_with_size_kind_and_count() -> None:
+    local = prices.model_price("local", None)
+    assert prices.job_credits(local, "1024x1024", "generate", 4) == 4
+    assert prices.job_credits(local, "2048x2048", "upscale", 1) == 8
+    openai = prices.model_price("openai", "gpt-image-1")
+    assert prices.job_credits(openai, "1024x1024", "generate", 2) == 10
+
+
+def test_token_cost_is_integer_micro_usd_rounded_up() -> None:
+    openai = prices.model_price("openai", "gpt-image-1")
+    cost = prices.provider_cost_micro_usd(openai, 1, input_tokens=1, output_tokens=1)
+    assert isinstance(cost, int) and cost == 45  # 5 + 40 micro-USD per token
+    tokens_in, tokens_out = prices.worst_case_tokens(openai, "x" * 100, 2)
+    assert tokens_in > 0 and tokens_out == 2 * openai.max_output_tokens_per_image
+    assert prices.worst_case_tokens(prices.model_price("local", None), "x", 4) == (0, 0)
+
+
+def test_unknown_model_has_no_price() -> None:
+    with pytest.raises(UnknownPrice):
+        prices.model_price("openai", "dall-e-9")
+
+
+def test_effective_limits_apply_overrides_and_ignore_unknown() -> None:
+    base = plans.get_plan("pro").limits
+    limits = plans.effective_limits("pro", {"requests_per_minute_user": 5, "bogus": 1, "providers": ["local"]})
+    assert limits.requests_per_minute_user == 5 and limits.providers == ("local",)
+    assert limits.tokens_per_day == base.tokens_per_day
+    assert plans.get_plan("nonexistent").name == "free"
+
+
+def test_every_plan_allows_its_providers_to_be_priced() -> None:
+    for plan in plans.PLANS.values():
+        for provider in plan.limits.providers:
+            assert prices.model_price(provider, None).credits_per_image > 0

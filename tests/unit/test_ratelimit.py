@@ -1,0 +1,56 @@
+"""The sliding-window estimate: thresholds, retry-after, burst bound."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.accounting import ratelimit as rl
+
+W = rl.WINDOW_MS
+
+
+def test_empty_previous_window_admits_exactly_limit() -> None:
+    check = rl.plan_window("user", "RL#u#x", 5, 10 * W + 1000, previous=0)
+    assert check.threshold == 4  # counts 0..4 admit -> 5 requests
+
+
+def test_previous_window_weighs_by_remaining_fraction() -> None:
+    # Half-way into the window, a full previous window still weighs half.
+    assert rl.threshold(10, previous=10, elapsed_ms=W // 2) == 10 - 1 - 5
+    # At the very start it weighs fully: nothing more is admitted.
+    assert rl.threshold(10, previous=10, elapsed_ms=0) == -1
+    # Near the end it weighs almost nothing (ceil keeps it conservative).
+    assert rl.threshold(10, previous=10, elapsed_ms=W - 1) == 10 - 1 - 1
+
+
+def test_window_index_and_reset() -> None:
+    check = rl.plan_window("user", "RL#u#x", 5, 7 * W + 59_500, previous=None)
+    assert check.window_index == 7 and check.reset_seconds == 1
+    assert check.current_key.endswith("#7") and check.previous_key.endswith("#6")
+
+
+@settings(max_examples=300, deadline=None)
+@given(limit=st.integers(1, 100), arrivals=st.lists(st.integers(0, 4 * W - 1), min_size=1, max_size=400))
+def test_burst_bound_holds_for_any_arrival_pattern(limit: int, arrivals: list[int]) -> None:
+    """Simulate the limiter; in any span of length d <= W at most limit + limit*d/W pass."""
+    counts: dict[int, int] = {}
+    admitted: list[int] = []
+    for t in sorted(arrivals):
+        index, elapsed = divmod(t, W)
+        threshold = rl.threshold(limit, counts.get(index - 1, 0), elapsed)
+        if counts.get(index, 0) <= threshold:
+            counts[index] = counts.get(index, 0) + 1
+            admitted.append(t)
+    for index, n in counts.items():
+        assert n <= limit, (index, n)
+    for i, start in enumerate(admitted):
+        for d in (1, W // 4, W // 2, W):
+            inside = sum(1 for t in admitted[i:] if t < start + d)
+            assert inside <= limit + limit * d / W + 1e-9, (start, d, inside)
+
+
+def test_retry_after_is_positive_and_sensible() -> None:
+    assert rl.retry_after_seconds(5, current=5, previous=0, elapsed_ms=30_000) >= 30
+    assert rl.retry_after_seconds(10, current=3, previous=10, elapsed_ms=0) >= 1
+    assert rl.retry_after_seconds(10, current=0, previous=0, elapsed_ms=0) == 1
