@@ -175,7 +175,9 @@ def run_job(workspace_id: str, job_id: str) -> dict[str, Any]:
     storage_started = time.perf_counter()
     stored = _store(job, outcome.images, clock.now())
     storage_ms = int((time.perf_counter() - storage_started) * 1000)
-    if get_settings().fault_injection and "[crash:before_settle]" in job.prompt and int(job.attempts or 0) == 1:
+    if get_settings().fault_injection and (
+        ("[crash:before_settle]" in job.prompt and int(job.attempts or 0) == 1) or "[crash:always]" in job.prompt
+    ):
         raise WorkerCrash("injected crash between provider call and settlement")
     price = model_price(job.provider, job.model)
     made = len(outcome.images)
