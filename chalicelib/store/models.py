@@ -28,6 +28,7 @@ class _Meta:
     connect_timeout_seconds = 5
     read_timeout_seconds = 10
     max_retry_attempts = 3
+    max_pool_connections = 64  # worker and API threads share one client per table
 
 
 class BaseModel(Model):

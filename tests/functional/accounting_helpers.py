@@ -28,8 +28,10 @@ def new_job(tenant: Any, n: int = 1, provider: str = "local", model: str = "loca
     )
 
 
-def admit(tenant: Any, n: int = 1, idempotency_key: str | None = None, request_hash: str = "h", **job_kwargs: Any) -> Any:
-    ws = WorkspaceModel.get(tenant.workspace_id)
+def admit(tenant: Any, n: int = 1, idempotency_key: str | None = None, request_hash: str = "h",
+          workspace: WorkspaceModel | None = None, **job_kwargs: Any) -> Any:
+    """Admit one job for `tenant` (pass `workspace` to skip reading it: benchmarks count requests)."""
+    ws = workspace or WorkspaceModel.get(tenant.workspace_id)
     job = new_job(tenant, n=n, **job_kwargs)
     limits = effective_limits(ws.plan, ws.limits)
     key = idempotency_key or job.job_id

@@ -1,0 +1,194 @@
+"""Accounting benchmark: DynamoDB requests per admission/settlement, admission overhead,
+monthly_reset cost vs idle workspaces, and overspend under concurrency.
+
+    .venv/bin/python bench/accounting.py
+
+Runs on moto's server (serialized, loopback). The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+UTC = UTC
+
+
+class RequestCounter:
+    """Counts DynamoDB API calls through a botocore `before-send` event hook on every client."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self.enabled = True
+
+    def __call__(self, request: Any = None, **kwargs: Any) -> None:
+        if not self.enabled:
+            return
+        target = (request.headers.get("X-Amz-Target") or b"").decode() if request is not None else ""
+        with self._lock:
+            self.calls[target.split(".")[-1] or "unknown"] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def install(self) -> None:
+        from chalicelib.store.models import ALL_MODELS
+
+        for model in ALL_MODELS:
+            model._get_connection().connection.client.meta.events.register("before-send.dynamodb.*", self)
+
+
+def main() -> None:
+    from chalicelib import clock
+    from chalicelib.local.moto_server import SerializedMotoServer
+    from chalicelib.local.stack import configure_environment, create_resources, free_port
+
+    port = free_port()
+    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    configure_environment(port, "bench", STAGE="test", POWERTOOLS_METRICS_NAMESPACE="Bench", POWERTOOLS_LOG_LEVEL="ERROR")
+    import os
+
+    os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "Bench"
+    create_resources()
+    from chalicelib.accounting.ledger import adjust, get_wallet
+    from chalicelib.accounting.schedules import monthly_reset
+    from chalicelib.accounting.settlement import JobFinal, Usage, settle_job
+    from chalicelib.accounts import create_workspace
+    from chalicelib.store.models import JobModel, WalletModel, WorkspaceModel
+    from tests.functional.accounting_helpers import UNLIMITED, admit
+
+    counter = RequestCounter()
+    counter.install()
+    fc = clock.FrozenClock(datetime(2026, 11, 24, 12, 0, 5, tzinfo=UTC))
+    clock.set_clock(fc)
+
+    class T:
+        def __init__(self, plan: str = "pro") -> None:
+            made = create_workspace("bench", "bench@example.test", plan)
+            WorkspaceModel(made.workspace.workspace_id).update(actions=[WorkspaceModel.limits.set(UNLIMITED)])
+            self.workspace_id, self.user_id, self.key_id = made.workspace.workspace_id, made.owner.user_id, made.key.key_id
+            self.ws = WorkspaceModel.get(self.workspace_id)  # what the API has from authentication
+
+    # 1. Requests per admission (steady state) and per settlement.
+    tenant = T()
+    admit(tenant, workspace=tenant.ws)  # warm clients
+    n = 200
+    counter.reset()
+    admissions = []
+    for _ in range(n):
+        fc.advance(milliseconds=10)
+        admissions.append(admit(tenant, workspace=tenant.ws))
+    per_admission = counter.total / n
+    # First admission of a new window when the previous window had traffic (learns its count once).
+    fc.set(datetime(2026, 11, 24, 12, 1, 1, tzinfo=UTC))
+    counter.reset()
+    admit(tenant, workspace=tenant.ws)
+    first_in_window = counter.total
+    counter.reset()
+    admit(tenant, workspace=tenant.ws)
+    second_in_window = counter.total
+    jobs = [JobModel.get(tenant.workspace_id, a.job_id) for a in admissions]
+    counter.reset()
+    for job in jobs:
+        settle_job(job, Usage(images=1, credits=1, provider_ms=5), JobFinal("succeeded", clock.now()), clock.now())
+    per_settlement = counter.total / len(jobs)
+
+    # 2. Admission overhead: in-process admission vs a bare transact_write_items of as many items.
+    from chalicelib.aws import client
+
+    ddb = client("dynamodb")
+    table = WalletModel.Meta.table_name.replace("wallets", "counters")
+    items_per_admission = 9  # 4 rate windows + quota + wallet + hold + ledger + job
+    admit_times, bare_times = [], []
+    for i in range(150):
+        fc.advance(milliseconds=5)
+        started = time.perf_counter()
+        admit(tenant, workspace=tenant.ws)
+        admit_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        ddb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": table, "Key": {"counter_key": {"S": f"bare#{i}#{k}"}},
+                        "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+            for k in range(items_per_admission)
+        ])
+        bare_times.append(time.perf_counter() - started)
+    overhead = statistics.median(admit_times) / statistics.median(bare_times)
+
+    # 3. monthly_reset: requests do not grow with idle workspaces.
+    def reset_cost(active: int, idle: int, month: int) -> int:
+        from chalicelib.accounting.periods import period_of
+
+        fc.set(datetime(2027, month, 10, tzinfo=UTC))
+        last = period_of(clock.now())
+        for _ in range(active):
+            t = T("free")
+            admit(t, workspace=t.ws)
+        with WalletModel.batch_write() as batch:
+            for i in range(idle):
+                batch.save(WalletModel(f"ws_idle_{month}_{i}", period="2026-01", plan="free", allowance_granted=50,
+                                       available=50, last_active="2026-01"))
+        fc.set(datetime(2027, month + 1, 1, 0, 5, tzinfo=UTC))
+        counter.reset()
+        report = monthly_reset(clock.now())
+        assert report.rolled_over == active, report
+        assert last < period_of(clock.now())
+        return counter.total
+
+    reset_10 = reset_cost(active=10, idle=10, month=1)
+    reset_1000 = reset_cost(active=10, idle=1000, month=3)
+
+    # 4. Overspend under concurrency: 32 threads x 20 attempts on a wallet that affords 100.
+    fc.set(datetime(2027, 6, 1, 12, tzinfo=UTC))
+    poor = T("free")
+    adjust(poor.workspace_id, 50, reason="bench", actor="bench", now=clock.now())
+    counter.enabled = False
+
+    def attempt(_: int) -> int:
+        from chalicelib.accounting.errors import Denied
+
+        try:
+            admit(poor, workspace=poor.ws)
+            return 1
+        except Denied:
+            return 0
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        admitted = sum(pool.map(attempt, range(32 * 20)))
+    wallet = get_wallet(poor.workspace_id)
+    overspend = max(0, admitted - 100) + max(0, -int(wallet.available))
+    server.stop()
+    result = {
+        "ddb_requests_per_admission": round(per_admission, 3),
+        "ddb_requests_first_admission_after_busy_window": first_in_window,
+        "ddb_requests_next_admission_same_window": second_in_window,
+        "ddb_requests_per_settlement": round(per_settlement, 3),
+        "admission_overhead_ratio": round(overhead, 3),
+        "admission_median_ms": round(statistics.median(admit_times) * 1000, 2),
+        "bare_transact_median_ms": round(statistics.median(bare_times) * 1000, 2),
+        "reset_requests_idle_10": reset_10,
+        "reset_requests_idle_1000": reset_1000,
+        "concurrent_admitted": admitted,
+        "concurrent_overspend": overspend,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
