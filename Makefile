@@ -30,6 +30,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/accounting.py
+	$(BIN)/python bench/coldstart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
