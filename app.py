@@ -14,9 +14,18 @@ from chalicelib.api.http import CHALICE_ERROR_CODES, error_response, json_respon
 from chalicelib.api.jobs import jobs
 from chalicelib.api.pages import pages
 from chalicelib.errors import ApiError
-from chalicelib.observability import bind, count, logger, unbind
+from chalicelib.observability import (
+    bind,
+    count,
+    error_context,
+    init_error_reporting,
+    logger,
+    note_cold_start,
+    unbind,
+)
 
 app = Chalice(app_name="imagegen")
+init_error_reporting()  # only when SENTRY_DSN is set; otherwise nothing is imported
 app.api.binary_types = []
 app.register_blueprint(jobs)
 app.register_blueprint(account)
@@ -28,11 +37,13 @@ app.register_blueprint(pages)
 def envelope(event: Any, get_response: Any) -> Response:
     """Request id, one structured log line per request, and the error envelope for everything."""
     started = time.perf_counter()
+    note_cold_start("api")
     request_id = request_id_of(event)
     correlation_id = (event.headers or {}).get("x-correlation-id") or request_id
     unbind()
     route = f"{event.method} {(event.context or {}).get('resourcePath', event.path)}"
     bind(request_id=request_id, correlation_id=correlation_id, route=route)
+    error_context(request_id=request_id, correlation_id=correlation_id, route=route)
     if event.context is not None:
         event.context["correlation_id"] = correlation_id
     try:
@@ -83,6 +94,7 @@ def healthz() -> Response:
 def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from chalicelib.generation.worker import handle_batch
 
+    note_cold_start("worker")
     return handle_batch(event, context)
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -64,3 +67,121 @@ def count(name: str, value: float = 1, **dimensions: str) -> None:
         metric.add_dimension(name="service", value=SERVICE)
         for key, val in dimensions.items():
             metric.add_dimension(name=key, value=str(val))
+
+
+# --- traces -----------------------------------------------------------------------------------
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in ("1", "true")
+
+
+@contextmanager
+def span(name: str, **annotations: str | int | None) -> Iterator[None]:
+    """An X-Ray subsegment with searchable annotations (workspace, job, provider), when tracing is on."""
+    if not tracing_enabled():
+        yield
+        return
+    with get_tracer().provider.in_subsegment(f"## {name}") as subsegment:
+        for key, value in annotations.items():
+            if value is not None:
+                subsegment.put_annotation(key, value)
+        yield
+
+
+# --- cold starts ------------------------------------------------------------------------------
+
+_cold = True
+
+
+def note_cold_start(function: str) -> bool:
+    """Count the first invocation of this container (ColdStart metric, by function)."""
+    global _cold
+    if not _cold:
+        return False
+    _cold = False
+    count("ColdStart", function=function)
+    return True
+
+
+# --- error reporting --------------------------------------------------------------------------
+
+_sentry_on = False
+
+
+def init_error_reporting(transport: Any = None) -> bool:
+    """Report unexpected errors to Sentry when SENTRY_DSN is set (Chalice + Lambda integrations).
+
+    4xx answers are the client's mistakes, not ours: they are dropped before sending.
+    """
+    global _sentry_on
+    dsn = os.environ.get("SENTRY_DSN")
+    if not dsn:
+        return False
+    import sentry_sdk
+    from sentry_sdk.integrations.aws_lambda import AwsLambdaIntegration
+    from sentry_sdk.integrations.chalice import ChaliceIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+        from chalicelib.errors import ApiError
+
+        exc = (hint.get("exc_info") or (None, None, None))[1]
+        if isinstance(exc, ApiError) and exc.status < 500:
+            return None
+        return scrub(event)
+
+    options: dict[str, Any] = {
+        "dsn": dsn,
+        "environment": os.environ.get("STAGE", "local"),
+        "release": os.environ.get("APP_VERSION", "0.1.0"),
+        # Log lines become breadcrumbs, not events: errors are reported once, explicitly.
+        "integrations": [ChaliceIntegration(), AwsLambdaIntegration(timeout_warning=True),
+                         LoggingIntegration(level=logging.INFO, event_level=None)],
+        "before_send": before_send,
+        "send_default_pii": False,
+        "include_local_variables": False,  # locals may hold API keys and bodies
+        "traces_sample_rate": float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    }
+    if transport is not None:
+        options["transport"] = transport
+    sentry_sdk.init(**options)
+    _sentry_on = True
+    return True
+
+
+_SECRET = re.compile(r"(sk|whsec|rk|pk)_(test|live)_[A-Za-z0-9_\-]+|Bearer\s+\S+")
+_SECRET_KEYS = {"authorization", "stripe-signature", "cookie", "secret", "api_key", "password", "token"}
+
+
+def scrub(value: Any) -> Any:
+    """Redact API keys, webhook secrets and bearer tokens anywhere in an error report."""
+    if isinstance(value, dict):
+        return {k: "[redacted]" if str(k).lower() in _SECRET_KEYS else scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(scrub(v) for v in value)
+    if isinstance(value, str):
+        return _SECRET.sub("[redacted]", value)
+    return value
+
+
+def error_context(**tags: str | None) -> None:
+    """Tag later error reports of this scope (job, workspace, provider, correlation id)."""
+    if not _sentry_on:
+        return
+    import sentry_sdk
+
+    for key, value in tags.items():
+        if value is not None:
+            sentry_sdk.set_tag(key, value)
+
+
+def report_exception(exc: BaseException, message: str, error_code: str) -> None:
+    """Log an unexpected error once, at the boundary, and send it to Sentry when enabled."""
+    logger.error(message, exc_info=exc, extra={"error_code": error_code})
+    if _sentry_on:
+        import sentry_sdk
+
+        sentry_sdk.capture_exception(exc)

@@ -55,17 +55,23 @@ def logs_insights_query(workspace_id: str | None) -> str:
     )
 
 
-def failures(workspace_id: str | None, at: datetime, window: timedelta) -> list[dict[str, Any]]:
+def failures(workspace_id: str | None, at: datetime, window: timedelta) -> dict[str, list[dict[str, Any]]]:
+    """Failed jobs and denied requests within `window` around `at` (newest first)."""
+    from chalicelib.accounting.denials import find_denials
+
     start, end = at - window / 2, at + window / 2
-    rows = []
     jobs, _ = find_jobs(workspace_id, "failed", start, end, 100)
-    for job in jobs:
-        rows.append({
-            "job_id": job.job_id, "workspace_id": job.workspace_id, "created_at": clock.iso(job.created_at),
-            "finished_at": clock.iso(job.finished_at), "provider": job.provider, "model": job.model,
-            "error": job.error, "timings": job.timings or {}, "correlation_id": job.correlation_id,
-        })
-    return rows
+    failed = [{
+        "job_id": job.job_id, "workspace_id": job.workspace_id, "created_at": clock.iso(job.created_at),
+        "finished_at": clock.iso(job.finished_at), "provider": job.provider, "model": job.model,
+        "error": job.error, "timings": job.timings or {}, "correlation_id": job.correlation_id,
+    } for job in jobs]
+    denied = [{
+        "denial_id": d.denial_id, "workspace_id": d.workspace_id, "at": clock.iso(d.created_at), "code": d.code,
+        "scope": d.scope, "provider": d.provider, "message": d.message, "user_id": d.user_id,
+        "correlation_id": d.request_id,
+    } for d in find_denials(workspace_id, start, end)]
+    return {"failed_jobs": failed, "denials": denied}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("reconcile", help="re-sum every wallet's ledger and report drift")
     args = parser.parse_args(argv)
     if args.command == "failures":
-        rows = failures(args.workspace, args.at, args.window)
-        print(json.dumps({"failures": rows}, indent=2))
+        print(json.dumps(failures(args.workspace, args.at, args.window), indent=2))
         print("\n# Logs Insights (same window):\n" + logs_insights_query(args.workspace))
         return 0
     from chalicelib.scheduled import reconcile

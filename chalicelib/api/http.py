@@ -158,6 +158,10 @@ def authenticate(request: Request, *, allow_banned: bool = False) -> Principal:
         if user.status == "banned":
             raise AccountBanned("this user is banned")
     _touch_key(key)
+    from chalicelib.observability import bind, error_context
+
+    bind(user_id=user.user_id, workspace_id=workspace.workspace_id)
+    error_context(user_id=user.user_id, workspace_id=workspace.workspace_id)
     return Principal(user, workspace, key)
 
 

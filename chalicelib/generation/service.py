@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock, ids
@@ -116,6 +117,7 @@ def create_job(principal: Principal, body: JobCreate, raw: dict[str, Any], idemp
     limits = effective_limits(workspace.plan, workspace.limits)
     request_hash = _request_hash(raw)
     key = f"idem:{idempotency_key}" if idempotency_key else job_id
+    admission_started = time.perf_counter()
     try:
         admission: Admission = admit_job(AdmissionRequest(job, workspace.plan, limits, key, request_hash, now))
     except DuplicateAdmission as dup:
@@ -133,8 +135,9 @@ def create_job(principal: Principal, body: JobCreate, raw: dict[str, Any], idemp
                       scope=getattr(denied, "scope", None), provider=provider, message=denied.message,
                       request_id=correlation_id)
         raise error from None
-    queue.enqueue_job(job.workspace_id, job.job_id, correlation_id)
-    job.timings = {"admission_ms": 0}
+    admission_ms = int((time.perf_counter() - admission_started) * 1000)
+    queue.enqueue_job(job.workspace_id, job.job_id, correlation_id, admission_ms=admission_ms)
+    job.timings = {"admission_ms": admission_ms}
     return job, admission.rate, False
 
 

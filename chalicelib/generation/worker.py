@@ -27,7 +27,7 @@ from chalicelib.accounting.settlement import JobFinal, Usage, release_job, settl
 from chalicelib.generation import storage
 from chalicelib.generation.providers import GeneratedImage, ImageRequest, ProviderError, get_provider
 from chalicelib.generation.service import TERMINAL, size_of
-from chalicelib.observability import bind, count, logger, unbind
+from chalicelib.observability import bind, count, error_context, logger, report_exception, span, unbind
 from chalicelib.settings import get_settings
 from chalicelib.store import bind_models
 from chalicelib.store.models import ImageModel, JobModel
@@ -47,6 +47,18 @@ class ConcurrentBatchProcessor(BatchProcessor):
     """BatchProcessor that handles a batch's records concurrently (each record independent)."""
 
     max_workers = 10
+
+    def failure_handler(self, record: Any, exception: Any) -> Any:
+        """A failed record goes back to the queue; say why once, with the job's context."""
+        exc = exception[1]
+        code = "retry_later" if isinstance(exc, RetryLater) else "worker_crash" if isinstance(exc, WorkerCrash) else (
+            "in_progress" if type(exc).__name__ == "IdempotencyAlreadyInProgressError" else "worker_error")
+        if code == "in_progress":
+            logger.info("duplicate delivery while the job runs elsewhere; it will come back", extra={"error_code": code})
+        else:
+            report_exception(exc, "job message failed; it returns to the queue", code)
+        count("WorkerRecordFailures", code=code)
+        return super().failure_handler(record, exception)
 
     def _process_messages(self) -> list:  # pragma: no cover - name used by newer Powertools
         return self.process()
@@ -132,7 +144,7 @@ def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) ->
     return stored
 
 
-def run_job(workspace_id: str, job_id: str) -> dict[str, Any]:
+def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> dict[str, Any]:
     """Run one admitted job to its end; safe to call again for the same job."""
     bind_models()
     try:
@@ -157,24 +169,32 @@ def run_job(workspace_id: str, job_id: str) -> dict[str, Any]:
         return {"status": "skipped"}  # canceled meanwhile
     # (update() refreshed `job` from DynamoDB: job.attempts now counts this attempt)
     bind(job_id=job.job_id, workspace_id=job.workspace_id, user_id=job.user_id)
+    error_context(job_id=job.job_id, workspace_id=job.workspace_id, provider=job.provider,
+                  correlation_id=job.correlation_id)
+    count("QueueWaitMs", queue_wait_ms, provider=job.provider)
     provider_started = time.perf_counter()
-    outcome = _generate_all(job, _requests_for(job))
+    with span("provider", workspace_id=job.workspace_id, job_id=job.job_id, provider=job.provider, model=job.model):
+        outcome = _generate_all(job, _requests_for(job))
     provider_ms = int((time.perf_counter() - provider_started) * 1000)
     count("ProviderLatencyMs", provider_ms, provider=job.provider)
+    timings = {"queue_wait_ms": queue_wait_ms, "provider_ms": provider_ms}
+    if admission_ms is not None:
+        timings["admission_ms"] = admission_ms
     if not outcome.images:
         error = outcome.errors[0]
         if error.retryable:
             raise RetryLater(f"{error.code}: {error.message}")
         now = clock.now()
-        release_job(job, JobFinal("failed", now, error={"code": error.code, "message": error.message},
-                                  timings={"queue_wait_ms": queue_wait_ms, "provider_ms": provider_ms}),
-                    now, reason=error.code)
+        with span("settlement", job_id=job.job_id):
+            release_job(job, JobFinal("failed", now, error={"code": error.code, "message": error.message},
+                                      timings=timings), now, reason=error.code)
         count("JobsFailed", provider=job.provider, code=error.code)
         logger.info("job failed", extra={"error_code": error.code})
         return {"status": "failed", "error": error.code}
     storage_started = time.perf_counter()
-    stored = _store(job, outcome.images, clock.now())
-    storage_ms = int((time.perf_counter() - storage_started) * 1000)
+    with span("storage", job_id=job.job_id):
+        stored = _store(job, outcome.images, clock.now())
+    timings["storage_ms"] = int((time.perf_counter() - storage_started) * 1000)
     if get_settings().fault_injection and (
         ("[crash:before_settle]" in job.prompt and int(job.attempts or 0) == 1) or "[crash:always]" in job.prompt
     ):
@@ -193,9 +213,16 @@ def run_job(workspace_id: str, job_id: str) -> dict[str, Any]:
     )
     now = clock.now()
     settle_started = time.perf_counter()
-    timings = {"queue_wait_ms": queue_wait_ms, "provider_ms": provider_ms, "storage_ms": storage_ms}
-    result = settle_job(job, usage, JobFinal("succeeded", now, images=stored, timings=timings), now)
-    timings["settlement_ms"] = int((time.perf_counter() - settle_started) * 1000)
+    with span("settlement", job_id=job.job_id):
+        result = settle_job(job, usage, JobFinal("succeeded", now, images=stored, timings=timings), now)
+    if result.applied:
+        # Settlement's own duration can only be known after it: one small extra write, outside
+        # the settlement transaction, so the job's waterfall is complete without X-Ray.
+        timings["settlement_ms"] = int((time.perf_counter() - settle_started) * 1000)
+        try:
+            job.update(actions=[JobModel.timings.set(timings)])
+        except Exception:  # bookkeeping only
+            logger.warning("could not record settlement timing")
     total_ms = int((now - started).total_seconds() * 1000)
     count("JobDurationMs", total_ms, provider=job.provider)
     count("CreditsSpent", usage.credits, provider=job.provider)
@@ -222,7 +249,7 @@ def _idempotent_runner() -> Any:
 
     @idempotent_function(data_keyword_argument="message", persistence_store=persistence, config=config)
     def run(message: dict[str, Any]) -> dict[str, Any]:
-        return run_job(message["workspace_id"], message["job_id"])
+        return run_job(message["workspace_id"], message["job_id"], message.get("admission_ms"))
 
     return run, config
 
@@ -236,6 +263,8 @@ def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
     logger.set_correlation_id(correlation_id or record.message_id)
     body = json.loads(record.body)
     message = {"workspace_id": str(body["workspace_id"]), "job_id": str(body["job_id"])}
+    if isinstance(body.get("admission_ms"), int):
+        message["admission_ms"] = body["admission_ms"]
     if not ids.is_id(message["job_id"], "job"):
         raise ValueError("message has no valid job id")
     run, config = _idempotent_runner()
