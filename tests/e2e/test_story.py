@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import signal
+from datetime import UTC
 
 import pytest
 import requests
@@ -166,3 +167,30 @@ def test_ctrl_c_stops_everything():
         requests.get(f"{s.base}/healthz", timeout=2)
     with pytest.raises(requests.ConnectionError):
         requests.get(s.moto, timeout=2)
+
+
+def test_what_failed_at_this_moment(stack: Stack):
+    """Inject a provider failure for one workspace, then ask the 14:32 question two ways."""
+    import os
+    import subprocess
+    import sys
+    from datetime import datetime
+
+    auth = _workspace(stack)
+    ws = requests.get(f"{stack.base}/v1/me", headers=auth, timeout=10).json()["workspace"]["id"]
+    job = requests.post(f"{stack.base}/v1/jobs", headers={**auth, "X-Request-Id": "e2e-1432"},
+                        json={"prompt": "[fail:always] at this moment"}, timeout=10).json()["job"]
+    assert _finished(stack, auth, job["id"])["status"] == "failed"
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    r = requests.get(f"{stack.base}/admin/api/jobs", headers=stack.admin(),
+                     params={"workspace_id": ws, "status": "failed", "from": job["created_at"], "to": at}, timeout=10)
+    assert [j["id"] for j in r.json()["data"]] == [job["id"]]
+    env = {**os.environ, "AWS_ENDPOINT_URL": stack.moto, "TABLE_PREFIX": "imagegen-local", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_LOG_LEVEL": "ERROR"}
+    out = subprocess.run([sys.executable, "-m", "chalicelib.ops", "failures", "--workspace", ws, "--at", at, "--window", "10m"],
+                         env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+    report = json.loads(out[out.index('{\n  "failed_jobs"'):].split("\n# Logs Insights")[0])
+    row = report["failed_jobs"][0]
+    assert row["job_id"] == job["id"] and row["error"]["code"] == "provider_error"
+    assert row["correlation_id"] == "e2e-1432" and row["timings"]["provider_ms"] >= 0
+    assert "Logs Insights" in out
