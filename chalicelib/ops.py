@@ -2,6 +2,7 @@
 
     python -m chalicelib.ops failures --workspace ws_… --at 2026-11-23T14:32Z --window 10m
     python -m chalicelib.ops reconcile
+    python -m chalicelib.ops create-admin --email ops@example.com   (first admin of a deployed stage)
 """
 
 from __future__ import annotations
@@ -82,7 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     fail.add_argument("--at", required=True, type=clock.parse_iso)
     fail.add_argument("--window", default="10m", type=_window)
     sub.add_parser("reconcile", help="re-sum every wallet's ledger and report drift")
+    admin = sub.add_parser("create-admin", help="create a platform admin and print its first API key (once)")
+    admin.add_argument("--email", required=True)
     args = parser.parse_args(argv)
+    if args.command == "create-admin":
+        from chalicelib.accounts import create_workspace
+
+        bind_models()
+        made = create_workspace("Platform operators", args.email, "enterprise", actor="cli", is_admin=True)
+        print(json.dumps({"workspace_id": made.workspace.workspace_id, "user_id": made.owner.user_id,
+                          "api_key": made.secret}, indent=2))
+        return 0
     if args.command == "failures":
         print(json.dumps(failures(args.workspace, args.at, args.window), indent=2))
         print("\n# Logs Insights (same window):\n" + logs_insights_query(args.workspace))

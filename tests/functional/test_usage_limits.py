@@ -1,0 +1,103 @@
+"""Usage from rollups, admin limit overrides taking effect, user bans, quotas."""
+
+from __future__ import annotations
+
+from chalicelib.accounting.errors import Denied
+from tests.functional.accounting_helpers import UNLIMITED, admit
+from tests.functional.helpers import call, drain, purge
+
+
+def test_usage_grouped_by_day_provider_user_model(api, make_tenant):
+    purge()
+    t = make_tenant(limits=UNLIMITED)
+    for n in (1, 2, 3):
+        call(api, "POST", "/v1/jobs", t, {"prompt": f"usage {n}", "n": n})
+    call(api, "POST", "/v1/jobs", t, {"prompt": "[fail:always] counted as failed"})
+    drain()
+    expected = {"jobs": 3, "images": 6, "credits": 6, "cost_micro_usd": 0, "input_tokens": 0, "output_tokens": 0}
+    for group_by, key in (("provider", "local"), ("model", "local/local-v1"), ("user", t.user_id)):
+        status, body, _ = call(api, "GET", f"/v1/usage?group_by={group_by}", t)
+        assert status == 200 and len(body["data"]) == 1, body
+        row = body["data"][0]
+        assert row["key"] == key and {k: row[k] for k in expected} == expected
+    status, body, _ = call(api, "GET", "/v1/usage?group_by=day", t)
+    assert len(body["data"]) == 1 and body["data"][0]["failed"] == 1 and body["data"][0]["credits"] == 6
+    status, ledger, _ = call(api, "GET", "/v1/ledger?limit=3", t)
+    assert len(ledger["data"]) == 3 and ledger["next_cursor"]
+    status, rest, _ = call(api, "GET", f"/v1/ledger?limit=100&cursor={ledger['next_cursor']}", t)
+    assert {e["id"] for e in ledger["data"]}.isdisjoint({e["id"] for e in rest["data"]})
+    types = [e["type"] for e in ledger["data"] + rest["data"]]
+    assert types.count("charge") == 3 and types.count("release") == 1 and types.count("grant") == 1
+
+
+def test_admin_limit_override_takes_effect_and_is_audited(api, make_tenant, admin):
+    purge()
+    t = make_tenant()
+    status, body, _ = call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/limits", admin,
+                           {"requests_per_minute_user": 2, "reason": "throttle noisy tenant"})
+    assert status == 200 and body["limits"]["requests_per_minute_user"] == 2
+    codes = [call(api, "POST", "/v1/jobs", t, {"prompt": f"x{i}"})[0] for i in range(4)]
+    assert codes == [202, 202, 429, 429]
+    status, err, headers = call(api, "POST", "/v1/jobs", t, {"prompt": "again"})
+    assert err["error"]["scope"] == "user" and int(headers["Retry-After"]) >= 1 and headers["RateLimit-Remaining"] == "0"
+    status, detail, _ = call(api, "GET", f"/admin/api/workspaces/{t.workspace_id}", admin)
+    limits_audit = [a for a in detail["audit"] if a["action"] == "workspace.limits"]
+    assert limits_audit[0]["after"]["requests_per_minute_user"] == 2 and limits_audit[0]["reason"] == "throttle noisy tenant"
+    for bad in ({"requests_per_minute_user": -1}, {"requests_per_minute_user": "2"}, {"providers": ["dalle"]}, {"x": 1}):
+        assert call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/limits", admin, bad)[0] == 400
+    purge()
+
+
+def test_daily_credit_quota_gives_402_quota_exceeded(api, make_tenant):
+    purge()
+    t = make_tenant(limits={**UNLIMITED, "credits_per_day": 5})
+    assert call(api, "POST", "/v1/jobs", t, {"prompt": "a", "n": 4})[0] == 202
+    status, err, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "b", "n": 2})
+    assert status == 402 and err["error"]["code"] == "quota_exceeded"
+    status, err, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "c", "n": 1})
+    assert status == 202
+    purge()
+
+
+def test_insufficient_credits_is_402_with_figures(api, make_tenant):
+    purge()
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    from chalicelib import clock
+    from chalicelib.accounting.ledger import adjust
+
+    adjust(t.workspace_id, -48, reason="leave 2", actor="test", now=clock.now())
+    status, err, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "big", "n": 3})
+    assert status == 402 and err["error"]["code"] == "insufficient_credits"
+    assert err["error"]["required"] == 3 and err["error"]["available"] == 2
+    _, balance, _ = call(api, "GET", "/v1/balance", t)
+    assert balance["available"] == 2 and balance["held"] == 0
+
+
+def test_provider_not_in_plan_is_403(api, make_tenant):
+    t = make_tenant(plan="free")
+    status, err, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "x", "provider": "openai"})
+    assert status == 403 and err["error"]["code"] == "forbidden"
+
+
+def test_banned_user_is_refused_but_colleagues_are_not(api, make_tenant, admin):
+    purge()
+    t = make_tenant(limits=UNLIMITED)
+    status, made, _ = call(api, "POST", "/v1/keys", t, {"name": "second"})
+    assert call(api, "POST", f"/admin/api/users/{t.user_id}/ban", admin, {"reason": "abuse"})[0] == 200
+    status, err, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "x"})
+    assert status == 403 and err["error"]["code"] == "account_banned"
+    assert call(api, "POST", f"/admin/api/users/{t.user_id}/unban", admin, {"reason": "ok"})[0] == 200
+    assert call(api, "POST", "/v1/jobs", t, {"prompt": "x"})[0] == 202
+    purge()
+
+
+def test_concurrent_job_cap_is_429(make_tenant):
+    t = make_tenant(limits={**UNLIMITED, "max_concurrent_jobs": 2})
+    admit(t)
+    admit(t)
+    try:
+        admit(t)
+    except Denied as denied:
+        assert denied.reason == "rate_limited"
+    else:
+        raise AssertionError("third concurrent job must be refused")
