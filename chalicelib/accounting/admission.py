@@ -214,14 +214,18 @@ def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> R
     job.tokens_reserved = tokens
     job.idempotency_key = req.idempotency_key
     txn.put("job", job, JobModel.job_id.does_not_exist())
+    tightest = min(checks, key=lambda c: c.threshold)
     try:
         txn.commit(WalletModel._get_connection().connection)
     except TransactionCancelled as cancelled:
-        raise _interpret(req, checks, credits, period, cancelled.failures) from None
+        error = _interpret(req, checks, credits, period, cancelled.failures)
+        if isinstance(error, Denied) and not isinstance(error, RateLimitDenied):
+            # Nothing was taken: the windows stand where they were before this request.
+            error.rate = RateStatus(tightest.limit, max(0, tightest.threshold + 1), tightest.reset_seconds)
+        raise error from None
     for check in checks:
         if check.previous is None:
             _finals.put(check.previous_key, 0)
-    tightest = min(checks, key=lambda c: c.threshold)
     return RateStatus(tightest.limit, max(0, tightest.threshold), tightest.reset_seconds)
 
 

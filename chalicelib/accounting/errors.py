@@ -22,6 +22,7 @@ class Denied(AccountingError):
         self.reason = reason  # rate_limited | insufficient_credits | quota_exceeded | banned | ...
         self.message = message
         self.details = details
+        self.rate: object | None = None  # admission.RateStatus when known (RateLimit-* headers)
 
 
 class RateLimitDenied(Denied):

@@ -63,7 +63,9 @@ def _map_denial(denied: Denied) -> ApiError:
     cls = mapping.get(denied.reason)
     if cls is None:
         return ServiceUnavailable(denied.message)
-    return cls(denied.message, **{k: v for k, v in denied.details.items() if k != "scope"})
+    error = cls(denied.message, **{k: v for k, v in denied.details.items() if k != "scope"})
+    error.headers.update(rate_headers(denied.rate))  # type: ignore[arg-type]
+    return error
 
 
 def create_job(principal: Principal, body: JobCreate, raw: dict[str, Any], idempotency_key: str | None,

@@ -69,6 +69,8 @@ def test_insufficient_credits_is_402_with_figures(api, make_tenant):
     status, err, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "big", "n": 3})
     assert status == 402 and err["error"]["code"] == "insufficient_credits"
     assert err["error"]["required"] == 3 and err["error"]["available"] == 2
+    _, _, headers = call(api, "POST", "/v1/jobs", t, {"prompt": "big", "n": 3})
+    assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(headers)
     _, balance, _ = call(api, "GET", "/v1/balance", t)
     assert balance["available"] == 2 and balance["held"] == 0
 
