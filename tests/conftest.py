@@ -66,6 +66,9 @@ def use_tables(port: int, prefix: str) -> MotoEnv:
     import chalicelib.generation.worker as worker
 
     worker._idempotent_runner.cache_clear()
+    from chalicelib.api import idempotency
+
+    idempotency.reset()
     return MotoEnv(port, prefix)
 
 

@@ -47,13 +47,18 @@ def patch_me():
 def create_key():
     from chalicelib.accounts import create_key as create
     from chalicelib.accounts import key_view
+    from chalicelib.api.idempotency import idempotent
     from chalicelib.api.schemas import KeyCreate
 
     request = account.current_request
     p = authenticate(request)
     body = validate(KeyCreate, json_body(request))
-    key, secret = create(p.user, body.name)
-    return json_response({"key": key_view(key), "secret": secret}, 201)
+
+    def make():
+        key, secret = create(p.user, body.name)
+        return json_response({"key": key_view(key), "secret": secret}, 201)
+
+    return idempotent(request, p.user.user_id, make, account.lambda_context)
 
 
 @account.route("/v1/keys", methods=["GET"])

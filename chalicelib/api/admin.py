@@ -40,17 +40,22 @@ def _actor(p: Principal) -> str:
 def create_workspace():
     from chalicelib.accounts import create_workspace as create
     from chalicelib.accounts import key_view, user_view, workspace_view
+    from chalicelib.api.idempotency import idempotent
     from chalicelib.api.schemas import WorkspaceCreate
 
     p = _admin()
     body = validate(WorkspaceCreate, json_body(admin.current_request))
-    made = create(body.name, body.owner_email, body.plan, actor=_actor(p))
-    return json_response({
-        "workspace": workspace_view(made.workspace),
-        "owner": user_view(made.owner),
-        "api_key": made.secret,
-        "key": key_view(made.key),
-    }, 201)
+
+    def make() -> Response:
+        made = create(body.name, body.owner_email, body.plan, actor=_actor(p))
+        return json_response({
+            "workspace": workspace_view(made.workspace),
+            "owner": user_view(made.owner),
+            "api_key": made.secret,
+            "key": key_view(made.key),
+        }, 201)
+
+    return idempotent(admin.current_request, _actor(p), make, admin.lambda_context)
 
 
 @admin.route("/admin/api/workspaces", methods=["GET"])
@@ -118,19 +123,24 @@ def adjust_credits(workspace_id: str):
     from chalicelib.accounting.errors import InsufficientForAdjustment
     from chalicelib.accounting.ledger import adjust
     from chalicelib.accounts import get_workspace as load
+    from chalicelib.api.idempotency import idempotent
     from chalicelib.api.schemas import CreditAdjust
     from chalicelib.errors import Conflict
 
     p = _admin()
     body = validate(CreditAdjust, json_body(admin.current_request))
     load(workspace_id)
-    try:
-        entry = adjust(workspace_id, body.amount, reason=body.reason, actor=_actor(p), now=clock.now())
-    except InsufficientForAdjustment as exc:
-        raise Conflict(f"a deduction of {-body.amount} would make available negative; {exc.available} available",
-                       available=exc.available) from None
-    assert entry is not None
-    return json_response({"entry": entry_view(entry)}, 201)
+
+    def apply() -> Response:
+        try:
+            entry = adjust(workspace_id, body.amount, reason=body.reason, actor=_actor(p), now=clock.now())
+        except InsufficientForAdjustment as exc:
+            raise Conflict(f"a deduction of {-body.amount} would make available negative; {exc.available} available",
+                           available=exc.available) from None
+        assert entry is not None
+        return json_response({"entry": entry_view(entry)}, 201)
+
+    return idempotent(admin.current_request, _actor(p), apply, admin.lambda_context)
 
 
 @admin.route("/admin/api/workspaces/{workspace_id}/limits", methods=["PUT"])

@@ -20,6 +20,7 @@ jobs = Blueprint(__name__)
 
 @jobs.route("/v1/jobs", methods=["POST"])
 def create_job():
+    from chalicelib.api.idempotency import idempotent
     from chalicelib.api.schemas import JobCreate
     from chalicelib.generation import service
 
@@ -29,11 +30,15 @@ def create_job():
     body = validate(JobCreate, raw)
     idempotency_key = (request.headers or {}).get("idempotency-key")
     correlation_id = (request.context or {}).get("correlation_id")
-    job, rate, replayed = service.create_job(principal, body, raw, idempotency_key, correlation_id)
-    headers = service.rate_headers(rate)
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return json_response({"job": service.job_view(job)}, 202, headers)
+
+    def create():
+        job, rate, replayed = service.create_job(principal, body, raw, idempotency_key, correlation_id)
+        headers = service.rate_headers(rate)
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return json_response({"job": service.job_view(job)}, 202, headers)
+
+    return idempotent(request, principal.user.user_id, create, jobs.lambda_context)
 
 
 @jobs.route("/v1/jobs", methods=["GET"])
@@ -63,7 +68,10 @@ def get_job(job_id: str):
 
 @jobs.route("/v1/jobs/{job_id}/cancel", methods=["POST"])
 def cancel_job(job_id: str):
+    from chalicelib.api.idempotency import idempotent
     from chalicelib.generation import service
 
-    principal = authenticate(jobs.current_request)
-    return json_response({"job": service.job_view(service.cancel_job(principal.workspace.workspace_id, job_id))})
+    request = jobs.current_request
+    principal = authenticate(request)
+    return idempotent(request, principal.user.user_id, lambda: json_response(
+        {"job": service.job_view(service.cancel_job(principal.workspace.workspace_id, job_id))}), jobs.lambda_context)

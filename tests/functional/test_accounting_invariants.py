@@ -316,3 +316,34 @@ def test_hold_rows_are_settled_not_left_open(api, make_tenant):
     assert hold.status == "settled" and hold.open_shard is None
     ws = WorkspaceModel.get(t.workspace_id)
     assert ws.status == "active"
+
+
+def test_admin_grant_with_idempotency_key_grants_once(api, make_tenant, admin):
+    t = make_tenant(plan="free")
+    path = f"/admin/api/workspaces/{t.workspace_id}/credits"
+    headers = {"Idempotency-Key": "grant-2026-11-25-1"}
+    first = call(api, "POST", path, admin, {"amount": 100, "reason": "promo"}, headers=headers)
+    again = [call(api, "POST", path, admin, {"amount": 100, "reason": "promo"}, headers=headers) for _ in range(4)]
+    assert first[0] == 201 and all(a[0] == 201 and a[1] == first[1] for a in again)
+    assert all(a[2].get("Idempotent-Replayed") == "true" for a in again)
+    assert get_wallet(t.workspace_id).available == 150
+    status, err, _ = call(api, "POST", path, admin, {"amount": 5, "reason": "other"}, headers=headers)
+    assert status == 409 and err["error"]["code"] == "idempotency_conflict"
+    # Another key grants again; the same key from another caller is a different request.
+    assert call(api, "POST", path, admin, {"amount": 100, "reason": "promo"}, headers={"Idempotency-Key": "k2"})[0] == 201
+    assert get_wallet(t.workspace_id).available == 250
+    _assert_conserved(t.workspace_id)
+
+
+def test_job_replay_returns_the_first_response(api, make_tenant):
+    purge()
+    t = make_tenant(limits=UNLIMITED)
+    headers = {"Idempotency-Key": "job-1"}
+    status, first, h1 = call(api, "POST", "/v1/jobs", t, {"prompt": "replay", "n": 1}, headers=headers)
+    drain()  # the job has run meanwhile
+    status2, replay, h2 = call(api, "POST", "/v1/jobs", t, {"prompt": "replay", "n": 1}, headers=headers)
+    assert status == status2 == 202 and replay == first and replay["job"]["status"] == "queued"
+    assert h2["Idempotent-Replayed"] == "true" and h2["RateLimit-Limit"] == h1["RateLimit-Limit"]
+    assert len([e for e in _ledger(t.workspace_id) if e.type == "charge"]) == 1
+    bad = call(api, "POST", "/v1/jobs", t, {"prompt": "replay"}, headers={"Idempotency-Key": "x" * 300})
+    assert bad[0] == 400
