@@ -275,6 +275,10 @@ def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
 
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry for the jobs queue: partial batch response (batchItemFailures)."""
+    from chalicelib.observability import get_tracer, tracing_enabled
+
+    if tracing_enabled():
+        get_tracer()  # patches boto3/botocore before the first AWS call of this container
     bind_models()
     # Report every failure as a batchItemFailure, even when all records failed: the event
     # source mapping then returns exactly those messages, same as raising would, but the
