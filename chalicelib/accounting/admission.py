@@ -21,7 +21,8 @@ from chalicelib.accounting.plans import PROVIDER_QUOTAS, Limits, get_plan
 from chalicelib.accounting.prices import job_credits, model_price, worst_case_tokens
 from chalicelib.store.models import CounterModel, HoldModel, JobModel, LedgerEntryModel, WalletModel
 
-_finals = ratelimit.FinalCounts()
+_finals = ratelimit.FinalCounts()  # previous windows' final counts (exact)
+_seen = ratelimit.FinalCounts()  # current windows' counts as this process knows them (a lower bound)
 QUOTA_TTL_S = 3 * 86_400
 
 
@@ -82,6 +83,7 @@ def _windows(req: AdmissionRequest, now_ms: int) -> list[ratelimit.WindowCheck]:
 
 
 def _rate_denial(check: ratelimit.WindowCheck, current: int) -> RateLimitDenied:
+    _seen.observe(check.current_key, current)
     previous = check.previous or 0
     retry = ratelimit.retry_after_seconds(check.limit, current, previous, check.elapsed_ms)
     return RateLimitDenied(check.scope, retry, check.limit, check.reset_seconds)
@@ -221,12 +223,17 @@ def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> R
         error = _interpret(req, checks, credits, period, cancelled.failures)
         if isinstance(error, Denied) and not isinstance(error, RateLimitDenied):
             # Nothing was taken: the windows stand where they were before this request.
-            error.rate = RateStatus(tightest.limit, max(0, tightest.threshold + 1), tightest.reset_seconds)
+            known = _seen.get(tightest.current_key) or 0
+            error.rate = RateStatus(tightest.limit, max(0, tightest.threshold + 1 - known), tightest.reset_seconds)
         raise error from None
+    remaining = []
     for check in checks:
         if check.previous is None:
             _finals.put(check.previous_key, 0)
-    return RateStatus(tightest.limit, max(0, tightest.threshold), tightest.reset_seconds)
+        known = _seen.increment(check.current_key)
+        remaining.append((max(0, check.threshold + 1 - known), check))
+    left, scope = min(remaining, key=lambda pair: pair[0])
+    return RateStatus(scope.limit, left, scope.reset_seconds)
 
 
 def _interpret(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credits: int, period: str,
@@ -282,3 +289,4 @@ def _interpret(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credi
 def reset_caches() -> None:
     """Forget learned window counts (tests that move the clock backwards)."""
     _finals.clear()
+    _seen.clear()

@@ -104,3 +104,21 @@ class FinalCounts:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+
+    def observe(self, key: str, at_least: int) -> int:
+        """Raise the known count of a window to `at_least` (what a denial's ALL_OLD showed)."""
+        with self._lock:
+            if len(self._data) >= self._max:
+                self._data.clear()
+            value = max(self._data.get(key, 0), at_least)
+            self._data[key] = value
+            return value
+
+    def increment(self, key: str) -> int:
+        """Count one admission seen by this process in a window; returns the new lower bound."""
+        with self._lock:
+            if len(self._data) >= self._max:
+                self._data.clear()
+            value = self._data.get(key, 0) + 1
+            self._data[key] = value
+            return value

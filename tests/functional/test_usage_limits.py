@@ -36,8 +36,10 @@ def test_admin_limit_override_takes_effect_and_is_audited(api, make_tenant, admi
     status, body, _ = call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/limits", admin,
                            {"requests_per_minute_user": 2, "reason": "throttle noisy tenant"})
     assert status == 200 and body["limits"]["requests_per_minute_user"] == 2
-    codes = [call(api, "POST", "/v1/jobs", t, {"prompt": f"x{i}"})[0] for i in range(4)]
-    assert codes == [202, 202, 429, 429]
+    answers = [call(api, "POST", "/v1/jobs", t, {"prompt": f"x{i}"}) for i in range(4)]
+    assert [a[0] for a in answers] == [202, 202, 429, 429]
+    assert [a[2]["RateLimit-Remaining"] for a in answers] == ["1", "0", "0", "0"]
+    assert all(a[2]["RateLimit-Limit"] == "2" for a in answers)
     status, err, headers = call(api, "POST", "/v1/jobs", t, {"prompt": "again"})
     assert err["error"]["scope"] == "user" and int(headers["Retry-After"]) >= 1 and headers["RateLimit-Remaining"] == "0"
     status, detail, _ = call(api, "GET", f"/admin/api/workspaces/{t.workspace_id}", admin)
