@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib import ids
 from chalicelib.accounting import keys, ratelimit
 from chalicelib.accounting.dynamo import Failure, Transaction, TransactionCancelled
 from chalicelib.accounting.errors import Denied, DuplicateAdmission, RateLimitDenied
 from chalicelib.accounting.periods import day_of, period_of
 from chalicelib.accounting.plans import PROVIDER_QUOTAS, Limits, get_plan
 from chalicelib.accounting.prices import job_credits, model_price, worst_case_tokens
-from chalicelib.store.models import CounterModel, HoldModel, JobModel, LedgerEntryModel, WalletModel
+from chalicelib.accounting.settlement import job_entry
+from chalicelib.store.models import CounterModel, HoldModel, JobModel, WalletModel
 
 _finals = ratelimit.FinalCounts()  # previous windows' final counts (exact)
 _seen = ratelimit.FinalCounts()  # current windows' counts as this process knows them (a lower bound)
@@ -194,24 +194,8 @@ def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> R
         HoldModel.hold_key.does_not_exist(),
         return_old=True,
     )
-    txn.put(
-        "ledger",
-        LedgerEntryModel(
-            job.workspace_id,
-            ids.new_id("led", req.now),
-            type="hold",
-            amount=0,
-            held_delta=credits,
-            job_id=job.job_id,
-            user_id=job.user_id,
-            key_id=job.key_id,
-            provider=job.provider,
-            model=job.model,
-            period=period,
-            created_at=req.now,
-            details={"n": int(job.n), "size": job.size, "kind": job.kind, "tokens_reserved": tokens},
-        ),
-    )
+    txn.put("ledger", job_entry(job, "hold", req.now, amount=0, held_delta=credits, details={
+        "n": int(job.n), "size": job.size, "kind": job.kind, "tokens_reserved": tokens}))
     job.credits_reserved = credits
     job.tokens_reserved = tokens
     job.idempotency_key = req.idempotency_key

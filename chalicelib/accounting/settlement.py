@@ -87,105 +87,79 @@ def _rollups(txn: Transaction, job: JobModel, day: str, counts: dict[str, int]) 
 
 def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime) -> Outcome:
     """Charge `usage.credits` (<= the hold) for a job that produced images, exactly once."""
-    hold = _hold_of(job)
     reserved = int(job.credits_reserved)
     actual = min(usage.credits, reserved)  # never charge above what was reserved
-    usage = Usage(usage.images, actual, usage.cost_micro_usd, usage.input_tokens, usage.output_tokens, usage.provider_ms)
-    txn = Transaction()
-    _resolve_hold(txn, hold, "settled", now)
-    txn.update(
-        "wallet",
-        WalletModel(job.workspace_id),
-        [
-            WalletModel.held.add(-reserved),
-            WalletModel.available.add(reserved - actual),
-            WalletModel.period_spent.add(actual),
-            WalletModel.active_jobs.add(-1),
-            WalletModel.updated_at.set(now),
-        ],
-    )
-    txn.put(
-        "ledger",
-        LedgerEntryModel(
-            job.workspace_id,
-            ids.new_id("led", now),
-            type="charge",
-            amount=-actual,
-            held_delta=-reserved,
-            job_id=job.job_id,
-            user_id=job.user_id,
-            key_id=job.key_id,
-            provider=job.provider,
-            model=job.model,
-            period=period_of(now),
-            created_at=now,
-            details={
-                "images": usage.images,
-                "credits_reserved": reserved,
-                "cost_micro_usd": usage.cost_micro_usd,
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "provider_ms": usage.provider_ms,
-            },
-        ),
-    )
-    txn.update("job", job, _job_actions(final, usage.as_dict(reserved)))
-    _quota_correction(txn, hold, actual - reserved, usage.input_tokens + usage.output_tokens - int(job.tokens_reserved))
-    _rollups(txn, job, day_of(now), {
-        "jobs": 1,
+    details = {
         "images": usage.images,
-        "credits": actual,
+        "credits_reserved": reserved,
         "cost_micro_usd": usage.cost_micro_usd,
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "provider_ms": usage.provider_ms,
-    })
-    return _commit(txn, "settled")
+    }
+    charged = Usage(usage.images, actual, usage.cost_micro_usd, usage.input_tokens, usage.output_tokens, usage.provider_ms)
+    rollup = {"jobs": 1, "images": usage.images, "credits": actual, "cost_micro_usd": usage.cost_micro_usd,
+              "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "provider_ms": usage.provider_ms}
+    return _resolve(job, final, now, status="settled", entry_type="charge", actual=actual,
+                    usage=charged.as_dict(reserved), details=details,
+                    tokens_used=usage.input_tokens + usage.output_tokens, rollup=rollup)
 
 
 def release_job(job: JobModel, final: JobFinal, now: datetime, *, reason: str,
                 job_condition: Any = None, cost_micro_usd: int = 0) -> Outcome:
     """Release a job's hold (failed, canceled, dead-lettered, swept), exactly once."""
+    usage = Usage(0, 0, cost_micro_usd).as_dict(int(job.credits_reserved))
+    rollup = {"failed": 1, "cost_micro_usd": cost_micro_usd} if final.status == "failed" else None
+    return _resolve(job, final, now, status="released", entry_type="release", actual=0, usage=usage,
+                    details={"cost_micro_usd": cost_micro_usd} if cost_micro_usd else {}, tokens_used=0,
+                    rollup=rollup, reason=reason, job_condition=job_condition)
+
+
+def _resolve(job: JobModel, final: JobFinal, now: datetime, *, status: str, entry_type: str, actual: int,
+             usage: dict[str, int], details: dict[str, int], tokens_used: int, rollup: dict[str, int] | None,
+             reason: str | None = None, job_condition: Any = None) -> Outcome:
+    """The one transaction that ends a hold: charge `actual` of it, return the rest."""
     hold = _hold_of(job)
     reserved = int(job.credits_reserved)
     txn = Transaction()
-    _resolve_hold(txn, hold, "released", now)
-    txn.update(
-        "wallet",
-        WalletModel(job.workspace_id),
-        [
-            WalletModel.held.add(-reserved),
-            WalletModel.available.add(reserved),
-            WalletModel.active_jobs.add(-1),
-            WalletModel.updated_at.set(now),
-        ],
-    )
-    txn.put(
-        "ledger",
-        LedgerEntryModel(
-            job.workspace_id,
-            ids.new_id("led", now),
-            type="release",
-            amount=0,
-            held_delta=-reserved,
-            job_id=job.job_id,
-            user_id=job.user_id,
-            key_id=job.key_id,
-            provider=job.provider,
-            model=job.model,
-            period=period_of(now),
-            reason=reason,
-            created_at=now,
-            details={"cost_micro_usd": cost_micro_usd} if cost_micro_usd else {},
-        ),
-    )
-    usage = {"credits_reserved": reserved, "credits_charged": 0, "cost_micro_usd": cost_micro_usd,
-             "input_tokens": 0, "output_tokens": 0, "provider_ms": 0, "images": 0}
+    _resolve_hold(txn, hold, status, now)
+    wallet_actions = [
+        WalletModel.held.add(-reserved),
+        WalletModel.available.add(reserved - actual),
+        WalletModel.active_jobs.add(-1),
+        WalletModel.updated_at.set(now),
+    ]
+    if actual:
+        wallet_actions.append(WalletModel.period_spent.add(actual))
+    txn.update("wallet", WalletModel(job.workspace_id), wallet_actions)
+    txn.put("ledger", job_entry(job, entry_type, now, amount=-actual, held_delta=-reserved, reason=reason,
+                                details=details))
     txn.update("job", job, _job_actions(final, usage), job_condition)
-    _quota_correction(txn, hold, -reserved, -int(job.tokens_reserved))
-    if final.status == "failed":
-        _rollups(txn, job, day_of(now), {"failed": 1, "cost_micro_usd": cost_micro_usd})
-    return _commit(txn, "released")
+    _quota_correction(txn, hold, actual - reserved, tokens_used - int(job.tokens_reserved))
+    if rollup:
+        _rollups(txn, job, day_of(now), rollup)
+    return _commit(txn, status)
+
+
+def job_entry(job: JobModel, entry_type: str, now: datetime, *, amount: int, held_delta: int,
+              reason: str | None = None, details: dict[str, Any] | None = None) -> LedgerEntryModel:
+    """A ledger entry about a job: who, which key, which provider and model, when."""
+    return LedgerEntryModel(
+        job.workspace_id,
+        ids.new_id("led", now),
+        type=entry_type,
+        amount=amount,
+        held_delta=held_delta,
+        job_id=job.job_id,
+        user_id=job.user_id,
+        key_id=job.key_id,
+        provider=job.provider,
+        model=job.model,
+        period=period_of(now),
+        reason=reason,
+        created_at=now,
+        details=details or {},
+    )
 
 
 def _hold_of(job: JobModel) -> HoldModel:
