@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: dev test venv lint unit functional e2e browser bench synth clean
+.PHONY: dev test venv lint bench clean stripe-event
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt requirements-browser.txt requirements-providers.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -34,3 +34,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+
+# Send a signed Stripe test event to the running local stack, e.g.
+#   make stripe-event TYPE=checkout.session.completed WORKSPACE=ws_... PACK=pack_1000
+stripe-event: $(STAMP)
+	$(BIN)/python scripts/stripe_event.py --type $(TYPE) --workspace $(WORKSPACE) \
+		$(if $(PACK),--pack $(PACK)) $(if $(PLAN),--plan $(PLAN)) $(if $(INTERVAL),--interval $(INTERVAL))

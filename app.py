@@ -10,6 +10,7 @@ from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
+from chalicelib.api.billing import billing
 from chalicelib.api.http import CHALICE_ERROR_CODES, error_response, json_response, request_id_of
 from chalicelib.api.jobs import jobs
 from chalicelib.api.pages import pages
@@ -31,6 +32,7 @@ app.register_blueprint(jobs)
 app.register_blueprint(account)
 app.register_blueprint(admin)
 app.register_blueprint(pages)
+app.register_blueprint(billing)
 
 
 @app.middleware("http")
@@ -103,6 +105,14 @@ def dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from chalicelib.generation.worker import handle_dead_letters
 
     return handle_dead_letters(event, context)
+
+
+@app.lambda_function(name="billing_worker")
+def billing_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.billing.topup import handle_billing_batch
+
+    note_cold_start("billing_worker")
+    return handle_billing_batch(event, context)
 
 
 @app.schedule(Cron(5, 0, 1, "*", "?", "*"), name="monthly_reset")

@@ -12,13 +12,19 @@ from chalicelib.store import bind_models
 
 
 def monthly_reset() -> dict[str, Any]:
+    from chalicelib.accounting.periods import previous_period
     from chalicelib.accounting.schedules import monthly_reset as run
+    from chalicelib.billing.provider import write_statements
+    from chalicelib.billing.topup import after_settlement
 
     bind_models()
     report = run(clock.now())
+    topups = sum(1 for ws in report.workspaces if after_settlement(ws))  # a new month may need a top-up
+    statements = write_statements(previous_period(report.period))  # invoiced customers' statements
     logger.info("monthly_reset done", extra={"period": report.period, "considered": report.considered,
-                                             "rolled_over": report.rolled_over})
-    return {"period": report.period, "considered": report.considered, "rolled_over": report.rolled_over}
+                                             "rolled_over": report.rolled_over, "statements": len(statements)})
+    return {"period": report.period, "considered": report.considered, "rolled_over": report.rolled_over,
+            "topups_queued": topups, "statements": len(statements)}
 
 
 def release_stale_holds() -> dict[str, Any]:

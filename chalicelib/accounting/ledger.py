@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib import ids
 from chalicelib.accounting import wallet as rules
@@ -105,12 +105,15 @@ def roll_over(workspace_id: str, period: str, allowance: int, now: datetime) -> 
 
 def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: datetime,
            entry_type: str = "adjust", source: str | None = None, audit: bool = True,
-           details: dict[str, Any] | None = None) -> LedgerEntryModel | None:
+           details: dict[str, Any] | None = None, markers: tuple[str, ...] = (),
+           extra: Callable[[Transaction], None] | None = None,
+           source_data: dict[str, Any] | None = None) -> LedgerEntryModel | None:
     """Add (amount > 0) or deduct (amount < 0) credits, with a ledger entry and an audit row.
 
     A deduction is conditioned on `available >= -amount`, so it never makes available < 0.
     With `source`, the grant is keyed on that business object: a second grant for the same
-    source changes nothing and returns None.
+    source changes nothing and returns None. `markers` (e.g. a webhook event id) are written in
+    the same transaction under the same rule; `extra` adds more items to it.
     """
     before = get_wallet(workspace_id)
     txn = Transaction()
@@ -127,8 +130,13 @@ def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: date
     )
     txn.put("ledger", entry)
     if source:
-        txn.put("marker", MarkerModel(f"grant:{source}", data={"workspace_id": workspace_id, "amount": amount},
-                                      created_at=now), MarkerModel.marker.does_not_exist())
+        data = {"workspace_id": workspace_id, "amount": amount, **(source_data or {})}
+        txn.put("marker", MarkerModel(f"grant:{source}", data=data, created_at=now), MarkerModel.marker.does_not_exist())
+    for n, marker in enumerate(markers):
+        txn.put(f"marker:{n}", MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
+                MarkerModel.marker.does_not_exist())
+    if extra is not None:
+        extra(txn)
     if audit:
         after_available = int(before.available) + amount
         txn.put("audit", AuditModel(
@@ -139,12 +147,89 @@ def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: date
     try:
         txn.commit(WalletModel._get_connection().connection)
     except TransactionCancelled as cancelled:
-        if "marker" in cancelled.failures:
+        if any(label.startswith("marker") for label in cancelled.failures):
             return None
         if "wallet" in cancelled.failures:
             raise InsufficientForAdjustment(int(get_wallet(workspace_id).available)) from None
         raise
     return entry
+
+
+def raise_allowance(workspace_id: str, plan: str, allowance: int, *, source: str, now: datetime,
+                    markers: tuple[str, ...] = ()) -> int:
+    """An upgrade mid-period: the new plan's allowance applies now (the difference is granted
+    once, keyed on `source`, e.g. the first invoice). Returns the credits granted (0 if none)."""
+    for _ in range(8):
+        w = get_wallet(workspace_id)
+        delta = allowance - int(w.allowance_granted)
+        txn = Transaction()
+        actions = [WalletModel.plan.set(plan), WalletModel.updated_at.set(now)]
+        if delta > 0:
+            actions += [WalletModel.allowance_granted.add(delta), WalletModel.available.add(delta)]
+        txn.update("wallet", w, actions, (WalletModel.period == w.period)
+                   & (WalletModel.allowance_granted == int(w.allowance_granted)))
+        if delta > 0:
+            txn.put("ledger", LedgerEntryModel(
+                workspace_id, ids.new_id("led", now), type="grant", amount=delta, period=w.period,
+                reason=f"upgrade to {plan}", source=f"upgrade:{source}", created_at=now))
+        txn.put("marker", MarkerModel(f"upgrade:{source}", data={"workspace_id": workspace_id, "amount": max(0, delta)},
+                                      created_at=now), MarkerModel.marker.does_not_exist())
+        for n, marker in enumerate(markers):
+            txn.put(f"marker:{n}", MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
+                    MarkerModel.marker.does_not_exist())
+        try:
+            txn.commit(WalletModel._get_connection().connection)
+            return max(0, delta)
+        except TransactionCancelled as cancelled:
+            if any(label.startswith("marker") for label in cancelled.failures):
+                return 0
+            continue  # the wallet moved (rollover, grant): re-read
+    return 0
+
+
+@dataclass(frozen=True)
+class Clawback:
+    deducted: int  # taken from the wallet (purchased first, then allowance)
+    debt_added: int  # what the wallet could not cover
+
+
+def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: datetime,
+              record: str, record_total: int, record_prev: int) -> Clawback | None:
+    """Take back `owed` credits (a refund, a dispute), never below available 0: the rest is debt.
+
+    `record` keeps the running total clawed for the business object (`record_prev` -> `record_total`)
+    under a condition, so a replayed or older refund event changes nothing (returns None).
+    """
+    for _ in range(8):
+        w = to_rules(get_wallet(workspace_id))
+        from_purchased = min(owed, max(0, w.purchased_remaining), w.available)
+        from_allowance = min(owed - from_purchased, w.available - from_purchased)
+        debt = owed - from_purchased - from_allowance
+        txn = Transaction()
+        txn.update("wallet", WalletModel(workspace_id), [
+            WalletModel.purchased.add(-from_purchased),
+            WalletModel.period_spent.add(from_allowance),
+            WalletModel.available.add(-(from_purchased + from_allowance)),
+            WalletModel.debt.add(debt),
+            WalletModel.updated_at.set(now),
+        ], (WalletModel.period == w.period) & (WalletModel.purchased == w.purchased)
+           & (WalletModel.period_spent == w.period_spent) & (WalletModel.held == w.held))
+        txn.put("ledger", LedgerEntryModel(
+            workspace_id, ids.new_id("led", now), type="clawback", amount=-(from_purchased + from_allowance),
+            period=w.period, reason=reason, source=source, created_at=now,
+            details={"owed": owed, "debt_added": debt, "from_purchased": from_purchased, "from_allowance": from_allowance}))
+        condition = MarkerModel.marker.does_not_exist() if record_prev == 0 else MarkerModel.value == record_prev
+        txn.update("record", MarkerModel(record), [
+            MarkerModel.value.set(record_total), MarkerModel.data.set({"workspace_id": workspace_id}),
+            MarkerModel.created_at.set(now)], condition)
+        try:
+            txn.commit(WalletModel._get_connection().connection)
+            return Clawback(from_purchased + from_allowance, debt)
+        except TransactionCancelled as cancelled:
+            if "record" in cancelled.failures:
+                return None
+            continue
+    return None
 
 
 @dataclass(frozen=True)

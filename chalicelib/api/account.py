@@ -92,8 +92,9 @@ def balance():
     if wallet.period < period_of(now):  # the first request of a new month rolls over
         roll_over(ws.workspace_id, period_of(now), get_plan(wallet.plan).monthly_allowance, now)
         wallet = get_wallet(ws.workspace_id)
-    auto_topup = (ws.billing or {}).get("auto_topup")
-    return json_response(balance_view(wallet, ws.billing_interval, auto_topup))
+    from chalicelib.billing.topup import view
+
+    return json_response(balance_view(wallet, ws.billing_interval, view(ws.workspace_id)))
 
 
 @account.route("/v1/ledger", methods=["GET"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.accounting.plans import PLANS
 from chalicelib.accounting.prices import KINDS, SIZES
@@ -102,4 +102,31 @@ class LimitsPut(Strict):
 
 
 class BanBody(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CheckoutCreate(Strict):
+    kind: Literal["credit_pack", "subscription"]
+    pack: str | None = Field(default=None, min_length=1, max_length=40)
+    plan: Literal["starter", "pro", "enterprise"] | None = None
+    interval: Literal["month", "year"] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CheckoutCreate:
+        if self.kind == "credit_pack" and (not self.pack or self.plan or self.interval):
+            raise ValueError("a credit_pack checkout takes `pack` only")
+        if self.kind == "subscription" and (not self.plan or self.pack):
+            raise ValueError("a subscription checkout takes `plan` and optionally `interval`")
+        return self
+
+
+class AutoTopupPut(Strict):
+    enabled: bool
+    threshold: int = Field(ge=0, le=10_000_000)
+    amount: int = Field(ge=1, le=1_000_000)
+    monthly_cap: int = Field(ge=1, le=100_000_000)
+
+
+class BillingProviderPut(Strict):
+    provider: Literal["stripe", "internal"]
     reason: str = Field(min_length=1, max_length=500)

@@ -116,7 +116,9 @@ def create_job(principal: Principal, body: JobCreate, raw: dict[str, Any], idemp
         usage={},
         timings={},
     )
-    limits = effective_limits(workspace.plan, workspace.limits)
+    from chalicelib.billing.events import effective_plan
+
+    limits = effective_limits(effective_plan(workspace, now), workspace.limits)
     request_hash = _request_hash(raw)
     key = f"idem:{idempotency_key}" if idempotency_key else job_id
     admission_started = time.perf_counter()

@@ -20,6 +20,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, ids
 from chalicelib.accounting.prices import job_credits, model_price, provider_cost_micro_usd
@@ -165,7 +166,7 @@ def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> 
             ],
             condition=JobModel.status.is_in("queued", "running"),
         )
-    except JobModel.UpdateError:
+    except UpdateError:
         return {"status": "skipped"}  # canceled meanwhile
     # (update() refreshed `job` from DynamoDB: job.attempts now counts this attempt)
     bind(job_id=job.job_id, workspace_id=job.workspace_id, user_id=job.user_id)
@@ -223,11 +224,23 @@ def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> 
             job.update(actions=[JobModel.timings.set(timings)])
         except Exception:  # bookkeeping only
             logger.warning("could not record settlement timing")
+    if result.applied:
+        _after_settlement(job.workspace_id)
     total_ms = int((now - started).total_seconds() * 1000)
     count("JobDurationMs", total_ms, provider=job.provider)
     count("CreditsSpent", usage.credits, provider=job.provider)
     logger.info("job succeeded", extra={"latency_ms": total_ms, "images": made, "settled": result.applied})
     return {"status": "succeeded", "images": made, "credits": usage.credits, "settled": result.applied}
+
+
+def _after_settlement(workspace_id: str) -> None:
+    """Queue an auto top-up if this charge took the wallet below its threshold (never inline)."""
+    from chalicelib.billing.topup import after_settlement
+
+    try:
+        after_settlement(workspace_id)
+    except Exception as exc:  # the job is done and charged; a top-up check must not undo that
+        report_exception(exc, "auto top-up check failed", "auto_topup_check_failed")
 
 
 @lru_cache(maxsize=1)

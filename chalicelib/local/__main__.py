@@ -30,6 +30,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     stack.start()
+    secret_file = os.path.join(".local", "stripe-webhook-secret")
+    with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(os.environ["STRIPE_WEBHOOK_SECRET"])  # for `make stripe-event`; .local/ is not committed
     print(f"[ready] local stack up; logs in {os.environ['LOG_FILE']}; Ctrl-C stops everything", flush=True)
     stop.wait()
     print("[stopping]", flush=True)

@@ -70,6 +70,7 @@ def create_resources(visibility_timeout_s: int = 5) -> None:
         "VisibilityTimeout": str(visibility_timeout_s),
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
     })
+    sqs.create_queue(QueueName=s.billing_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
     s3 = client("s3")
     s3.create_bucket(Bucket=s.images_bucket)
 
@@ -109,6 +110,7 @@ class LocalStack:
     _threads: list[Any] = field(default_factory=list)
     _moto: Any = None
     _api: Any = None
+    _stripe: Any = None
 
     def start(self) -> LocalStack:
         from chalicelib.local.moto_server import SerializedMotoServer
@@ -124,6 +126,7 @@ class LocalStack:
         create_resources(self.visibility_timeout_s)
         s = get_settings()
         self._say("resources", f"tables {s.table_prefix}-*, queues {s.jobs_queue_name} (+dlq), bucket {s.images_bucket}")
+        self._start_fake_stripe()
         self.admin_key = self.admin_key or os.environ.get("ADMIN_API_KEY") or ids_secret()
         admin = bootstrap_admin(self.admin_key)
         if self.run_worker:
@@ -144,6 +147,23 @@ class LocalStack:
             self._say("dashboard", f"http://{self.host}:{self.port}/admin")
         return self
 
+    def _start_fake_stripe(self) -> None:
+        """Stripe's API on loopback, with keys generated for this run unless given."""
+        from chalicelib.billing import gateway
+        from chalicelib.local.fake_stripe import FakeStripe
+
+        secret = os.environ.get("STRIPE_WEBHOOK_SECRET") or f"whsec_local_{secrets.token_hex(16)}"
+        os.environ.setdefault("STRIPE_API_KEY", f"sk_test_local_{secrets.token_hex(8)}")
+        os.environ["STRIPE_WEBHOOK_SECRET"] = secret
+        os.environ.setdefault("PUBLIC_BASE_URL", f"http://{self.host}:{self.port}")
+        if os.environ.get("STRIPE_API_BASE"):
+            self._say("stripe", f"{os.environ['STRIPE_API_BASE']} (from STRIPE_API_BASE)")
+        else:
+            self._stripe = FakeStripe(webhook_url=f"http://{self.host}:{self.port}/webhooks/stripe", webhook_secret=secret)
+            os.environ["STRIPE_API_BASE"] = self._stripe.start(self.host, 0)
+            self._say("stripe", f"fake Stripe API {os.environ['STRIPE_API_BASE']} (webhooks signed with STRIPE_WEBHOOK_SECRET)")
+        gateway.reset()
+
     def _start_pollers(self) -> None:
         import app as chalice_app
         from chalicelib.local.poller import QueuePoller
@@ -151,10 +171,11 @@ class LocalStack:
         s = get_settings()
         workers = QueuePoller(s.jobs_queue_name, chalice_app.worker, "worker", s.worker_timeout_s, s.region)
         dead = QueuePoller(s.jobs_dlq_name, chalice_app.dead_letters, "dead_letters", 60, s.region)
-        for poller in (workers, dead):
+        billing = QueuePoller(s.billing_queue_name, chalice_app.billing_worker, "billing_worker", 60, s.region)
+        for poller in (workers, dead, billing):
             poller.start()
             self._threads.append(poller)
-        self._say("worker", f"polling {s.jobs_queue_name} (batches of 10) and {s.jobs_dlq_name}")
+        self._say("worker", f"polling {s.jobs_queue_name} (batches of 10), {s.jobs_dlq_name}, {s.billing_queue_name}")
 
     def _start_api(self) -> None:
         from chalice.config import Config
@@ -182,6 +203,8 @@ class LocalStack:
             self._api.server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._stripe is not None:
+            self._stripe.stop()
         if self._moto is not None:
             self._moto.stop()
 

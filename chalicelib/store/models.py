@@ -406,8 +406,53 @@ class MarkerModel(BaseModel):
 
     marker = UnicodeAttribute(hash_key=True)
     data = JSONAttribute(default=dict)
+    value = NumberAttribute(null=True)  # a running total where one is kept (e.g. credits clawed back)
     created_at = UTCDateTimeAttribute()
     expires_at = NumberAttribute(null=True)
+
+
+class SubscriptionModel(BaseModel):
+    """A Stripe subscription as we last applied it; `event_created` orders out-of-order events."""
+
+    table_suffix = "subscriptions"
+
+    class Meta(_Meta):
+        pass
+
+    subscription_id = UnicodeAttribute(hash_key=True)
+    workspace_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()  # active | trialing | past_due | canceled | unpaid | incomplete | ...
+    plan = UnicodeAttribute()
+    interval = UnicodeAttribute(null=True)
+    cancel_at_period_end = BooleanAttribute(default=False)
+    current_period_end = NumberAttribute(null=True)
+    past_due_since = NumberAttribute(null=True)
+    event_created = NumberAttribute()  # `created` of the last applied event (seconds)
+    deleted = BooleanAttribute(default=False)
+    updated_at = UTCDateTimeAttribute()
+
+
+class TopupModel(BaseModel):
+    """Auto top-up settings and state of a workspace (conditions keep it exact under races)."""
+
+    table_suffix = "topups"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    enabled = BooleanAttribute(default=False)
+    threshold = NumberAttribute(default=0)
+    amount = NumberAttribute(default=0)
+    monthly_cap = NumberAttribute(default=0)
+    period = UnicodeAttribute(null=True)  # the month the counters below belong to
+    granted_this_period = NumberAttribute(default=0)
+    attempts_this_period = NumberAttribute(default=0)  # numbers the idempotency keys of the cycles
+    consecutive_failures = NumberAttribute(default=0)
+    pending_payment_intent = UnicodeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
 
 
 class _IdempotencyMeta(_Meta):
@@ -441,5 +486,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     AuditModel,
     DenialModel,
     MarkerModel,
+    SubscriptionModel,
+    TopupModel,
     IdempotencyRecordModel,
 )

@@ -1,0 +1,70 @@
+"""/v1/billing/*: checkout and auto top-up; /webhooks/stripe; admin billing settings."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.api.http import authenticate, json_body, json_response, require_admin, validate
+from chalicelib.errors import InvalidRequest
+
+billing = Blueprint(__name__)
+
+
+@billing.route("/v1/billing/checkout", methods=["POST"])
+def checkout():
+    from chalicelib.api.schemas import CheckoutCreate
+    from chalicelib.billing.provider import provider_for
+
+    request = billing.current_request
+    p = authenticate(request)
+    if p.user.role not in ("owner", "admin") and not p.is_admin:
+        from chalicelib.errors import Forbidden
+
+        raise Forbidden("only workspace owners and admins can buy")
+    body = validate(CheckoutCreate, json_body(request))
+    url = provider_for(p.workspace).checkout(p.workspace, p.user.email, body)
+    return json_response({"url": url})
+
+
+@billing.route("/v1/billing/auto-topup", methods=["PUT"])
+def auto_topup():
+    from chalicelib.api.schemas import AutoTopupPut
+    from chalicelib.billing.topup import configure
+
+    request = billing.current_request
+    p = authenticate(request)
+    body = validate(AutoTopupPut, json_body(request))
+    if body.enabled and body.amount > body.monthly_cap:
+        raise InvalidRequest("amount must not exceed monthly_cap", field="amount")
+    view = configure(p.workspace.workspace_id, enabled=body.enabled, threshold=body.threshold, amount=body.amount,
+                     monthly_cap=body.monthly_cap, actor=p.user.user_id)
+    return json_response({"auto_topup": view})
+
+
+@billing.route("/webhooks/stripe", methods=["POST"], content_types=["application/json", "text/plain"])
+def stripe_webhook():
+    from chalicelib.billing.webhook import receive
+
+    request = billing.current_request
+    result = receive(request.raw_body or b"", (request.headers or {}).get("stripe-signature"))
+    return json_response({"received": True, "outcome": result.outcome})
+
+
+@billing.route("/admin/api/workspaces/{workspace_id}/billing", methods=["PUT"])
+def admin_billing(workspace_id: str):
+    from chalicelib import clock, ids
+    from chalicelib.accounts import get_workspace
+    from chalicelib.api.schemas import BillingProviderPut
+    from chalicelib.store.models import AuditModel, WorkspaceModel
+
+    p = authenticate(billing.current_request, allow_banned=True)
+    require_admin(p)
+    body = validate(BillingProviderPut, json_body(billing.current_request))
+    ws = get_workspace(workspace_id)
+    before = dict(ws.billing or {})
+    after = {**before, "provider": body.provider}
+    ws.update(actions=[WorkspaceModel.billing.set(after)])
+    AuditModel(workspace_id, ids.new_id("aud", clock.now()), actor=p.user.user_id, action="billing.provider",
+               before={"provider": before.get("provider", "stripe")}, after={"provider": body.provider},
+               reason=body.reason, created_at=clock.now()).save()
+    return json_response({"workspace_id": workspace_id, "billing": after})

@@ -1,0 +1,315 @@
+"""A local fake of the Stripe API for the local stack and the tests (loopback only).
+
+It speaks Stripe's wire format: form-encoded requests with bracket notation
+(`metadata[workspace_id]=…`, `line_items[0][price]=…`), JSON objects with `object`/`id`/
+`livemode` built from Stripe's published fixtures (../shared/fixtures/stripe, with a built-in
+minimal shape when the file is absent), `Idempotency-Key` replays, and 402 `card_error`s for
+declined off-session payments. It covers what the gateway uses: prices by lookup key,
+customers, checkout sessions, payment intents, subscriptions.
+
+Dev/test controls (not Stripe): `POST /_fake/checkout/<id>/complete` pays a session as a customer
+would and delivers the resulting events, signed, to the webhook URL; `POST
+/_fake/customers/<id>/decline` makes that customer's next off-session payments fail;
+`POST /_fake/events` signs and delivers an event you give it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from chalicelib.billing.catalog import PACKS, PLAN_PRICES_CENTS, plan_lookup_key
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe" / "fixtures3.json"
+
+
+def _load_fixtures() -> dict[str, Any]:
+    path = Path(os.environ.get("STRIPE_FIXTURES", str(FIXTURES)))
+    if path.is_file():
+        return json.loads(path.read_text())["resources"]
+    return {}
+
+
+_FIXTURES: dict[str, Any] | None = None
+
+
+def stripe_object(kind: str, **fields: Any) -> dict[str, Any]:
+    """A Stripe object of `kind` with the real field set (from the fixtures), overridden by `fields`."""
+    global _FIXTURES
+    if _FIXTURES is None:
+        _FIXTURES = _load_fixtures()
+    base = copy.deepcopy(_FIXTURES.get(kind, {}))
+    base.update({"object": kind, "livemode": False})
+    base.update(fields)
+    return base
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Stripe's bracket notation → nested dicts, with all-digit keys turned into lists."""
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = key.replace("]", "").split("[")
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+
+    def listify(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {k: listify(v) for k, v in node.items()}
+            if node and all(k.isdigit() for k in node):
+                return [node[k] for k in sorted(node, key=int)]
+        return node
+
+    return listify(root)
+
+
+def event_for(kind: str, obj: dict[str, Any], created: int | None = None) -> dict[str, Any]:
+    return stripe_object("event", id=new_id("evt"), type=kind, created=created or int(time.time()),
+                         data={"object": obj}, api_version="2025-09-30.clover", pending_webhooks=1,
+                         request={"id": None, "idempotency_key": None})
+
+
+class FakeStripe:
+    """The fake's state and its WSGI app. Thread-safe; serve it with `start()`."""
+
+    def __init__(self, webhook_url: str | None = None, webhook_secret: str | None = None) -> None:
+        self.lock = threading.Lock()
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.intents: dict[str, dict[str, Any]] = {}
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.declining: set[str] = set()
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.delivered: list[dict[str, Any]] = []
+        self.prices: dict[str, dict[str, Any]] = {}
+        for pack in PACKS.values():
+            self._price(pack.lookup_key, pack.amount_cents, None)
+        for (plan, interval), cents in PLAN_PRICES_CENTS.items():
+            self._price(plan_lookup_key(plan, interval), cents, interval)
+        self.base_url = ""
+        self._server: Any = None
+
+    def _price(self, lookup_key: str, cents: int, interval: str | None) -> None:
+        recurring = {"interval": interval, "interval_count": 1, "usage_type": "licensed", "meter": None,
+                     "trial_period_days": None} if interval else None
+        self.prices[lookup_key] = stripe_object(
+            "price", id=new_id("price"), lookup_key=lookup_key, unit_amount=cents, unit_amount_decimal=str(cents),
+            currency="usd", active=True, recurring=recurring, type="recurring" if interval else "one_time",
+            product=new_id("prod"), metadata={})
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            status, body = self.route(request)
+        except KeyError as exc:
+            status, body = 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                           "message": f"No such object: {exc}"}}
+        response = Response(json.dumps(body), status=status, content_type="application/json",
+                            headers={"Request-Id": new_id("req")})
+        return response(environ, start_response)
+
+    def route(self, request: Request) -> tuple[int, dict[str, Any]]:
+        path, method = request.path, request.method
+        params = decode_form(parse_qsl(request.get_data(as_text=True), keep_blank_values=True)) if method == "POST" \
+            else decode_form(parse_qsl(request.query_string.decode(), keep_blank_values=True))
+        with self.lock:
+            self.requests.append((method, path, params))
+        key = request.headers.get("Idempotency-Key")
+        if method == "POST" and key and not path.startswith("/_fake"):
+            with self.lock:
+                if key in self.idempotent:
+                    return self.idempotent[key]
+            answer = self._dispatch(method, path, params)
+            with self.lock:
+                self.idempotent.setdefault(key, answer)
+                return self.idempotent[key]
+        return self._dispatch(method, path, params)
+
+    def _dispatch(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["v1", "prices"] and method == "GET":
+            keys = params.get("lookup_keys") or []
+            data = [self.prices[k] for k in keys if k in self.prices]
+            return 200, {"object": "list", "data": data, "has_more": False, "url": "/v1/prices"}
+        if parts[:2] == ["v1", "customers"]:
+            if method == "POST" and len(parts) == 2:
+                customer = stripe_object("customer", id=new_id("cus"), email=params.get("email"),
+                                         metadata=params.get("metadata") or {}, created=int(time.time()))
+                self.customers[customer["id"]] = customer
+                return 200, customer
+            return 200, self.customers[parts[2]]
+        if parts[:3] == ["v1", "checkout", "sessions"]:
+            if method == "POST" and len(parts) == 3:
+                return 200, self._create_session(params)
+            return 200, self.sessions[parts[3]]
+        if parts[:2] == ["v1", "payment_intents"]:
+            if method == "POST" and len(parts) == 2:
+                return self._create_intent(params)
+            return 200, self.intents[parts[2]]
+        if parts[:2] == ["v1", "subscriptions"]:
+            return 200, self.subscriptions[parts[2]]
+        if parts[:2] == ["_fake", "checkout"] and parts[-1] == "complete":
+            return 200, {"events": [e["id"] for e in self.complete_checkout(parts[2])]}
+        if parts[:2] == ["_fake", "customers"] and parts[-1] == "decline":
+            self.declining.add(parts[2])
+            return 200, {"declining": parts[2]}
+        if parts[:2] == ["_fake", "events"]:
+            event = json.loads(params["event"])
+            self.deliver(event)
+            return 200, {"delivered": event["id"]}
+        if parts[:1] == ["checkout"]:
+            return 200, {"checkout_session": parts[1], "pay": f"POST {self.base_url}/_fake/checkout/{parts[1]}/complete"}
+        return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"}}
+
+    def _create_session(self, params: dict[str, Any]) -> dict[str, Any]:
+        session_id = new_id("cs_test")
+        line = (params.get("line_items") or [{}])[0]
+        price = next((p for p in self.prices.values() if p["id"] == line.get("price")), None)
+        if price is None:
+            raise KeyError(line.get("price"))
+        session = stripe_object(
+            "checkout.session", id=session_id, mode=params.get("mode", "payment"), status="open",
+            payment_status="unpaid", customer=params.get("customer"), client_reference_id=params.get("client_reference_id"),
+            metadata=params.get("metadata") or {}, amount_total=price["unit_amount"], amount_subtotal=price["unit_amount"],
+            currency="usd", url=f"{self.base_url}/checkout/{session_id}", success_url=params.get("success_url"),
+            cancel_url=params.get("cancel_url"), payment_intent=None, subscription=None, invoice=None,
+            created=int(time.time()), expires_at=int(time.time()) + 86_400,
+        )
+        session["_price"] = price["id"]
+        session["_payment_intent_data"] = params.get("payment_intent_data") or {}
+        session["_subscription_data"] = params.get("subscription_data") or {}
+        self.sessions[session_id] = session
+        return self._public(session)
+
+    @staticmethod
+    def _public(obj: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in obj.items() if not k.startswith("_")}
+
+    def _intent(self, amount: int, customer: str | None, metadata: dict[str, Any], status: str,
+                payment_method: str | None = None, setup_future_usage: str | None = None) -> dict[str, Any]:
+        intent = stripe_object(
+            "payment_intent", id=new_id("pi"), amount=amount, amount_received=amount if status == "succeeded" else 0,
+            currency="usd", customer=customer, metadata=metadata, status=status, created=int(time.time()),
+            payment_method=payment_method or new_id("pm"), setup_future_usage=setup_future_usage,
+            latest_charge=new_id("ch"), last_payment_error=None,
+        )
+        self.intents[intent["id"]] = intent
+        return intent
+
+    def _create_intent(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        customer = params.get("customer")
+        amount = int(params.get("amount", 0))
+        metadata = params.get("metadata") or {}
+        if customer in self.declining:
+            intent = self._intent(amount, customer, metadata, "requires_payment_method", params.get("payment_method"))
+            intent["last_payment_error"] = {"type": "card_error", "code": "card_declined", "message": "Your card was declined."}
+            self.deliver(event_for("payment_intent.payment_failed", intent))
+            return 402, {"error": {"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
+                                   "message": "Your card was declined.", "payment_intent": intent}}
+        intent = self._intent(amount, customer, metadata, "succeeded", params.get("payment_method"))
+        self.deliver(event_for("payment_intent.succeeded", intent))
+        return 200, intent
+
+    def charge_for(self, intent: dict[str, Any], refunded: int = 0) -> dict[str, Any]:
+        return stripe_object("charge", id=intent["latest_charge"], amount=intent["amount"], amount_captured=intent["amount"],
+                             amount_refunded=refunded, refunded=refunded >= intent["amount"], payment_intent=intent["id"],
+                             customer=intent["customer"], metadata={}, paid=True, status="succeeded", currency="usd",
+                             created=int(time.time()))
+
+    def complete_checkout(self, session_id: str) -> list[dict[str, Any]]:
+        """The customer pays: the session completes and the events Stripe would send are delivered."""
+        with self.lock:
+            session = self.sessions[session_id]
+            if session["status"] == "complete":
+                return []
+            session.update(status="complete", payment_status="paid")
+        events = []
+        if session["mode"] == "payment":
+            pid = session["_payment_intent_data"]
+            intent = self._intent(session["amount_total"], session["customer"], pid.get("metadata") or {}, "succeeded",
+                                  setup_future_usage=pid.get("setup_future_usage"))
+            session["payment_intent"] = intent["id"]
+            events = [event_for("checkout.session.completed", self._public(session)),
+                      event_for("payment_intent.succeeded", intent)]
+        else:
+            price = next(p for p in self.prices.values() if p["id"] == session["_price"])
+            now = int(time.time())
+            period_end = now + (365 if price["recurring"]["interval"] == "year" else 30) * 86_400
+            subscription = stripe_object(
+                "subscription", id=new_id("sub"), customer=session["customer"], status="active",
+                metadata=session["_subscription_data"].get("metadata") or {}, cancel_at_period_end=False, created=now,
+                start_date=now, items={"object": "list", "has_more": False, "url": "/v1/subscription_items", "data": [{
+                    "object": "subscription_item", "id": new_id("si"), "price": price, "quantity": 1,
+                    "current_period_start": now, "current_period_end": period_end}]},
+            )
+            invoice_id = new_id("in")
+            subscription["latest_invoice"] = invoice_id
+            self.subscriptions[subscription["id"]] = subscription
+            session["subscription"] = subscription["id"]
+            session["invoice"] = invoice_id
+            invoice = stripe_object(
+                "invoice", id=invoice_id, customer=session["customer"], status="paid", billing_reason="subscription_create",
+                amount_paid=price["unit_amount"], amount_due=price["unit_amount"], total=price["unit_amount"],
+                subscription=subscription["id"], metadata={}, created=now, period_start=now, period_end=period_end,
+                parent={"type": "subscription_details", "quote_details": None, "subscription_details": {
+                    "subscription": subscription["id"], "metadata": subscription["metadata"]}},
+                lines={"object": "list", "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines", "data": [
+                    {"object": "line_item", "id": new_id("il"), "amount": price["unit_amount"], "price": price}]},
+            )
+            events = [event_for("customer.subscription.created", subscription, created=now),
+                      event_for("checkout.session.completed", self._public(session), created=now),
+                      event_for("invoice.paid", invoice, created=now)]
+        for event in events:
+            self.deliver(event)
+        return events
+
+    def deliver(self, event: dict[str, Any]) -> int | None:
+        """POST the event to the webhook URL, signed like Stripe does (when configured)."""
+        self.delivered.append(event)
+        if not (self.webhook_url and self.webhook_secret):
+            return None
+        import stripe
+
+        payload = json.dumps(event)
+        header = stripe.WebhookSignature.generate_signature_header(payload, self.webhook_secret)
+        request = urllib.request.Request(self.webhook_url, data=payload.encode(), method="POST", headers={
+            "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except OSError:
+            return None
+
+    # --- serving ------------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._server = make_server(host, port, self, threaded=True)
+        self.base_url = f"http://{host}:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, name="fake-stripe", daemon=True).start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
