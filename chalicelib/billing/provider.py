@@ -13,7 +13,7 @@ import io
 import json
 import urllib.request
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib import clock
@@ -81,7 +81,7 @@ def sign_and_post(url: str, secret: str, event_type: str, data: dict[str, Any], 
     from standardwebhooks.webhooks import Webhook
 
     payload = json.dumps({"type": event_type, "data": data}, separators=(",", ":"))
-    now = clock.now()
+    now = datetime.now(UTC)  # delivery time (receivers reject stale timestamps), not business time
     signature = Webhook(secret).sign(msg_id, now, payload)
     request = urllib.request.Request(url, data=payload.encode(), method="POST", headers={
         "content-type": "application/json", "webhook-id": msg_id,
@@ -98,7 +98,11 @@ def write_statements(period: str) -> list[Statement]:
     from chalicelib.settings import get_settings
 
     statements = []
-    for ws in WorkspaceModel.scan(WorkspaceModel.billing.contains('"provider": "internal"')):
+    # A JSON attribute cannot be filtered inside DynamoDB (pynamodb would JSON-encode the operand),
+    # so the monthly job reads the workspace list and keeps the invoiced ones here.
+    for ws in WorkspaceModel.scan(attributes_to_get=["workspace_id", "billing"]):
+        if (ws.billing or {}).get("provider") != "internal":
+            continue
         marker = f"statement:{ws.workspace_id}:{period}"
         try:
             done = MarkerModel.get(marker, consistent_read=True)

@@ -109,6 +109,10 @@ def run_topup(workspace_id: str) -> str:
         key = str(t.pending_payment_intent)[4:]  # a crash after claiming: same key, same PaymentIntent
     else:
         key = f"topup:{workspace_id}:{period}:{attempts}"
+        stored = int(t.attempts_this_period)
+        same_attempts = TopupModel.attempts_this_period == stored
+        if stored == 0:  # never written yet (a default is not stored)
+            same_attempts = same_attempts | TopupModel.attempts_this_period.does_not_exist()
         try:
             # Claim this cycle: only one trigger gets it.
             t.update(actions=[
@@ -116,8 +120,7 @@ def run_topup(workspace_id: str) -> str:
                 TopupModel.granted_this_period.set(granted),
                 TopupModel.attempts_this_period.set(attempts + 1),
                 TopupModel.pending_payment_intent.set(f"key:{key}"),
-            ], condition=(TopupModel.pending_payment_intent.does_not_exist())
-                & (TopupModel.attempts_this_period == int(t.attempts_this_period)))
+            ], condition=TopupModel.pending_payment_intent.does_not_exist() & same_attempts)
         except UpdateError:
             return "claimed_elsewhere"
     ws = WorkspaceModel.get(workspace_id)

@@ -14,59 +14,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import stripe
 
 from chalicelib import clock
-from chalicelib.accounting.ledger import adjust, get_wallet, reconcile_wallet
-from chalicelib.billing import gateway
+from chalicelib.accounting.ledger import adjust, get_wallet
 from chalicelib.billing.webhook import receive
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
 from chalicelib.store.models import WorkspaceModel
 from tests.functional.accounting_helpers import UNLIMITED
+from tests.functional.billing_helpers import buy_pack, conserved, post, sign
 from tests.functional.helpers import call, purge
-
-SECRET = "whsec_test_" + "k" * 24
-UTC = UTC
-
-
-@pytest.fixture()
-def fake(aws, monkeypatch) -> Any:
-    stripe_fake = FakeStripe()
-    base = stripe_fake.start()
-    monkeypatch.setenv("STRIPE_API_BASE", base)
-    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_fake")
-    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
-    gateway.reset()
-    yield stripe_fake
-    stripe_fake.stop()
-    gateway.reset()
-
-
-def sign(payload: str, secret: str = SECRET, timestamp: int | None = None) -> str:
-    return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=timestamp)
-
-
-def post(api: Any, event: dict[str, Any], **kw: Any) -> tuple[int, dict[str, Any]]:
-    payload = json.dumps(event)
-    header = kw.get("header", sign(payload))
-    headers = {"Content-Type": "application/json; charset=utf-8"}
-    if header is not None:
-        headers["Stripe-Signature"] = header
-    response = api.http.post("/webhooks/stripe", headers=headers, body=kw.get("body", payload))
-    return response.status_code, json.loads(response.body)
-
-
-def conserved(ws: str) -> None:
-    drift = reconcile_wallet(ws)
-    assert drift.ok, drift
-    assert get_wallet(ws).available >= 0
-
-
-def buy_pack(api: Any, fake: FakeStripe, tenant: Any, pack: str = "pack_1000") -> list[dict[str, Any]]:
-    status, body, _ = call(api, "POST", "/v1/billing/checkout", tenant, {"kind": "credit_pack", "pack": pack})
-    assert status == 200, body
-    session_id = body["url"].rsplit("/", 1)[1]
-    return fake.complete_checkout(session_id)
 
 
 def test_credit_pack_checkout_grants_once_across_replays_and_both_paths(api, fake, make_tenant):

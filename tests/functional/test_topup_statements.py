@@ -1,0 +1,228 @@
+"""Auto top-up (queued after settlement, capped, once per cycle, off after 3 failures) and the
+internal-billing statements (CSV in S3 + a Standard Webhooks signed event)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.accounting.ledger import adjust, get_wallet, reconcile_wallet
+from chalicelib.aws import client, queue_url
+from chalicelib.billing.topup import run_topup
+from chalicelib.local.lambda_events import LocalContext
+from chalicelib.settings import get_settings
+from chalicelib.store.models import AuditModel, TopupModel
+from tests.functional.accounting_helpers import UNLIMITED
+from tests.functional.billing_helpers import buy_pack, post
+from tests.functional.helpers import call, drain, event_from, purge
+
+
+def billing_messages() -> list[dict[str, Any]]:
+    sqs = client("sqs")
+    url = queue_url(get_settings().billing_queue_name)
+    out = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                    AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        if not batch:
+            return out
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                        for i, m in enumerate(batch)])
+        out.extend(batch)
+
+
+def run_billing_worker(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    import app as chalice_app
+
+    return chalice_app.billing_worker(event_from(messages, get_settings().billing_queue_name),
+                                      LocalContext("billing_worker", 60))
+
+
+def deliver_all(api: Any, fake: Any, since: int) -> list[str]:
+    """Post what the fake Stripe sent after `since` to the webhook, as Stripe would."""
+    return [post(api, e)[1]["outcome"] for e in fake.delivered[since:]]
+
+
+def configured(api: Any, tenant: Any, **values: Any) -> dict[str, Any]:
+    body = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 1000, **values}
+    status, answer, _ = call(api, "PUT", "/v1/billing/auto-topup", tenant, body)
+    assert status == 200, answer
+    return answer["auto_topup"]
+
+
+def spend_to(api: Any, tenant: Any, available: int) -> None:
+    """Bring the wallet to `available` with an adjustment, then run one job (a settlement)."""
+    now = clock.now()
+    current = int(get_wallet(tenant.workspace_id).available)
+    adjust(tenant.workspace_id, available + 1 - current, reason="set up", actor="test", now=now)
+    purge()
+    assert call(api, "POST", "/v1/jobs", tenant, {"prompt": "spend one"})[0] == 202
+    drain()
+
+
+def test_auto_topup_validation(api, fake, make_tenant):
+    t = make_tenant()
+    for bad in ({"enabled": True}, {"enabled": "yes", "threshold": 1, "amount": 1, "monthly_cap": 1},
+                {"enabled": True, "threshold": -1, "amount": 1, "monthly_cap": 1},
+                {"enabled": True, "threshold": 1, "amount": 0, "monthly_cap": 1},
+                {"enabled": True, "threshold": 1, "amount": 10, "monthly_cap": 5},
+                {"enabled": True, "threshold": 1.5, "amount": 1, "monthly_cap": 1}):
+        status, err, _ = call(api, "PUT", "/v1/billing/auto-topup", t, bad)
+        assert status == 400 and err["error"]["code"] == "invalid_request", bad
+    view = configured(api, t)
+    assert view["enabled"] is True and view["threshold"] == 100
+    _, balance, _ = call(api, "GET", "/v1/balance", t)
+    assert balance["auto_topup"]["monthly_cap"] == 1000
+
+
+def test_topup_is_queued_after_settlement_and_credits_arrive_once(api, fake, make_tenant):
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    buy_pack(api, fake, t)  # saves the customer (and a payment method) on the workspace
+    deliver_all(api, fake, 0)
+    configured(api, t)
+    billing_messages()
+    spend_to(api, t, 60)  # below the threshold of 100 after the job's charge
+    messages = billing_messages()
+    assert len(messages) == 1 and json.loads(messages[0]["Body"])["workspace_id"] == t.workspace_id
+    seen = len(fake.delivered)
+    assert run_billing_worker(messages) == {"batchItemFailures": []}
+    pi_requests = [r for r in fake.requests if r[1] == "/v1/payment_intents"]
+    assert pi_requests[-1][2]["off_session"] == "true" and pi_requests[-1][2]["metadata"]["kind"] == "auto_topup"
+    outcomes = deliver_all(api, fake, seen)
+    assert outcomes == ["applied"]
+    assert deliver_all(api, fake, seen) == ["duplicate"]
+    assert get_wallet(t.workspace_id).available == 60 + 500
+    state = TopupModel.get(t.workspace_id)
+    assert state.granted_this_period == 500 and state.pending_payment_intent is None
+    assert reconcile_wallet(t.workspace_id).ok
+
+
+def test_two_triggers_for_one_cycle_pay_once(api, fake, make_tenant):
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    buy_pack(api, fake, t)
+    deliver_all(api, fake, 0)
+    configured(api, t)
+    adjust(t.workspace_id, -1000, reason="drain", actor="test", now=clock.now())  # available 50 < 100
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda _: run_topup(t.workspace_id), range(6)))
+    assert results.count("requested") == 1, results
+    assert len([r for r in fake.requests if r[1] == "/v1/payment_intents"]) == 1
+
+
+def test_topup_never_exceeds_the_monthly_cap(api, fake, make_tenant):
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    buy_pack(api, fake, t)
+    deliver_all(api, fake, 0)
+    configured(api, t, amount=400, monthly_cap=1000)
+    granted = 0
+    for _ in range(4):
+        adjust(t.workspace_id, -int(get_wallet(t.workspace_id).available), reason="drain", actor="test", now=clock.now())
+        seen = len(fake.delivered)
+        result = run_topup(t.workspace_id)
+        deliver_all(api, fake, seen)
+        if result == "requested":
+            granted += 400
+        else:
+            assert result == "cap_reached"
+    assert granted == 800 and TopupModel.get(t.workspace_id).granted_this_period == 800
+
+
+def test_racing_a_manual_topup_makes_it_unnecessary(api, fake, make_tenant):
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    configured(api, t)
+    billing_messages()
+    spend_to(api, t, 60)
+    messages = billing_messages()
+    assert messages
+    buy_pack(api, fake, t)  # the owner tops up by hand before the queued top-up runs
+    deliver_all(api, fake, 0)
+    before = len([r for r in fake.requests if r[1] == "/v1/payment_intents"])
+    run_billing_worker(messages)
+    assert len([r for r in fake.requests if r[1] == "/v1/payment_intents"]) == before  # nothing charged
+    assert run_topup(t.workspace_id) == "not_needed"
+
+
+def test_three_failures_disable_auto_topup_and_notify(api, fake, make_tenant):
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    buy_pack(api, fake, t)
+    deliver_all(api, fake, 0)
+    configured(api, t)
+    customer = fake.customers and next(iter(fake.customers))
+    fake.declining.add(customer)
+    adjust(t.workspace_id, -int(get_wallet(t.workspace_id).available), reason="drain", actor="test", now=clock.now())
+    for attempt in range(3):
+        seen = len(fake.delivered)
+        assert run_topup(t.workspace_id) == "declined"
+        assert deliver_all(api, fake, seen) == ["duplicate"]  # the failure webhook is the same failure
+        assert TopupModel.get(t.workspace_id).consecutive_failures == attempt + 1
+    state = TopupModel.get(t.workspace_id)
+    assert state.enabled is False and "3 consecutive" in state.disabled_reason
+    assert run_topup(t.workspace_id) == "disabled"
+    audit = [a for a in AuditModel.query(t.workspace_id) if a.action == "billing.auto_topup_disabled"]
+    assert len(audit) == 1
+    fake.declining.clear()
+    configured(api, t)  # re-enabling clears the streak
+    assert TopupModel.get(t.workspace_id).consecutive_failures == 0
+    assert reconcile_wallet(t.workspace_id).ok
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture()
+def hook(monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = "whsec_" + "c3RhdGVtZW50LWhvb2stc2VjcmV0LTEyMzQ1Njc4OTA="
+    monkeypatch.setenv("BILLING_HOOK_URL", f"http://127.0.0.1:{server.server_port}/billing")
+    monkeypatch.setenv("BILLING_HOOK_SECRET", secret)
+    from chalicelib.billing import config
+
+    config.reset()
+    _Receiver.received = []
+    yield secret
+    server.shutdown()
+    config.reset()
+
+
+def test_internal_billing_statement_is_written_and_signed_once(api, fresh_aws, make_tenant, admin, hook, frozen_clock):
+    frozen_clock.set(datetime(2026, 10, 20, tzinfo=UTC))
+    t = make_tenant(plan="enterprise", limits=UNLIMITED)
+    call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/billing", admin, {"provider": "internal", "reason": "invoiced"})
+    purge()
+    for n in (1, 3):
+        call(api, "POST", "/v1/jobs", t, {"prompt": f"october {n}", "n": n})
+    drain()
+    frozen_clock.set(datetime(2026, 11, 1, 0, 5, tzinfo=UTC))
+    status, body, _ = call(api, "POST", "/admin/api/scheduled/monthly_reset/run", admin)
+    assert status == 200 and body["result"]["statements"] == 1
+    assert call(api, "POST", "/admin/api/scheduled/monthly_reset/run", admin)[1]["result"]["statements"] == 0  # once
+    assert len(_Receiver.received) == 1
+    headers, payload = _Receiver.received[0]
+    from standardwebhooks.webhooks import Webhook
+
+    verified = Webhook(hook).verify(payload, headers)
+    assert verified["type"] == "billing.statement" and verified["data"]["workspace_id"] == t.workspace_id
+    assert verified["data"]["period"] == "2026-10" and verified["data"]["totals"]["credits"] == 4
+    csv_text = client("s3").get_object(Bucket=get_settings().images_bucket, Key=verified["data"]["s3_key"])["Body"].read()
+    lines = csv_text.decode().strip().splitlines()
+    assert lines[0].startswith("day,jobs") and lines[-1].startswith("total,2,") and "2026-10-20" in lines[1]
+    with pytest.raises(Exception):  # noqa: B017 - any tampering fails verification
+        Webhook(hook).verify(payload.replace(b"2026-10", b"2026-09"), headers)
