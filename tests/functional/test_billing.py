@@ -272,3 +272,46 @@ def test_period_changes_do_not_break_grants(api, fake, make_tenant, frozen_clock
     assert balance["period"] == "2026-12" and balance["purchased"] == 1000 and balance["available"] == 1050
     conserved(t.workspace_id)
     assert timedelta(0) < timedelta(minutes=2)
+
+
+def _state(ws: str) -> tuple:
+    w = get_wallet(ws)
+    workspace = WorkspaceModel.get(ws)
+    return (int(w.available), int(w.held), int(w.purchased), int(w.allowance_granted), int(w.debt), workspace.plan,
+            workspace.billing_interval, (workspace.billing or {}).get("subscription_status"))
+
+
+def test_every_handled_event_type_replayed_5_times_changes_nothing_more(api, fake, make_tenant):
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    pack_events = buy_pack(api, fake, t)
+    sub_events = _subscribe(api, fake, t, "starter", "month")
+    pi = pack_events[1]["data"]["object"]
+    invoice = sub_events[2]["data"]["object"]
+    sub = sub_events[0]["data"]["object"]
+    extra = [
+        event_for("invoice.payment_failed", dict(invoice, id=new_id("in"), billing_reason="subscription_cycle")),
+        event_for("customer.subscription.updated", dict(sub, cancel_at_period_end=True), created=sub["created"] + 5),
+        event_for("charge.refunded", fake.charge_for(fake.intents[pi["id"]], refunded=100)),
+        event_for("charge.dispute.created", stripe_object("dispute", id=new_id("dp"), amount=200, charge=pi["latest_charge"],
+                                                          payment_intent=pi["id"])),
+        event_for("customer.subscription.deleted", dict(sub, status="canceled"), created=sub["created"] + 10),
+    ]
+    handled = set()
+    for event in pack_events + sub_events + extra:
+        post(api, event)
+        state = _state(t.workspace_id)
+        for _ in range(5):
+            status, body = post(api, event)
+            assert status == 200 and body["outcome"] == "duplicate", event["type"]
+        assert _state(t.workspace_id) == state, event["type"]
+        handled.add(event["type"])
+    assert len(handled) == 9
+    conserved(t.workspace_id)
+
+
+def test_out_of_order_deleted_before_created(api, fake, make_tenant):
+    t = make_tenant(plan="free")
+    sub_id = new_id("sub")
+    post(api, _sub_event("deleted", sub_id, t.workspace_id, 2_000, status="canceled"))
+    assert post(api, _sub_event("created", sub_id, t.workspace_id, 1_000))[1]["outcome"] == "ignored"
+    assert WorkspaceModel.get(t.workspace_id).plan == "free"
