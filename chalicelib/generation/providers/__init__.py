@@ -10,6 +10,8 @@ from chalicelib.generation.providers.base import GeneratedImage, ImageRequest, P
 # name -> "module:factory"; modules import their SDKs lazily, on first use.
 REGISTRY: dict[str, str] = {
     "local": "chalicelib.generation.providers.local:LocalProvider",
+    "openai": "chalicelib.generation.providers.openai_images:OpenAIProvider",
+    "gemini": "chalicelib.generation.providers.gemini:GeminiProvider",
 }
 
 _instances: dict[str, Provider] = {}

@@ -1,0 +1,31 @@
+"""Secrets: from the environment locally, from SSM Parameter Store / Secrets Manager in AWS.
+
+`NAME` is used directly when set; otherwise `NAME_PARAM` names an SSM parameter (SecureString)
+read once per container. Nothing secret is ever in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from chalicelib.errors import ServiceUnavailable
+
+
+@cache
+def secret(name: str, *, required: bool = True) -> str:
+    value = os.environ.get(name)
+    if value:
+        return value
+    parameter = os.environ.get(f"{name}_PARAM")
+    if parameter:
+        from chalicelib.aws import client
+
+        return str(client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
+    if required:
+        raise ServiceUnavailable(f"not configured: {name} (or {name}_PARAM) is not set")
+    return ""
+
+
+def reset() -> None:
+    secret.cache_clear()
