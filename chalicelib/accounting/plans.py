@@ -56,13 +56,14 @@ OVERRIDABLE = tuple(f.name for f in fields(Limits))
 class ProviderQuota:
     """The platform's own quota at a provider, shared by every workspace."""
 
-    requests_per_minute: int
+    requests_per_minute: int  # jobs admitted per minute (admission)
+    images_per_minute: int  # provider calls the workers make per minute (the worker defers beyond it)
 
 
 PROVIDER_QUOTAS: dict[str, ProviderQuota] = {
-    "local": ProviderQuota(100_000),
-    "gemini": ProviderQuota(600),
-    "openai": ProviderQuota(300),
+    "local": ProviderQuota(100_000, 100_000),
+    "gemini": ProviderQuota(600, 1_000),
+    "openai": ProviderQuota(300, 500),
 }
 
 

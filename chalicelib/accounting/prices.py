@@ -13,11 +13,23 @@ SIZES: dict[str, tuple[int, int]] = {
     "1024x1536": (1024, 1536),
     "1536x1024": (1536, 1024),
     "2048x2048": (2048, 2048),
+    "4096x4096": (4096, 4096),  # output only: 4x upscales
 }
 KINDS = ("generate", "vary", "upscale", "edit", "style_transfer")
 
 # Credits per image for a 1024x1024 `generate`; size and kind multiply it.
-_SIZE_FACTOR = {"256x256": 1, "512x512": 1, "1024x1024": 1, "1024x1536": 2, "1536x1024": 2, "2048x2048": 4}
+_SIZE_FACTOR = {"256x256": 1, "512x512": 1, "1024x1024": 1, "1024x1536": 2, "1536x1024": 2, "2048x2048": 4,
+                "4096x4096": 16}
+
+
+def size_class(width: int, height: int) -> str:
+    """The price size for an image of any dimensions: the smallest class that holds its pixels."""
+    pixels = width * height
+    for label in ("1024x1024", "1536x1024", "2048x2048", "4096x4096"):
+        w, h = SIZES[label]
+        if pixels <= w * h:
+            return label
+    return "4096x4096"
 _KIND_FACTOR = {"generate": 1, "vary": 1, "edit": 1, "upscale": 2, "style_transfer": 2}
 
 

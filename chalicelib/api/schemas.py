@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -12,11 +12,38 @@ from chalicelib.accounting.prices import KINDS, SIZES
 Kind = Literal["generate", "vary", "upscale", "edit", "style_transfer"]
 ProviderName = Literal["local", "gemini", "openai"]
 Size = Literal["256x256", "512x512", "1024x1024", "1024x1536", "1536x1024", "2048x2048"]
-assert set(Kind.__args__) == set(KINDS) and set(Size.__args__) == set(SIZES)  # type: ignore[attr-defined]
+assert set(Kind.__args__) == set(KINDS) and set(Size.__args__) <= set(SIZES)  # type: ignore[attr-defined]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=False)
+
+
+class CropOp(Strict):
+    op: Literal["crop"]
+    left: int = Field(ge=0, le=8192)
+    top: int = Field(ge=0, le=8192)
+    right: int = Field(ge=1, le=8192)
+    bottom: int = Field(ge=1, le=8192)
+
+
+class ResizeOp(Strict):
+    op: Literal["resize"]
+    width: int = Field(ge=1, le=4096)
+    height: int = Field(ge=1, le=4096)
+
+
+class RotateOp(Strict):
+    op: Literal["rotate"]
+    degrees: int = Field(ge=-360, le=360)
+
+
+class FormatOp(Strict):
+    op: Literal["format"]
+    to: Literal["png", "jpeg", "webp"]
+
+
+Operation = Annotated[CropOp | ResizeOp | RotateOp | FormatOp, Field(discriminator="op")]
 
 
 class JobCreate(Strict):
@@ -34,6 +61,7 @@ class JobCreate(Strict):
     scale: Literal[2, 4] | None = None
     template_id: str | None = Field(default=None, min_length=1, max_length=64)
     variables: dict[str, str] | None = None
+    operations: list[Operation] | None = Field(default=None, min_length=1, max_length=10)
 
     @field_validator("prompt")
     @classmethod

@@ -11,7 +11,7 @@ from chalicelib import clock, ids
 from chalicelib.accounting.admission import Admission, AdmissionRequest, RateStatus, admit_job
 from chalicelib.accounting.errors import Denied, DuplicateAdmission, RateLimitDenied, UnknownPrice
 from chalicelib.accounting.plans import effective_limits
-from chalicelib.accounting.prices import DEFAULT_MODEL, SIZES, model_price
+from chalicelib.accounting.prices import DEFAULT_MODEL, SIZES, model_price, size_class
 from chalicelib.accounting.settlement import JobFinal, release_job
 from chalicelib.errors import (
     AccountBanned,
@@ -27,6 +27,7 @@ from chalicelib.errors import (
     ServiceUnavailable,
 )
 from chalicelib.generation import queue, storage
+from chalicelib.generation.tools import upscaled_size
 from chalicelib.settings import get_settings
 from chalicelib.store.models import ImageModel, JobModel
 
@@ -84,15 +85,35 @@ def create_job(principal: Principal, body: JobCreate, raw: dict[str, Any], idemp
     params: dict[str, Any] = {}
     if body.kind in NEEDS_SOURCE and not body.source_image_id:
         raise InvalidRequest(f"kind {body.kind!r} needs source_image_id", field="source_image_id")
+    if body.kind == "style_transfer" and not body.style_image_id:
+        raise InvalidRequest("kind 'style_transfer' needs style_image_id", field="style_image_id")
+    if body.operations and body.kind != "edit":
+        raise InvalidRequest("operations are for kind 'edit'", field="operations")
+    images: dict[str, ImageModel] = {}
     for name in ("source_image_id", "mask_image_id", "style_image_id"):
         image_id = getattr(body, name)
         if image_id:
-            _require_image(workspace.workspace_id, image_id, name)
+            images[name] = _require_image(workspace.workspace_id, image_id, name)
             params[name] = image_id
     for name in ("strength", "scale", "template_id", "variables"):
         value = getattr(body, name)
         if value is not None:
             params[name] = value
+    if body.kind == "upscale" or body.operations:
+        # Our own tools (Pillow), not a provider: one output image, priced by its size.
+        if body.n not in (None, 1):
+            raise InvalidRequest(f"{'upscale' if body.kind == 'upscale' else 'operations'} make one image; n must be 1",
+                                 field="n")
+        source = images["source_image_id"]
+        provider, model, n = "local", DEFAULT_MODEL["local"], 1
+        if body.kind == "upscale":
+            params["scale"] = body.scale or 2
+            width, height = upscaled_size(int(source.width), int(source.height), params["scale"])
+        else:
+            params["operations"] = [op.model_dump() for op in body.operations or []]
+            width, height = int(source.width), int(source.height)
+        params["width"], params["height"] = width, height
+        size = size_class(width, height)
     now = clock.now()
     job_id = ids.new_id("job", now)
     seed = body.seed if body.seed is not None else int(hashlib.sha256(job_id.encode()).hexdigest()[:7], 16)
@@ -129,7 +150,8 @@ def create_job(principal: Principal, body: JobCreate, raw: dict[str, Any], idemp
             raise IdempotencyConflict("this Idempotency-Key was used with a different body") from None
         existing = get_job(workspace.workspace_id, dup.job_id)
         if existing.status == "queued":
-            queue.enqueue_job(existing.workspace_id, existing.job_id, existing.correlation_id)
+            queue.enqueue_job(existing.workspace_id, existing.job_id, existing.correlation_id,
+                              provider=existing.provider, images=int(existing.n))
         return existing, None, True
     except Denied as denied:
         error = _map_denial(denied)
@@ -140,7 +162,8 @@ def create_job(principal: Principal, body: JobCreate, raw: dict[str, Any], idemp
                       request_id=correlation_id)
         raise error from None
     admission_ms = int((time.perf_counter() - admission_started) * 1000)
-    queue.enqueue_job(job.workspace_id, job.job_id, correlation_id, admission_ms=admission_ms)
+    queue.enqueue_job(job.workspace_id, job.job_id, correlation_id, admission_ms=admission_ms,
+                      provider=job.provider, images=int(job.n))
     job.timings = {"admission_ms": admission_ms}
     return job, admission.rate, False
 
@@ -236,4 +259,7 @@ def job_view(job: JobModel) -> dict[str, Any]:
 
 
 def size_of(job: JobModel) -> tuple[int, int]:
+    params = job.params or {}
+    if params.get("width") and params.get("height"):
+        return int(params["width"]), int(params["height"])
     return SIZES[job.size]

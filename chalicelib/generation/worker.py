@@ -104,6 +104,25 @@ def _generate_all(job: JobModel, requests: list[ImageRequest]) -> _Outcome:
     return _Outcome(sorted(images, key=lambda pair: pair[0]), errors)
 
 
+def _run_tools(job: JobModel) -> _Outcome:
+    """Upscale and edit operations run here with Pillow: no provider call, no provider cost."""
+    from chalicelib.generation import tools
+
+    params = job.params or {}
+    started = time.perf_counter()
+    source = storage.get_image(ImageModel.get(job.workspace_id, params["source_image_id"]).s3_key)
+    try:
+        if job.kind == "upscale":
+            data, content_type, width, height = tools.upscale(source, int(params.get("scale", 2)))
+        else:
+            data, content_type, width, height = tools.apply_operations(source, params.get("operations") or [])
+    except (ValueError, OSError) as exc:
+        return _Outcome([], [ProviderError("invalid_image_operation", str(exc), retryable=False)])
+    elapsed = int((time.perf_counter() - started) * 1000)
+    return _Outcome([(0, GeneratedImage(data=data, content_type=content_type, width=width, height=height,
+                                        provider_ms=elapsed, pixels=width * height))], [])
+
+
 def _requests_for(job: JobModel) -> list[ImageRequest]:
     width, height = size_of(job)
     params = job.params or {}
@@ -128,7 +147,8 @@ def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) ->
     source = (job.params or {}).get("source_image_id")
     with ImageModel.batch_write() as batch:
         for index, image in images:
-            key = storage.image_key(job.workspace_id, job.job_id, index)
+            ext = {"image/jpeg": "jpg", "image/webp": "webp"}.get(image.content_type, "png")
+            key = storage.image_key(job.workspace_id, job.job_id, index, ext)
             storage.put_image(key, image.data, image.content_type)
             image_id = f"img_{job.job_id.split('_', 1)[1][:20]}{index:06d}"
             record = {
@@ -175,7 +195,10 @@ def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> 
     count("QueueWaitMs", queue_wait_ms, provider=job.provider)
     provider_started = time.perf_counter()
     with span("provider", workspace_id=job.workspace_id, job_id=job.job_id, provider=job.provider, model=job.model):
-        outcome = _generate_all(job, _requests_for(job))
+        if job.kind == "upscale" or (job.params or {}).get("operations"):
+            outcome = _run_tools(job)
+        else:
+            outcome = _generate_all(job, _requests_for(job))
     provider_ms = int((time.perf_counter() - provider_started) * 1000)
     count("ProviderLatencyMs", provider_ms, provider=job.provider)
     timings = {"queue_wait_ms": queue_wait_ms, "provider_ms": provider_ms}
@@ -280,10 +303,47 @@ def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
         message["admission_ms"] = body["admission_ms"]
     if not ids.is_id(message["job_id"], "job"):
         raise ValueError("message has no valid job id")
+    provider, images = body.get("provider"), body.get("images")
+    if isinstance(provider, str) and isinstance(images, int):
+        wait_s = provider_slot(provider, images)
+        if wait_s:
+            # The platform's own quota at this provider is used up for this minute: send the job
+            # back with a delay (a new message, so no receive count moves toward the DLQ) and leave
+            # it queued with its hold, instead of failing it.
+            from chalicelib.generation import queue
+
+            queue.enqueue_job(message["workspace_id"], message["job_id"], correlation_id, delay_s=wait_s,
+                              admission_ms=message.get("admission_ms"), provider=provider, images=images)
+            count("JobsDeferred", provider=provider)
+            logger.info("provider quota full; job deferred", extra={"job_id": message["job_id"], "delay_s": wait_s})
+            return {"status": "deferred", "delay_s": wait_s}
     run, config = _idempotent_runner()
     if context is not None:
         config.register_lambda_context(context)
     return run(message=message)
+
+
+def provider_slot(provider: str, images: int) -> int:
+    """Take `images` calls from the provider's per-minute window; 0 if taken, else seconds to wait."""
+    import random as _random
+
+    from chalicelib.accounting import keys
+    from chalicelib.accounting.plans import PROVIDER_QUOTAS
+    from chalicelib.store.models import CounterModel
+
+    quota = PROVIDER_QUOTAS.get(provider)
+    if quota is None:
+        return 0
+    now = clock.now()
+    window, elapsed = divmod(int(now.timestamp()), 60)
+    try:
+        CounterModel(f"{keys.rate_key('pw', provider)}#{window}").update(
+            actions=[CounterModel.n.add(images), CounterModel.expires_at.set((window + 3) * 60)],
+            condition=CounterModel.n.does_not_exist() | (CounterModel.n <= quota.images_per_minute - images),
+        )
+    except UpdateError:
+        return min(900, 60 - elapsed + _random.randint(1, 5))  # into the next window, spread out
+    return 0
 
 
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -53,7 +53,13 @@ class LocalProvider:
         if latency:
             time.sleep(latency / 1000)
         self._inject(request)
-        data = render(request)
+        if request.kind == "style_transfer" and request.source_image and request.style_image:
+            from chalicelib.generation.tools import style_blend
+
+            data = style_blend(request.source_image, request.style_image, request.width, request.height,
+                               0.25 if request.strength == "subtle" else 0.45)
+        else:
+            data = render(request)
         elapsed = int((time.perf_counter() - started) * 1000)
         return GeneratedImage(
             data=data, content_type="image/png", width=request.width, height=request.height,
