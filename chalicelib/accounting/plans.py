@@ -57,11 +57,11 @@ class ProviderQuota:
     """The platform's own quota at a provider, shared by every workspace."""
 
     requests_per_minute: int  # jobs admitted per minute (admission)
-    images_per_minute: int  # provider calls the workers make per minute (the worker defers beyond it)
+    images_per_minute: int | None  # provider calls per minute for the workers (None: no platform quota)
 
 
 PROVIDER_QUOTAS: dict[str, ProviderQuota] = {
-    "local": ProviderQuota(100_000, 100_000),
+    "local": ProviderQuota(100_000, None),
     "gemini": ProviderQuota(600, 1_000),
     "openai": ProviderQuota(300, 500),
 }

@@ -85,8 +85,10 @@ def _rollups(txn: Transaction, job: JobModel, day: str, counts: dict[str, int]) 
             txn.update(f"rollup:{n}", RollupModel(pk, sk), actions)
 
 
-def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime) -> Outcome:
-    """Charge `usage.credits` (<= the hold) for a job that produced images, exactly once."""
+def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime, image_rows: list[Any] | None = None) -> Outcome:
+    """Charge `usage.credits` (<= the hold) for a job that produced images, exactly once.
+
+    `image_rows` (the images' index rows) are written in the same transaction."""
     reserved = int(job.credits_reserved)
     actual = min(usage.credits, reserved)  # never charge above what was reserved
     details = {
@@ -102,7 +104,7 @@ def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime) -> O
               "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "provider_ms": usage.provider_ms}
     return _resolve(job, final, now, status="settled", entry_type="charge", actual=actual,
                     usage=charged.as_dict(reserved), details=details,
-                    tokens_used=usage.input_tokens + usage.output_tokens, rollup=rollup)
+                    tokens_used=usage.input_tokens + usage.output_tokens, rollup=rollup, extra_puts=image_rows)
 
 
 def release_job(job: JobModel, final: JobFinal, now: datetime, *, reason: str,
@@ -117,7 +119,7 @@ def release_job(job: JobModel, final: JobFinal, now: datetime, *, reason: str,
 
 def _resolve(job: JobModel, final: JobFinal, now: datetime, *, status: str, entry_type: str, actual: int,
              usage: dict[str, int], details: dict[str, int], tokens_used: int, rollup: dict[str, int] | None,
-             reason: str | None = None, job_condition: Any = None) -> Outcome:
+             reason: str | None = None, job_condition: Any = None, extra_puts: list[Any] | None = None) -> Outcome:
     """The one transaction that ends a hold: charge `actual` of it, return the rest."""
     hold = _hold_of(job)
     reserved = int(job.credits_reserved)
@@ -138,6 +140,8 @@ def _resolve(job: JobModel, final: JobFinal, now: datetime, *, status: str, entr
     _quota_correction(txn, hold, actual - reserved, tokens_used - int(job.tokens_reserved))
     if rollup:
         _rollups(txn, job, day_of(now), rollup)
+    for n, item in enumerate(extra_puts or []):
+        txn.put(f"extra:{n}", item)
     return _commit(txn, status)
 
 

@@ -58,18 +58,42 @@ def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, 
         actions += [TopupModel.consecutive_failures.set(0), TopupModel.disabled_reason.remove()]
     TopupModel(workspace_id).update(actions=actions)
     after = view(workspace_id)
+    _settings_cache.pop(workspace_id, None)
     AuditModel(workspace_id, ids.new_id("aud", now), actor=actor, action="billing.auto_topup", before=before,
                after=after, created_at=now).save()
     return after or {}
 
 
-def after_settlement(workspace_id: str) -> bool:
-    """Called by the worker after a settlement: queue a top-up if one is due. Cheap when off."""
+_settings_cache: dict[str, tuple[float, TopupModel | None]] = {}
+SETTINGS_CACHE_S = 60.0
+
+
+def _cached_settings(workspace_id: str) -> TopupModel | None:
+    """A workspace's top-up settings, re-read at most once a minute per container: most
+    workspaces never enable it, and a settlement should not pay a read to learn that again."""
+    import time
+
+    now = time.monotonic()
+    hit = _settings_cache.get(workspace_id)
+    if hit is not None and now - hit[0] < SETTINGS_CACHE_S:
+        return hit[1]
     try:
-        t = TopupModel.get(workspace_id)
+        value: TopupModel | None = TopupModel.get(workspace_id)
     except TopupModel.DoesNotExist:
-        return False
-    if not t.enabled or t.pending_payment_intent:
+        value = None
+    if len(_settings_cache) > 10_000:
+        _settings_cache.clear()
+    _settings_cache[workspace_id] = (now, value)
+    return value
+
+
+def after_settlement(workspace_id: str) -> bool:
+    """Called by the worker after a settlement: queue a top-up if one is due. Cheap when off.
+
+    The settings may be up to a minute old here; `run_topup` re-reads everything before paying.
+    """
+    t = _cached_settings(workspace_id)
+    if t is None or not t.enabled:
         return False
     available = int(WalletModel.get(workspace_id, attributes_to_get=["available"]).available)
     if available >= int(t.threshold):

@@ -141,28 +141,32 @@ def _requests_for(job: JobModel) -> list[ImageRequest]:
     ]
 
 
-def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) -> list[dict[str, Any]]:
-    """Write PNGs under deterministic keys and index them; a redelivery overwrites the same ones."""
-    stored: list[dict[str, Any]] = []
+def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Upload the images (concurrently) under deterministic keys: a redelivery overwrites the
+    same objects. Returns the job's image records and the image rows, which settlement writes
+    in its own transaction (images and charge appear together or not at all)."""
     source = (job.params or {}).get("source_image_id")
-    with ImageModel.batch_write() as batch:
-        for index, image in images:
-            ext = {"image/jpeg": "jpg", "image/webp": "webp"}.get(image.content_type, "png")
-            key = storage.image_key(job.workspace_id, job.job_id, index, ext)
-            storage.put_image(key, image.data, image.content_type)
-            image_id = f"img_{job.job_id.split('_', 1)[1][:20]}{index:06d}"
-            record = {
-                "id": image_id, "index": index, "s3_key": key, "width": image.width, "height": image.height,
-                "content_type": image.content_type, "bytes": len(image.data), "created_at": clock.iso(now),
-                "source_image_id": source,
-            }
-            stored.append(record)
-            batch.save(ImageModel(
-                job.workspace_id, image_id, job_id=job.job_id, user_id=job.user_id, s3_key=key,
-                width=image.width, height=image.height, content_type=image.content_type, bytes=len(image.data),
-                source_image_id=source, kind=job.kind, created_at=now,
-            ))
-    return stored
+    prepared = []
+    for index, image in images:
+        ext = {"image/jpeg": "jpg", "image/webp": "webp"}.get(image.content_type, "png")
+        prepared.append((index, image, storage.image_key(job.workspace_id, job.job_id, index, ext)))
+    with ThreadPoolExecutor(max_workers=max(1, len(prepared))) as pool:
+        list(pool.map(lambda item: storage.put_image(item[2], item[1].data, item[1].content_type), prepared))
+    records: list[dict[str, Any]] = []
+    rows: list[Any] = []
+    for index, image, key in prepared:
+        image_id = f"img_{job.job_id.split('_', 1)[1][:20]}{index:06d}"
+        records.append({
+            "id": image_id, "index": index, "s3_key": key, "width": image.width, "height": image.height,
+            "content_type": image.content_type, "bytes": len(image.data), "created_at": clock.iso(now),
+            "source_image_id": source,
+        })
+        rows.append(ImageModel(
+            job.workspace_id, image_id, job_id=job.job_id, user_id=job.user_id, s3_key=key, width=image.width,
+            height=image.height, content_type=image.content_type, bytes=len(image.data), source_image_id=source,
+            kind=job.kind, created_at=now,
+        ))
+    return records, rows
 
 
 def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> dict[str, Any]:
@@ -217,7 +221,7 @@ def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> 
         return {"status": "failed", "error": error.code}
     storage_started = time.perf_counter()
     with span("storage", job_id=job.job_id):
-        stored = _store(job, outcome.images, clock.now())
+        stored, image_rows = _store(job, outcome.images, clock.now())
     timings["storage_ms"] = int((time.perf_counter() - storage_started) * 1000)
     if get_settings().fault_injection and (
         ("[crash:before_settle]" in job.prompt and int(job.attempts or 0) == 1) or "[crash:always]" in job.prompt
@@ -238,7 +242,8 @@ def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> 
     now = clock.now()
     settle_started = time.perf_counter()
     with span("settlement", job_id=job.job_id):
-        result = settle_job(job, usage, JobFinal("succeeded", now, images=stored, timings=timings), now)
+        result = settle_job(job, usage, JobFinal("succeeded", now, images=stored, timings=timings), now,
+                            image_rows=image_rows)
     if result.applied:
         # Settlement's own duration can only be known after it: one small extra write, outside
         # the settlement transaction, so the job's waterfall is complete without X-Ray.
@@ -332,7 +337,7 @@ def provider_slot(provider: str, images: int) -> int:
     from chalicelib.store.models import CounterModel
 
     quota = PROVIDER_QUOTAS.get(provider)
-    if quota is None:
+    if quota is None or quota.images_per_minute is None:
         return 0
     now = clock.now()
     window, elapsed = divmod(int(now.timestamp()), 60)

@@ -174,14 +174,15 @@ def test_what_failed_at_this_moment(stack: Stack):
     import os
     import subprocess
     import sys
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     auth = _workspace(stack)
     ws = requests.get(f"{stack.base}/v1/me", headers=auth, timeout=10).json()["workspace"]["id"]
     job = requests.post(f"{stack.base}/v1/jobs", headers={**auth, "X-Request-Id": "e2e-1432"},
                         json={"prompt": "[fail:always] at this moment"}, timeout=10).json()["job"]
     assert _finished(stack, auth, job["id"])["status"] == "failed"
-    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Whole seconds, as an operator types them: round up so `to` is not before the job's created_at.
+    at = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     r = requests.get(f"{stack.base}/admin/api/jobs", headers=stack.admin(),
                      params={"workspace_id": ws, "status": "failed", "from": job["created_at"], "to": at}, timeout=10)
     assert [j["id"] for j in r.json()["data"]] == [job["id"]]
