@@ -11,47 +11,17 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 UTC = UTC
 
 
-class RequestCounter:
-    """Counts DynamoDB API calls through a botocore `before-send` event hook on every client."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self.enabled = True
-
-    def __call__(self, request: Any = None, **kwargs: Any) -> None:
-        if not self.enabled:
-            return
-        target = (request.headers.get("X-Amz-Target") or b"").decode() if request is not None else ""
-        with self._lock:
-            self.calls[target.split(".")[-1] or "unknown"] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.calls.values())
-
-    def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-
-    def install(self) -> None:
-        from chalicelib.store.models import ALL_MODELS
-
-        for model in ALL_MODELS:
-            model._get_connection().connection.client.meta.events.register("before-send.dynamodb.*", self)
+from chalicelib.store.request_counter import RequestCounter  # noqa: E402
 
 
 def main() -> None:

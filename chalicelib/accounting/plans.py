@@ -21,6 +21,7 @@ class Limits:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["providers"] = list(self.providers)
+        data["requests_per_minute"] = self.requests_per_minute_workspace  # API.md's name for the workspace's rate
         return data
 
 

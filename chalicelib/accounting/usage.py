@@ -28,47 +28,85 @@ def _shape(groups: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
     return [{"key": key, **values} for key, values in sorted(groups.items())]
 
 
-def workspace_usage(workspace_id: str, start: datetime, end: datetime, group_by: str) -> list[dict[str, Any]]:
-    """GET /v1/usage rows for one workspace."""
+def _months(first: str, last: str) -> list[str]:
+    """Every month (YYYY-MM) from the day `first` to the day `last`, inclusive."""
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last[:7]:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def _group_key(group_by: str, day: str, provider: str, model: str, user: str = "") -> str:
+    return {"day": day, "provider": provider, "model": f"{provider}/{model}", "provider_day": f"{day}#{provider}",
+            "user": user}[group_by]
+
+
+def workspace_usage(workspace_id: str, start: datetime, end: datetime, group_by: str, *, provider: str | None = None,
+                    model: str | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
+    """Usage rows for one workspace (GET /v1/usage and the admin views), from its daily rollups.
+
+    A provider/model filter reads the per-provider rollups, a user filter the per-user ones: one
+    query either way, O(days x providers) items.
+    """
     first, last = day_of(start), day_of(end)
     groups: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
-    if group_by == "day":
+    if user_id is not None or group_by == "user":
+        if provider or model or group_by in ("provider", "model", "provider_day"):
+            raise ValueError("usage by user has no provider or model breakdown")
+        for row in _rows(f"WSU#{workspace_id}", first, last):
+            day, user = row.sort_key.split("#", 1)
+            if user_id is not None and user != user_id:
+                continue
+            _accumulate(groups, user if group_by == "user" else day, row)
+    elif group_by == "day" and not provider and not model:
         for row in _rows(f"WS#{workspace_id}", first, last):
             _accumulate(groups, row.sort_key, row)
-    elif group_by in ("provider", "model"):
+    else:
         for row in _rows(f"WSP#{workspace_id}", first, last):
-            _, provider, model = row.sort_key.split("#", 2)
-            _accumulate(groups, provider if group_by == "provider" else f"{provider}/{model}", row)
-    elif group_by == "user":
-        for row in _rows(f"WSU#{workspace_id}", first, last):
-            _accumulate(groups, row.sort_key.split("#", 1)[1], row)
+            day, row_provider, row_model = row.sort_key.split("#", 2)
+            if (provider and row_provider != provider) or (model and row_model != model):
+                continue
+            _accumulate(groups, _group_key(group_by, day, row_provider, row_model), row)
     return _shape(groups)
 
 
-def platform_usage(start: datetime, end: datetime, group_by: str) -> list[dict[str, Any]]:
-    """Platform-wide rows (admin): reads each shard's daily items."""
+def platform_usage(start: datetime, end: datetime, group_by: str, *, provider: str | None = None,
+                   model: str | None = None) -> list[dict[str, Any]]:
+    """Platform-wide rows (admin): each shard's daily items, ROLLUP_SHARDS queries in all."""
     first, last = day_of(start), day_of(end)
     groups: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
     for shard in range(keys.ROLLUP_SHARDS):
-        if group_by == "day":
+        if group_by == "day" and not provider and not model:
             for row in _rows(f"ALL#{shard}", first, last):
                 _accumulate(groups, row.sort_key, row)
         else:
             for row in _rows(f"ALLP#{shard}", first, last):
-                day, provider, model = row.sort_key.split("#", 2)
-                keys_by_group = {"provider": provider, "model": f"{provider}/{model}", "provider_day": f"{day}#{provider}"}
-                key = keys_by_group.get(group_by, day)
-                _accumulate(groups, key, row)
+                day, row_provider, row_model = row.sort_key.split("#", 2)
+                if (provider and row_provider != provider) or (model and row_model != model):
+                    continue
+                _accumulate(groups, _group_key(group_by, day, row_provider, row_model), row)
     return _shape(groups)
 
 
 def top_workspaces(start: datetime, end: datetime, limit: int = 10) -> list[dict[str, Any]]:
-    """Workspaces by credits spent over the months the range touches."""
-    months = sorted({day_of(start)[:7], day_of(end)[:7]})
+    """Workspaces by credits spent over the calendar months the range touches (one query a month)."""
     groups: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
-    for month in months:
+    for month in _months(day_of(start), day_of(end)):
         for row in RollupModel.query(f"ALLW#{month}"):
             _accumulate(groups, row.sort_key, row)
     rows = _shape(groups)
-    rows.sort(key=lambda r: r["credits"], reverse=True)
+    rows.sort(key=lambda r: (-r["credits"], r["key"]))
     return rows[:limit]
+
+
+def totals(rows: list[dict[str, Any]], credit_value_micro_usd: int) -> dict[str, int]:
+    """Sums of `rows` plus revenue (credits at their list value) and gross margin, in micro-USD."""
+    out = dict.fromkeys(FIELDS, 0)
+    for row in rows:
+        for name in FIELDS:
+            out[name] += int(row.get(name, 0))
+    out["revenue_micro_usd"] = out["credits"] * credit_value_micro_usd
+    out["gross_margin_micro_usd"] = out["revenue_micro_usd"] - out["cost_micro_usd"]
+    return out

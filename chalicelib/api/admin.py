@@ -154,7 +154,10 @@ def put_limits(workspace_id: str):
     p = _admin()
     body = validate(LimitsPut, json_body(admin.current_request))
     ws = load(workspace_id)
-    overrides = body.model_dump(exclude_none=True, exclude={"reason"})
+    overrides = body.model_dump(exclude_none=True, exclude={"reason", "requests_per_minute"})
+    if body.requests_per_minute is not None:
+        for scope in ("user", "workspace", "key"):
+            overrides.setdefault(f"requests_per_minute_{scope}", body.requests_per_minute)
     before = dict(ws.limits or {})
     ws.update(actions=[WorkspaceModel.limits.set(overrides)])
     AuditModel(workspace_id, ids.new_id("aud", clock.now()), actor=_actor(p), action="workspace.limits",
@@ -168,6 +171,7 @@ def _ban(kind: str, target_id: str, banned: bool) -> Response:
 
     p = _admin()
     raw = json_body(admin.current_request)
+    # A ban needs its reason; an unban may give one (the dashboard always does).
     reason = validate(BanBody, raw).reason if banned or raw else "unban"
     return json_response(set_ban(kind, target_id, banned, actor=_actor(p), reason=reason))
 
@@ -198,37 +202,79 @@ def run_scheduled(name: str):
     from chalicelib.scheduled import SCHEDULED
     from chalicelib.store.models import AuditModel
 
+    from chalicelib.api.schemas import OptionalReason
+
     p = _admin()
+    raw = json_body(admin.current_request)
+    reason = validate(OptionalReason, raw).reason if raw else None
     if name not in SCHEDULED:
         raise NotFound(f"no scheduled job {name!r}; one of {', '.join(SCHEDULED)}")
     result = SCHEDULED[name]()
     AuditModel("platform", ids.new_id("aud", clock.now()), actor=_actor(p), action=f"scheduled.{name}",
-               after={"result": result}, created_at=clock.now()).save()
+               after={"result": result}, reason=reason or None, created_at=clock.now()).save()
     return json_response({"name": name, "result": result})
+
+
+def _usage_filters(params: dict[str, str]) -> dict[str, str | None]:
+    """The usage filters of the admin views: provider and model names, a workspace, a user."""
+    from chalicelib.accounting.plans import PROVIDER_QUOTAS
+
+    out: dict[str, str | None] = {}
+    for name in ("workspace_id", "user_id", "provider", "model"):
+        value = params.get(name, "").strip() or None
+        if value is not None and (len(value) > 100 or not value.replace("-", "").replace("_", "").replace(".", "").isalnum()):
+            raise InvalidRequest(f"{name} is not a valid identifier", field=name)
+        out[name] = value
+    if out["provider"] and out["provider"] not in PROVIDER_QUOTAS:
+        raise InvalidRequest(f"provider must be one of {', '.join(PROVIDER_QUOTAS)}", field="provider")
+    if out["user_id"] and not out["workspace_id"]:
+        raise InvalidRequest("user_id needs workspace_id", field="user_id")
+    return out
+
+
+def _usage_rows(params: dict[str, str], group_by: str) -> list[dict[str, Any]]:
+    from chalicelib.accounting.usage import platform_usage, workspace_usage
+
+    start, end = date_range(params)
+    f = _usage_filters(params)
+    status = params.get("status")
+    if status and status not in ("succeeded", "failed"):
+        raise InvalidRequest("status must be succeeded or failed for usage", field="status")
+    if group_by == "user" and not f["workspace_id"]:
+        raise InvalidRequest("group_by=user needs workspace_id", field="group_by")
+    by_provider = f["provider"] or f["model"] or group_by in ("provider", "model", "provider_day")
+    if (f["user_id"] or group_by == "user") and by_provider:
+        raise InvalidRequest("usage by user has no provider or model breakdown", field="group_by")
+    if f["workspace_id"]:
+        rows = workspace_usage(f["workspace_id"], start, end, group_by, provider=f["provider"], model=f["model"],
+                               user_id=f["user_id"])
+    else:
+        rows = platform_usage(start, end, group_by, provider=f["provider"], model=f["model"])
+    if status:  # rollups count succeeded (`jobs`) and `failed` jobs side by side
+        column = "jobs" if status == "succeeded" else "failed"
+        rows = [r for r in rows if r[column]]
+    return rows
 
 
 @admin.route("/admin/api/usage", methods=["GET"])
 def platform_usage():
-    from chalicelib.accounting.usage import platform_usage as usage_of
-    from chalicelib.accounting.usage import top_workspaces, workspace_usage
+    """Spend, cost and jobs from the daily rollups (never the ledger): a handful of queries."""
+    from chalicelib.accounting.usage import top_workspaces, totals
+    from chalicelib.billing.catalog import CREDIT_LIST_PRICE_MICRO_USD
 
     _admin()
     params = query_params(admin.current_request)
-    start, end = date_range(params)
     group_by = params.get("group_by", "day")
     if group_by not in ("day", "provider", "model", "user", "provider_day"):
         raise InvalidRequest("group_by must be day, provider, model, user or provider_day", field="group_by")
-    ws = params.get("workspace_id")
-    if ws:
-        rows = workspace_usage(ws, start, end, "day" if group_by == "provider_day" else group_by)
-    else:
-        if group_by == "user":
-            raise InvalidRequest("group_by=user needs workspace_id", field="group_by")
-        rows = usage_of(start, end, group_by)
-    provider = params.get("provider")
-    if provider and group_by in ("provider", "model"):
-        rows = [r for r in rows if r["key"].split("/")[0] == provider]
-    return json_response({"data": rows, "group_by": group_by, "top_workspaces": top_workspaces(start, end)})
+    rows = _usage_rows(params, group_by)
+    start, end = date_range(params)
+    top = [] if params.get("workspace_id") else top_workspaces(start, end)
+    return json_response({
+        "data": rows, "group_by": group_by, "top_workspaces": top,
+        "totals": totals(rows, CREDIT_LIST_PRICE_MICRO_USD),
+        "credit_value_micro_usd": CREDIT_LIST_PRICE_MICRO_USD,
+    })
 
 
 @admin.route("/admin/api/jobs", methods=["GET"])
@@ -243,10 +289,14 @@ def admin_jobs():
     status = params.get("status")
     if status and status not in ("queued", "running", "succeeded", "failed", "canceled"):
         raise InvalidRequest("unknown status", field="status")
+    f = _usage_filters(params)
     cursor = decode_cursor(params, {"workspace_id", "job_id", "status"})
-    jobs, last = find_jobs(params.get("workspace_id"), status, start, end, limit, cursor)
+    jobs, last = find_jobs(f["workspace_id"], status, start, end, limit, cursor)
     data = []
     for job in jobs:
+        if (f["provider"] and job.provider != f["provider"]) or (f["model"] and job.model != f["model"]) or (
+                f["user_id"] and job.user_id != f["user_id"]):
+            continue
         view = job_view(job)
         view["workspace_id"] = job.workspace_id
         view["user_id"] = job.user_id
@@ -254,28 +304,117 @@ def admin_jobs():
     return json_response({"data": data, "next_cursor": encode_cursor(last)})
 
 
+@admin.route("/admin/api/denials", methods=["GET"])
+def admin_denials():
+    """Refused admissions in a window (402/429/403 answers), newest first: the other half of 14:32."""
+    from chalicelib import clock
+    from chalicelib.accounting.denials import find_denials
+
+    _admin()
+    params = query_params(admin.current_request)
+    limit = page_limit(params)
+    start, end = date_range(params, default_days=1)
+    f = _usage_filters(params)
+    rows = find_denials(f["workspace_id"], start, end, limit)
+    return json_response({"data": [{
+        "id": d.denial_id, "workspace_id": d.workspace_id, "user_id": d.user_id, "key_id": d.key_id, "code": d.code,
+        "scope": d.scope, "provider": d.provider, "message": d.message, "request_id": d.request_id,
+        "created_at": clock.iso(d.created_at),
+    } for d in rows if not f["user_id"] or d.user_id == f["user_id"]]})
+
+
+def _csv_cell(value: Any) -> Any:
+    """Spreadsheets run cells that start with = + - @ as formulas: text such as a reason is
+    quoted with a leading apostrophe (numbers stay numbers)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv_response(header: list[str], rows: Any, filename: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 line endings
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return Response(body=out.getvalue(), status_code=200, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    })
+
+
 @admin.route("/admin/api/reports/usage.csv", methods=["GET"])
 def usage_csv():
-    from chalicelib.accounting.usage import FIELDS, workspace_usage
-    from chalicelib.accounting.usage import platform_usage as usage_of
+    """Usage for the filtered range; `group_by=workspace_day_provider` is one row per workspace,
+    day, provider and model (one rollup query per workspace that spent in those months)."""
+    from chalicelib.accounting.usage import FIELDS, top_workspaces
 
     _admin()
     params = query_params(admin.current_request)
     start, end = date_range(params)
     group_by = params.get("group_by", "day")
-    if group_by not in ("day", "provider", "model", "user"):
-        raise InvalidRequest("group_by must be day, provider, model or user", field="group_by")
-    ws = params.get("workspace_id")
-    if group_by == "user" and not ws:
-        raise InvalidRequest("group_by=user needs workspace_id", field="group_by")
-    rows = workspace_usage(ws, start, end, group_by) if ws else usage_of(start, end, group_by)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([group_by, *FIELDS])
-    for row in rows:
-        writer.writerow([row["key"], *(row[f] for f in FIELDS)])
+    if group_by not in ("day", "provider", "model", "user", "provider_day", "workspace_day_provider"):
+        raise InvalidRequest("group_by must be day, provider, model, user, provider_day or workspace_day_provider",
+                             field="group_by")
     filename = f"usage-{group_by}-{start.date()}-{end.date()}.csv"
-    return Response(body=out.getvalue(), status_code=200, headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{filename}"',
-    })
+    if group_by != "workspace_day_provider":
+        rows = _usage_rows(params, group_by)
+        return _csv_response([group_by, *FIELDS], ([r["key"], *(r[f] for f in FIELDS)] for r in rows), filename)
+    f = _usage_filters(params)
+    if f["user_id"]:
+        raise InvalidRequest("usage by user has no provider breakdown", field="user_id")
+    workspaces = [f["workspace_id"]] if f["workspace_id"] else sorted(
+        r["key"] for r in top_workspaces(start, end, limit=100_000))
+    lines = []
+    for ws in workspaces:
+        lines.extend(_workspace_day_model(ws, start, end, f["provider"], f["model"]))
+    return _csv_response(["day", "workspace_id", "provider", "model", *FIELDS], lines, filename)
+
+
+def _workspace_day_model(workspace_id: str, start: Any, end: Any, provider: str | None, model: str | None) -> list[list[Any]]:
+    """One workspace's rows by day, provider and model (its per-provider daily rollups)."""
+    from chalicelib.accounting.periods import day_of
+    from chalicelib.accounting.usage import FIELDS
+    from chalicelib.store.models import RollupModel
+
+    out = []
+    for row in RollupModel.query(f"WSP#{workspace_id}", RollupModel.sort_key.between(day_of(start), day_of(end) + "#~")):
+        day, row_provider, row_model = row.sort_key.split("#", 2)
+        if (provider and row_provider != provider) or (model and row_model != model):
+            continue
+        out.append([day, workspace_id, row_provider, row_model, *(int(getattr(row, f) or 0) for f in FIELDS)])
+    return out
+
+
+@admin.route("/admin/api/reports/ledger.csv", methods=["GET"])
+def ledger_csv():
+    """A workspace's ledger entries in the range, oldest first (a key-range query on its ledger)."""
+    from chalicelib import clock, ids
+    from chalicelib.accounts import get_workspace as load
+    from chalicelib.store.models import LedgerEntryModel
+
+    _admin()
+    params = query_params(admin.current_request)
+    start, end = date_range(params)
+    f = _usage_filters(params)
+    if not f["workspace_id"]:
+        raise InvalidRequest("the ledger export is per workspace: give workspace_id", field="workspace_id")
+    load(f["workspace_id"])
+    low, high = f"led_{ids.ulid_bound(start, upper=False)}", f"led_{ids.ulid_bound(end, upper=True)}"
+    entries = LedgerEntryModel.query(f["workspace_id"], LedgerEntryModel.entry_id.between(low, high))
+
+    def rows() -> Any:
+        for e in entries:
+            if f["user_id"] and e.user_id != f["user_id"]:
+                continue
+            if (f["provider"] and e.provider != f["provider"]) or (f["model"] and e.model != f["model"]):
+                continue
+            d = e.details or {}
+            yield [clock.iso(e.created_at), e.entry_id, e.type, int(e.amount), int(e.held_delta), e.job_id or "",
+                   e.user_id or "", e.provider or "", e.model or "", int(d.get("cost_micro_usd", 0) or 0),
+                   e.source or "", e.reason or ""]
+
+    header = ["created_at", "entry_id", "type", "amount", "held_delta", "job_id", "user_id", "provider", "model",
+              "cost_micro_usd", "source", "reason"]
+    return _csv_response(header, rows(), f"ledger-{f['workspace_id']}-{start.date()}-{end.date()}.csv")

@@ -119,6 +119,10 @@ class CreditAdjust(Strict):
 
 
 class LimitsPut(Strict):
+    """Per-workspace overrides (replaces the previous ones). `requests_per_minute` is the
+    shorthand of API.md: it sets the user, workspace and key limits that are not given."""
+
+    requests_per_minute: int | None = Field(default=None, ge=0, le=1_000_000)
     requests_per_minute_user: int | None = Field(default=None, ge=0, le=1_000_000)
     requests_per_minute_workspace: int | None = Field(default=None, ge=0, le=1_000_000)
     requests_per_minute_key: int | None = Field(default=None, ge=0, le=1_000_000)
@@ -131,6 +135,10 @@ class LimitsPut(Strict):
 
 class BanBody(Strict):
     reason: str = Field(min_length=1, max_length=500)
+
+
+class OptionalReason(Strict):
+    reason: str = Field(default="", max_length=500)
 
 
 class CheckoutCreate(Strict):

@@ -38,6 +38,10 @@ PLAN_PRICES_CENTS: dict[tuple[str, str], int] = {
 }
 INTERVALS = ("month", "year")
 
+# A credit's list price (pack_1000: 1,000 credits for $10.00), in micro-USD: the admin overview
+# values credits spent at it to show revenue against provider cost (gross margin).
+CREDIT_LIST_PRICE_MICRO_USD = 10_000
+
 # What one credit is worth to us when auto top-up buys credits off-session (cents per credit x 100).
 TOPUP_CENTS_PER_100_CREDITS = 100
 

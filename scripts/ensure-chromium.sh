@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+# Installs only when /usr/bin/chromium is missing; needs root (CI and the dev machines are root) or sudo.
+set -euo pipefail
+if [ -x /usr/bin/chromium ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+/usr/bin/chromium --version
