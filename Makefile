@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: dev test venv lint bench clean stripe-event
+.PHONY: dev test venv lint bench clean stripe-event seed
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt requirements-browser.txt requirements-providers.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/accounting.py
 	$(BIN)/python bench/coldstart.py
+	$(BIN)/python bench/generation.py
+
+# Two demo workspaces with two weeks of jobs, into the running `make dev` stack
+# (or start it seeded: SEED_DEMO=1 make dev).
+seed: $(STAMP)
+	$(BIN)/python -m chalicelib.local.seed $(if $(DAYS),--days $(DAYS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -36,6 +36,28 @@ def _actor(p: Principal) -> str:
     return p.user.user_id
 
 
+@admin.route("/admin/api/meta", methods=["GET"])
+def meta():
+    """What the dashboard's filters and forms offer: plans, providers and models, scheduled jobs,
+    the limit names an admin may override, and the credit value used for margins."""
+    from chalicelib.accounting.plans import OVERRIDABLE, PLANS
+    from chalicelib.accounting.prices import MODELS
+    from chalicelib.billing.catalog import CREDIT_LIST_PRICE_MICRO_USD
+    from chalicelib.scheduled import SCHEDULED
+
+    p = _admin()
+    return json_response({
+        "plans": list(PLANS),
+        "providers": sorted({provider for provider, _ in MODELS}),
+        "models": [{"provider": provider, "model": model} for provider, model in sorted(MODELS)],
+        "job_statuses": ["queued", "running", "succeeded", "failed", "canceled"],
+        "scheduled": list(SCHEDULED),
+        "limits": [name for name in OVERRIDABLE if name != "providers"],
+        "credit_value_micro_usd": CREDIT_LIST_PRICE_MICRO_USD,
+        "admin": {"user_id": p.user.user_id, "email": p.user.email},
+    })
+
+
 @admin.route("/admin/api/workspaces", methods=["POST"])
 def create_workspace():
     from chalicelib.accounts import create_workspace as create
@@ -199,10 +221,9 @@ def unban_user(user_id: str):
 @admin.route("/admin/api/scheduled/{name}/run", methods=["POST"])
 def run_scheduled(name: str):
     from chalicelib import clock, ids
+    from chalicelib.api.schemas import OptionalReason
     from chalicelib.scheduled import SCHEDULED
     from chalicelib.store.models import AuditModel
-
-    from chalicelib.api.schemas import OptionalReason
 
     p = _admin()
     raw = json_body(admin.current_request)

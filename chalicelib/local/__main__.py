@@ -33,6 +33,13 @@ def main() -> int:
     secret_file = os.path.join(".local", "stripe-webhook-secret")
     with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
         handle.write(os.environ["STRIPE_WEBHOOK_SECRET"])  # for `make stripe-event`; .local/ is not committed
+    if os.environ.get("SEED_DEMO", "").lower() in ("1", "true", "yes"):
+        from chalicelib.local.seed import seed
+
+        made = seed(days=int(os.environ.get("SEED_DAYS", "14")))
+        for ws in made["workspaces"]:
+            print(f"[seed] {ws['name']} ({ws['plan']}): {ws['workspace_id']} api key {ws['api_key']}", flush=True)
+        print(f"[seed] jobs {made['jobs']} from {made['from']} to {made['to']}", flush=True)
     print(f"[ready] local stack up; logs in {os.environ['LOG_FILE']}; Ctrl-C stops everything", flush=True)
     stop.wait()
     print("[stopping]", flush=True)

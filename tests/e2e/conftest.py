@@ -1,88 +1,14 @@
-"""Start the real local stack (`python -m chalicelib.local`) as a subprocess on free ports."""
+"""e2e fixtures: the local stack, started once per module."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.stack import Stack, start_stack, stop_stack, wait_for
 
-
-@dataclass
-class Stack:
-    base: str
-    moto: str
-    admin_key: str
-    process: subprocess.Popen[str]
-    lines: list[str]
-
-    def admin(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.admin_key}", "Content-Type": "application/json"}
-
-    def sqs(self) -> Any:
-        import boto3
-
-        return boto3.client("sqs", endpoint_url=self.moto, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def start_stack(extra_env: dict[str, str] | None = None) -> Stack:
-    from chalicelib.local.stack import free_port
-
-    port, moto_port = free_port(), free_port()
-    admin_key = "sk_test_admin_e2e_" + os.urandom(8).hex()
-    env = {**os.environ, "PORT": str(port), "MOTO_PORT": str(moto_port), "ADMIN_API_KEY": admin_key,
-           "LOCAL_VISIBILITY_TIMEOUT_S": "2", "PYTHONUNBUFFERED": "1", "STAGE": "local", "FAULT_INJECTION": "true",
-           "LOG_FILE": str(ROOT / "test-artifacts" / f"e2e-{port}.log"), **(extra_env or {})}
-    env.pop("AWS_ENDPOINT_URL", None)
-    env.pop("TABLE_PREFIX", None)
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            if process.poll() is not None:
-                raise RuntimeError("local stack exited:\n" + "".join(lines))
-            continue
-        lines.append(line)
-        if line.startswith("[ready]"):
-            break
-    else:
-        process.kill()
-        raise RuntimeError("local stack did not start:\n" + "".join(lines))
-    # Keep draining its output so it never blocks on a full pipe.
-    import threading
-
-    def drain() -> None:
-        for line in process.stdout:  # type: ignore[union-attr]
-            lines.append(line)
-
-    threading.Thread(target=drain, daemon=True).start()
-    base = f"http://127.0.0.1:{port}"
-    assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
-    return Stack(base, f"http://127.0.0.1:{moto_port}", admin_key, process, lines)
-
-
-def stop_stack(stack: Stack) -> None:
-    stack.process.terminate()
-    try:
-        stack.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        stack.process.kill()
-        raise
+__all__ = ["Stack", "start_stack", "stop_stack", "wait_for"]
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +16,3 @@ def stack() -> Iterator[Stack]:
     s = start_stack()
     yield s
     stop_stack(s)
-
-
-def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")

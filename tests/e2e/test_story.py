@@ -11,7 +11,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.e2e.conftest import Stack, start_stack, wait_for
+from tests.stack import Stack, start_stack, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
