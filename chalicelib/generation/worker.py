@@ -172,27 +172,27 @@ def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) ->
 def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> dict[str, Any]:
     """Run one admitted job to its end; safe to call again for the same job."""
     bind_models()
-    try:
-        job = JobModel.get(workspace_id, job_id, consistent_read=True)
-    except JobModel.DoesNotExist:
-        logger.warning("job not found; dropping message")
-        return {"status": "missing"}
-    if job.status in TERMINAL:
-        return {"status": job.status, "skipped": True}
     started = clock.now()
-    queue_wait_ms = max(0, int((started - job.created_at).total_seconds() * 1000))
+    job = JobModel(workspace_id, job_id)
     try:
+        # One request both claims the job and reads it: UpdateItem returns the whole new item,
+        # so `job` is the stored job with this attempt counted (no GetItem first).
         job.update(
             actions=[
                 JobModel.status.set("running"),
-                JobModel.started_at.set(job.started_at or started),
+                JobModel.started_at.set(JobModel.started_at | started),  # if_not_exists: the first start
                 JobModel.attempts.add(1),
             ],
             condition=JobModel.status.is_in("queued", "running"),
         )
     except UpdateError:
-        return {"status": "skipped"}  # canceled meanwhile
-    # (update() refreshed `job` from DynamoDB: job.attempts now counts this attempt)
+        try:  # finished, canceled or missing: the rare path may pay a read to say which
+            current = JobModel.get(workspace_id, job_id, consistent_read=True)
+        except JobModel.DoesNotExist:
+            logger.warning("job not found; dropping message")
+            return {"status": "missing"}
+        return {"status": current.status, "skipped": True}
+    queue_wait_ms = max(0, int((started - job.created_at).total_seconds() * 1000))
     bind(job_id=job.job_id, workspace_id=job.workspace_id, user_id=job.user_id)
     error_context(job_id=job.job_id, workspace_id=job.workspace_id, provider=job.provider,
                   correlation_id=job.correlation_id)

@@ -46,3 +46,17 @@ class SerializedMotoServer(ThreadedMotoServer):
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=QuietRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
+
+
+def serve_forever(host: str, port: int) -> None:
+    """Run the serialized server in this process until killed (`python -m chalicelib.local.moto_server`)."""
+    server = SerializedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    print(f"moto listening on http://{host}:{port}", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_forever("127.0.0.1", int(sys.argv[1]))
