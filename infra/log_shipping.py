@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_logs as logs
@@ -84,7 +84,7 @@ class LogShipping(Construct):
                 cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
                     enabled=True, log_group_name=errors.log_group_name, log_stream_name=errors_stream.log_stream_name),
             ))
-        self.stream.node.add_dependency(firehose_role)
+        self.stream.add_resource_dependency(_policy_of(firehose_role))  # Firehose checks its role on creation
 
         # CloudWatch Logs puts into the stream with its own role.
         logs_role = iam.Role(self, "SubscriptionRole", assumed_by=iam.ServicePrincipal("logs.amazonaws.com"))
@@ -94,4 +94,8 @@ class LogShipping(Construct):
             subscription = logs.CfnSubscriptionFilter(
                 self, f"Subscription{index}", log_group_name=group.log_group_name, filter_pattern="",
                 destination_arn=self.stream.attr_arn, role_arn=logs_role.role_arn)
-            subscription.node.add_dependency(logs_role)
+            subscription.add_resource_dependency(_policy_of(logs_role))  # CloudWatch Logs tests a put on creation
+
+
+def _policy_of(role: iam.Role) -> CfnResource:
+    return role.node.find_child("DefaultPolicy").node.default_child

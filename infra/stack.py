@@ -214,6 +214,7 @@ class ImageGenStack(Stack):
         api = app.get_resource("RestAPI")
         api.add_property_override("Name", self.stage.prefix)  # ApiName: the dimension of the API's metrics
         api.add_property_override("DefinitionBody.info.title", self.stage.prefix)
+        api.add_property_override("TracingEnabled", True)  # X-Ray from the API stage on (functions: `xray` in config.json)
         return app
 
     def function_resource(self, function: str) -> CfnResource:
