@@ -88,6 +88,7 @@ def access_map() -> dict[str, Access]:
 # an IAM action); ConditionCheckItem is what a transaction's `check` needs.
 TABLE_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
                       "dynamodb:ConditionCheckItem")
+INDEX_READ_ACTIONS = ("dynamodb:Query", "dynamodb:Scan")
 TABLE_WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
 QUEUE_SEND_ACTIONS = ("sqs:SendMessage", "sqs:GetQueueUrl")
 QUEUE_CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",

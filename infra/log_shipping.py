@@ -43,10 +43,13 @@ class LogShipping(Construct):
         errors_stream = logs.LogStream(self, "DeliveryErrorsStream", log_group=errors, log_stream_name="http-endpoint")
 
         firehose_role = iam.Role(self, "FirehoseRole", assumed_by=iam.ServicePrincipal("firehose.amazonaws.com"))
-        self.backup.grant_put(firehose_role)
+        # What Firehose documents for an S3 destination, on this bucket only.
         firehose_role.add_to_policy(iam.PolicyStatement(
-            actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:AbortMultipartUpload"],
-            resources=[self.backup.bucket_arn, self.backup.arn_for_objects("*")]))
+            actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            resources=[self.backup.bucket_arn]))
+        firehose_role.add_to_policy(iam.PolicyStatement(
+            actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+            resources=[self.backup.arn_for_objects("*")]))
         firehose_role.add_to_policy(iam.PolicyStatement(
             actions=["secretsmanager:GetSecretValue"], resources=[self.secret.secret_arn]))
         firehose_role.add_to_policy(iam.PolicyStatement(

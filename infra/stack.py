@@ -119,13 +119,13 @@ class ImageGenStack(Stack):
             sid="XRay", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]))
         indexes = {spec.suffix: [index.name for index in spec.indexes] for spec in table_specs()}
         if grants.tables:
-            resources = []
-            for suffix in grants.tables:
-                table = self.tables[suffix]
-                resources.append(table.table_arn)
-                resources.extend(f"{table.table_arn}/index/{name}" for name in indexes[suffix])
+            tables = [self.tables[suffix] for suffix in grants.tables]
             role.add_to_policy(iam.PolicyStatement(sid="ReadTables", actions=list(access.TABLE_READ_ACTIONS),
-                                                   resources=resources))
+                                                   resources=[table.table_arn for table in tables]))
+            index_arns = [f"{self.tables[suffix].table_arn}/index/{name}" for suffix in grants.tables for name in indexes[suffix]]
+            if index_arns:
+                role.add_to_policy(iam.PolicyStatement(sid="QueryIndexes", actions=list(access.INDEX_READ_ACTIONS),
+                                                       resources=index_arns))
         if grants.write:
             role.add_to_policy(iam.PolicyStatement(
                 sid="WriteTables", actions=list(access.TABLE_WRITE_ACTIONS),
