@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from infra import config
 
-# table suffixes, grouped by what uses them
-ACCOUNTING = ("wallets", "ledger", "holds", "counters", "rollups", "jobs", "markers", "audit")
+# table suffixes, grouped by the code paths that use them
+SETTLEMENT = ("wallets", "ledger", "holds", "counters", "rollups", "jobs")  # settle_job / release_job
 BILLING = ("workspaces", "wallets", "ledger", "markers", "audit", "topups", "subscriptions")
 
 JOBS, JOBS_DLQ, BILLING_QUEUE, BILLING_DLQ = "jobs", "jobs_dlq", "billing", "billing_dlq"
@@ -48,8 +48,9 @@ def _all_tables() -> tuple[str, ...]:
 
 def access_map() -> dict[str, Access]:
     everything = _all_tables()
-    monthly = Access(  # rollover, statements, auto top-ups due after a rollover
-        write=tuple(sorted({*ACCOUNTING, *BILLING})),
+    monthly = Access(  # roll wallets over (sparse index), write statements once each, queue due top-ups
+        write=("wallets", "ledger", "markers"),
+        read=("workspaces", "rollups", "topups"),
         s3_write=(STATEMENTS_PREFIX,),
         send_to=(BILLING_QUEUE,),
         secrets=("BILLING_HOOK_SECRET",),
@@ -64,22 +65,22 @@ def access_map() -> dict[str, Access]:
             secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BILLING_HOOK_SECRET"),
         ),
         config.WORKER: Access(
-            write=tuple(sorted({*ACCOUNTING, "images", "idempotency", "topups"})),
-            read=("workspaces", "users"),
+            write=(*SETTLEMENT, "images", "idempotency"),
+            read=("topups",),  # is an auto top-up due after this charge?
             s3_read=(IMAGES_PREFIX, TMP_PREFIX),
             s3_write=(IMAGES_PREFIX, TMP_PREFIX),
             send_to=(JOBS, BILLING_QUEUE),  # provider-quota deferrals re-enqueue; top-ups are queued
             consume=JOBS,
             secrets=("OPENAI_API_KEY", "GEMINI_API_KEY"),
         ),
-        config.DEAD_LETTERS: Access(write=ACCOUNTING, consume=JOBS_DLQ),
+        config.DEAD_LETTERS: Access(write=SETTLEMENT, consume=JOBS_DLQ),
         config.BILLING_WORKER: Access(
             write=BILLING,
             consume=BILLING_QUEUE,
             secrets=("STRIPE_API_KEY", "BILLING_HOOK_SECRET"),
         ),
         config.MONTHLY_RESET: monthly,
-        config.RELEASE_STALE_HOLDS: Access(write=ACCOUNTING),
+        config.RELEASE_STALE_HOLDS: Access(write=SETTLEMENT),
         config.RECONCILE: Access(read=("wallets", "ledger")),
     }
 
