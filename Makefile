@@ -46,3 +46,27 @@ clean:
 stripe-event: $(STAMP)
 	$(BIN)/python scripts/stripe_event.py --type $(TYPE) --workspace $(WORKSPACE) \
 		$(if $(PACK),--pack $(PACK)) $(if $(PLAN),--plan $(PLAN)) $(if $(INTERVAL),--interval $(INTERVAL))
+
+# --- infra (CDK) -------------------------------------------------------------------------------
+# `make synth`: both stages into cdk.out/ (PACKAGE=app-only skips the dependency wheels: template
+# checks only, never deploy that). `make deploy STAGE=dev`: needs AWS credentials, a bootstrapped
+# account (`npx aws-cdk@2 bootstrap`) and the SSM parameters of docs/infra.md.
+# `make access-audit`: re-record which AWS calls each function makes (tests/infra/observed_access.json).
+.PHONY: synth deploy access-audit
+STAGE ?=
+PACKAGE ?= full
+CDK_CONTEXT = -c package=$(PACKAGE) $(if $(STAGE),-c stage=$(STAGE))
+
+synth: $(STAMP)
+	$(BIN)/python infra/app.py $(CDK_CONTEXT)
+	$(BIN)/cfn-lint cdk.out/*.template.json
+
+deploy: $(STAMP)
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=dev|prod"; exit 2; }
+	@# the dummy keys this Makefile exports for moto must not shadow a real profile
+	if [ "$$AWS_ACCESS_KEY_ID" = testing ]; then unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; fi; \
+	npx --yes aws-cdk@2 deploy --app "$(BIN)/python infra/app.py" $(CDK_CONTEXT) $(STAGE)
+
+access-audit: $(STAMP)
+	$(BIN)/python -m pytest -q -p tests.infra.access_audit --access-audit=tests/infra/observed_access.json \
+		tests/functional tests/infra/test_access.py::test_every_entry_point_runs_within_its_role

@@ -1,0 +1,96 @@
+"""Who may touch what: the least-privilege map each function's IAM role is built from.
+
+One row per Lambda function: the tables it reads or writes (by model `table_suffix`; indexes of
+those tables come along), the S3 key prefixes, the queues it sends to or consumes, the secrets it
+reads. `tests/infra/test_access.py` checks the synthesized roles against this map and against the
+AWS calls the functional tests were seen to make (`tests/infra/observed_access.json`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra import config
+
+# table suffixes, grouped by the code paths that use them
+SETTLEMENT = ("wallets", "ledger", "holds", "counters", "rollups", "jobs")  # settle_job / release_job
+BILLING = ("workspaces", "wallets", "ledger", "markers", "audit", "topups", "subscriptions")
+
+JOBS, JOBS_DLQ, BILLING_QUEUE, BILLING_DLQ = "jobs", "jobs_dlq", "billing", "billing_dlq"
+
+IMAGES_PREFIX = "images/"
+STATEMENTS_PREFIX = "statements/"
+TMP_PREFIX = "tmp/"
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one function may do. Writers may read what they write."""
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+    s3_read: tuple[str, ...] = ()
+    s3_write: tuple[str, ...] = ()
+    send_to: tuple[str, ...] = ()
+    consume: str | None = None
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.read) | set(self.write)))
+
+
+def _all_tables() -> tuple[str, ...]:
+    from chalicelib.store.models import ALL_MODELS
+
+    return tuple(model.table_suffix for model in ALL_MODELS)
+
+
+def access_map() -> dict[str, Access]:
+    everything = _all_tables()
+    monthly = Access(  # roll wallets over (sparse index), write statements once each, queue due top-ups
+        write=("wallets", "ledger", "markers"),
+        read=("workspaces", "rollups", "topups"),
+        s3_write=(STATEMENTS_PREFIX,),
+        send_to=(BILLING_QUEUE,),
+        secrets=("BILLING_HOOK_SECRET",),
+    )
+    return {
+        # The API is also the admin console, which can run the scheduled jobs by hand ("run now").
+        config.API_HANDLER: Access(
+            write=everything,
+            s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
+            s3_write=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
+            send_to=(JOBS, BILLING_QUEUE),
+            secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BILLING_HOOK_SECRET"),
+        ),
+        config.WORKER: Access(
+            write=(*SETTLEMENT, "images", "idempotency"),
+            read=("topups",),  # is an auto top-up due after this charge?
+            s3_read=(IMAGES_PREFIX, TMP_PREFIX),
+            s3_write=(IMAGES_PREFIX, TMP_PREFIX),
+            send_to=(JOBS, BILLING_QUEUE),  # provider-quota deferrals re-enqueue; top-ups are queued
+            consume=JOBS,
+            secrets=("OPENAI_API_KEY", "GEMINI_API_KEY"),
+        ),
+        config.DEAD_LETTERS: Access(write=SETTLEMENT, consume=JOBS_DLQ),
+        config.BILLING_WORKER: Access(
+            write=BILLING,
+            consume=BILLING_QUEUE,
+            secrets=("STRIPE_API_KEY", "BILLING_HOOK_SECRET"),
+        ),
+        config.MONTHLY_RESET: monthly,
+        config.RELEASE_STALE_HOLDS: Access(write=SETTLEMENT),
+        config.RECONCILE: Access(read=("wallets", "ledger")),
+    }
+
+
+# DynamoDB actions by intent. Transactions need the per-item actions (TransactWriteItems is not
+# an IAM action); ConditionCheckItem is what a transaction's `check` needs.
+TABLE_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
+                      "dynamodb:ConditionCheckItem")
+INDEX_READ_ACTIONS = ("dynamodb:Query", "dynamodb:Scan")
+TABLE_WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+QUEUE_SEND_ACTIONS = ("sqs:SendMessage", "sqs:GetQueueUrl")
+QUEUE_CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                         "sqs:GetQueueAttributes", "sqs:GetQueueUrl")

@@ -1,0 +1,250 @@
+"""One stage of the app: data, queues, the Chalice app with a least-privilege role per function,
+its event sources, and its monitoring.
+
+The Chalice construct runs `chalice package` and includes the SAM template it writes, so the
+functions, the REST API and the EventBridge schedules (`@app.schedule` in app.py) come from the
+app itself; this stack names the functions, gives each its own role and environment, and wires
+the queues to them with event source mappings (partial batch responses, bounded concurrency).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import access, config, packaging
+from infra.config import StageConfig
+from infra.log_shipping import LogShipping
+from infra.monitoring import Monitoring
+from infra.options import DeployOptions
+from infra.tables import build_tables, table_specs
+
+ESM_BATCH_SIZE = {config.WORKER: 10, config.DEAD_LETTERS: 10, config.BILLING_WORKER: 10}
+SMALL_CONSUMER_CONCURRENCY = 2  # the smallest ScalingConfig allows: DLQ and billing are low volume
+
+
+class ImageGenStack(Stack):
+    """`imagegen-<stage>`: everything one stage of the app needs."""
+
+    def __init__(self, scope: Construct, stage: StageConfig, options: DeployOptions, **kwargs: Any) -> None:
+        # The construct id is the stage name: chalice.cdk.Chalice packages the stage named by its scope.
+        super().__init__(scope, stage.name, stack_name=stage.prefix,
+                         description=f"imagegen {stage.name}: API, workers, schedules, data and monitoring", **kwargs)
+        self.stage = stage
+        self.options = options
+        Tags.of(self).add("app", config.APP_NAME)
+        Tags.of(self).add("stage", stage.name)
+        Tags.of(self).add("package", options.package)
+
+        retain = RemovalPolicy.RETAIN if stage.protect_data else RemovalPolicy.DESTROY
+        self.tables = build_tables(self, stage.prefix, protect=stage.protect_data)
+        self.bucket = self._images_bucket(retain)
+        self.queues = self._queues()
+        self.log_groups = {
+            fn: logs.LogGroup(self, f"Logs-{fn}", log_group_name=f"/aws/lambda/{stage.function_name(fn)}",
+                              retention=_retention(stage.log_retention_days), removal_policy=retain)
+            for fn in config.FUNCTIONS
+        }
+        self.roles = {fn: self._role(fn, grants) for fn, grants in access.access_map().items()}
+        self.chalice = self._app()
+        self._event_sources()
+        self.monitoring = Monitoring(self, "Monitoring", stage=stage, options=options, log_groups=self.log_groups,
+                                     queues=self.queues)
+        if options.log_shipping:
+            LogShipping(self, "LogShipping", stage=stage, options=options, log_groups=list(self.log_groups.values()))
+
+    # --- data ------------------------------------------------------------------------------
+
+    def _images_bucket(self, removal: RemovalPolicy) -> s3.Bucket:
+        """Private, encrypted, TLS-only; temporary objects expire, statements age to cheaper storage."""
+        return s3.Bucket(
+            self, "Images",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=removal,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="tmp-expire", prefix=access.TMP_PREFIX, expiration=Duration.days(1)),
+                s3.LifecycleRule(id="statements-infrequent-access", prefix=access.STATEMENTS_PREFIX, transitions=[
+                    s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=Duration.days(30)),
+                ]),
+                s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
+            ],
+        )
+
+    def _queues(self) -> dict[str, sqs.Queue]:
+        """Jobs and billing queues, each with its dead-letter queue; names follow the app's settings."""
+        prefix = self.stage.prefix
+
+        def queue(key: str, name: str, *, consumer: str | None, retention_days: int,
+                  dlq: sqs.Queue | None = None, max_receive: int = 0) -> sqs.Queue:
+            visibility = self.stage.visibility_timeout_s(consumer) if consumer else 30
+            return sqs.Queue(
+                self, f"Queue-{key}", queue_name=name,
+                visibility_timeout=Duration.seconds(visibility),
+                retention_period=Duration.days(retention_days),
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=max_receive) if dlq else None,
+            )
+
+        jobs_dlq = queue(access.JOBS_DLQ, f"{prefix}-jobs-dlq", consumer=config.DEAD_LETTERS, retention_days=14)
+        jobs = queue(access.JOBS, f"{prefix}-jobs", consumer=config.WORKER, retention_days=4,
+                     dlq=jobs_dlq, max_receive=config.JOBS_MAX_RECEIVE_COUNT)
+        billing_dlq = queue(access.BILLING_DLQ, f"{prefix}-billing-dlq", consumer=None, retention_days=14)
+        billing = queue(access.BILLING_QUEUE, f"{prefix}-billing", consumer=config.BILLING_WORKER, retention_days=4,
+                        dlq=billing_dlq, max_receive=config.BILLING_MAX_RECEIVE_COUNT)
+        return {access.JOBS: jobs, access.JOBS_DLQ: jobs_dlq, access.BILLING_QUEUE: billing,
+                access.BILLING_DLQ: billing_dlq}
+
+    # --- permissions -----------------------------------------------------------------------
+
+    def _role(self, function: str, grants: access.Access) -> iam.Role:
+        """The function's own role: its log group, X-Ray, and exactly the data of its access row."""
+        role = iam.Role(self, f"Role-{function}", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                        description=f"{self.stage.function_name(function)}: least privilege (infra/access.py)")
+        role.add_to_policy(iam.PolicyStatement(
+            sid="OwnLogGroup", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[self.log_groups[function].log_group_arn]))
+        role.add_to_policy(iam.PolicyStatement(
+            sid="XRay", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]))
+        indexes = {spec.suffix: [index.name for index in spec.indexes] for spec in table_specs()}
+        if grants.tables:
+            tables = [self.tables[suffix] for suffix in grants.tables]
+            role.add_to_policy(iam.PolicyStatement(sid="ReadTables", actions=list(access.TABLE_READ_ACTIONS),
+                                                   resources=[table.table_arn for table in tables]))
+            index_arns = [f"{self.tables[suffix].table_arn}/index/{name}" for suffix in grants.tables for name in indexes[suffix]]
+            if index_arns:
+                role.add_to_policy(iam.PolicyStatement(sid="QueryIndexes", actions=list(access.INDEX_READ_ACTIONS),
+                                                       resources=index_arns))
+        if grants.write:
+            role.add_to_policy(iam.PolicyStatement(
+                sid="WriteTables", actions=list(access.TABLE_WRITE_ACTIONS),
+                resources=[self.tables[suffix].table_arn for suffix in sorted(grants.write)]))
+        if grants.s3_read:
+            role.add_to_policy(iam.PolicyStatement(
+                sid="ReadObjects", actions=["s3:GetObject"],
+                resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in grants.s3_read]))
+        if grants.s3_write:
+            role.add_to_policy(iam.PolicyStatement(
+                sid="WriteObjects", actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in grants.s3_write]))
+        if grants.send_to:
+            role.add_to_policy(iam.PolicyStatement(
+                sid="SendMessages", actions=list(access.QUEUE_SEND_ACTIONS),
+                resources=[self.queues[key].queue_arn for key in grants.send_to]))
+        if grants.consume:
+            role.add_to_policy(iam.PolicyStatement(
+                sid="ConsumeQueue", actions=list(access.QUEUE_CONSUME_ACTIONS),
+                resources=[self.queues[grants.consume].queue_arn]))
+        if grants.secrets:
+            parameters = [self.parameter_arn(name) for name in grants.secrets]
+            role.add_to_policy(iam.PolicyStatement(sid="ReadSecrets", actions=["ssm:GetParameter"], resources=parameters))
+            # SecureStrings are encrypted with the aws/ssm key (or another): decrypt only through SSM,
+            # and only for these parameters (SSM puts the parameter ARN in the encryption context).
+            role.add_to_policy(iam.PolicyStatement(
+                sid="DecryptSecrets", actions=["kms:Decrypt"],
+                resources=[self.format_arn(service="kms", resource="key", resource_name="*")],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"ssm.{self.region}.amazonaws.com"},
+                    "ForAnyValue:StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": parameters},
+                }))
+        return role
+
+    def parameter_arn(self, secret: str) -> str:
+        name = config.secret_parameter_name(self.stage.name, secret)
+        return self.format_arn(service="ssm", resource="parameter", resource_name=name.lstrip("/"))
+
+    # --- the app ---------------------------------------------------------------------------
+
+    def _environment(self) -> dict[str, str]:
+        """The settings the app reads (chalicelib/settings.py, secrets.py), the same for every function."""
+        stage, options = self.stage, self.options
+        env = {
+            "STAGE": stage.name,
+            "TABLE_PREFIX": stage.prefix,
+            "JOBS_QUEUE_NAME": self.queues[access.JOBS].queue_name,
+            "JOBS_DLQ_NAME": self.queues[access.JOBS_DLQ].queue_name,
+            "BILLING_QUEUE_NAME": self.queues[access.BILLING_QUEUE].queue_name,
+            "IMAGES_BUCKET": self.bucket.bucket_name,
+            "APP_VERSION": options.app_version,
+            "WORKER_TIMEOUT_S": str(stage.timeout_s(config.WORKER)),
+            "HOLD_MAX_AGE_S": str(stage.hold_max_age_s),
+            "PRESIGN_EXPIRY_S": str(stage.presign_expiry_s),
+            "FAULT_INJECTION": "false",
+        }
+        env.update({f"{name}_PARAM": config.secret_parameter_name(stage.name, name) for name in config.SECRETS})
+        optional = {
+            "PUBLIC_BASE_URL": options.public_base_url,
+            "SENTRY_DSN": options.sentry_dsn,
+            "BILLING_HOOK_URL": options.billing_hook_url,
+            "GOOGLE_CLOUD_PROJECT": options.google_cloud_project,
+            "GOOGLE_CLOUD_LOCATION": options.google_cloud_location,
+        }
+        env.update({key: value for key, value in optional.items() if value})
+        return env
+
+    def _app(self) -> Any:
+        from chalice.cdk import Chalice
+
+        source = packaging.source_dir(self.options.package)
+        stage_config = {
+            "environment_variables": self._environment(),
+            # Roles are this stack's (one per function); Chalice must not make its own.
+            "manage_iam_role": False,
+            "iam_role_arn": self.roles[config.API_HANDLER].role_arn,
+        }
+        with contextlib.chdir(packaging.chalice_out_dir()):  # the construct writes chalice.out/ under the cwd
+            app = Chalice(self, "App", source_dir=str(source), stage_config=stage_config)
+        for function in config.FUNCTIONS:
+            resource = app.get_resource(config.logical_id(function))
+            resource.add_property_override("FunctionName", self.stage.function_name(function))
+            resource.add_property_override("Role", self.roles[function].role_arn)
+            resource.add_resource_dependency(_policy_of(self.roles[function]))  # its policy exists before its first invocation
+            resource.add_resource_dependency(self.log_groups[function].node.default_child)  # retention from line one
+        api = app.get_resource("RestAPI")
+        api.add_property_override("Name", self.stage.prefix)  # ApiName: the dimension of the API's metrics
+        api.add_property_override("DefinitionBody.info.title", self.stage.prefix)
+        api.add_property_override("TracingEnabled", True)  # X-Ray from the API stage on (functions: `xray` in config.json)
+        return app
+
+    def function_resource(self, function: str) -> CfnResource:
+        return self.chalice.get_resource(config.logical_id(function))
+
+    def _event_sources(self) -> None:
+        """Queues -> functions, reporting partial batch failures so one bad record fails alone."""
+        wiring = (
+            (config.WORKER, access.JOBS, self.stage.worker_max_concurrency),
+            (config.DEAD_LETTERS, access.JOBS_DLQ, SMALL_CONSUMER_CONCURRENCY),
+            (config.BILLING_WORKER, access.BILLING_QUEUE, SMALL_CONSUMER_CONCURRENCY),
+        )
+        for function, queue_key, concurrency in wiring:
+            mapping = lambda_.CfnEventSourceMapping(
+                self, f"Source-{function}",
+                function_name=self.function_resource(function).ref,
+                event_source_arn=self.queues[queue_key].queue_arn,
+                batch_size=ESM_BATCH_SIZE[function],
+                function_response_types=["ReportBatchItemFailures"],
+                scaling_config=lambda_.CfnEventSourceMapping.ScalingConfigProperty(maximum_concurrency=concurrency),
+            )
+            mapping.add_resource_dependency(_policy_of(self.roles[function]))  # Lambda checks the role can read the queue
+
+
+def _policy_of(role: iam.Role) -> CfnResource:
+    """The role's inline policy resource (the role itself is already a dependency through `Fn::GetAtt`)."""
+    return role.node.find_child("DefaultPolicy").node.default_child
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    by_days = {14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH, 90: logs.RetentionDays.THREE_MONTHS,
+               180: logs.RetentionDays.SIX_MONTHS, 365: logs.RetentionDays.ONE_YEAR}
+    return by_days[days]
