@@ -19,9 +19,15 @@ def secret(name: str, *, required: bool = True) -> str:
         return value
     parameter = os.environ.get(f"{name}_PARAM")
     if parameter:
+        from botocore.exceptions import ClientError
+
         from chalicelib.aws import client
 
-        return str(client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
+        try:
+            return str(client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
+        except ClientError as exc:  # missing parameter or no access: a 503 that names it, not a 500
+            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            raise ServiceUnavailable(f"not configured: SSM parameter {parameter} for {name} ({code})") from None
     if required:
         raise ServiceUnavailable(f"not configured: {name} (or {name}_PARAM) is not set")
     return ""
