@@ -72,6 +72,19 @@ def workspace_usage(workspace_id: str, start: datetime, end: datetime, group_by:
     return _shape(groups)
 
 
+def workspace_day_model_rows(workspace_id: str, start: datetime, end: datetime, *, provider: str | None = None,
+                             model: str | None = None) -> list[dict[str, Any]]:
+    """One workspace's rollups by day, provider and model, ungrouped (the usage CSV's rows)."""
+    out = []
+    for row in _rows(f"WSP#{workspace_id}", day_of(start), day_of(end)):
+        day, row_provider, row_model = row.sort_key.split("#", 2)
+        if (provider and row_provider != provider) or (model and row_model != model):
+            continue
+        out.append({"day": day, "provider": row_provider, "model": row_model,
+                    **{name: int(getattr(row, name) or 0) for name in FIELDS}})
+    return out
+
+
 def platform_usage(start: datetime, end: datetime, group_by: str, *, provider: str | None = None,
                    model: str | None = None) -> list[dict[str, Any]]:
     """Platform-wide rows (admin): each shard's daily items, ROLLUP_SHARDS queries in all."""

@@ -369,7 +369,7 @@ def _csv_response(header: list[str], rows: Any, filename: str) -> Response:
 def usage_csv():
     """Usage for the filtered range; `group_by=workspace_day_provider` is one row per workspace,
     day, provider and model (one rollup query per workspace that spent in those months)."""
-    from chalicelib.accounting.usage import FIELDS, top_workspaces
+    from chalicelib.accounting.usage import FIELDS, top_workspaces, workspace_day_model_rows
 
     _admin()
     params = query_params(admin.current_request)
@@ -389,23 +389,9 @@ def usage_csv():
         r["key"] for r in top_workspaces(start, end, limit=100_000))
     lines = []
     for ws in workspaces:
-        lines.extend(_workspace_day_model(ws, start, end, f["provider"], f["model"]))
+        for row in workspace_day_model_rows(ws, start, end, provider=f["provider"], model=f["model"]):
+            lines.append([row["day"], ws, row["provider"], row["model"], *(row[name] for name in FIELDS)])
     return _csv_response(["day", "workspace_id", "provider", "model", *FIELDS], lines, filename)
-
-
-def _workspace_day_model(workspace_id: str, start: Any, end: Any, provider: str | None, model: str | None) -> list[list[Any]]:
-    """One workspace's rows by day, provider and model (its per-provider daily rollups)."""
-    from chalicelib.accounting.periods import day_of
-    from chalicelib.accounting.usage import FIELDS
-    from chalicelib.store.models import RollupModel
-
-    out = []
-    for row in RollupModel.query(f"WSP#{workspace_id}", RollupModel.sort_key.between(day_of(start), day_of(end) + "#~")):
-        day, row_provider, row_model = row.sort_key.split("#", 2)
-        if (provider and row_provider != provider) or (model and row_model != model):
-            continue
-        out.append([day, workspace_id, row_provider, row_model, *(int(getattr(row, f) or 0) for f in FIELDS)])
-    return out
 
 
 @admin.route("/admin/api/reports/ledger.csv", methods=["GET"])
