@@ -36,6 +36,7 @@ def test_every_admin_endpoint_refuses_non_admins_and_anonymous(api, make_tenant)
         ("GET", "/admin/api/usage", None),
         ("GET", "/admin/api/jobs", None),
         ("GET", "/admin/api/denials", None),
+        ("GET", "/admin/api/meta", None),
         ("GET", "/admin/api/reports/usage.csv", None),
         ("GET", f"/admin/api/reports/ledger.csv?workspace_id={t.workspace_id}", None),
         ("PUT", f"/admin/api/workspaces/{t.workspace_id}/billing", {"provider": "stripe"}),
