@@ -111,25 +111,6 @@ def test_another_tenants_image_is_not_found(api, base_image, make_tenant):
     assert status == 404 and err["error"]["code"] == "not_found"
 
 
-@pytest.fixture()
-def provider_fakes(monkeypatch):
-    from chalicelib.generation.providers import reset_providers
-    from chalicelib.local.fake_providers import FakeProviderServer
-    from chalicelib.secrets import reset
-
-    server = FakeProviderServer()
-    base = server.start()
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{base}/v1")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fake")
-    monkeypatch.setenv("GEMINI_BASE_URL", base)
-    monkeypatch.setenv("GEMINI_API_KEY", "gemini-test-fake")
-    reset()
-    reset_providers()
-    yield server
-    server.stop()
-    reset_providers()
-
-
 @pytest.mark.parametrize(("provider", "model", "cost_positive"), [("openai", "gpt-image-1", True),
                                                                  ("gemini", "gemini-2.5-flash-image", True)])
 def test_remote_providers_through_the_worker_record_tokens_and_cost(api, make_tenant, provider_fakes, provider, model,

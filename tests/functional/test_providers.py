@@ -1,4 +1,4 @@
-"""Gemini and OpenAI adapters against local fakes of their real wire formats: usage mapping,
+"""Gemini and OpenAI adapters against local provider_fakes of their real wire formats: usage mapping,
 error classification, safety blocks, and "the first Gemini job always fails" reproduced."""
 
 from __future__ import annotations
@@ -10,26 +10,6 @@ from PIL import Image
 
 from chalicelib.generation.providers import get_provider, reset_providers
 from chalicelib.generation.providers.base import ImageRequest, ProviderError
-from chalicelib.local.fake_providers import FakeProviderServer
-
-
-@pytest.fixture()
-def fakes(monkeypatch):
-    server = FakeProviderServer()
-    base = server.start()
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{base}/v1")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fake")
-    monkeypatch.setenv("GEMINI_BASE_URL", base)
-    monkeypatch.setenv("GEMINI_API_KEY", "gemini-test-fake")
-    monkeypatch.setenv("GEMINI_STATIC_TOKEN", "fake-token")
-    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "fake-project")
-    from chalicelib.secrets import reset
-
-    reset()
-    reset_providers()
-    yield server
-    server.stop()
-    reset_providers()
 
 
 def req(prompt: str = "a red fox", model: str = "gpt-image-1", **kw) -> ImageRequest:
@@ -42,18 +22,18 @@ def _png_size(data: bytes) -> tuple[int, int]:
         return image.size
 
 
-def test_openai_generation_maps_usage(fakes):
+def test_openai_generation_maps_usage(provider_fakes):
     image = get_provider("openai").generate(req())
     assert _png_size(image.data) == (1024, 1024)
     assert image.input_tokens == 3 and image.output_tokens == 4160 and image.provider_ms >= 0
-    assert fakes.requests[-1]["headers"]["Authorization"] == "Bearer sk-test-fake"
+    assert provider_fakes.requests[-1]["headers"]["Authorization"] == "Bearer sk-test-fake"
 
 
-def test_openai_edit_sends_source_and_mask(fakes):
+def test_openai_edit_sends_source_and_mask(provider_fakes):
     source = get_provider("openai").generate(req()).data
     image = get_provider("openai").generate(req("make it snow", kind="vary", source_image=source, strength="strong",
                                                 mask_image=source))
-    assert fakes.requests[-1]["path"].endswith("/images/edits")
+    assert provider_fakes.requests[-1]["path"].endswith("/images/edits")
     assert image.input_tokens > 300  # the image inputs are counted
 
 
@@ -63,7 +43,7 @@ def test_openai_edit_sends_source_and_mask(fakes):
     ("[fake:safety]", "content_blocked", False),
     ("[fake:400]", "invalid_provider_request", False),
 ])
-def test_openai_errors_are_classified(fakes, marker, code, retryable):
+def test_openai_errors_are_classified(provider_fakes, marker, code, retryable):
     with pytest.raises(ProviderError) as error:
         get_provider("openai").generate(req(f"fox {marker}"))
     assert error.value.code == code and error.value.retryable is retryable
@@ -71,23 +51,23 @@ def test_openai_errors_are_classified(fakes, marker, code, retryable):
         assert error.value.retry_after_s == 1.0
 
 
-def test_gemini_generation_maps_usage(fakes):
+def test_gemini_generation_maps_usage(provider_fakes):
     image = get_provider("gemini").generate(req(model="gemini-2.5-flash-image"))
     assert _png_size(image.data) == (1024, 1024)
     assert image.output_tokens == 1290 and image.input_tokens >= 1
-    assert fakes.requests[-1]["headers"]["X-Goog-Api-Key"] == "gemini-test-fake"
+    assert provider_fakes.requests[-1]["headers"]["X-Goog-Api-Key"] == "gemini-test-fake"
 
 
-def test_gemini_edit_sends_the_source_image(fakes):
+def test_gemini_edit_sends_the_source_image(provider_fakes):
     source = get_provider("gemini").generate(req(model="gemini-2.5-flash-image")).data
     image = get_provider("gemini").generate(req("add snow", model="gemini-2.5-flash-image", kind="edit", source_image=source))
     assert image.input_tokens > 258
 
 
-def test_imagen_through_generate_images(fakes):
+def test_imagen_through_generate_images(provider_fakes):
     image = get_provider("gemini").generate(req(model="imagen-4.0-generate-001"))
     assert _png_size(image.data) == (1024, 1024)
-    assert ":predict" in fakes.requests[-1]["path"]
+    assert ":predict" in provider_fakes.requests[-1]["path"]
 
 
 @pytest.mark.parametrize(("marker", "code", "retryable"), [
@@ -97,13 +77,13 @@ def test_imagen_through_generate_images(fakes):
     ("[fake:400]", "invalid_provider_request", False),
 ])
 @pytest.mark.parametrize("model", ["gemini-2.5-flash-image", "imagen-4.0-generate-001"])
-def test_gemini_errors_are_classified(fakes, marker, code, retryable, model):
+def test_gemini_errors_are_classified(provider_fakes, marker, code, retryable, model):
     with pytest.raises(ProviderError) as error:
         get_provider("gemini").generate(req(f"fox {marker}", model=model))
     assert error.value.code == code and error.value.retryable is retryable
 
 
-def test_slow_first_gemini_call_succeeds_thanks_to_the_first_call_timeout(fakes, monkeypatch):
+def test_slow_first_gemini_call_succeeds_thanks_to_the_first_call_timeout(provider_fakes, monkeypatch):
     """The roadmap's "first Gemini job always fails": a cold first call slower than a normal
     timeout. With one timeout for every call it fails; with a longer first-call budget it works."""
     monkeypatch.setenv("GEMINI_TIMEOUT_S", "1")
@@ -112,7 +92,7 @@ def test_slow_first_gemini_call_succeeds_thanks_to_the_first_call_timeout(fakes,
     with pytest.raises(ProviderError) as error:
         get_provider("gemini").generate(req("cold [fake:slow_first:1500]", model="gemini-2.5-flash-image"))
     assert error.value.code == "provider_timeout" and error.value.retryable
-    fakes.first_done = False
+    provider_fakes.first_done = False
     monkeypatch.setenv("GEMINI_FIRST_CALL_TIMEOUT_S", "5")
     reset_providers()
     provider = get_provider("gemini")
