@@ -9,14 +9,19 @@ Runs on moto's server (serialized, loopback). The last line printed is one JSON 
 from __future__ import annotations
 
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 UTC = UTC
 
@@ -24,24 +29,44 @@ UTC = UTC
 from chalicelib.store.request_counter import RequestCounter  # noqa: E402
 
 
+def start_moto() -> tuple[int, Callable[[], None]]:
+    """moto in its own process, as DynamoDB is outside the Lambda: 32 client threads here do not
+    share a GIL with the server's request handling (BENCH_MOTO_INPROCESS=1 to compare)."""
+    if os.environ.get("BENCH_MOTO_INPROCESS"):
+        from chalicelib.local.moto_server import SerializedMotoServer
+
+        server = SerializedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        return server.port, server.stop
+    proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local.moto_server", "0"], stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("moto listening"), line
+    return int(line.rsplit(":", 1)[1]), proc.terminate
+
+
 def main() -> None:
     from chalicelib import clock
-    from chalicelib.local.moto_server import SerializedMotoServer
-    from chalicelib.local.stack import configure_environment, create_resources, free_port
+    from chalicelib.local.stack import configure_environment, create_resources
 
-    port = free_port()
-    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    port, stop = start_moto()
+    sections: dict[str, float] = {}
+    last: list[tuple[str, float]] = []
+
+    def mark(name: str) -> None:
+        now = time.perf_counter()
+        if last:
+            sections[last[0][0]] = round(now - last[0][1], 1)
+        last[:] = [(name, now)]
     configure_environment(port, "bench", STAGE="test", POWERTOOLS_METRICS_NAMESPACE="Bench", POWERTOOLS_LOG_LEVEL="ERROR")
-    import os
-
     os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "Bench"
     create_resources()
     from chalicelib.accounting.ledger import adjust, get_wallet
     from chalicelib.accounting.schedules import monthly_reset
     from chalicelib.accounting.settlement import JobFinal, Usage, settle_job
     from chalicelib.accounts import create_workspace
-    from chalicelib.store.models import JobModel, WalletModel, WorkspaceModel
+    from chalicelib.store.models import JobModel, LedgerEntryModel, WalletModel, WorkspaceModel
     from tests.functional.accounting_helpers import UNLIMITED, admit
 
     counter = RequestCounter()
@@ -56,6 +81,7 @@ def main() -> None:
             self.workspace_id, self.user_id, self.key_id = made.workspace.workspace_id, made.owner.user_id, made.key.key_id
             self.ws = WorkspaceModel.get(self.workspace_id)  # what the API has from authentication
 
+    mark("requests")
     # 1. Requests per admission (steady state) and per settlement.
     tenant = T()
     admit(tenant, workspace=tenant.ws)  # warm clients
@@ -80,6 +106,7 @@ def main() -> None:
         settle_job(job, Usage(images=1, credits=1, provider_ms=5), JobFinal("succeeded", clock.now()), clock.now())
     per_settlement = counter.total / len(jobs)
 
+    mark("overhead")
     # 2. Admission overhead: in-process admission vs a bare transact_write_items of as many items.
     from chalicelib.aws import client
 
@@ -101,6 +128,7 @@ def main() -> None:
         bare_times.append(time.perf_counter() - started)
     overhead = statistics.median(admit_times) / statistics.median(bare_times)
 
+    mark("reset")
     # 3. monthly_reset: requests do not grow with idle workspaces.
     def reset_cost(active: int, idle: int, month: int) -> int:
         from chalicelib.accounting.periods import period_of
@@ -124,26 +152,32 @@ def main() -> None:
     reset_10 = reset_cost(active=10, idle=10, month=1)
     reset_1000 = reset_cost(active=10, idle=1000, month=3)
 
+    mark("concurrency")
     # 4. Overspend under concurrency: 32 threads x 20 attempts on a wallet that affords 100.
     fc.set(datetime(2027, 6, 1, 12, tzinfo=UTC))
     poor = T("free")
     adjust(poor.workspace_id, 50, reason="bench", actor="bench", now=clock.now())
     counter.enabled = False
 
-    def attempt(_: int) -> int:
-        from chalicelib.accounting.errors import Denied
+    def attempt(_: int) -> str:
+        from chalicelib.accounting.errors import AmbiguousWrite, Contention, Denied
 
         try:
             admit(poor, workspace=poor.ws)
-            return 1
+            return "admitted"
         except Denied:
-            return 0
+            return "denied"
+        except (AmbiguousWrite, Contention) as exc:  # a 503 for the client: it retries later
+            return type(exc).__name__
 
     with ThreadPoolExecutor(max_workers=32) as pool:
-        admitted = sum(pool.map(attempt, range(32 * 20)))
+        outcomes = Counter(pool.map(attempt, range(32 * 20)))
+    # What was admitted is what the ledger holds, whatever the clients were told.
+    admitted = sum(1 for e in LedgerEntryModel.query(poor.workspace_id, consistent_read=True) if e.type == "hold")
     wallet = get_wallet(poor.workspace_id)
     overspend = max(0, admitted - 100) + max(0, -int(wallet.available))
-    server.stop()
+    stop()
+    mark("end")
     result = {
         "ddb_requests_per_admission": round(per_admission, 3),
         "ddb_requests_first_admission_after_busy_window": first_in_window,
@@ -155,7 +189,9 @@ def main() -> None:
         "reset_requests_idle_10": reset_10,
         "reset_requests_idle_1000": reset_1000,
         "concurrent_admitted": admitted,
+        "concurrent_outcomes": dict(outcomes),
         "concurrent_overspend": overspend,
+        "section_seconds": sections,
     }
     print(json.dumps(result))
 

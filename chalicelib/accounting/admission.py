@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.accounting import keys, ratelimit
 from chalicelib.accounting.dynamo import Failure, Transaction, TransactionCancelled
-from chalicelib.accounting.errors import Denied, DuplicateAdmission, RateLimitDenied
+from chalicelib.accounting.errors import AmbiguousWrite, Denied, DuplicateAdmission, RateLimitDenied
 from chalicelib.accounting.periods import day_of, period_of
 from chalicelib.accounting.plans import PROVIDER_QUOTAS, Limits, get_plan
 from chalicelib.accounting.prices import job_credits, model_price, worst_case_tokens
@@ -172,7 +172,7 @@ def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> R
         (WalletModel.period == period)
         & (WalletModel.available >= credits)
         & (WalletModel.banned == False)  # noqa: E712 (a DynamoDB condition, not a Python test)
-        & (WalletModel.active_jobs < lim.max_concurrent_jobs),
+        & (WalletModel.active_jobs < lim.max_queued_jobs),
         return_old=True,
     )
     hold_key = keys.hold_key(job.workspace_id, req.idempotency_key)
@@ -198,11 +198,15 @@ def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> R
         "n": int(job.n), "size": job.size, "kind": job.kind, "tokens_reserved": tokens}))
     job.credits_reserved = credits
     job.tokens_reserved = tokens
+    job.max_running = lim.max_concurrent_jobs  # the worker's running cap for this workspace
     job.idempotency_key = req.idempotency_key
     txn.put("job", job, JobModel.job_id.does_not_exist())
     tightest = min(checks, key=lambda c: c.threshold)
     try:
-        txn.commit(WalletModel._get_connection().connection)
+        txn.commit()
+    except AmbiguousWrite:
+        if not _was_admitted(job):
+            raise  # not visible: the caller answers 503 and a retry with the same key is safe
     except TransactionCancelled as cancelled:
         error = _interpret(req, checks, credits, period, cancelled.failures)
         if isinstance(error, Denied) and not isinstance(error, RateLimitDenied):
@@ -218,6 +222,16 @@ def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> R
         remaining.append((max(0, check.threshold + 1 - known), check))
     left, scope = min(remaining, key=lambda pair: pair[0])
     return RateStatus(scope.limit, left, scope.reset_seconds)
+
+
+def _was_admitted(job: JobModel) -> bool:
+    """After an ambiguous commit: the job row is written by the admission transaction only,
+    so a strongly consistent read of it tells whether the transaction was applied."""
+    try:
+        JobModel.get(job.workspace_id, job.job_id, consistent_read=True, attributes_to_get=["job_id"])
+    except JobModel.DoesNotExist:
+        return False
+    return True
 
 
 def _interpret(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credits: int, period: str,
@@ -254,8 +268,11 @@ def _interpret(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credi
                 roll_over(req.job.workspace_id, period, get_plan(req.plan).monthly_allowance, req.now)
                 return _Retry(requests=2)
             return _Retry(period=old_period)
-        if int(wallet_old.get("active_jobs", 0)) >= req.limits.max_concurrent_jobs:
-            return RateLimitDenied("workspace", 5, req.limits.max_concurrent_jobs, 5)
+        if int(wallet_old.get("active_jobs", 0)) >= req.limits.max_queued_jobs:
+            cap = req.limits.max_queued_jobs
+            return RateLimitDenied("queue", 5, cap, 5, message=(
+                f"{cap} jobs are already queued or running, the most your plan allows at once; "
+                "retry when some have finished"))
         quota = failures.get("quota")
         if quota is None:
             return Denied(

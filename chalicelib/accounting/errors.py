@@ -26,8 +26,8 @@ class Denied(AccountingError):
 
 
 class RateLimitDenied(Denied):
-    def __init__(self, scope: str, retry_after: int, limit: int, reset: int) -> None:
-        super().__init__("rate_limited", f"rate limit for {scope} exceeded", scope=scope)
+    def __init__(self, scope: str, retry_after: int, limit: int, reset: int, message: str | None = None) -> None:
+        super().__init__("rate_limited", message or f"rate limit for {scope} exceeded", scope=scope)
         self.scope = scope
         self.retry_after = retry_after
         self.limit = limit
@@ -53,3 +53,12 @@ class InsufficientForAdjustment(AccountingError):
     def __init__(self, available: int) -> None:
         super().__init__(f"only {available} credits available")
         self.available = available
+
+
+class AmbiguousWrite(AccountingError):
+    """DynamoDB never answered definitely (timeouts, 5xx outlasted the retries): the write may or
+    may not have been applied. Callers read to find out; they never assume either outcome."""
+
+
+class TransactionFailed(AccountingError):
+    """DynamoDB refused the request itself (validation, access): a bug or a misconfiguration."""

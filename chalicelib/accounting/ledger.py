@@ -96,7 +96,7 @@ def roll_over(workspace_id: str, period: str, allowance: int, now: datetime) -> 
             reason="plan allowance", source=f"allowance:{period}", created_at=now,
         ))
         try:
-            txn.commit(WalletModel._get_connection().connection)
+            txn.commit()
             return True
         except TransactionCancelled:
             continue  # someone else rolled it over or a settlement moved the pools: re-read
@@ -145,7 +145,7 @@ def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: date
             reason=reason, created_at=now,
         ))
     try:
-        txn.commit(WalletModel._get_connection().connection)
+        txn.commit()
     except TransactionCancelled as cancelled:
         if any(label.startswith("marker") for label in cancelled.failures):
             return None
@@ -178,7 +178,7 @@ def raise_allowance(workspace_id: str, plan: str, allowance: int, *, source: str
             txn.put(f"marker:{n}", MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
                     MarkerModel.marker.does_not_exist())
         try:
-            txn.commit(WalletModel._get_connection().connection)
+            txn.commit()
             return max(0, delta)
         except TransactionCancelled as cancelled:
             if any(label.startswith("marker") for label in cancelled.failures):
@@ -223,7 +223,7 @@ def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: da
             MarkerModel.value.set(record_total), MarkerModel.data.set({"workspace_id": workspace_id}),
             MarkerModel.created_at.set(now)], condition)
         try:
-            txn.commit(WalletModel._get_connection().connection)
+            txn.commit()
             return Clawback(from_purchased + from_allowance, debt)
         except TransactionCancelled as cancelled:
             if "record" in cancelled.failures:

@@ -15,8 +15,14 @@ class Limits:
     requests_per_minute_key: int
     tokens_per_day: int
     credits_per_day: int
-    max_concurrent_jobs: int
+    max_concurrent_jobs: int  # jobs of the workspace running at once (the worker starts no more)
     providers: tuple[str, ...]
+    max_queued_jobs: int = 0  # jobs admitted and not finished (queued + running): admission's cap
+
+    def __post_init__(self) -> None:
+        # Never fewer admitted than may run: raising the running cap raises the queue with it.
+        if self.max_queued_jobs < self.max_concurrent_jobs:
+            object.__setattr__(self, "max_queued_jobs", self.max_concurrent_jobs)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -41,12 +47,12 @@ PLANS: dict[str, Plan] = {
     "free": Plan(
         "free",
         monthly_allowance=50,
-        limits=Limits(10, 20, 10, 200_000, 50, 2, ("local", "gemini")),
+        limits=Limits(10, 20, 10, 200_000, 50, 2, ("local", "gemini"), max_queued_jobs=10),
         intervals=(),
     ),
-    "starter": Plan("starter", 1_000, Limits(30, 60, 30, 1_000_000, 500, 4, _ALL)),
-    "pro": Plan("pro", 10_000, Limits(60, 300, 60, 10_000_000, 5_000, 10, _ALL)),
-    "enterprise": Plan("enterprise", 100_000, Limits(600, 3_000, 600, 100_000_000, 100_000, 50, _ALL)),
+    "starter": Plan("starter", 1_000, Limits(30, 60, 30, 1_000_000, 500, 4, _ALL, max_queued_jobs=20)),
+    "pro": Plan("pro", 10_000, Limits(60, 300, 60, 10_000_000, 5_000, 10, _ALL, max_queued_jobs=50)),
+    "enterprise": Plan("enterprise", 100_000, Limits(600, 3_000, 600, 100_000_000, 100_000, 50, _ALL, max_queued_jobs=500)),
 }
 
 # Limit names an admin may override (PUT /admin/api/workspaces/{id}/limits).

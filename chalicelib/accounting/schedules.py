@@ -9,6 +9,7 @@ from chalicelib.accounting import keys
 from chalicelib.accounting.ledger import reconcile_all, roll_over
 from chalicelib.accounting.periods import period_of, previous_period
 from chalicelib.accounting.plans import get_plan
+from chalicelib.accounting.running import waiting_on_purpose
 from chalicelib.accounting.settlement import JobFinal, release_job
 from chalicelib.store.models import HoldModel, JobModel, WalletModel
 
@@ -52,6 +53,8 @@ def release_stale_holds(now: datetime, max_age_s: int) -> list[str]:
                 job = JobModel.get(hold.workspace_id, hold.job_id, consistent_read=True)
             except JobModel.DoesNotExist:
                 continue
+            if waiting_on_purpose(job, now):
+                continue  # queued behind its workspace's running cap or a provider's quota
             final = JobFinal("failed", now, error={
                 "code": "timeout", "message": "the job did not finish within the worker's lifetime"})
             outcome = release_job(job, final, now, reason="stale_hold", job_condition=~JobModel.status.is_in(*TERMINAL))

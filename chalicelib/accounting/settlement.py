@@ -133,16 +133,39 @@ def _resolve(job: JobModel, final: JobFinal, now: datetime, *, status: str, entr
     ]
     if actual:
         wallet_actions.append(WalletModel.period_spent.add(actual))
+    if job.slot:
+        wallet_actions.append(WalletModel.running_jobs.add(-1))  # the job's running slot comes back
     txn.update("wallet", WalletModel(job.workspace_id), wallet_actions)
     txn.put("ledger", job_entry(job, entry_type, now, amount=-actual, held_delta=-reserved, reason=reason,
                                 details=details))
-    txn.update("job", job, _job_actions(final, usage), job_condition)
+    txn.update("job", job, [*_job_actions(final, usage), JobModel.slot.remove()], _slot_condition(job, job_condition))
     _quota_correction(txn, hold, actual - reserved, tokens_used - int(job.tokens_reserved))
     if rollup:
         _rollups(txn, job, day_of(now), rollup)
     for n, item in enumerate(extra_puts or []):
         txn.put(f"extra:{n}", item)
-    return _commit(txn, status)
+    outcome = _commit(txn, status)
+    if outcome.hold_status == "job_changed" and _slot_moved(job):
+        # A worker took (or gave back) the job's slot after `job` was read: decide again on
+        # the job as it is now; the caller's own condition is re-checked in that transaction.
+        return _resolve(JobModel.get(job.workspace_id, job.job_id, consistent_read=True), final, now, status=status,
+                        entry_type=entry_type, actual=actual, usage=usage, details=details, tokens_used=tokens_used,
+                        rollup=rollup, reason=reason, job_condition=job_condition, extra_puts=extra_puts)
+    return outcome
+
+
+def _slot_condition(job: JobModel, job_condition: Any) -> Any:
+    """The job must hold exactly the slot we think it holds, so a slot is returned exactly once."""
+    slot = (JobModel.slot == True) if job.slot else JobModel.slot.does_not_exist()  # noqa: E712
+    return slot if job_condition is None else slot & job_condition
+
+
+def _slot_moved(job: JobModel) -> bool:
+    try:
+        current = JobModel.get(job.workspace_id, job.job_id, consistent_read=True, attributes_to_get=["slot"])
+    except JobModel.DoesNotExist:
+        return False
+    return bool(current.slot) != bool(job.slot)
 
 
 def job_entry(job: JobModel, entry_type: str, now: datetime, *, amount: int, held_delta: int,
@@ -196,7 +219,7 @@ def _quota_correction(txn: Transaction, hold: HoldModel, credits: int, tokens: i
 
 def _commit(txn: Transaction, status: str) -> Outcome:
     try:
-        txn.commit(WalletModel._get_connection().connection)
+        txn.commit()
     except TransactionCancelled as cancelled:
         if "hold" in cancelled.failures:
             return Outcome(False, "resolved")

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock, ids
 from chalicelib.accounting.admission import Admission, AdmissionRequest, RateStatus, admit_job
-from chalicelib.accounting.errors import Denied, DuplicateAdmission, RateLimitDenied, UnknownPrice
+from chalicelib.accounting.errors import (
+    AmbiguousWrite,
+    Contention,
+    Denied,
+    DuplicateAdmission,
+    RateLimitDenied,
+    UnknownPrice,
+)
 from chalicelib.accounting.plans import effective_limits
 from chalicelib.accounting.prices import DEFAULT_MODEL, SIZES, model_price, size_class
 from chalicelib.accounting.settlement import JobFinal, release_job
@@ -153,6 +160,9 @@ def create_job(principal: Principal, body: JobCreate, raw: dict[str, Any], idemp
             queue.enqueue_job(existing.workspace_id, existing.job_id, existing.correlation_id,
                               provider=existing.provider, images=int(existing.n))
         return existing, None, True
+    except (AmbiguousWrite, Contention):
+        raise ServiceUnavailable("the job could not be admitted right now; retry with the same Idempotency-Key",
+                                 headers={"Retry-After": "1"}, retry_after=1) from None
     except Denied as denied:
         error = _map_denial(denied)
         from chalicelib.accounting.denials import record_denial

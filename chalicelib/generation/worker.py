@@ -44,6 +44,16 @@ class RetryLater(RuntimeError):
     """A retryable failure outlasted this invocation's retries: the message comes back."""
 
 
+class JobDeferred(RuntimeError):
+    """The job must wait (its workspace's running cap, the provider's quota): it goes back to the
+    queue as a new delayed message and stays queued with its hold."""
+
+    def __init__(self, delay_s: int, reason: str) -> None:
+        super().__init__(f"deferred {delay_s}s: {reason}")
+        self.delay_s = delay_s
+        self.reason = reason
+
+
 class ConcurrentBatchProcessor(BatchProcessor):
     """BatchProcessor that handles a batch's records concurrently (each record independent)."""
 
@@ -171,27 +181,23 @@ def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) ->
 
 def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> dict[str, Any]:
     """Run one admitted job to its end; safe to call again for the same job."""
+    from chalicelib.accounting.running import defer_seconds, mark_deferred, start_job
+
     bind_models()
     started = clock.now()
-    job = JobModel(workspace_id, job_id)
-    try:
-        # One request both claims the job and reads it: UpdateItem returns the whole new item,
-        # so `job` is the stored job with this attempt counted (no GetItem first).
-        job.update(
-            actions=[
-                JobModel.status.set("running"),
-                JobModel.started_at.set(JobModel.started_at | started),  # if_not_exists: the first start
-                JobModel.attempts.add(1),
-            ],
-            condition=JobModel.status.is_in("queued", "running"),
-        )
-    except UpdateError:
-        try:  # finished, canceled or missing: the rare path may pay a read to say which
-            current = JobModel.get(workspace_id, job_id, consistent_read=True)
-        except JobModel.DoesNotExist:
-            logger.warning("job not found; dropping message")
-            return {"status": "missing"}
-        return {"status": current.status, "skipped": True}
+    start = start_job(workspace_id, job_id, started)
+    if start.outcome == "missing":
+        logger.warning("job not found; dropping message")
+        return {"status": "missing"}
+    job = start.job
+    assert job is not None
+    if start.outcome == "full":
+        # The workspace runs as many jobs as its plan allows: this one waits its turn, queued with
+        # its hold. Raised, not returned, so Idempotency keeps no result for the job.
+        mark_deferred(job, started)
+        raise JobDeferred(defer_seconds(), "running_cap")
+    if not start.runs:
+        return {"status": job.status, "skipped": True}
     queue_wait_ms = max(0, int((started - job.created_at).total_seconds() * 1000))
     bind(job_id=job.job_id, workspace_id=job.workspace_id, user_id=job.user_id)
     error_context(job_id=job.job_id, workspace_id=job.workspace_id, provider=job.provider,
@@ -309,27 +315,43 @@ def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
     if not ids.is_id(message["job_id"], "job"):
         raise ValueError("message has no valid job id")
     provider, images = body.get("provider"), body.get("images")
-    if isinstance(provider, str) and isinstance(images, int):
-        wait_s = provider_slot(provider, images)
-        if wait_s:
-            # The platform's own quota at this provider is used up for this minute: send the job
-            # back with a delay (a new message, so no receive count moves toward the DLQ) and leave
-            # it queued with its hold, instead of failing it.
-            from chalicelib.generation import queue
-
-            queue.enqueue_job(message["workspace_id"], message["job_id"], correlation_id, delay_s=wait_s,
-                              admission_ms=message.get("admission_ms"), provider=provider, images=images)
-            count("JobsDeferred", provider=provider)
-            logger.info("provider quota full; job deferred", extra={"job_id": message["job_id"], "delay_s": wait_s})
-            return {"status": "deferred", "delay_s": wait_s}
+    quota_key = None
     run, config = _idempotent_runner()
     if context is not None:
         config.register_lambda_context(context)
-    return run(message=message)
+    try:
+        if isinstance(provider, str) and isinstance(images, int):
+            quota_key, wait_s = provider_slot(provider, images)
+            if wait_s:
+                raise JobDeferred(wait_s, "provider_quota")
+        return run(message=message)
+    except JobDeferred as deferred:
+        if deferred.reason != "provider_quota" and quota_key is not None:
+            give_back_provider_slot(quota_key, int(images))  # no provider call was made after all
+        return _defer(message, correlation_id, provider, images, deferred)
 
 
-def provider_slot(provider: str, images: int) -> int:
-    """Take `images` calls from the provider's per-minute window; 0 if taken, else seconds to wait."""
+def _defer(message: dict[str, Any], correlation_id: str | None, provider: Any, images: Any,
+           deferred: JobDeferred) -> dict[str, Any]:
+    """Send the job back as a new delayed message (no receive count moves toward the DLQ); it
+    stays queued with its hold instead of failing."""
+    from chalicelib.accounting.running import mark_deferred
+    from chalicelib.generation import queue
+
+    if deferred.reason == "provider_quota":
+        mark_deferred(JobModel(message["workspace_id"], message["job_id"]), clock.now())
+    queue.enqueue_job(message["workspace_id"], message["job_id"], correlation_id, delay_s=deferred.delay_s,
+                      admission_ms=message.get("admission_ms"), provider=provider if isinstance(provider, str) else None,
+                      images=images if isinstance(images, int) else None)
+    count("JobsDeferred", reason=deferred.reason)
+    logger.info("job deferred", extra={"job_id": message["job_id"], "delay_s": deferred.delay_s,
+                                       "reason": deferred.reason})
+    return {"status": "deferred", "delay_s": deferred.delay_s, "reason": deferred.reason}
+
+
+def provider_slot(provider: str, images: int) -> tuple[str | None, int]:
+    """Take `images` calls from the provider's per-minute window: (window key, 0) if taken,
+    (None, seconds to wait) if the window is full, (None, 0) for a provider without a quota."""
     import random as _random
 
     from chalicelib.accounting import keys
@@ -338,17 +360,28 @@ def provider_slot(provider: str, images: int) -> int:
 
     quota = PROVIDER_QUOTAS.get(provider)
     if quota is None or quota.images_per_minute is None:
-        return 0
+        return None, 0
     now = clock.now()
     window, elapsed = divmod(int(now.timestamp()), 60)
+    key = f"{keys.rate_key('pw', provider)}#{window}"
     try:
-        CounterModel(f"{keys.rate_key('pw', provider)}#{window}").update(
+        CounterModel(key).update(
             actions=[CounterModel.n.add(images), CounterModel.expires_at.set((window + 3) * 60)],
             condition=CounterModel.n.does_not_exist() | (CounterModel.n <= quota.images_per_minute - images),
         )
     except UpdateError:
-        return min(900, 60 - elapsed + _random.randint(1, 5))  # into the next window, spread out
-    return 0
+        return None, min(900, 60 - elapsed + _random.randint(1, 5))  # into the next window, spread out
+    return key, 0
+
+
+def give_back_provider_slot(key: str, images: int) -> None:
+    """Undo `provider_slot` for a job that did not run after all (its workspace was at its cap)."""
+    from chalicelib.store.models import CounterModel
+
+    try:
+        CounterModel(key).update(actions=[CounterModel.n.add(-images)], condition=CounterModel.n >= images)
+    except UpdateError:
+        logger.warning("could not give back a provider slot", extra={"error_code": "provider_slot_refund"})
 
 
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -175,6 +175,9 @@ class JobModel(BaseModel):
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
     lease_until = NumberAttribute(null=True)  # epoch seconds a worker owns the job until
+    max_running = NumberAttribute(null=True)  # the workspace's running cap at admission (worker)
+    slot = BooleanAttribute(null=True)  # True while the job holds one of the workspace's running slots
+    deferred_at = UTCDateTimeAttribute(null=True)  # last time the worker sent it back to wait (cap, quota)
     attempts = NumberAttribute(default=0)
     error = JSONAttribute(null=True)
     images = JSONAttribute(default=list)
@@ -239,7 +242,8 @@ class WalletModel(BaseModel):
     purchased = NumberAttribute(default=0)  # purchased credits net of what spent them
     held = NumberAttribute(default=0)
     available = NumberAttribute(default=0)
-    active_jobs = NumberAttribute(default=0)
+    active_jobs = NumberAttribute(default=0)  # admitted, not yet settled or released (queued + running)
+    running_jobs = NumberAttribute(null=True)  # jobs holding a running slot (the worker's cap)
     debt = NumberAttribute(default=0)  # clawbacks that found no credits (billing)
     banned = BooleanAttribute(default=False)
     last_active = UnicodeAttribute(null=True)  # period of the last admission: who to roll over

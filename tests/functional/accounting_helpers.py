@@ -16,6 +16,7 @@ UNLIMITED = {
     "credits_per_day": 1_000_000_000,
     "tokens_per_day": 1_000_000_000,
     "max_concurrent_jobs": 1_000_000,
+    "max_queued_jobs": 1_000_000,
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.accounting.errors import Denied
+from chalicelib.accounting.errors import Denied, RateLimitDenied
 from tests.functional.accounting_helpers import UNLIMITED, admit
 from tests.functional.helpers import call, drain, purge
 
@@ -95,13 +95,16 @@ def test_banned_user_is_refused_but_colleagues_are_not(api, make_tenant, admin):
     purge()
 
 
-def test_concurrent_job_cap_is_429(make_tenant):
-    t = make_tenant(limits={**UNLIMITED, "max_concurrent_jobs": 2})
+def test_queue_cap_is_429_with_its_own_scope(make_tenant):
+    """Past `max_queued_jobs` admitted-and-unfinished jobs the answer is 429 scope "queue",
+    with a message that says what is full (not a rate limit)."""
+    t = make_tenant(limits={**UNLIMITED, "max_concurrent_jobs": 1, "max_queued_jobs": 2})
     admit(t)
     admit(t)
     try:
         admit(t)
-    except Denied as denied:
-        assert denied.reason == "rate_limited"
+    except RateLimitDenied as denied:
+        assert denied.reason == "rate_limited" and denied.scope == "queue"
+        assert "2 jobs are already queued or running" in denied.message
     else:
-        raise AssertionError("third concurrent job must be refused")
+        raise AssertionError("a third unfinished job must be refused past the queued cap")
