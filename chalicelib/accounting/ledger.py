@@ -15,6 +15,7 @@ from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.dynamo import Transaction, TransactionCancelled
 from chalicelib.accounting.errors import InsufficientForAdjustment
 from chalicelib.accounting.periods import period_bounds
+from chalicelib.accounting.reconcile import Drift, EntryFacts, check
 from chalicelib.store.models import AuditModel, LedgerEntryModel, MarkerModel, WalletModel
 
 
@@ -232,27 +233,31 @@ def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: da
     return None
 
 
-@dataclass(frozen=True)
-class Drift:
-    workspace_id: str
-    balance: int
-    ledger_balance: int
-    held: int
-    ledger_held: int
+def reconcile_wallet(workspace_id: str, attempts: int = 5) -> Drift:
+    """Re-sum a wallet's ledger and check it against the wallet (reconcile.py lists the checks).
 
-    @property
-    def ok(self) -> bool:
-        return self.balance == self.ledger_balance and self.held == self.ledger_held
+    Reads are not one snapshot, so it runs while jobs settle: every ledger write changes the
+    wallet in the same transaction, so a wallet unchanged across the ledger read proves the
+    ledger read was consistent with it; otherwise it reads again."""
+    for _ in range(attempts):
+        before = get_wallet(workspace_id)
+        entries = [EntryFacts(str(e.type), int(e.amount), int(e.held_delta), e.job_id)
+                   for e in LedgerEntryModel.query(workspace_id, consistent_read=True)]
+        slotted = _open_slots(workspace_id, entries)
+        if get_wallet(workspace_id).attribute_values == before.attribute_values:
+            break
+    return check(workspace_id, to_rules(before), entries, active_jobs=int(before.active_jobs or 0),
+                 running_jobs=int(before.running_jobs or 0), slot_of=lambda open_jobs: len(slotted & open_jobs))
 
 
-def reconcile_wallet(workspace_id: str) -> Drift:
-    """Re-sum a wallet's ledger and compare it with the wallet (expected: equal)."""
-    w = to_rules(get_wallet(workspace_id))
-    amount = held = 0
-    for entry in LedgerEntryModel.query(workspace_id, consistent_read=True):
-        amount += int(entry.amount)
-        held += int(entry.held_delta)
-    return Drift(workspace_id, w.balance, amount, w.held, held)
+def _open_slots(workspace_id: str, entries: list[EntryFacts]) -> set[str]:
+    """Jobs whose hold is open and that hold a running slot (a read per open job: few)."""
+    from chalicelib.store.models import JobModel
+
+    opened = {e.job_id for e in entries if e.type == "hold" and e.job_id}
+    opened -= {e.job_id for e in entries if e.type in ("charge", "release")}
+    return {job_id for job_id in opened if job_id and getattr(
+        JobModel.get(workspace_id, job_id, consistent_read=True, attributes_to_get=["job_id", "slot"]), "slot", None)}
 
 
 def reconcile_all() -> list[Drift]:

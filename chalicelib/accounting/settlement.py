@@ -162,7 +162,7 @@ def _slot_condition(job: JobModel, job_condition: Any) -> Any:
 
 def _slot_moved(job: JobModel) -> bool:
     try:
-        current = JobModel.get(job.workspace_id, job.job_id, consistent_read=True, attributes_to_get=["slot"])
+        current = JobModel.get(job.workspace_id, job.job_id, consistent_read=True, attributes_to_get=["job_id", "slot"])
     except JobModel.DoesNotExist:
         return False
     return bool(current.slot) != bool(job.slot)

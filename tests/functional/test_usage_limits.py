@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.accounting.errors import Denied, RateLimitDenied
+from chalicelib.accounting.errors import RateLimitDenied
 from tests.functional.accounting_helpers import UNLIMITED, admit
 from tests.functional.helpers import call, drain, purge
 
