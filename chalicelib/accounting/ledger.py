@@ -194,11 +194,13 @@ class Clawback:
 
 
 def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: datetime,
-              record: str, record_total: int, record_prev: int) -> Clawback | None:
+              record: str, record_total: int, record_prev: int,
+              record_data: dict[str, Any] | None = None) -> Clawback | None:
     """Take back `owed` credits (a refund, a dispute), never below available 0: the rest is debt.
 
     `record` keeps the running total clawed for the business object (`record_prev` -> `record_total`)
-    under a condition, so a replayed or older refund event changes nothing (returns None).
+    under a condition, so a replayed or older refund event changes nothing (returns None);
+    `record_data` is kept on it (the caller's running totals behind that number).
     """
     for _ in range(8):
         w = to_rules(get_wallet(workspace_id))
@@ -220,7 +222,8 @@ def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: da
             details={"owed": owed, "debt_added": debt, "from_purchased": from_purchased, "from_allowance": from_allowance}))
         condition = MarkerModel.marker.does_not_exist() if record_prev == 0 else MarkerModel.value == record_prev
         txn.update("record", MarkerModel(record), [
-            MarkerModel.value.set(record_total), MarkerModel.data.set({"workspace_id": workspace_id}),
+            MarkerModel.value.set(record_total),
+            MarkerModel.data.set({"workspace_id": workspace_id, **(record_data or {})}),
             MarkerModel.created_at.set(now)], condition)
         try:
             txn.commit(WalletModel._get_connection().connection)

@@ -8,7 +8,8 @@ from typing import Any
 import stripe
 
 from chalicelib.accounting.ledger import get_wallet, reconcile_wallet
-from chalicelib.local.fake_stripe import FakeStripe
+from chalicelib.billing.catalog import PLAN_PRICES_CENTS
+from chalicelib.local.fake_stripe import FakeStripe, new_id, stripe_object
 from tests.functional.helpers import call
 
 SECRET = "whsec_test_" + "k" * 24
@@ -41,3 +42,17 @@ def buy_pack(api: Any, fake: FakeStripe, tenant: Any, pack: str = "pack_1000") -
     return fake.complete_checkout(session_id)
 
 
+
+
+def plan_price(plan: str, interval: str = "month", **overrides: Any) -> dict[str, Any]:
+    """A Stripe price of our catalog, as Stripe sends it inside a subscription."""
+    return stripe_object("price", id=new_id("price"), lookup_key=f"{plan}_{interval}", currency="usd",
+                         unit_amount=PLAN_PRICES_CENTS[(plan, interval)], type="recurring",
+                         recurring={"interval": interval, "interval_count": 1}, **overrides)
+
+
+def plan_items(plan: str, interval: str = "month", **overrides: Any) -> dict[str, Any]:
+    """A subscription's `items` list holding one plan price."""
+    return {"object": "list", "has_more": False, "data": [{
+        "object": "subscription_item", "id": new_id("si"), "quantity": 1, "current_period_end": 2_000_000_000,
+        "price": plan_price(plan, interval, **overrides)}]}
