@@ -85,7 +85,7 @@ def _reject(event: dict[str, Any], rejected: Rejected) -> Result:
               "created_at": now, "expires_at": int((now + timedelta(days=REJECTED_KEEP_DAYS)).timestamp())}
     rejected_id = ids.new_id("rej", now)
     txn = Transaction()
-    txn.put("guard", RejectedEventModel(f"stripe_event:{event['id']}", rejected_id, **fields),
+    txn.put("guard", RejectedEventModel(f"stripe_event:{event['id']}", "guard", **fields),
             RejectedEventModel.partition.does_not_exist())
     txn.put("row", RejectedEventModel("stripe", rejected_id, **fields))
     try:

@@ -484,7 +484,7 @@ class RejectedEventModel(BaseModel):
         pass
 
     partition = UnicodeAttribute(hash_key=True)
-    rejected_id = UnicodeAttribute(range_key=True)  # rej_<ULID>
+    rejected_id = UnicodeAttribute(range_key=True)  # rej_<ULID> in the list; "guard" in the guard row
     event_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
     reason = UnicodeAttribute()
