@@ -217,17 +217,23 @@ def _returned(payment_intent: str) -> tuple[Returned, int]:
                     int(data.get("clawed", 0))), int(row.value or 0)
 
 
-def _save_state(payment_intent: str, workspace_id: str, state: Returned, version: int) -> bool:
-    """Writes: a new state that takes no credits (e.g. a dispute of money already refunded)."""
-    from pynamodb.exceptions import UpdateError
+def _save_state(event_id: str, payment_intent: str, workspace_id: str, state: Returned, version: int) -> bool:
+    """Writes: a new state that takes no credits (e.g. a dispute of money already refunded),
+    with the event's marker; False when another delivery moved the state first."""
+    from chalicelib.accounting.dynamo import TransactionCancelled
 
-    condition = MarkerModel.marker.does_not_exist() if version == 0 else MarkerModel.value == version
+    now = clock.now()
+    txn = Transaction()
+    txn.update("record", MarkerModel(f"returned:{payment_intent}"), [
+        MarkerModel.value.set(version + 1), MarkerModel.data.set({"workspace_id": workspace_id, **state.as_data()}),
+        MarkerModel.created_at.set(now)],
+        MarkerModel.marker.does_not_exist() if version == 0 else MarkerModel.value == version)
+    txn.put("marker", MarkerModel(event_marker(event_id), data={"workspace_id": workspace_id}, created_at=now),
+            MarkerModel.marker.does_not_exist())
     try:
-        MarkerModel(f"returned:{payment_intent}").update(actions=[
-            MarkerModel.value.set(version + 1), MarkerModel.data.set({"workspace_id": workspace_id, **state.as_data()}),
-            MarkerModel.created_at.set(clock.now())], condition=condition)
+        txn.commit(WalletModel._get_connection().connection)
         return True
-    except UpdateError:
+    except TransactionCancelled:
         return False
 
 
@@ -255,16 +261,14 @@ def _claw(event: Event[Any], payment_intent: str, grant: MarkerModel, reason: st
         owed = target - state.clawed
         new.clawed = max(target, state.clawed)
         if owed <= 0:
-            if _save_state(payment_intent, workspace_id, new, version):
-                record_only(event.id, workspace_id, f"{reason}: money already returned")
-                return Result("applied", "nothing more to claw back")
+            if _save_state(event.id, payment_intent, workspace_id, new, version):
+                return Result("applied", f"{reason}: the money was returned before, nothing more to claw back")
             continue
         result = claw_back(workspace_id, owed, reason=reason, source=payment_intent, now=clock.now(),
                            record=f"returned:{payment_intent}", record_total=version + 1, record_prev=version,
-                           record_data=new.as_data())
+                           record_data=new.as_data(), markers=(event_marker(event.id),))
         if result is None:
-            continue  # another refund or dispute of this payment moved the state: re-read it
-        record_only(event.id, workspace_id, reason)
+            continue  # another refund or dispute of this payment (or this one) moved the state: re-read it
         if result.debt_added:
             logger.warning("clawback left debt", extra={"error_code": "wallet_debt", "workspace_id": workspace_id,
                                                          "debt": result.debt_added})

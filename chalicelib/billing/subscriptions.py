@@ -196,8 +196,9 @@ def upgrade(event_id: str, workspace_id: str, subscription_id: str, plan: str) -
     source = f"{subscription_id}:{plan}:{period_of(now)}"
     granted = raise_allowance(workspace_id, plan, get_plan(plan).monthly_allowance, source=source, now=now,
                               markers=(event_marker(event_id),))
-    if not seen(event_id):
-        record_only(event_id, workspace_id, f"upgrade {source} already applied")
+    if granted is None:  # this event was applied already, or this upgrade through another path
+        if not seen(event_id):
+            record_only(event_id, workspace_id, f"upgrade {source} already applied")
         return Result("duplicate", source)
     return Result("applied", f"allowance +{granted} for {source}")
 
