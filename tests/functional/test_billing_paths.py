@@ -335,3 +335,24 @@ def test_the_first_invoice_and_checkout_and_update_never_grant_the_same_upgrade_
     assert _grants(t.workspace_id) == [9_950]
     assert _plan_state(t.workspace_id)[:3] == ("pro", sub["id"], 10_000)
     conserved(t.workspace_id)
+
+
+def test_the_stripe_event_script_sends_events_the_webhook_accepts(api, fake, make_tenant):
+    """`make stripe-event` builds real-shaped events: each is applied; made-up credits are rejected."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "stripe_event.py"
+    spec = importlib.util.spec_from_file_location("stripe_event_script", path)
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for kind, plan in (("checkout.session.completed", None), ("payment_intent.succeeded", None),
+                       ("checkout.session.completed", "pro"), ("invoice.paid", "starter"),
+                       ("customer.subscription.created", "pro")):
+        t = make_tenant(plan="free")
+        status, body = post(api, script.build(kind, t.workspace_id, "pack_5000", plan, "month", None))
+        assert status == 200 and body["outcome"] == "applied", (kind, plan, body)
+    t = make_tenant(plan="free")
+    forged = script.build("payment_intent.succeeded", t.workspace_id, "pack_1000", None, "month", 999_999)
+    assert post(api, forged)[1]["outcome"] == "rejected" and get_wallet(t.workspace_id).purchased == 0
