@@ -70,24 +70,28 @@ HANDLERS: dict[str, Callable[[Any], Result]] = {
 }
 
 
+def _named_workspace(event: dict[str, Any]) -> str | None:
+    """The workspace a (possibly malformed) event names in its object's metadata, for the list."""
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    named = metadata.get("workspace_id") if isinstance(metadata, dict) else None
+    return named if isinstance(named, str) and ids.is_id(named, "ws") else None
+
+
 def _reject(event: dict[str, Any], rejected: Rejected) -> Result:
     """Writes only the rejection (two rows of one table, once per event id): nothing else."""
     from chalicelib.accounting.dynamo import Transaction, TransactionCancelled
     from chalicelib.store.models import WalletModel
 
     now = clock.now()
-    obj = (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None
-    workspace_id = (obj.get("metadata") or {}).get("workspace_id") if isinstance(obj, dict) and isinstance(
-        obj.get("metadata"), dict) else None
     fields = {"event_id": str(event["id"]), "event_type": str(event["type"]), "reason": rejected.reason,
-              "field": rejected.field, "workspace_id": workspace_id if isinstance(workspace_id, str) and ids.is_id(
-                  workspace_id, "ws") else None,
-              "created_at": now, "expires_at": int((now + timedelta(days=REJECTED_KEEP_DAYS)).timestamp())}
-    rejected_id = ids.new_id("rej", now)
+              "field": rejected.field, "workspace_id": _named_workspace(event), "created_at": now,
+              "expires_at": int((now + timedelta(days=REJECTED_KEEP_DAYS)).timestamp())}
     txn = Transaction()
     txn.put("guard", RejectedEventModel(f"stripe_event:{event['id']}", "guard", **fields),
             RejectedEventModel.partition.does_not_exist())
-    txn.put("row", RejectedEventModel("stripe", rejected_id, **fields))
+    txn.put("row", RejectedEventModel("stripe", ids.new_id("rej", now), **fields))
     try:
         txn.commit(WalletModel._get_connection().connection)
     except TransactionCancelled:

@@ -228,7 +228,8 @@ def checkout_subscription(event: Event[CheckoutSession], workspace: WorkspaceMod
                        "(cancel and refund it in Stripe)", "data.object.subscription")
     ws = workspace.workspace_id
     remember_customer(workspace, session.customer)
-    state = SubState(sub_id, "active", session.customer, key[0], key[1])
+    # Until its own events say more: live once paid, not before (no plan limits on credit).
+    state = SubState(sub_id, "active" if paid else "incomplete", session.customer, key[0], key[1])
     if _store(event.created, ws, state, rank=0, deleted=False):
         sync_workspace(ws, sub_id)
     if paid and session.invoice and _follows(ws, sub_id):
