@@ -157,9 +157,10 @@ def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: date
 
 
 def raise_allowance(workspace_id: str, plan: str, allowance: int, *, source: str, now: datetime,
-                    markers: tuple[str, ...] = ()) -> int:
+                    markers: tuple[str, ...] = ()) -> int | None:
     """An upgrade mid-period: the new plan's allowance applies now (the difference is granted
-    once, keyed on `source`, e.g. the first invoice). Returns the credits granted (0 if none)."""
+    once, keyed on `source`, e.g. the first invoice). Returns the credits granted (0 if none),
+    or None when a marker was written before (this call changed nothing)."""
     for _ in range(8):
         w = get_wallet(workspace_id)
         delta = allowance - int(w.allowance_granted)
@@ -183,7 +184,7 @@ def raise_allowance(workspace_id: str, plan: str, allowance: int, *, source: str
             return max(0, delta)
         except TransactionCancelled as cancelled:
             if any(label.startswith("marker") for label in cancelled.failures):
-                return 0
+                return None
             continue  # the wallet moved (rollover, grant): re-read
     return 0
 
@@ -195,11 +196,14 @@ class Clawback:
 
 
 def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: datetime,
-              record: str, record_total: int, record_prev: int) -> Clawback | None:
+              record: str, record_total: int, record_prev: int,
+              record_data: dict[str, Any] | None = None, markers: tuple[str, ...] = ()) -> Clawback | None:
     """Take back `owed` credits (a refund, a dispute), never below available 0: the rest is debt.
 
     `record` keeps the running total clawed for the business object (`record_prev` -> `record_total`)
-    under a condition, so a replayed or older refund event changes nothing (returns None).
+    under a condition, so a replayed or older refund event changes nothing (returns None);
+    `record_data` is kept on it (the caller's running totals behind that number). `markers`
+    (e.g. a webhook event id) are written in the same transaction; one seen before -> None.
     """
     for _ in range(8):
         w = to_rules(get_wallet(workspace_id))
@@ -221,13 +225,17 @@ def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: da
             details={"owed": owed, "debt_added": debt, "from_purchased": from_purchased, "from_allowance": from_allowance}))
         condition = MarkerModel.marker.does_not_exist() if record_prev == 0 else MarkerModel.value == record_prev
         txn.update("record", MarkerModel(record), [
-            MarkerModel.value.set(record_total), MarkerModel.data.set({"workspace_id": workspace_id}),
+            MarkerModel.value.set(record_total),
+            MarkerModel.data.set({"workspace_id": workspace_id, **(record_data or {})}),
             MarkerModel.created_at.set(now)], condition)
+        for n, marker in enumerate(markers):
+            txn.put(f"marker:{n}", MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
+                    MarkerModel.marker.does_not_exist())
         try:
             txn.commit()
             return Clawback(from_purchased + from_allowance, debt)
         except TransactionCancelled as cancelled:
-            if "record" in cancelled.failures:
+            if "record" in cancelled.failures or any(label.startswith("marker") for label in cancelled.failures):
                 return None
             continue
     return None

@@ -1,13 +1,34 @@
-"""/v1/billing/*: checkout and auto top-up; /webhooks/stripe; admin billing settings."""
+"""/v1/billing/*: checkout and auto top-up; /webhooks/stripe; admin billing settings and the
+Stripe events refused for good (rejected-events)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint
 
-from chalicelib.api.http import authenticate, json_body, json_response, require_admin, validate
-from chalicelib.errors import InvalidRequest
+from chalicelib.api.http import (
+    Principal,
+    authenticate,
+    decode_cursor,
+    encode_cursor,
+    json_body,
+    json_response,
+    page_limit,
+    query_params,
+    require_admin,
+    validate,
+)
+from chalicelib.errors import Forbidden, InvalidRequest
 
 billing = Blueprint(__name__)
+
+
+def _buyer(p: Principal) -> Principal:
+    """Only owners and admins of the workspace spend its money (checkout, auto top-up)."""
+    if p.user.role not in ("owner", "admin") and not p.is_admin:
+        raise Forbidden("only workspace owners and admins can buy")
+    return p
 
 
 @billing.route("/v1/billing/checkout", methods=["POST"])
@@ -16,11 +37,7 @@ def checkout():
     from chalicelib.billing.provider import provider_for
 
     request = billing.current_request
-    p = authenticate(request)
-    if p.user.role not in ("owner", "admin") and not p.is_admin:
-        from chalicelib.errors import Forbidden
-
-        raise Forbidden("only workspace owners and admins can buy")
+    p = _buyer(authenticate(request))
     body = validate(CheckoutCreate, json_body(request))
     url = provider_for(p.workspace).checkout(p.workspace, p.user.email, body)
     return json_response({"url": url})
@@ -32,7 +49,7 @@ def auto_topup():
     from chalicelib.billing.topup import configure
 
     request = billing.current_request
-    p = authenticate(request)
+    p = _buyer(authenticate(request))
     body = validate(AutoTopupPut, json_body(request))
     if body.enabled and body.amount > body.monthly_cap:
         raise InvalidRequest("amount must not exceed monthly_cap", field="amount")
@@ -47,7 +64,10 @@ def stripe_webhook():
 
     request = billing.current_request
     result = receive(request.raw_body or b"", (request.headers or {}).get("stripe-signature"))
-    return json_response({"received": True, "outcome": result.outcome})
+    answer = {"received": True, "outcome": result.outcome}
+    if result.outcome == "rejected":
+        answer["reason"] = result.detail  # shown in Stripe's dashboard next to the delivery
+    return json_response(answer)
 
 
 @billing.route("/admin/api/workspaces/{workspace_id}/billing", methods=["PUT"])
@@ -68,3 +88,27 @@ def admin_billing(workspace_id: str):
                before={"provider": before.get("provider", "stripe")}, after={"provider": body.provider},
                reason=body.reason, created_at=clock.now()).save()
     return json_response({"workspace_id": workspace_id, "billing": after})
+
+
+@billing.route("/admin/api/billing/rejected-events", methods=["GET"])
+def admin_rejected_events():
+    """Signed Stripe events we acknowledged but refused (malformed, unknown workspace, money that
+    does not match the catalog), newest first: each is a payment or change to look at by hand."""
+    from chalicelib.billing.events import list_rejected
+
+    require_admin(authenticate(billing.current_request, allow_banned=True))
+    params = query_params(billing.current_request)
+    rows, last = list_rejected(page_limit(params), _rejected_cursor(params))
+    return json_response({"data": rows, "next_cursor": encode_cursor(last)})
+
+
+def _rejected_cursor(params: dict[str, str]) -> dict[str, Any] | None:
+    """A cursor of this list only: the list's partition and a string sort key."""
+    cursor = decode_cursor(params, {"partition", "rejected_id"})
+    if cursor is None:
+        return None
+    sort_key = cursor.get("rejected_id")
+    if cursor.get("partition") != {"S": "stripe"} or not isinstance(sort_key, dict) or set(sort_key) != {"S"} \
+            or not isinstance(sort_key["S"], str):
+        raise InvalidRequest("cursor is not valid", field="cursor")
+    return cursor

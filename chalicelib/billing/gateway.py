@@ -58,6 +58,17 @@ def create_checkout_session(params: dict[str, Any], idempotency_key: str | None 
     return client().v1.checkout.sessions.create(params=params, options=options)
 
 
+def expire_checkout_session(session_id: str) -> bool:
+    """Expire an open session; False when it is no longer open (paid or expired already)."""
+    import stripe
+
+    try:
+        client().v1.checkout.sessions.expire(session_id)
+        return True
+    except stripe.InvalidRequestError:
+        return False
+
+
 def create_off_session_payment(customer_id: str, payment_method: str | None, amount_cents: int,
                                metadata: dict[str, str], idempotency_key: str) -> Any:
     """An off-session PaymentIntent confirmed now with the saved payment method."""

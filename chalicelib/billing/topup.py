@@ -6,8 +6,11 @@
   claim it with a conditional write, and Stripe answers the same PaymentIntent to both keys.
 - Never above the monthly cap (counted in credits granted this period plus the one in flight).
 - Re-checks `available` before paying, so a manual top-up that raced it makes it unnecessary.
+- The claim records what the cycle buys (`topup_request:<key>`: credits and amount in cents, from
+  the catalog): the webhook grants exactly that, only for a payment of exactly that amount.
 - Credits arrive only with `payment_intent.succeeded`; after 3 consecutive failures auto top-up
   is disabled, audited and the owner notified (an error log line with `error_code`).
+- Never for an invoiced (internal billing) workspace, even one with a Stripe customer from before.
 """
 
 from __future__ import annotations
@@ -47,7 +50,12 @@ def view(workspace_id: str) -> dict[str, Any] | None:
 
 
 def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, monthly_cap: int, actor: str) -> dict[str, Any]:
-    """PUT /v1/billing/auto-topup: (re)configure; enabling clears a previous failure streak."""
+    """PUT /v1/billing/auto-topup: (re)configure; enabling clears a previous failure streak.
+    An invoiced (internal billing) workspace cannot enable it: 409, nothing changes."""
+    if enabled and _internal(workspace_id):
+        from chalicelib.errors import Conflict
+
+        raise Conflict("this workspace is billed by invoice: auto top-up buys credits by card, ask your account manager")
     now = clock.now()
     before = view(workspace_id)
     actions = [
@@ -62,6 +70,13 @@ def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, 
     AuditModel(workspace_id, ids.new_id("aud", now), actor=actor, action="billing.auto_topup", before=before,
                after=after, created_at=now).save()
     return after or {}
+
+
+def _internal(workspace_id: str) -> bool:
+    """Invoiced workspaces are never charged by card, even with a Stripe customer from before."""
+    from chalicelib.billing.provider import provider_for
+
+    return provider_for(WorkspaceModel.get(workspace_id, consistent_read=True)).name == "internal"
 
 
 _settings_cache: dict[str, tuple[float, TopupModel | None]] = {}
@@ -109,18 +124,17 @@ def after_settlement(workspace_id: str) -> bool:
 
 def run_topup(workspace_id: str) -> str:
     """The billing worker's part: decide, claim the cycle, and ask Stripe for the payment."""
-    from chalicelib.billing import gateway
-
-    now = clock.now()
-    period = period_of(now)
+    period = period_of(clock.now())
     try:
         t = TopupModel.get(workspace_id, consistent_read=True)
     except TopupModel.DoesNotExist:
         return "not_configured"
     if not t.enabled:
         return "disabled"
+    if _internal(workspace_id):
+        logger.info("auto top-up skipped: invoiced workspace", extra={"workspace_id": workspace_id})
+        return "internal_billing"
     granted = int(t.granted_this_period) if t.period == period else 0
-    attempts = int(t.attempts_this_period) if t.period == period else 0
     if t.pending_payment_intent and not str(t.pending_payment_intent).startswith("key:"):
         return "in_flight"
     wallet = WalletModel.get(workspace_id, consistent_read=True)
@@ -129,37 +143,68 @@ def run_topup(workspace_id: str) -> str:
     if granted + int(t.amount) > int(t.monthly_cap):
         logger.warning("auto top-up cap reached", extra={"error_code": "auto_topup_cap", "workspace_id": workspace_id})
         return "cap_reached"
-    if str(t.pending_payment_intent or "").startswith("key:"):
-        key = str(t.pending_payment_intent)[4:]  # a crash after claiming: same key, same PaymentIntent
-    else:
-        key = f"topup:{workspace_id}:{period}:{attempts}"
-        stored = int(t.attempts_this_period)
-        same_attempts = TopupModel.attempts_this_period == stored
-        if stored == 0:  # never written yet (a default is not stored)
-            same_attempts = same_attempts | TopupModel.attempts_this_period.does_not_exist()
+    request = _claim(t, workspace_id, period, granted)
+    if request is None:
+        return "claimed_elsewhere"
+    return _charge(workspace_id, request)
+
+
+def _claim(t: TopupModel, workspace_id: str, period: str, granted: int) -> dict[str, Any] | None:
+    """Claim this cycle (only one trigger gets it) and record what it buys, in one transaction:
+    the webhook grants exactly the recorded credits for exactly the recorded amount. After a
+    crash the claim is resumed: same key, same request, same PaymentIntent."""
+    from chalicelib.accounting.dynamo import TransactionCancelled
+    from chalicelib.store.models import MarkerModel
+
+    pending = str(t.pending_payment_intent or "")
+    if pending.startswith("key:"):
         try:
-            # Claim this cycle: only one trigger gets it.
-            t.update(actions=[
-                TopupModel.period.set(period),
-                TopupModel.granted_this_period.set(granted),
-                TopupModel.attempts_this_period.set(attempts + 1),
-                TopupModel.pending_payment_intent.set(f"key:{key}"),
-            ], condition=TopupModel.pending_payment_intent.does_not_exist() & same_attempts)
-        except UpdateError:
-            return "claimed_elsewhere"
-    ws = WorkspaceModel.get(workspace_id)
-    billing = ws.billing or {}
+            return dict(MarkerModel.get(f"topup_request:{pending[4:]}", consistent_read=True).data)
+        except MarkerModel.DoesNotExist:  # claimed before requests were recorded
+            request = _request(workspace_id, pending[4:], int(t.amount), period)
+            MarkerModel(f"topup_request:{request['key']}", data=request, created_at=clock.now()).save()
+            return request
+    attempts = int(t.attempts_this_period) if t.period == period else 0
+    request = _request(workspace_id, f"topup:{workspace_id}:{period}:{attempts}", int(t.amount), period)
+    stored = int(t.attempts_this_period)
+    same_attempts = TopupModel.attempts_this_period == stored
+    if stored == 0:  # never written yet (a default is not stored)
+        same_attempts = same_attempts | TopupModel.attempts_this_period.does_not_exist()
+    txn = Transaction()
+    txn.update("topup", t, [
+        TopupModel.period.set(period), TopupModel.granted_this_period.set(granted),
+        TopupModel.attempts_this_period.set(attempts + 1), TopupModel.pending_payment_intent.set(f"key:{request['key']}"),
+    ], TopupModel.pending_payment_intent.does_not_exist() & same_attempts)
+    txn.put("request", MarkerModel(f"topup_request:{request['key']}", data=request, created_at=clock.now()),
+            MarkerModel.marker.does_not_exist())
+    try:
+        txn.commit(WalletModel._get_connection().connection)
+    except TransactionCancelled:
+        return None
+    return request
+
+
+def _request(workspace_id: str, key: str, credits: int, period: str) -> dict[str, Any]:
+    return {"workspace_id": workspace_id, "key": key, "credits": credits, "amount_cents": topup_amount_cents(credits),
+            "period": period}
+
+
+def _charge(workspace_id: str, request: dict[str, Any]) -> str:
+    from chalicelib.billing import gateway
+
+    key = str(request["key"])
+    billing = WorkspaceModel.get(workspace_id, consistent_read=True).billing or {}
     customer = billing.get("customer_id")
     if not customer:
         _fail(workspace_id, "no saved customer to charge", key)
         return "no_customer"
-    credits = int(t.amount)
-    metadata = {"kind": "auto_topup", "workspace_id": workspace_id, "credits": str(credits), "period": period}
+    metadata = {"kind": "auto_topup", "workspace_id": workspace_id, "credits": str(request["credits"]),
+                "period": str(request["period"]), "topup_key": key}
     import stripe
 
     try:
-        intent = gateway.create_off_session_payment(customer, billing.get("payment_method"), topup_amount_cents(credits),
-                                                    metadata, key)
+        intent = gateway.create_off_session_payment(customer, billing.get("payment_method"),
+                                                    int(request["amount_cents"]), metadata, key)
     except stripe.CardError as exc:
         failed_intent = ((exc.json_body or {}).get("error") or {}).get("payment_intent") or {}
         _fail(workspace_id, f"card declined: {exc.user_message or exc.code}", failed_intent.get("id") or key)

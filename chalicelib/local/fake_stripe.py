@@ -5,7 +5,7 @@ It speaks Stripe's wire format: form-encoded requests with bracket notation
 `livemode` built from Stripe's published fixtures (../shared/fixtures/stripe, with a built-in
 minimal shape when the file is absent), `Idempotency-Key` replays, and 402 `card_error`s for
 declined off-session payments. It covers what the gateway uses: prices by lookup key,
-customers, checkout sessions, payment intents, subscriptions.
+customers, checkout sessions (created, read, expired), payment intents, subscriptions.
 
 Dev/test controls (not Stripe): `POST /_fake/checkout/<id>/complete` pays a session as a customer
 would and delivers the resulting events, signed, to the webhook URL; `POST
@@ -162,7 +162,9 @@ class FakeStripe:
         if parts[:3] == ["v1", "checkout", "sessions"]:
             if method == "POST" and len(parts) == 3:
                 return 200, self._create_session(params)
-            return 200, self.sessions[parts[3]]
+            if method == "POST" and parts[-1] == "expire":
+                return self._expire_session(parts[3])
+            return 200, self._public(self.sessions[parts[3]])
         if parts[:2] == ["v1", "payment_intents"]:
             if method == "POST" and len(parts) == 2:
                 return self._create_intent(params)
@@ -201,6 +203,17 @@ class FakeStripe:
         session["_subscription_data"] = params.get("subscription_data") or {}
         self.sessions[session_id] = session
         return self._public(session)
+
+    def _expire_session(self, session_id: str) -> tuple[int, dict[str, Any]]:
+        """Like Stripe: only an open session can be expired (then it can never be paid)."""
+        with self.lock:
+            session = self.sessions[session_id]
+            if session["status"] != "open":
+                return 400, {"error": {"type": "invalid_request_error", "code": "checkout_session_not_open",
+                                       "message": f"Only Checkout Sessions with status `open` can be expired "
+                                                  f"(this one is `{session['status']}`)."}}
+            session.update(status="expired")
+        return 200, self._public(session)
 
     @staticmethod
     def _public(obj: dict[str, Any]) -> dict[str, Any]:
@@ -241,7 +254,7 @@ class FakeStripe:
         """The customer pays: the session completes and the events Stripe would send are delivered."""
         with self.lock:
             session = self.sessions[session_id]
-            if session["status"] == "complete":
+            if session["status"] != "open":  # paid already, or expired
                 return []
             session.update(status="complete", payment_status="paid")
         events = []

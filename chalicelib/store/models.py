@@ -476,6 +476,28 @@ class IdempotencyRecordModel(BaseModel):
     expiration = NumberAttribute(null=True)
 
 
+class RejectedEventModel(BaseModel):
+    """Signed Stripe events refused for good: acknowledged (so Stripe stops retrying), changed
+    nothing, and listed for operators. Two rows per event: `stripe` (the list, newest first by
+    the ULID) and `stripe_event:<evt_…>` (written in the same transaction, so a replay adds none)."""
+
+    table_suffix = "rejected_events"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    partition = UnicodeAttribute(hash_key=True)
+    rejected_id = UnicodeAttribute(range_key=True)  # rej_<ULID> in the list; "guard" in the guard row
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    field = UnicodeAttribute(null=True)
+    workspace_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -493,4 +515,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     SubscriptionModel,
     TopupModel,
     IdempotencyRecordModel,
+    RejectedEventModel,
 )

@@ -21,7 +21,7 @@ from chalicelib.billing.webhook import receive
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
 from chalicelib.store.models import WorkspaceModel
 from tests.functional.accounting_helpers import UNLIMITED
-from tests.functional.billing_helpers import buy_pack, conserved, post, sign
+from tests.functional.billing_helpers import buy_pack, conserved, plan_items, post, sign
 from tests.functional.helpers import call, purge
 
 
@@ -144,7 +144,7 @@ def _sub_event(kind: str, sub_id: str, ws: str, created: int, *, status: str = "
                cancel_at_period_end: bool = False) -> dict[str, Any]:
     sub = stripe_object("subscription", id=sub_id, status=status, customer=new_id("cus"),
                         metadata={"workspace_id": ws, "plan": plan, "interval": "month"},
-                        cancel_at_period_end=cancel_at_period_end, items={"object": "list", "data": []})
+                        cancel_at_period_end=cancel_at_period_end, items=plan_items(plan, "month"))
     return event_for(f"customer.subscription.{kind}", sub, created=created)
 
 
