@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.accounting import keys, ratelimit
+from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.dynamo import Failure, Transaction, TransactionCancelled
 from chalicelib.accounting.errors import AmbiguousWrite, Denied, DuplicateAdmission, RateLimitDenied
+from chalicelib.accounting.ledger import update_wallet
 from chalicelib.accounting.periods import day_of, period_of
 from chalicelib.accounting.plans import PROVIDER_QUOTAS, Limits, get_plan
 from chalicelib.accounting.prices import job_credits, model_price, worst_case_tokens
@@ -159,18 +161,10 @@ def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> R
         & (CounterModel.tokens.does_not_exist() | (CounterModel.tokens <= lim.tokens_per_day - tokens)),
         return_old=True,
     )
-    txn.update(
-        "wallet",
-        WalletModel(job.workspace_id),
-        [
-            WalletModel.held.add(credits),
-            WalletModel.available.add(-credits),
-            WalletModel.active_jobs.add(1),
-            WalletModel.last_active.set(period),
-            WalletModel.updated_at.set(req.now),
-        ],
-        (WalletModel.period == period)
-        & (WalletModel.available >= credits)
+    update_wallet(
+        txn, job.workspace_id, rules.hold(credits), req.now,
+        actions=(WalletModel.active_jobs.add(1), WalletModel.last_active.set(period)),
+        condition=(WalletModel.period == period)
         & (WalletModel.banned == False)  # noqa: E712 (a DynamoDB condition, not a Python test)
         & (WalletModel.active_jobs < lim.max_queued_jobs),
         return_old=True,

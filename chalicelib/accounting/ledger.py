@@ -31,6 +31,18 @@ def to_rules(w: WalletModel) -> rules.Wallet:
     )
 
 
+def update_wallet(txn: Transaction, workspace_id: str, delta: rules.Delta, now: datetime, *,
+                  condition: Any = None, actions: tuple[Any, ...] = (), return_old: bool = False) -> None:
+    """Add `delta` to the wallet in `txn`: one ADD per moved pool, under `available >= bound`
+    when the delta spends, plus the caller's own actions and condition."""
+    adds = [getattr(WalletModel, name).add(value) for name, value in delta.nonzero().items()]
+    guard = WalletModel.available >= delta.requires_available if delta.requires_available else None
+    if condition is not None:
+        guard = condition if guard is None else guard & condition
+    txn.update("wallet", WalletModel(workspace_id), [*adds, *actions, WalletModel.updated_at.set(now)], guard,
+               return_old=return_old)
+
+
 def new_wallet(workspace_id: str, plan: str, allowance: int, period: str, now: datetime) -> tuple[WalletModel, LedgerEntryModel]:
     """A fresh wallet with the period's allowance, and the ledger entry that explains it."""
     wallet = WalletModel(
@@ -118,13 +130,8 @@ def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: date
     """
     before = get_wallet(workspace_id)
     txn = Transaction()
-    if amount >= 0:
-        actions = [WalletModel.purchased.add(amount), WalletModel.available.add(amount)]
-        condition = WalletModel.workspace_id.exists()
-    else:
-        actions = [WalletModel.period_spent.add(-amount), WalletModel.available.add(amount)]
-        condition = WalletModel.available >= -amount
-    txn.update("wallet", WalletModel(workspace_id), [*actions, WalletModel.updated_at.set(now)], condition)
+    delta = rules.credit(amount) if amount >= 0 else rules.debit(-amount)
+    update_wallet(txn, workspace_id, delta, now, condition=WalletModel.workspace_id.exists())
     entry = LedgerEntryModel(
         workspace_id, ids.new_id("led", now), type=entry_type, amount=amount, reason=reason,
         source=source, user_id=actor, period=before.period, created_at=now, details=details or {},
@@ -163,13 +170,12 @@ def raise_allowance(workspace_id: str, plan: str, allowance: int, *, source: str
     or None when a marker was written before (this call changed nothing)."""
     for _ in range(8):
         w = get_wallet(workspace_id)
-        delta = allowance - int(w.allowance_granted)
+        change = rules.raise_allowance(to_rules(w), allowance)
+        delta = change.allowance_granted
         txn = Transaction()
-        actions = [WalletModel.plan.set(plan), WalletModel.updated_at.set(now)]
-        if delta > 0:
-            actions += [WalletModel.allowance_granted.add(delta), WalletModel.available.add(delta)]
-        txn.update("wallet", w, actions, (WalletModel.period == w.period)
-                   & (WalletModel.allowance_granted == int(w.allowance_granted)))
+        update_wallet(txn, workspace_id, change, now, actions=(WalletModel.plan.set(plan),),
+                      condition=(WalletModel.period == w.period)
+                      & (WalletModel.allowance_granted == int(w.allowance_granted)))
         if delta > 0:
             txn.put("ledger", LedgerEntryModel(
                 workspace_id, ids.new_id("led", now), type="grant", amount=delta, period=w.period,
@@ -207,18 +213,12 @@ def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: da
     """
     for _ in range(8):
         w = to_rules(get_wallet(workspace_id))
-        from_purchased = min(owed, max(0, w.purchased_remaining), w.available)
-        from_allowance = min(owed - from_purchased, w.available - from_purchased)
-        debt = owed - from_purchased - from_allowance
+        change = rules.clawback(w, owed)
+        from_purchased, from_allowance, debt = -change.purchased, change.period_spent, change.debt
         txn = Transaction()
-        txn.update("wallet", WalletModel(workspace_id), [
-            WalletModel.purchased.add(-from_purchased),
-            WalletModel.period_spent.add(from_allowance),
-            WalletModel.available.add(-(from_purchased + from_allowance)),
-            WalletModel.debt.add(debt),
-            WalletModel.updated_at.set(now),
-        ], (WalletModel.period == w.period) & (WalletModel.purchased == w.purchased)
-           & (WalletModel.period_spent == w.period_spent) & (WalletModel.held == w.held))
+        update_wallet(txn, workspace_id, change, now, condition=(WalletModel.period == w.period)
+                      & (WalletModel.purchased == w.purchased) & (WalletModel.period_spent == w.period_spent)
+                      & (WalletModel.held == w.held))
         txn.put("ledger", LedgerEntryModel(
             workspace_id, ids.new_id("led", now), type="clawback", amount=-(from_purchased + from_allowance),
             period=w.period, reason=reason, source=source, created_at=now,

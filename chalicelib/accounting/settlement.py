@@ -14,7 +14,9 @@ from typing import Any
 
 from chalicelib import ids
 from chalicelib.accounting import keys
+from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.dynamo import Transaction, TransactionCancelled
+from chalicelib.accounting.ledger import update_wallet
 from chalicelib.accounting.periods import day_of, period_of
 from chalicelib.store.models import CounterModel, HoldModel, JobModel, LedgerEntryModel, RollupModel, WalletModel
 
@@ -125,17 +127,10 @@ def _resolve(job: JobModel, final: JobFinal, now: datetime, *, status: str, entr
     reserved = int(job.credits_reserved)
     txn = Transaction()
     _resolve_hold(txn, hold, status, now)
-    wallet_actions = [
-        WalletModel.held.add(-reserved),
-        WalletModel.available.add(reserved - actual),
-        WalletModel.active_jobs.add(-1),
-        WalletModel.updated_at.set(now),
-    ]
-    if actual:
-        wallet_actions.append(WalletModel.period_spent.add(actual))
+    counts = [WalletModel.active_jobs.add(-1)]
     if job.slot:
-        wallet_actions.append(WalletModel.running_jobs.add(-1))  # the job's running slot comes back
-    txn.update("wallet", WalletModel(job.workspace_id), wallet_actions)
+        counts.append(WalletModel.running_jobs.add(-1))  # the job's running slot comes back
+    update_wallet(txn, job.workspace_id, rules.resolve(reserved, actual), now, actions=tuple(counts))
     txn.put("ledger", job_entry(job, entry_type, now, amount=-actual, held_delta=-reserved, reason=reason,
                                 details=details))
     txn.update("job", job, [*_job_actions(final, usage), JobModel.slot.remove()], _slot_condition(job, job_condition))

@@ -48,38 +48,79 @@ class Rollover:
     granted: int  # the new period's allowance (>= 0)
 
 
-def hold(w: Wallet, credits: int) -> Wallet:
-    if credits < 0 or w.available < credits:
-        raise ValueError("hold exceeds available")
-    return replace(w, held=w.held + credits, available=w.available - credits)
+@dataclass(frozen=True)
+class Delta:
+    """One wallet change, as the adapter writes it: `ADD field :value` for every non-zero field,
+    under the condition `available >= requires_available` (conditions cannot do arithmetic, so
+    the bound is computed here). Every transaction that moves credits builds its update from one
+    of the functions below, and the property tests drive the same functions."""
+
+    allowance_granted: int = 0
+    period_spent: int = 0
+    purchased: int = 0
+    held: int = 0
+    available: int = 0
+    debt: int = 0
+    requires_available: int = 0
+
+    def nonzero(self) -> dict[str, int]:
+        """The fields to ADD (what the adapter turns into update actions)."""
+        names = ("allowance_granted", "period_spent", "purchased", "held", "available", "debt")
+        return {name: getattr(self, name) for name in names if getattr(self, name)}
 
 
-def settle(w: Wallet, reserved: int, actual: int) -> Wallet:
-    """Turn a hold into the actual charge (actual <= reserved; the rest returns)."""
+def hold(credits: int) -> Delta:
+    """Admission: reserve a job's worst case."""
+    if credits < 0:
+        raise ValueError("a hold is never negative")
+    return Delta(held=credits, available=-credits, requires_available=credits)
+
+
+def resolve(reserved: int, actual: int) -> Delta:
+    """Settlement (actual > 0) or release (actual = 0): the hold ends, `actual` of it is spent."""
     if not 0 <= actual <= reserved:
         raise ValueError("actual must be within the hold")
-    return replace(
-        w,
-        held=w.held - reserved,
-        period_spent=w.period_spent + actual,
-        available=w.available + reserved - actual,
-    )
+    return Delta(held=-reserved, period_spent=actual, available=reserved - actual)
 
 
-def release(w: Wallet, reserved: int) -> Wallet:
-    return replace(w, held=w.held - reserved, available=w.available + reserved)
-
-
-def credit(w: Wallet, amount: int) -> Wallet:
+def credit(amount: int) -> Delta:
     """Purchased credits, grants and positive adjustments (never expire)."""
-    return replace(w, purchased=w.purchased + amount, available=w.available + amount)
+    if amount < 0:
+        raise ValueError("a credit is never negative")
+    return Delta(purchased=amount, available=amount)
 
 
-def debit(w: Wallet, amount: int) -> Wallet:
+def debit(amount: int) -> Delta:
     """A negative adjustment: spends like a job (allowance first); never below available 0."""
-    if amount < 0 or w.available < amount:
-        raise ValueError("debit exceeds available")
-    return replace(w, period_spent=w.period_spent + amount, available=w.available - amount)
+    if amount < 0:
+        raise ValueError("a debit is never negative")
+    return Delta(period_spent=amount, available=-amount, requires_available=amount)
+
+
+def raise_allowance(w: Wallet, allowance: int) -> Delta:
+    """An upgrade mid-period: the allowance becomes `allowance` now (never lowered)."""
+    more = max(0, allowance - w.allowance_granted)
+    return Delta(allowance_granted=more, available=more)
+
+
+def clawback(w: Wallet, owed: int) -> Delta:
+    """Take back `owed` credits (refund, dispute): purchased first, then allowance, never below
+    available 0; what cannot be covered becomes debt."""
+    if owed < 0:
+        raise ValueError("owed is never negative")
+    from_purchased = min(owed, max(0, w.purchased_remaining), max(0, w.available))
+    from_allowance = min(owed - from_purchased, max(0, w.available - from_purchased))
+    taken = from_purchased + from_allowance
+    return Delta(purchased=-from_purchased, period_spent=from_allowance, available=-taken, debt=owed - taken)
+
+
+def apply(w: Wallet, d: Delta) -> Wallet:
+    """What DynamoDB does with the delta: refused when the condition fails, else every ADD."""
+    if w.available < d.requires_available:
+        raise ValueError("the condition available >= required does not hold")
+    return replace(w, allowance_granted=w.allowance_granted + d.allowance_granted,
+                   period_spent=w.period_spent + d.period_spent, purchased=w.purchased + d.purchased,
+                   held=w.held + d.held, available=w.available + d.available, debt=w.debt + d.debt)
 
 
 def rollover(w: Wallet, new_period: str, allowance: int) -> Rollover:

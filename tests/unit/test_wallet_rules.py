@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,8 @@ ops = st.lists(
         st.tuples(st.just("fail"), st.integers(0, 100)),
         st.tuples(st.just("grant"), st.integers(1, 500)),
         st.tuples(st.just("debit"), st.integers(1, 500)),
+        st.tuples(st.just("clawback"), st.integers(1, 500)),
+        st.tuples(st.just("upgrade"), st.integers(0, 2000)),
         st.tuples(st.just("reset"), st.integers(0, 1000)),
     ),
     max_size=80,
@@ -25,43 +28,60 @@ def _next_period(period: str) -> str:
     return f"{y + (m == 12)}-{m % 12 + 1:02d}"
 
 
+def _try(w: rules.Wallet, delta: rules.Delta) -> rules.Wallet | None:
+    """What DynamoDB does with the adapter's update: None when its condition refuses it."""
+    try:
+        return rules.apply(w, delta)
+    except ValueError:
+        return None
+
+
 @settings(max_examples=400, deadline=None)
 @given(start_allowance=st.integers(0, 1000), sequence=ops)
 def test_random_sequences_keep_invariants(start_allowance: int, sequence: list[tuple[str, int]]) -> None:
+    """The deltas production writes (hold, resolve, credit, debit, clawback, raise_allowance,
+    rollover), applied as DynamoDB applies them (condition, then ADDs): the test never checks
+    `available` itself before an operation; only the delta's own condition may refuse it."""
     w = rules.Wallet(period="2026-01", allowance_granted=start_allowance, available=start_allowance)
     ledger = start_allowance  # sum of ledger amounts
     ledger_held = 0
     holds: list[int] = []
     for op, x in sequence:
         if op == "admit":
-            if w.available >= x:
-                w = rules.hold(w, x)
+            after = _try(w, rules.hold(x))
+            if after is not None:
+                w, ledger_held = after, ledger_held + x
                 holds.append(x)
-                ledger_held += x
-        elif op == "settle" and holds:
+            else:
+                assert w.available < x  # refused only when it could not be afforded
+        elif op in ("settle", "fail") and holds:
             reserved = holds.pop(0)
-            actual = x % (reserved + 1)
-            w = rules.settle(w, reserved, actual)
-            ledger -= actual
-            ledger_held -= reserved
-        elif op == "fail" and holds:
-            reserved = holds.pop()
-            w = rules.release(w, reserved)
-            ledger_held -= reserved
+            actual = x % (reserved + 1) if op == "settle" else 0
+            w = rules.apply(w, rules.resolve(reserved, actual))  # a resolution is never refused
+            ledger, ledger_held = ledger - actual, ledger_held - reserved
         elif op == "grant":
-            w = rules.credit(w, x)
-            ledger += x
+            w, ledger = rules.apply(w, rules.credit(x)), ledger + x
         elif op == "debit":
-            if w.available >= x:
-                w = rules.debit(w, x)
-                ledger -= x
+            after = _try(w, rules.debit(x))
+            if after is not None:
+                w, ledger = after, ledger - x
+            else:
+                assert w.available < x
+        elif op == "clawback":
+            delta = rules.clawback(w, x)
+            assert -delta.available + delta.debt == x  # every credit owed is taken or recorded as debt
+            w, ledger = rules.apply(w, delta), ledger + delta.available
+        elif op == "upgrade":
+            delta = rules.raise_allowance(w, x)
+            w, ledger = rules.apply(w, delta), ledger + delta.allowance_granted
+            assert w.allowance_granted >= x
         elif op == "reset":
             r = rules.rollover(w, _next_period(w.period), x)
             ledger += r.expired + r.granted
             w = r.wallet
             assert r.expired <= 0 and w.period_spent == 0
         # Invariant 1: never negative.
-        assert w.available >= 0
+        assert w.available >= 0 and w.held >= 0
         assert w.allowance_remaining >= 0 and w.purchased_remaining >= 0
         # Invariant 3: conservation against the ledger.
         assert w.balance == ledger
@@ -81,10 +101,10 @@ def test_rollover_expires_allowance_and_keeps_purchased() -> None:
 
 
 def test_rollover_keeps_allowance_held_by_jobs_in_flight() -> None:
-    w = rules.hold(rules.Wallet(period="2026-11", allowance_granted=1, available=1), 1)
+    w = rules.apply(rules.Wallet(period="2026-11", allowance_granted=1, available=1), rules.hold(1))
     r = rules.rollover(w, "2026-12", 0)
     assert r.wallet.available == 0 and r.wallet.held == 1
-    assert rules.release(r.wallet, 1).available == 1
+    assert rules.apply(r.wallet, rules.resolve(1, 0)).available == 1
 
 
 def test_rollover_after_overspending_allowance_uses_purchased() -> None:
@@ -96,17 +116,38 @@ def test_rollover_after_overspending_allowance_uses_purchased() -> None:
 
 def test_hold_beyond_available_is_refused() -> None:
     w = rules.Wallet(period="2026-11", allowance_granted=5, available=5)
-    try:
-        rules.hold(w, 6)
-    except ValueError:
-        return
-    raise AssertionError("hold above available must be refused")
+    assert rules.hold(6).requires_available == 6
+    with pytest.raises(ValueError):
+        rules.apply(w, rules.hold(6))
+    assert rules.apply(w, rules.hold(5)).available == 0
 
 
 def test_settle_more_than_reserved_is_refused() -> None:
-    w = rules.hold(rules.Wallet(period="2026-11", allowance_granted=5, available=5), 3)
-    try:
-        rules.settle(w, 3, 4)
-    except ValueError:
-        return
-    raise AssertionError("settling above the hold must be refused")
+    with pytest.raises(ValueError):
+        rules.resolve(3, 4)
+    with pytest.raises(ValueError):
+        rules.resolve(3, -1)
+    assert rules.resolve(3, 2) == rules.Delta(held=-3, period_spent=2, available=1)
+
+
+def test_deltas_move_exactly_the_pools_they_name() -> None:
+    assert rules.hold(4).nonzero() == {"held": 4, "available": -4}
+    assert rules.resolve(4, 0).nonzero() == {"held": -4, "available": 4}
+    assert rules.credit(7).nonzero() == {"purchased": 7, "available": 7}
+    assert rules.debit(7) == rules.Delta(period_spent=7, available=-7, requires_available=7)
+    for negative in (rules.hold, rules.credit, rules.debit):
+        with pytest.raises(ValueError):
+            negative(-1)
+
+
+def test_clawback_takes_purchased_first_then_allowance_then_records_debt() -> None:
+    w = rules.Wallet(period="2026-11", allowance_granted=100, period_spent=0, purchased=50, held=30, available=120)
+    d = rules.clawback(w, 200)
+    assert (d.purchased, d.period_spent, d.available, d.debt) == (-50, 70, -120, 80)
+    assert rules.apply(w, d).available == 0
+
+
+def test_upgrade_never_lowers_the_allowance() -> None:
+    w = rules.Wallet(period="2026-11", allowance_granted=1000, available=1000)
+    assert rules.raise_allowance(w, 50) == rules.Delta()
+    assert rules.raise_allowance(w, 10_000).nonzero() == {"allowance_granted": 9000, "available": 9000}
