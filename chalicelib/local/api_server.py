@@ -36,7 +36,7 @@ _STOCK_MESSAGES = {400: "malformed HTTP request", 408: "request timeout", 414: "
 
 def envelope(status: int, message: str, headers: Any) -> tuple[dict[str, str], bytes]:
     """Headers and body of an error answered by the server itself (the app never saw it)."""
-    request_id = request_id_from(headers)
+    request_id = request_id_from({str(k).lower(): v for k, v in (headers or {}).items()})
     code = CHALICE_ERROR_CODES.get(status, "internal_error" if status >= 500 else "invalid_request")
     body = json.dumps({"error": {"code": code, "message": message, "request_id": request_id}}, separators=(",", ":"))
     return {"Content-Type": JSON_TYPE, "X-Request-Id": request_id, **SECURITY_HEADERS}, body.encode("utf-8")
