@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from chalice import Blueprint, Response
@@ -40,10 +41,17 @@ def dashboard_form_post() -> Response:
     return Response(body="", status_code=303, headers={"Location": "/admin", "Cache-Control": "no-store"})
 
 
+@lru_cache(maxsize=1)
+def _asset_names() -> frozenset[str]:
+    """The files that may be served, listed once: a requested name is looked up here, never
+    handed to the filesystem (a 300-character name once made is_file() raise ENAMETOOLONG)."""
+    return frozenset(p.name for p in ASSETS.iterdir() if p.is_file() and p.suffix in TYPES)
+
+
 @pages.route("/admin/assets/{name}", methods=["GET"])
 def asset(name: str) -> Response:
-    path = (ASSETS / name).resolve()
-    if path.parent != ASSETS or not path.is_file() or path.suffix not in TYPES:
+    if name not in _asset_names():
         raise NotFound("no such asset")
+    path = ASSETS / name
     return Response(body=path.read_text(encoding="utf-8"), status_code=200,
                     headers={"Content-Type": TYPES[path.suffix], "Cache-Control": "public, max-age=300"})

@@ -131,3 +131,9 @@ def test_64_concurrent_clients_are_all_served(server):
     for thread in threads:
         thread.join()
     assert failures == [] and statuses == [200] * 64
+
+
+@pytest.mark.parametrize("name", ["%F0%9D%95%BF" * 100, "a" * 300, "..%2F..%2Fapp.py", "%2e%2e"])
+def test_asset_names_found_by_the_fuzzer_are_404_over_http(server, name):
+    response = requests.get(f"http://{server}/admin/assets/{name}", timeout=10)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
