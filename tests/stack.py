@@ -87,9 +87,11 @@ def announced(lines: list[str], component: str) -> str:
 
 
 def stop_stack(stack: Stack) -> None:
+    """SIGTERM, as Ctrl-C would; the stack joins its pollers one by one (each may be mid-receive),
+    which on a loaded 2-core machine was seen to take over 20 s, so it gets 60 before a kill."""
     stack.process.terminate()
     try:
-        stack.process.wait(timeout=20)
+        stack.process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         stack.process.kill()
         raise
