@@ -11,7 +11,15 @@ from chalice import Chalice, Cron, Rate, Response
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
 from chalicelib.api.billing import billing
-from chalicelib.api.http import CHALICE_ERROR_CODES, error_response, json_response, request_id_of
+from chalicelib.api.http import (
+    CHALICE_ERROR_CODES,
+    SECURITY_HEADERS,
+    check_body,
+    error_response,
+    json_response,
+    request_id_of,
+    trace_id,
+)
 from chalicelib.api.jobs import jobs
 from chalicelib.api.pages import pages
 from chalicelib.errors import ApiError
@@ -41,7 +49,8 @@ def envelope(event: Any, get_response: Any) -> Response:
     started = time.perf_counter()
     note_cold_start("api")
     request_id = request_id_of(event)
-    correlation_id = (event.headers or {}).get("x-correlation-id") or request_id
+    # A malformed X-Correlation-Id (over 128 chars, or outside [A-Za-z0-9._:-]) is ignored, not refused.
+    correlation_id = trace_id((event.headers or {}).get("x-correlation-id")) or request_id
     unbind()
     route = f"{event.method} {(event.context or {}).get('resourcePath', event.path)}"
     bind(request_id=request_id, correlation_id=correlation_id, route=route)
@@ -49,11 +58,14 @@ def envelope(event: Any, get_response: Any) -> Response:
     if event.context is not None:
         event.context["correlation_id"] = correlation_id
     try:
+        check_body(event.raw_body or b"")  # size and nesting, before any route parses it
         response = get_response(event)
     except ApiError as error:
         response = error_response(error, request_id)
     response = _normalise(response, request_id)
     response.headers["X-Request-Id"] = request_id
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     latency = int((time.perf_counter() - started) * 1000)
     code = None
     if response.status_code >= 400:
@@ -72,13 +84,22 @@ def _error_code(response: Response) -> str | None:
 
 
 def _normalise(response: Response, request_id: str) -> Response:
-    """Chalice's own errors ({"Code","Message"}: 404, 405, 415, 500) → our error envelope."""
+    """Chalice's own errors ({"Code","Message"}: 404, 405, 415, 500) → our error envelope,
+    keeping their headers (a 405's Allow)."""
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
-        code = CHALICE_ERROR_CODES.get(response.status_code, "invalid_request")
-        message = "internal error" if response.status_code >= 500 else str(body.get("Message", ""))
-        return json_response({"error": {"code": code, "message": message, "request_id": request_id}},
-                             response.status_code)
+        status = response.status_code
+        code = CHALICE_ERROR_CODES.get(status, "invalid_request")
+        if status >= 500:
+            message = "internal error"
+        elif status == 405:
+            message = f"this path does not accept that method; allowed: {response.headers.get('Allow', '')}"
+        elif status == 415:  # Chalice's message repeats the Content-Type header: never echo a header
+            message = "unsupported media type: send Content-Type: application/json"
+        else:
+            message = str(body.get("Message", ""))
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        return json_response({"error": {"code": code, "message": message, "request_id": request_id}}, status, headers)
     return response
 
 

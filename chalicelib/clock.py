@@ -60,14 +60,31 @@ def iso(at: datetime | None) -> str | None:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Times accepted from input (query strings, CLI flags): far enough for any real query, near enough
+# that every year has four digits and every instant fits a ULID's millisecond clock.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+RANGE_TEXT = "2000-01-01 to 2100-12-31 (UTC)"
+
+
 def parse_iso(value: str) -> datetime:
-    """Parse an RFC 3339 timestamp (Z or offset) or a date; raises ValueError."""
+    """Parse an RFC 3339 timestamp (Z or offset) or a YYYY-MM-DD date (UTC midnight) between
+    EARLIEST and LATEST: the one parser for times that come from input. Raises ValueError."""
     text = value.strip()
-    if len(text) == 10:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    if text.endswith("Z") or text.endswith("z"):
+    malformed = ValueError("expected an RFC 3339 timestamp or a YYYY-MM-DD date")
+    if not 10 <= len(text) <= 40 or not text[:4].isdigit():
+        raise malformed
+    if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise malformed from None
+    out_of_range = ValueError(f"must be within {RANGE_TEXT}")
+    try:
+        parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved across midnight by its offset
+        raise out_of_range from None
+    if not EARLIEST <= parsed <= LATEST:
+        raise out_of_range
+    return parsed

@@ -1,8 +1,13 @@
-"""The real local stack (`python -m chalicelib.local`) as a subprocess on free ports (e2e and browser tests)."""
+"""The real local stack (`python -m chalicelib.local`) as a subprocess (e2e and browser tests).
+
+Its servers bind port 0 and print the ports they got (`[api] http://127.0.0.1:PORT`): no port is
+picked here and released for the child to re-bind, so two test runs never race for one.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -34,13 +39,11 @@ class Stack:
 
 
 def start_stack(extra_env: dict[str, str] | None = None) -> Stack:
-    from chalicelib.local.stack import free_port
-
-    port, moto_port = free_port(), free_port()
     admin_key = "sk_test_admin_e2e_" + os.urandom(8).hex()
-    env = {**os.environ, "PORT": str(port), "MOTO_PORT": str(moto_port), "ADMIN_API_KEY": admin_key,
+    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "ADMIN_API_KEY": admin_key,
            "LOCAL_VISIBILITY_TIMEOUT_S": "2", "PYTHONUNBUFFERED": "1", "STAGE": "local", "FAULT_INJECTION": "true",
-           "LOG_FILE": str(ROOT / "test-artifacts" / f"e2e-{port}.log"), **(extra_env or {})}
+           "LOG_FILE": str(ROOT / "test-artifacts" / f"e2e-{os.getpid()}-{os.urandom(4).hex()}.log"),
+           **(extra_env or {})}
     env.pop("AWS_ENDPOINT_URL", None)
     env.pop("TABLE_PREFIX", None)
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
@@ -69,15 +72,26 @@ def start_stack(extra_env: dict[str, str] | None = None) -> Stack:
             lines.append(line)
 
     threading.Thread(target=drain, daemon=True).start()
-    base = f"http://127.0.0.1:{port}"
+    base, moto = announced(lines, "api"), announced(lines, "moto")
     assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
-    return Stack(base, f"http://127.0.0.1:{moto_port}", admin_key, process, lines)
+    return Stack(base, moto, admin_key, process, lines)
+
+
+def announced(lines: list[str], component: str) -> str:
+    """The URL a component printed when it came up (`[api] http://127.0.0.1:41234 ...`)."""
+    for line in lines:
+        match = re.match(rf"\[{component}\] (http://[\d.]+:\d+)", line)
+        if match:
+            return match.group(1)
+    raise RuntimeError(f"the local stack did not announce its {component} URL:\n" + "".join(lines))
 
 
 def stop_stack(stack: Stack) -> None:
+    """SIGTERM, as Ctrl-C would; the stack joins its pollers one by one (each may be mid-receive),
+    which on a loaded 2-core machine was seen to take over 20 s, so it gets 60 before a kill."""
     stack.process.terminate()
     try:
-        stack.process.wait(timeout=20)
+        stack.process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         stack.process.kill()
         raise

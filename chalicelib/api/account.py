@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.api import cursors
 from chalicelib.api.http import (
     authenticate,
-    decode_cursor,
-    encode_cursor,
     json_body,
     json_response,
     page_limit,
@@ -47,7 +46,7 @@ def patch_me():
 def create_key():
     from chalicelib.accounts import create_key as create
     from chalicelib.accounts import key_view
-    from chalicelib.api.idempotency import idempotent
+    from chalicelib.api.idempotency import idempotent, secret_shown_once
     from chalicelib.api.schemas import KeyCreate
 
     request = account.current_request
@@ -58,7 +57,7 @@ def create_key():
         key, secret = create(p.user, body.name)
         return json_response({"key": key_view(key), "secret": secret}, 201)
 
-    return idempotent(request, p.user.user_id, make, account.lambda_context)
+    return idempotent(request, p.user.user_id, make, account.lambda_context, redact=secret_shown_once("secret"))
 
 
 @account.route("/v1/keys", methods=["GET"])
@@ -105,13 +104,11 @@ def ledger():
     p = authenticate(request)
     params = query_params(request)
     limit = page_limit(params)
-    cursor = decode_cursor(params, {"workspace_id", "entry_id"})
-    if cursor is not None and cursor.get("workspace_id", {}).get("S") != p.workspace.workspace_id:
-        raise InvalidRequest("cursor is not valid", field="cursor")
-    result = LedgerEntryModel.query(p.workspace.workspace_id, scan_index_forward=False, limit=limit,
-                                    last_evaluated_key=cursor)
+    workspace_id = p.workspace.workspace_id
+    cursor = cursors.decode(params, "ledger", workspace_id)
+    result = LedgerEntryModel.query(workspace_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor)
     rows = [entry_view(e) for e in result]
-    return json_response({"data": rows, "next_cursor": encode_cursor(result.last_evaluated_key)})
+    return json_response({"data": rows, "next_cursor": cursors.encode("ledger", workspace_id, result.last_evaluated_key)})
 
 
 def entry_view(e: Any) -> dict[str, Any]:
@@ -125,15 +122,26 @@ def entry_view(e: Any) -> dict[str, Any]:
     }
 
 
-def date_range(params: dict[str, str], default_days: int = 30) -> tuple[Any, Any]:
+def parse_time(params: dict[str, str], name: str) -> datetime | None:
+    """One time parameter (`from`, `to`, `at`) through the one parser; 400 naming it when bad."""
+    from chalicelib import clock
+
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return clock.parse_iso(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"{name}: {exc} (RFC 3339 or YYYY-MM-DD, within {clock.RANGE_TEXT})",
+                             field=name) from None
+
+
+def date_range(params: dict[str, str], default_days: int = 30) -> tuple[datetime, datetime]:
     """`from`/`to` as RFC 3339 or dates; defaults to the last `default_days` days; max 366."""
     from chalicelib import clock
 
-    try:
-        end = clock.parse_iso(params["to"]) if params.get("to") else clock.now()
-        start = clock.parse_iso(params["from"]) if params.get("from") else end - timedelta(days=default_days)
-    except ValueError:
-        raise InvalidRequest("from/to must be RFC 3339 timestamps or YYYY-MM-DD dates", field="from") from None
+    end = parse_time(params, "to") or clock.now()
+    start = parse_time(params, "from") or max(end - timedelta(days=default_days), clock.EARLIEST)
     if start > end:
         raise InvalidRequest("from must not be after to", field="from")
     if end - start > timedelta(days=366):

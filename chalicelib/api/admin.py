@@ -8,12 +8,11 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api import cursors
 from chalicelib.api.account import date_range, entry_view
 from chalicelib.api.http import (
     Principal,
     authenticate,
-    decode_cursor,
-    encode_cursor,
     json_body,
     json_response,
     page_limit,
@@ -62,7 +61,7 @@ def meta():
 def create_workspace():
     from chalicelib.accounts import create_workspace as create
     from chalicelib.accounts import key_view, user_view, workspace_view
-    from chalicelib.api.idempotency import idempotent
+    from chalicelib.api.idempotency import idempotent, secret_shown_once
     from chalicelib.api.schemas import WorkspaceCreate
 
     p = _admin()
@@ -77,7 +76,7 @@ def create_workspace():
             "key": key_view(made.key),
         }, 201)
 
-    return idempotent(admin.current_request, _actor(p), make, admin.lambda_context)
+    return idempotent(admin.current_request, _actor(p), make, admin.lambda_context, redact=secret_shown_once("api_key"))
 
 
 @admin.route("/admin/api/workspaces", methods=["GET"])
@@ -85,9 +84,11 @@ def list_workspaces():
     from chalicelib.accounts import workspace_view
     from chalicelib.store.models import WorkspaceModel
 
-    _admin()
+    p = _admin()
     params = query_params(admin.current_request)
     limit = page_limit(params)
+    scope = p.workspace.workspace_id
+    after = (cursors.decode(params, "admin.workspaces", scope) or {}).get("id")
     query = params.get("query", "").strip().lower()
     status, plan = params.get("status"), params.get("plan")
     if status and status not in ("active", "banned"):
@@ -102,11 +103,11 @@ def list_workspaces():
             continue
         rows.append(workspace_view(ws))
     rows.sort(key=lambda r: r["id"], reverse=True)
-    cursor = params.get("cursor")
-    if cursor:
-        rows = [r for r in rows if r["id"] < cursor]
+    if isinstance(after, str):
+        rows = [r for r in rows if r["id"] < after]
     page = rows[:limit]
-    return json_response({"data": page, "next_cursor": page[-1]["id"] if len(rows) > limit else None})
+    position = {"id": page[-1]["id"]} if len(rows) > limit else None
+    return json_response({"data": page, "next_cursor": cursors.encode("admin.workspaces", scope, position)})
 
 
 @admin.route("/admin/api/workspaces/{workspace_id}", methods=["GET"])
@@ -303,7 +304,7 @@ def admin_jobs():
     from chalicelib.generation.service import job_view
     from chalicelib.ops import find_jobs
 
-    _admin()
+    p = _admin()
     params = query_params(admin.current_request)
     limit = page_limit(params)
     start, end = date_range(params, default_days=1)
@@ -311,7 +312,9 @@ def admin_jobs():
     if status and status not in ("queued", "running", "succeeded", "failed", "canceled"):
         raise InvalidRequest("unknown status", field="status")
     f = _usage_filters(params)
-    cursor = decode_cursor(params, {"workspace_id", "job_id", "status"})
+    # The workspace and status filters pick the partition or index the position belongs to.
+    scope = f"{p.workspace.workspace_id}|{f['workspace_id'] or ''}|{status or ''}"
+    cursor = cursors.decode(params, "admin.jobs", scope)
     jobs, last = find_jobs(f["workspace_id"], status, start, end, limit, cursor)
     data = []
     for job in jobs:
@@ -322,7 +325,7 @@ def admin_jobs():
         view["workspace_id"] = job.workspace_id
         view["user_id"] = job.user_id
         data.append(view)
-    return json_response({"data": data, "next_cursor": encode_cursor(last)})
+    return json_response({"data": data, "next_cursor": cursors.encode("admin.jobs", scope, last)})
 
 
 @admin.route("/admin/api/denials", methods=["GET"])
@@ -344,10 +347,16 @@ def admin_denials():
     } for d in rows if not f["user_id"] or d.user_id == f["user_id"]]})
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
 def _csv_cell(value: Any) -> Any:
-    """Spreadsheets run cells that start with = + - @ as formulas: text such as a reason is
-    quoted with a leading apostrophe (numbers stay numbers)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Spreadsheets run text cells as formulas when their first non-blank character is = + - @
+    (leading spaces and line breaks are skipped), and tab/CR/LF at the start can smuggle one:
+    such cells get a leading apostrophe, as OWASP advises (numbers stay numbers)."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in ("\t", "\r", "\n") or value.lstrip()[:1] in _FORMULA_STARTS:
         return "'" + value
     return value
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,8 +29,19 @@ if TYPE_CHECKING:
 
 S = TypeVar("S", bound="Schema")
 JSON_TYPE = "application/json; charset=utf-8"
-CHALICE_ERROR_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "invalid_request",
-                       413: "payload_too_large", 415: "invalid_request", 500: "internal_error"}
+CHALICE_ERROR_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                       413: "payload_too_large", 415: "invalid_request", 500: "internal_error",
+                       501: "not_implemented"}
+# On every answer (the middleware and the local server's own errors): no MIME sniffing, no
+# framing, no Referer leaving the admin page.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
+# What an echoed X-Request-Id or a stored X-Correlation-Id may look like: short, header- and log-safe.
+TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+MAX_JSON_DEPTH = 64  # deeper bodies are refused before parsing (json.loads recurses per level)
+# A string literal; an unterminated one runs to the end (possessive: linear time on any input).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -42,27 +53,62 @@ def error_response(error: ApiError, request_id: str) -> Response:
     return json_response(error.body(request_id), error.status, error.headers)
 
 
-def request_id_of(request: Request | None) -> str:
-    if request is not None:
-        given = (request.headers or {}).get("x-request-id")
-        if given and len(given) <= 128 and given.isprintable():
-            return given
-        context = request.context or {}
-        if context.get("requestId"):
-            return str(context["requestId"])
+def trace_id(value: str | None) -> str | None:
+    """`value` when it is a usable request/correlation id (1-128 of [A-Za-z0-9._:-]), else None."""
+    if value and TRACE_ID.fullmatch(value):
+        return value
+    return None
+
+
+def request_id_from(headers: Any, context: dict[str, Any] | None = None) -> str:
+    """The client's X-Request-Id when well-formed, else API Gateway's request id, else a new one."""
+    given = trace_id((headers or {}).get("x-request-id"))
+    if given:
+        return given
+    if context and context.get("requestId"):
+        return str(context["requestId"])
     return f"req_{uuid.uuid4().hex}"
 
 
+def request_id_of(request: Request | None) -> str:
+    if request is None:
+        return request_id_from(None)
+    return request_id_from(request.headers, request.context)
+
+
+def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when brackets outside strings nest deeper than `limit`: a cheap scan at C speed
+    (strings removed by one regex, then only the bracket bytes are walked)."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    if len(brackets) <= limit:
+        return False
+    depth = 0
+    for step in map(_DEPTH_STEP.__getitem__, brackets):
+        depth += step
+        if depth > limit:
+            return True
+    return False
+
+
+def check_body(raw: bytes) -> None:
+    """Every body, before any route parses it: 413 over MAX_BODY_BYTES, 400 when nested too deep."""
+    limit = get_settings().max_body_bytes
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    if json_depth_exceeds(raw):
+        raise InvalidRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+
+
 def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object; 413 over the size limit, 400 when malformed."""
+    """The body as a JSON object. An absent or empty body is `{}` (routes whose body is optional);
+    a body that is present must be a JSON object: whitespace alone, `null` or `[]` are 400."""
     raw = request.raw_body or b""
-    if len(raw) > get_settings().max_body_bytes:
-        raise PayloadTooLarge(f"the body is larger than {get_settings().max_body_bytes} bytes")
-    if not raw.strip():
+    check_body(raw)
+    if not raw:
         return {}
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidRequest("the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object")
@@ -95,26 +141,6 @@ def page_limit(params: dict[str, str]) -> int:
     if not 1 <= value <= 100:
         raise InvalidRequest("limit must be an integer between 1 and 100", field="limit")
     return value
-
-
-def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
-    if not last_key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
-
-
-def decode_cursor(params: dict[str, str], allowed: set[str]) -> dict[str, Any] | None:
-    """A cursor from `?cursor=`; only keys the caller expects are accepted (no injection)."""
-    raw = params.get("cursor")
-    if not raw:
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("cursor is not valid", field="cursor") from None
-    if not isinstance(data, dict) or set(data) - allowed:
-        raise InvalidRequest("cursor is not valid", field="cursor")
-    return data
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """`Idempotency-Key` on mutating POSTs, with Powertools Idempotency: a replay returns the first
-response (status, body, headers) and does nothing again; the same key with another body is 409
-`idempotency_conflict`; a concurrent duplicate still in flight is 409 `conflict`.
+response (status, body, headers, plus `Idempotent-Replayed: true`) and does nothing again; the
+same key with another body is 409 `idempotency_conflict`; a concurrent duplicate still in flight
+is 409 `conflict`. A response carrying a secret shown once (a new API key) is stored with the
+secret redacted, so a replay returns the same key without its secret.
 
 Keys are scoped to the calling user and the route, so two tenants can use the same key.
 Job admission has its own exactly-once guard too (the hold row), so even without this layer a
@@ -10,6 +12,7 @@ job is never admitted twice.
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -49,8 +52,14 @@ def reset() -> None:
     _runner.cache_clear()
 
 
-def idempotent(request: Request, caller: str, handler: Callable[[], Response], lambda_context: Any = None) -> Response:
-    """Run `handler` once per (caller, route, Idempotency-Key); without the header, just run it."""
+def idempotent(request: Request, caller: str, handler: Callable[[], Response], lambda_context: Any = None,
+               *, redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response:
+    """Run `handler` once per (caller, route, Idempotency-Key); without the header, just run it.
+
+    `redact` rewrites the JSON body before it is stored: the first caller gets the real response,
+    a replay gets the stored (redacted) one. Responses that carry a secret shown once use it, so
+    the idempotency table never holds a secret.
+    """
     key = (request.headers or {}).get("idempotency-key")
     if key is None:
         return handler()
@@ -66,11 +75,12 @@ def idempotent(request: Request, caller: str, handler: Callable[[], Response], l
         config.register_lambda_context(lambda_context)  # a crashed request frees its key in time
     body_hash = hashlib.sha256(request.raw_body or b"").hexdigest()
     data = {"key": f"{caller}:{request.method}:{request.path}:{key}", "body": body_hash}
-    first: list[bool] = []
+    first: list[Response] = []
 
     def once() -> Response:
-        first.append(True)
-        return handler()
+        response = handler()
+        first.append(response)
+        return _redacted(response, redact) if redact is not None else response
 
     try:
         saved = run(data=data, handler=once)
@@ -78,7 +88,27 @@ def idempotent(request: Request, caller: str, handler: Callable[[], Response], l
         raise IdempotencyConflict("this Idempotency-Key was used with a different body") from None
     except IdempotencyAlreadyInProgressError:
         raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly") from None
-    headers = dict(saved["headers"])
-    if not first:
-        headers["Idempotent-Replayed"] = "true"
+    if first:
+        return first[0]
+    headers = {**saved["headers"], "Idempotent-Replayed": "true"}
     return Response(body=saved["body"], status_code=int(saved["status"]), headers=headers)
+
+
+def _redacted(response: Response, redact: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+    """The response to store: its JSON body through `redact` (error answers are kept as they are)."""
+    if response.status_code >= 400:
+        return response
+    raw = response.body if isinstance(response.body, str) else response.body.decode("utf-8")
+    body = json.dumps(redact(json.loads(raw)), separators=(",", ":"))
+    return Response(body=body, status_code=response.status_code, headers=dict(response.headers))
+
+
+def secret_shown_once(field: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A `redact` for a response whose `field` holds a new secret: stored as null, with a note."""
+
+    def redact(body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, field: None, "message": (
+            f"replayed: `{field}` is shown only in the first response and is never stored; "
+            "if it was lost, revoke this key and create a new one")}
+
+    return redact

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.api import cursors
 from chalicelib.api.http import (
     authenticate,
-    decode_cursor,
-    encode_cursor,
     json_body,
     json_response,
     page_limit,
@@ -49,13 +48,11 @@ def list_jobs():
     principal = authenticate(request)
     params = query_params(request)
     limit = page_limit(params)
-    cursor = decode_cursor(params, {"workspace_id", "job_id"})
-    if cursor is not None and cursor.get("workspace_id", {}).get("S") != principal.workspace.workspace_id:
-        from chalicelib.errors import InvalidRequest
-
-        raise InvalidRequest("cursor is not valid", field="cursor")
-    items, last = service.list_jobs(principal.workspace.workspace_id, limit, cursor)
-    return json_response({"data": [service.job_view(j) for j in items], "next_cursor": encode_cursor(last)})
+    workspace_id = principal.workspace.workspace_id
+    cursor = cursors.decode(params, "jobs", workspace_id)
+    items, last = service.list_jobs(workspace_id, limit, cursor)
+    return json_response({"data": [service.job_view(j) for j in items],
+                          "next_cursor": cursors.encode("jobs", workspace_id, last)})
 
 
 @jobs.route("/v1/jobs/{job_id}", methods=["GET"])
@@ -73,5 +70,6 @@ def cancel_job(job_id: str):
 
     request = jobs.current_request
     principal = authenticate(request)
+    json_body(request)  # no body is needed; one that is given must still be a JSON object
     return idempotent(request, principal.user.user_id, lambda: json_response(
         {"job": service.job_view(service.cancel_job(principal.workspace.workspace_id, job_id))}), jobs.lambda_context)

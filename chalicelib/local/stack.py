@@ -116,11 +116,14 @@ class LocalStack:
         from chalicelib.local.moto_server import SerializedMotoServer
 
         for name, port in (("MOTO_PORT", self.moto_port), ("PORT", self.port if self.run_api else None)):
-            if port is not None and not port_is_free(self.host, port):
+            if port and not port_is_free(self.host, port):  # 0 = any free port, bound below
                 raise SystemExit(f"port {port} on {self.host} is in use; set {name} to another port")
+        if self.run_api:
+            self._bind_api()  # bound first: with PORT=0, the real port is known to what follows
 
         self._moto = SerializedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
         self._moto.start()
+        self.moto_port = int(self._moto.get_host_and_port()[1])
         self._say("moto", f"http://{self.host}:{self.moto_port} (DynamoDB, SQS + DLQ, S3; one request at a time)")
         configure_environment(self.moto_port, self.prefix)
         create_resources(self.visibility_timeout_s)
@@ -141,7 +144,7 @@ class LocalStack:
         self._say("provider", f"local (Pillow, latency {s.local_provider_latency_ms} ms, fault injection "
                               f"{'on' if s.fault_injection else 'off'})")
         if self.run_api:
-            self._start_api()
+            self._serve_api()
         self._say("admin", f"key {self.admin_key} (workspace {admin['workspace_id']})")
         if self.run_api:
             self._say("dashboard", f"http://{self.host}:{self.port}/admin")
@@ -177,16 +180,21 @@ class LocalStack:
             self._threads.append(poller)
         self._say("worker", f"polling {s.jobs_queue_name} (batches of 10), {s.jobs_dlq_name}, {s.billing_queue_name}")
 
-    def _start_api(self) -> None:
+    def _bind_api(self) -> None:
+        """The API server's socket (chalicelib/local/api_server.py: our envelope for what the
+        app never sees, a listen backlog of 1024), bound now and served by `_serve_api`."""
         from chalice.config import Config
-        from chalice.local import create_local_server
 
         import app as chalice_app
+        from chalicelib.local.api_server import ApiServer
 
         # Served directly (no `chalice local` reloader child that would outlive Ctrl-C).
         config = Config.create(chalice_stage="local", app_name="imagegen", project_dir=os.getcwd())
-        self._api = create_local_server(chalice_app.app, config, self.host, self.port)
-        thread = threading.Thread(target=self._api.server.serve_forever, name="api", daemon=True)
+        self._api = ApiServer(chalice_app.app, config, self.host, self.port)
+        self.port = self._api.port
+
+    def _serve_api(self) -> None:
+        thread = threading.Thread(target=self._api.serve_forever, name="api", daemon=True)
         thread.start()
         self._say("api", f"http://{self.host}:{self.port}")
 
@@ -199,8 +207,7 @@ class LocalStack:
         for thread in self._threads:
             thread.stop()
         if self._api is not None:
-            self._api.server.shutdown()
-            self._api.server.server_close()
+            self._api.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         if self._stripe is not None:

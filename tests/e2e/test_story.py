@@ -195,3 +195,43 @@ def test_what_failed_at_this_moment(stack: Stack):
     assert row["job_id"] == job["id"] and row["error"]["code"] == "provider_error"
     assert row["correlation_id"] == "e2e-1432" and row["timings"]["provider_ms"] >= 0
     assert "Logs Insights" in out
+
+
+def test_64_concurrent_clients_see_no_transport_error(stack: Stack):
+    """The local API's listen backlog holds them all (socketserver's default of 5 reset 16-39 of 64)."""
+    import threading
+
+    auth = _workspace(stack, plan="enterprise")
+    barrier = threading.Barrier(64)
+    answers: list[int] = []
+    failures: list[str] = []
+
+    def one(i: int) -> None:
+        barrier.wait()
+        try:
+            if i % 2:
+                r = requests.get(f"{stack.base}/v1/me", headers=auth, timeout=(0.75, 60))
+            else:
+                r = requests.get(f"{stack.base}/v1/jobs?limit=5", headers=auth, timeout=(0.75, 60))
+            answers.append(r.status_code)
+        except requests.RequestException as exc:
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(64)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and answers == [200] * 64
+
+
+def test_unknown_routes_and_methods_answer_in_the_envelope(stack: Stack):
+    auth = _workspace(stack)
+    r = requests.get(f"{stack.base}/v1/nothing-here", headers=auth, timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert r.json()["error"]["request_id"] == r.headers["X-Request-Id"]
+    assert auth["Authorization"].split()[1] not in r.text and "Missing Authentication Token" not in r.text
+    r = requests.request("TRACE", f"{stack.base}/v1/jobs", headers=auth, timeout=10)
+    assert r.status_code == 405 and r.headers["Allow"] and r.json()["error"]["code"] == "method_not_allowed"
+    page = requests.get(f"{stack.base}/v1/jobs?cursor=forged.cursor", headers=auth, timeout=10)
+    assert page.status_code == 400 and page.json()["error"]["field"] == "cursor"

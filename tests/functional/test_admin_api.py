@@ -153,3 +153,45 @@ def test_ledger_csv_is_the_workspace_ledger_and_defuses_formulas(api, admin, mak
     assert [r[1] for r in body] == sorted(r[1] for r in body)
     yesterday = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
     assert _csv(api, f"/admin/api/reports/ledger.csv?workspace_id={t.workspace_id}&to={yesterday}", admin)[2][1:] == []
+
+
+FORMULAS = [" =1+1", "\n=cmd|' /C calc'!A0", "\t=x", "\r=x", "  @SUM(1)", "\u3000+x", "-2+3", "+x", " \n -x"]
+
+
+def test_csv_defuses_formulas_after_leading_blanks(api, admin, make_tenant):
+    """OWASP: a cell whose first non-blank character is = + - @, or that starts with tab/CR/LF."""
+    t = make_tenant()
+    ws = f"/admin/api/workspaces/{t.workspace_id}"
+    for i, reason in enumerate([*FORMULAS, "safe text", "a=b"]):
+        assert call(api, "POST", f"{ws}/credits", admin, {"amount": i + 1, "reason": reason})[0] == 201
+    status, _, rows = _csv(api, f"/admin/api/reports/ledger.csv?workspace_id={t.workspace_id}", admin)
+    header, body = rows[0], rows[1:]
+    reasons = {int(r[header.index("amount")]): r[header.index("reason")] for r in body if r[2] == "adjust"}
+    for i, reason in enumerate(FORMULAS):
+        assert reasons[i + 1] == "'" + reason, reason
+    assert reasons[len(FORMULAS) + 1] == "safe text" and reasons[len(FORMULAS) + 2] == "a=b"
+    assert all(not r[header.index("amount")].startswith("'") for r in body)  # numbers stay numbers
+
+
+def test_the_admin_page_cannot_be_framed_and_loads_only_its_own_assets(api):
+    response = api.http.get("/admin")
+    csp = {part.split()[0]: part.split()[1:] for part in response.headers["Content-Security-Policy"].split("; ")}
+    assert csp["frame-ancestors"] == ["'none'"] and csp["default-src"] == ["'self'"]
+    assert csp["img-src"] == ["'self'", "data:", "blob:"]  # no http:/https: images from anywhere
+    assert csp["form-action"] == ["'self'"] and csp["object-src"] == ["'none'"]
+    assert response.headers["X-Frame-Options"] == "DENY" and response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_sign_in_form_never_puts_the_key_in_a_url(api):
+    """Without JavaScript the form still posts (never GET) and the key field has no name, so
+    nothing of it is sent at all; the POST lands on a harmless redirect back to the page."""
+    import re
+
+    html = api.http.get("/admin").body.decode()
+    form = re.search(r"<form id=\"sign-in-form\"[^>]*>", html).group(0)
+    assert 'method="post"' in form and 'action="/admin"' in form
+    key_input = re.search(r"<input id=\"admin-key\"[^>]*>", html).group(0)
+    assert "name=" not in key_input
+    response = api.http.post("/admin", headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"")
+    assert response.status_code == 303 and response.headers["Location"] == "/admin"

@@ -1,0 +1,137 @@
+"""An OpenAPI 3.1 document built from the app itself: its route table (`app.routes`), the pydantic
+request models of `chalicelib/api/schemas.py` and the query parameters each listing reads.
+
+Today it drives the property-based fuzzer (tests/e2e/test_fuzz.py); it is meant to become the
+served `/openapi.json`. Request bodies and query parameters are declared here, next to the
+routes' names, because Chalice routes do not carry them; tests/unit/test_openapi.py fails when a
+route with a body has no model, or a declaration names a route that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message", "request_id"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "request_id": {"type": "string"},
+                       "field": {"type": "string"}},
+    }},
+}
+
+# (method, path) -> (model in chalicelib.api.schemas, whether a body is required)
+BODIES: dict[tuple[str, str], tuple[str, bool]] = {
+    ("POST", "/v1/jobs"): ("JobCreate", True),
+    ("PATCH", "/v1/me"): ("MePatch", True),
+    ("POST", "/v1/keys"): ("KeyCreate", True),
+    ("POST", "/v1/billing/checkout"): ("CheckoutCreate", True),
+    ("PUT", "/v1/billing/auto-topup"): ("AutoTopupPut", True),
+    ("POST", "/admin/api/workspaces"): ("WorkspaceCreate", True),
+    ("POST", "/admin/api/workspaces/{workspace_id}/credits"): ("CreditAdjust", True),
+    ("PUT", "/admin/api/workspaces/{workspace_id}/limits"): ("LimitsPut", True),
+    ("PUT", "/admin/api/workspaces/{workspace_id}/billing"): ("BillingProviderPut", True),
+    ("POST", "/admin/api/workspaces/{workspace_id}/ban"): ("BanBody", True),
+    ("POST", "/admin/api/users/{user_id}/ban"): ("BanBody", True),
+    ("POST", "/admin/api/workspaces/{workspace_id}/unban"): ("BanBody", False),
+    ("POST", "/admin/api/users/{user_id}/unban"): ("BanBody", False),
+    ("POST", "/admin/api/scheduled/{name}/run"): ("OptionalReason", False),
+}
+# Routes whose body is not one of our models.
+OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/webhooks/stripe"): {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+    ("POST", "/v1/jobs/{job_id}/cancel"): {"required": False, "content": {"application/json": {
+        "schema": {"type": "object", "maxProperties": 0}}}},
+    ("POST", "/admin"): {"required": False, "content": {"application/x-www-form-urlencoded": {
+        "schema": {"type": "object"}}}},
+}
+
+_ID = {"type": "string", "maxLength": 100}
+_TIME = {"type": "string", "format": "date-time", "description": "RFC 3339 or YYYY-MM-DD, 2000-01-01 to 2100-12-31 UTC"}
+QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    "cursor": {"type": "string", "description": "next_cursor of the previous page, unchanged (signed)"},
+    "from": _TIME, "to": _TIME,
+    "workspace_id": _ID, "user_id": _ID, "provider": _ID, "model": _ID,
+    "query": {"type": "string", "maxLength": 200},
+    "plan": {"type": "string"},
+    "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled", "active", "banned"]},
+    "group_by": {"type": "string"},
+}
+_ADMIN_FILTERS = ("from", "to", "workspace_id", "user_id", "provider", "model", "status")
+QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", "/v1/jobs"): ("limit", "cursor"),
+    ("GET", "/v1/ledger"): ("limit", "cursor"),
+    ("GET", "/v1/usage"): ("from", "to", "group_by"),
+    ("GET", "/admin/api/workspaces"): ("limit", "cursor", "query", "status", "plan"),
+    ("GET", "/admin/api/usage"): (*_ADMIN_FILTERS, "group_by"),
+    ("GET", "/admin/api/jobs"): ("limit", "cursor", *_ADMIN_FILTERS),
+    ("GET", "/admin/api/denials"): ("limit", "from", "to", "workspace_id", "user_id"),
+    ("GET", "/admin/api/reports/usage.csv"): (*_ADMIN_FILTERS, "group_by"),
+    ("GET", "/admin/api/reports/ledger.csv"): ("from", "to", "workspace_id", "user_id", "provider", "model"),
+}
+PUBLIC = {("GET", "/healthz"), ("POST", "/webhooks/stripe"), ("GET", "/admin"), ("POST", "/admin"),
+          ("GET", "/admin/assets/{name}")}
+HEADERS: dict[tuple[str, str], tuple[str, ...]] = {("POST", "/webhooks/stripe"): ("Stripe-Signature",)}
+IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {("POST", "/v1/jobs/{job_id}/cancel")}
+
+
+def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `app` (a Chalice app): one operation per route and method."""
+    from chalicelib.api import schemas
+
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+    for path in sorted(app.routes):
+        for method, entry in sorted(app.routes[path].items()):
+            paths.setdefault(path, {})[method.lower()] = _operation(method, path, entry, schemas, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }
+
+
+def _operation(method: str, path: str, entry: Any, schemas: Any, components: dict[str, Any]) -> dict[str, Any]:
+    key = (method, path)
+    operation: dict[str, Any] = {
+        "operationId": entry.view_name,
+        "parameters": _parameters(key, entry.view_args),
+        "responses": {"default": {"description": "the answer, or an error in the envelope",
+                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+    }
+    if key in PUBLIC:
+        operation["security"] = []
+    if key in BODIES:
+        name, required = BODIES[key]
+        operation["requestBody"] = {"required": required, "content": {"application/json": {
+            "schema": _model(getattr(schemas, name), components)}}}
+    elif key in OTHER_BODIES:
+        operation["requestBody"] = OTHER_BODIES[key]
+    return operation
+
+
+def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, Any]]:
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+              for name in path_args]
+    params += [{"name": name, "in": "query", "required": False, "schema": QUERY_PARAMETERS[name]}
+               for name in QUERIES.get(key, ())]
+    params += [{"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+               for name in HEADERS.get(key, ())]
+    if key in IDEMPOTENT:
+        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                       "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+    return params
+
+
+def _model(model: Any, components: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic model's JSON schema under components/schemas (its $defs hoisted beside it)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
