@@ -3,15 +3,12 @@ Stripe events refused for good (rejected-events)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint
 
+from chalicelib.api import cursors
 from chalicelib.api.http import (
     Principal,
     authenticate,
-    decode_cursor,
-    encode_cursor,
     json_body,
     json_response,
     page_limit,
@@ -98,17 +95,5 @@ def admin_rejected_events():
 
     require_admin(authenticate(billing.current_request, allow_banned=True))
     params = query_params(billing.current_request)
-    rows, last = list_rejected(page_limit(params), _rejected_cursor(params))
-    return json_response({"data": rows, "next_cursor": encode_cursor(last)})
-
-
-def _rejected_cursor(params: dict[str, str]) -> dict[str, Any] | None:
-    """A cursor of this list only: the list's partition and a string sort key."""
-    cursor = decode_cursor(params, {"partition", "rejected_id"})
-    if cursor is None:
-        return None
-    sort_key = cursor.get("rejected_id")
-    if cursor.get("partition") != {"S": "stripe"} or not isinstance(sort_key, dict) or set(sort_key) != {"S"} \
-            or not isinstance(sort_key["S"], str):
-        raise InvalidRequest("cursor is not valid", field="cursor")
-    return cursor
+    rows, last = list_rejected(page_limit(params), cursors.decode(params, "rejected_events", "platform"))
+    return json_response({"data": rows, "next_cursor": cursors.encode("rejected_events", "platform", last)})

@@ -129,6 +129,7 @@ class LimitsPut(Strict):
     tokens_per_day: int | None = Field(default=None, ge=0, le=10**12)
     credits_per_day: int | None = Field(default=None, ge=0, le=10**12)
     max_concurrent_jobs: int | None = Field(default=None, ge=0, le=10_000)
+    max_queued_jobs: int | None = Field(default=None, ge=0, le=100_000)
     providers: list[ProviderName] | None = None
     reason: str = Field(default="", max_length=500)
 
