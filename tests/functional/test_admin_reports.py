@@ -119,7 +119,8 @@ def test_failures_window_lists_failed_jobs_with_timings_and_denials(seeded, api,
         assert {"queue_wait_ms", "provider_ms", "settlement_ms"} <= set(job["timings"])
     gemini_only = call(api, "GET", f"/admin/api/jobs?workspace_id={pixel['workspace_id']}&status=failed&provider=gemini"
                                    f"&from={seeded['from']}&to=2026-11-24T12:00:00Z&limit=100", platform_admin)[1]["data"]
-    assert all(j["provider"] == "gemini" for j in gemini_only)
+    assert gemini_only and all(j["provider"] == "gemini" for j in gemini_only)
+    assert len(gemini_only) < len(jobs["data"])  # the filter removed the other providers' failures
     status, denials, _ = call(api, "GET", f"/admin/api/denials?workspace_id={pixel['workspace_id']}"
                                           "&from=2026-11-24T11:00:00Z&to=2026-11-24T12:00:00Z", platform_admin)
     assert status == 200 and [d["code"] for d in denials["data"]] == ["rate_limited"] * 3

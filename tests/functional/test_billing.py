@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from chalicelib import clock
 from chalicelib.accounting.ledger import adjust, get_wallet
 from chalicelib.billing.webhook import receive
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
-from chalicelib.store.models import WorkspaceModel
+from chalicelib.store.models import LedgerEntryModel, WorkspaceModel
 from tests.functional.accounting_helpers import UNLIMITED
 from tests.functional.billing_helpers import buy_pack, conserved, plan_items, post, sign
 from tests.functional.helpers import call, purge
@@ -172,14 +172,40 @@ def test_out_of_order_deleted_before_updated(api, fake, make_tenant):
     assert get_wallet(t.workspace_id).plan == "free"  # next month's allowance follows
 
 
-def test_upgrade_then_downgrade_at_period_end(api, fake, make_tenant):
+def test_upgrade_then_downgrade_keeps_this_month_and_next_month_follows(api, fake, make_tenant, frozen_clock):
+    frozen_clock.set(datetime(2026, 11, 10, tzinfo=UTC))
     t = make_tenant(plan="free")
-    sub_id = new_id("sub")
-    post(api, _sub_event("created", sub_id, t.workspace_id, 1_000, plan="pro"))
-    post(api, _sub_event("updated", sub_id, t.workspace_id, 1_100, plan="starter"))
-    ws = WorkspaceModel.get(t.workspace_id)
-    assert ws.plan == "starter"
-    assert get_wallet(t.workspace_id).allowance_granted == 50  # no clawback of this month's allowance
+    created, checkout, invoice = _subscribe(api, fake, t, "pro", "month")
+    for event in (created, checkout, invoice):
+        post(api, event)
+    assert get_wallet(t.workspace_id).allowance_granted == 10_000
+    sub = created["data"]["object"]
+    downgrade = event_for("customer.subscription.updated", dict(sub, items=plan_items("starter", "month")),
+                          created=int(created["created"]) + 60)
+    assert post(api, downgrade)[1]["outcome"] == "applied"
+    assert WorkspaceModel.get(t.workspace_id).plan == "starter"
+    assert get_wallet(t.workspace_id).allowance_granted == 10_000  # no clawback of this month's allowance
+    frozen_clock.set(datetime(2026, 12, 2, tzinfo=UTC))
+    _, balance, _ = call(api, "GET", "/v1/balance", t)
+    assert balance["plan"] == "starter" and balance["allowance"]["granted"] == 1_000  # the new plan from now on
+    conserved(t.workspace_id)
+
+
+def test_a_deleted_yearly_subscription_grants_the_free_allowance_next_month(api, fake, make_tenant, frozen_clock):
+    frozen_clock.set(datetime(2026, 11, 10, tzinfo=UTC))
+    t = make_tenant(plan="free")
+    created, checkout, invoice = _subscribe(api, fake, t, "pro", "year")
+    for event in (created, checkout, invoice):
+        post(api, event)
+    sub = created["data"]["object"]
+    deleted = event_for("customer.subscription.deleted", dict(sub, status="canceled"),
+                        created=int(created["created"]) + 60)
+    assert post(api, deleted)[1]["outcome"] == "applied"
+    assert get_wallet(t.workspace_id).plan == "free"
+    frozen_clock.set(datetime(2026, 12, 2, tzinfo=UTC))
+    _, balance, _ = call(api, "GET", "/v1/balance", t)
+    assert balance["plan"] == "free" and balance["allowance"]["granted"] == 50
+    conserved(t.workspace_id)
 
 
 def test_failed_payment_downgrades_limits_after_grace(api, fake, make_tenant, frozen_clock):
@@ -271,7 +297,9 @@ def test_period_changes_do_not_break_grants(api, fake, make_tenant, frozen_clock
     _, balance, _ = call(api, "GET", "/v1/balance", t)
     assert balance["period"] == "2026-12" and balance["purchased"] == 1000 and balance["available"] == 1050
     conserved(t.workspace_id)
-    assert timedelta(0) < timedelta(minutes=2)
+    entries = list(LedgerEntryModel.query(t.workspace_id))
+    assert [int(e.amount) for e in entries if e.type == "purchase"] == [1000]  # granted once
+    assert [int(e.amount) for e in entries if e.type == "grant" and e.period == "2026-12"] == [50]  # rolled over once
 
 
 def _state(ws: str) -> tuple:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import urllib.request
+from urllib.parse import parse_qs, urlparse
 
 from PIL import Image
 
@@ -23,9 +25,13 @@ def test_job_runs_end_to_end(api, make_tenant):
     done = body["job"]
     assert done["status"] == "succeeded", done
     assert len(done["images"]) == 2 and done["usage"]["credits_charged"] == 2
-    key = done["images"][0]["url"].split("imagegen", 1)[0]
-    assert key
     png = storage.get_image(storage.image_key(t.workspace_id, job["id"], 0))
+    url = urlparse(done["images"][0]["url"])
+    query = parse_qs(url.query)
+    assert url.path.endswith("/" + storage.image_key(t.workspace_id, job["id"], 0))
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and int(query["X-Amz-Expires"][0]) > 0
+    with urllib.request.urlopen(done["images"][0]["url"], timeout=10) as answer:  # moto serves it
+        assert answer.read() == png
     with Image.open(io.BytesIO(png)) as image:
         assert image.format == "PNG" and image.size == (512, 512)
     status, balance, _ = call(api, "GET", "/v1/balance", t)

@@ -173,6 +173,42 @@ def test_three_failures_disable_auto_topup_and_notify(api, fake, make_tenant):
     assert reconcile_wallet(t.workspace_id).ok
 
 
+def test_a_success_between_failures_resets_the_streak_and_only_3_in_a_row_notify(api, fake, make_tenant, monkeypatch):
+    """fail, fail, success, fail keeps auto top-up on (a streak is consecutive failures only);
+    then two more failures make three in a row: disabled, audited, and the owner told once."""
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    notices: list[tuple[str, str]] = []
+    monkeypatch.setattr("chalicelib.billing.topup.notify_owner",
+                        lambda workspace_id, kind, text: notices.append((workspace_id, kind)))
+    buy_pack(api, fake, t)
+    deliver_all(api, fake, 0)
+    configured(api, t, monthly_cap=10_000)
+    customer = next(iter(fake.customers))
+
+    def drain_wallet() -> None:
+        adjust(t.workspace_id, -int(get_wallet(t.workspace_id).available), reason="drain", actor="test",
+               now=clock.now())
+
+    def attempt(declined: bool) -> None:
+        drain_wallet()
+        (fake.declining.add if declined else fake.declining.discard)(customer)
+        seen = len(fake.delivered)
+        assert run_topup(t.workspace_id) == ("declined" if declined else "requested")
+        deliver_all(api, fake, seen)
+
+    for declined, streak in ((True, 1), (True, 2), (False, 0), (True, 1)):
+        attempt(declined)
+        state = TopupModel.get(t.workspace_id, consistent_read=True)
+        assert (state.enabled, int(state.consecutive_failures)) == (True, streak)
+    assert notices == []
+    attempt(True)
+    attempt(True)
+    state = TopupModel.get(t.workspace_id, consistent_read=True)
+    assert state.enabled is False and int(state.consecutive_failures) == 3
+    assert notices == [(t.workspace_id, "auto_topup_disabled")]
+    assert reconcile_wallet(t.workspace_id).ok
+
+
 class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]] = []
 

@@ -83,13 +83,34 @@ def test_provider_not_in_plan_is_403(api, make_tenant):
     assert status == 403 and err["error"]["code"] == "forbidden"
 
 
+def _colleague(t) -> dict[str, str]:
+    """A second user of the same workspace, with a key of their own (teams are not built yet)."""
+    from chalicelib import clock, ids
+    from chalicelib.accounts import _new_key
+    from chalicelib.store.models import UserModel
+
+    now = clock.now()
+    user = UserModel(ids.new_id("usr", now), workspace_id=t.workspace_id, email="colleague@example.test",
+                     role="member", status="active", settings={}, created_at=now)
+    user.save()
+    key, secret = _new_key(user, "colleague", now)
+    key.save()
+    return {"Authorization": f"Bearer {secret}"}
+
+
 def test_banned_user_is_refused_but_colleagues_are_not(api, make_tenant, admin):
     purge()
     t = make_tenant(limits=UNLIMITED)
+    colleague = _colleague(t)
     status, made, _ = call(api, "POST", "/v1/keys", t, {"name": "second"})
+    second = {"Authorization": f"Bearer {made['secret']}"}
     assert call(api, "POST", f"/admin/api/users/{t.user_id}/ban", admin, {"reason": "abuse"})[0] == 200
     status, err, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "x"})
     assert status == 403 and err["error"]["code"] == "account_banned"
+    status, err, _ = call(api, "POST", "/v1/jobs", None, {"prompt": "x"}, headers=second)
+    assert status == 403 and err["error"]["code"] == "account_banned"  # every key of the banned user
+    status, body, _ = call(api, "POST", "/v1/jobs", None, {"prompt": "x"}, headers=colleague)
+    assert status == 202, body  # the workspace and its other people go on
     assert call(api, "POST", f"/admin/api/users/{t.user_id}/unban", admin, {"reason": "ok"})[0] == 200
     assert call(api, "POST", "/v1/jobs", t, {"prompt": "x"})[0] == 202
     purge()
