@@ -9,7 +9,6 @@ the queues to them with event source mappings (partial batch responses, bounded 
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Tags
@@ -21,6 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import access, config, packaging
+from infra.chalice_app import ChaliceApp
 from infra.config import StageConfig
 from infra.log_shipping import LogShipping
 from infra.monitoring import Monitoring
@@ -193,18 +193,16 @@ class ImageGenStack(Stack):
         env.update({key: value for key, value in optional.items() if value})
         return env
 
-    def _app(self) -> Any:
-        from chalice.cdk import Chalice
-
-        source = packaging.source_dir(self.options.package)
+    def _app(self) -> ChaliceApp:
         stage_config = {
             "environment_variables": self._environment(),
             # Roles are this stack's (one per function); Chalice must not make its own.
             "manage_iam_role": False,
             "iam_role_arn": self.roles[config.API_HANDLER].role_arn,
         }
-        with contextlib.chdir(packaging.chalice_out_dir()):  # the construct writes chalice.out/ under the cwd
-            app = Chalice(self, "App", source_dir=str(source), stage_config=stage_config)
+        app = ChaliceApp(self, "App", stage=self.stage.name, stage_config=stage_config,
+                         package=packaging.package_for(self.options.package),
+                         api_handler_name=self.stage.function_name(config.API_HANDLER))
         for function in config.FUNCTIONS:
             resource = app.get_resource(config.logical_id(function))
             resource.add_property_override("FunctionName", self.stage.function_name(function))
