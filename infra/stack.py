@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnResource, Duration, Fn, RemovalPolicy, Stack, Tags
+from aws_cdk import Aspects, CfnResource, Duration, Fn, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -21,6 +21,7 @@ from constructs import Construct
 
 from infra import access, api, config, packaging
 from infra.chalice_app import ChaliceApp
+from infra.checkov import CheckovSuppressions
 from infra.config import StageConfig
 from infra.log_shipping import LogShipping
 from infra.monitoring import Monitoring
@@ -62,6 +63,7 @@ class ImageGenStack(Stack):
                                      queues=self.queues)
         if options.log_shipping:
             LogShipping(self, "LogShipping", stage=stage, options=options, log_groups=list(self.log_groups.values()))
+        Aspects.of(self).add(CheckovSuppressions())
 
     # --- data ------------------------------------------------------------------------------
 
