@@ -190,3 +190,38 @@ def test_the_stage_key_and_url_come_from_ssm_and_the_stack(fake: StripeSetupFake
         "Outputs": {"EndpointURL": {"Value": "https://dev.example.test/api/"}}}))
     report = stripe_setup.run("dev", None)
     assert report["webhook"]["url"] == "https://dev.example.test/api/webhooks/stripe"
+
+
+def test_stage_env_exports_the_deployed_settings_for_the_operator_tools() -> None:
+    """scripts/stage_env.py: what `ops create-admin` needs to reach a deployed stage, from its function."""
+    import io
+    import shlex
+    import subprocess
+    import zipfile
+
+    import boto3
+    from moto import mock_aws
+
+    from scripts import stage_env
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("app.py", "def app(event, context): return {}\n")
+    with mock_aws():
+        role = boto3.client("iam", region_name="eu-west-1").create_role(
+            RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        client = boto3.client("lambda", region_name="eu-west-1")
+        client.create_function(FunctionName="imagegen-dev-api-handler", Runtime="python3.12", Role=role, Handler="app.app",
+                               Code={"ZipFile": code.getvalue()}, Environment={"Variables": {
+                                   "STAGE": "dev", "TABLE_PREFIX": "imagegen-dev", "DEFAULT_PROVIDER": "gemini",
+                                   "PUBLIC_BASE_URL": "https://x.test/api?a=1&b='2'",
+                                   "STRIPE_API_KEY_PARAM": "/imagegen/dev/stripe-api-key"}})
+        variables = stage_env.deployed_environment("dev", client)
+    assert variables["AWS_REGION"] == "eu-west-1" and variables["DEFAULT_PROVIDER"] == "gemini"
+    assert not any(key.startswith("POWERTOOLS_TRACE") for key in variables)
+    script = stage_env.exports(variables) + "\nenv"
+    shell = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True, env={})
+    seen = dict(line.split("=", 1) for line in shell.stdout.splitlines() if "=" in line)
+    assert seen["PUBLIC_BASE_URL"] == "https://x.test/api?a=1&b='2'", "quoted for the shell"
+    assert seen["STRIPE_API_KEY_PARAM"] == "/imagegen/dev/stripe-api-key"
+    assert shlex.split(stage_env.exports({"A": "b c"})) == ["export", "A=b c"]
