@@ -53,13 +53,15 @@ stripe-event: $(STAMP)
 # and PyPI the first time per requirements.txt (then .cache/lambda/). PACKAGE=app-only skips the
 # dependencies: template checks only, never deploy that.
 # `make package-check`: build the real package and prove it loads on the runtime (docs/infra.md).
-# `make deploy STAGE=dev`: needs AWS credentials, a bootstrapped account and the SSM parameters of
-# docs/infra.md; then `make stripe-setup STAGE=dev` and `make smoke STAGE=dev`.
+# `make deploy STAGE=dev [CONTEXT="-c alarm_email=... -c default_provider=..."]`: needs AWS
+# credentials, `make bootstrap` once and the SSM parameters of docs/infra.md; then
+# `make stripe-setup STAGE=dev` and `make smoke STAGE=dev` (docs/infra.md, "The first deploy").
 # `make access-audit`: re-record which AWS calls each function makes (tests/infra/observed_access.json).
 .PHONY: synth deploy bootstrap package-check smoke stripe-setup access-audit
 STAGE ?=
 PACKAGE ?= full
-CDK_CONTEXT = -c package=$(PACKAGE) $(if $(STAGE),-c stage=$(STAGE))
+CONTEXT ?=
+CDK_CONTEXT = -c package=$(PACKAGE) $(if $(STAGE),-c stage=$(STAGE)) $(CONTEXT)
 # The CDK CLI, pinned: it must read the cloud assembly aws-cdk-lib (requirements-infra.txt) writes.
 CDK := npx --yes aws-cdk@2.1148.1
 CHECKOV_VENV := .cache/checkov
@@ -82,8 +84,9 @@ synth: $(STAMP) $(CHECKOV_STAMP)
 package-check: $(STAMP)
 	$(BIN)/python -m infra.package_check
 
-bootstrap:
-	$(REAL_AWS) $(CDK) bootstrap
+# (synthesizes app-only to find the account and region: no package build needed for this)
+bootstrap: $(STAMP)
+	$(REAL_AWS) $(CDK) bootstrap --app "$(BIN)/python infra/app.py" -c package=app-only
 
 deploy: $(STAMP)
 	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=dev|prod"; exit 2; }

@@ -13,7 +13,9 @@ the function may depend on the API, and `PUBLIC_BASE_URL` can be the API's own i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +38,9 @@ class ChaliceApp(Construct):
         from chalice.api import package_app
 
         out = packaging.scratch("imagegen-sam-")
-        package_app(project_dir=str(packaging.stage_source()), output_dir=str(out / "sam"), stage=stage,
-                    chalice_config=stage_config)
+        with contextlib.redirect_stdout(sys.stderr):  # its progress lines are not the synth's output
+            package_app(project_dir=str(packaging.stage_source()), output_dir=str(out / "sam"), stage=stage,
+                        chalice_config=stage_config)
         template = json.loads((out / "sam" / "sam.json").read_text())
         code = assets.Asset(self, "Code", path=str(package))
         deployable(template, {"Bucket": code.s3_bucket_name, "Key": code.s3_object_key}, api_handler_name)

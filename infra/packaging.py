@@ -10,8 +10,9 @@ without them every cold start compiles from source).
 
 `full` (the default, what a deploy needs): dependencies + Chalice's runtime module
 (`chalice/app.py`, `chalice/__init__.py`, as `chalice package` vendors them) + `app.py` +
-`chalicelib/`. The dependencies are cached in `.cache/lambda/<key>/`, keyed by the requirements
-files' contents and the runtime, so a repeat synth only re-adds the app code.
+`chalicelib/` without `chalicelib/local/` (the local stack's fakes have no business on Lambda).
+The dependencies are cached in `.cache/lambda/<key>/`, keyed by the requirements files' contents
+and the runtime, so a repeat synth only re-adds the app code.
 `app-only` (tests, `make synth PACKAGE=app-only`): the same zip without the dependencies, built
 offline in a second; its stack is tagged `package=app-only` and must never be deployed.
 
@@ -44,6 +45,7 @@ REQUIREMENTS = REPO_ROOT / "requirements.txt"
 BUILD_FORMAT = "4"  # bump when the way dependencies are installed changes (invalidates the cache)
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unzips the package
+LOCAL_ONLY = ("chalicelib/local/",)  # the local stack (moto server, fake Stripe, seed): never deployed
 
 
 # --- staging the app for `chalice package` (the template) ------------------------------------
@@ -156,8 +158,9 @@ def app_files(with_pyc: bool) -> list[tuple[str, Path]]:
              ("chalice/app.py", Path(inspect.getfile(chalice_app))),
              ("app.py", REPO_ROOT / "app.py")]
     for path in sorted((REPO_ROOT / "chalicelib").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            files.append((path.relative_to(REPO_ROOT).as_posix(), path))
+        name = path.relative_to(REPO_ROOT).as_posix()
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc" and not name.startswith(LOCAL_ONLY):
+            files.append((name, path))
     if not with_pyc:
         return files
     staged = scratch("imagegen-app-")

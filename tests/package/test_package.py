@@ -49,12 +49,12 @@ def test_every_shared_object_loads_on_the_runtime(root: Path) -> None:
     assert set(report["runtime_libraries_used"]) <= runtime.RUNTIME_LIBRARIES
 
 
-def test_the_package_holds_the_app_and_chalices_runtime_and_no_build_machine_paths(archive: Path) -> None:
+def test_the_package_holds_the_app_and_chalices_runtime_but_no_local_stack_or_build_paths(archive: Path) -> None:
     with zipfile.ZipFile(archive) as z:
         names = set(z.namelist())
         pyc = z.read("chalicelib/generation/__pycache__/worker.cpython-312.pyc")
     assert {"app.py", "chalice/app.py", "chalice/__init__.py", "chalicelib/generation/worker.py", PIL_IMAGING} <= names
-    assert not any(name.startswith(("bin/", "/")) or ".." in name.split("/") for name in names)
+    assert not any(name.startswith(("bin/", "/", "chalicelib/local/")) or ".." in name.split("/") for name in names)
     assert b"/var/task/chalicelib/generation/worker.py" in pyc, "tracebacks name the file as Lambda sees it"
     assert str(packaging.REPO_ROOT).encode() not in pyc
 
