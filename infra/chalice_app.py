@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ class ChaliceApp(Construct):
         from chalice.api import package_app
 
         out = packaging.scratch("imagegen-sam-")
-        with contextlib.redirect_stdout(sys.stderr):  # its progress lines are not the synth's output
+        with contextlib.redirect_stdout(sys.stderr), _environment_kept():  # progress lines to stderr
             package_app(project_dir=str(packaging.stage_source()), output_dir=str(out / "sam"), stage=stage,
                         chalice_config=stage_config)
         template = json.loads((out / "sam" / "sam.json").read_text())
@@ -51,6 +53,19 @@ class ChaliceApp(Construct):
 
     def get_resource(self, logical_id: str) -> CfnResource:
         return self.sam_template.get_resource(logical_id)
+
+
+@contextlib.contextmanager
+def _environment_kept() -> Iterator[None]:
+    """Chalice loads the app to package it and puts the stage's variables (STAGE=dev, CDK token
+    strings as queue names, ...) into os.environ first: undo that, the synthesizing process is not
+    the deployed function (a test process would otherwise carry them on)."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def deployable(template: dict[str, Any], code_uri: dict[str, Any], api_handler_name: str) -> None:

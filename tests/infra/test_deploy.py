@@ -178,3 +178,14 @@ def test_alarms_reach_someone_or_synth_warns(synth: Any) -> None:
 
     assert any("no subscriber" in w for w in warnings("dev"))
     assert not any("no subscriber" in w for w in warnings("prod"))
+
+
+def test_synthesizing_leaves_the_process_environment_alone(tmp_path: Any) -> None:
+    """Chalice's packager exports the stage's variables while it loads the app; the synth undoes it."""
+    import os
+
+    from infra.synth import build_app
+
+    before = dict(os.environ)
+    build_app({"package": "app-only", "stage": "dev"}, outdir=str(tmp_path)).synth()
+    assert dict(os.environ) == before
