@@ -105,6 +105,7 @@ def account_logs_role(scope: Construct) -> apigateway.CfnAccount:
                  "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"],
         resources=[Stack.of(scope).format_arn(service="logs", resource="log-group", resource_name="*",
                                               arn_format=ArnFormat.COLON_RESOURCE_NAME)]))
+    role.apply_removal_policy(RemovalPolicy.RETAIN)  # the account setting may outlive this stack (another stage's)
     account = apigateway.CfnAccount(scope, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
     account.apply_removal_policy(RemovalPolicy.RETAIN)
     return account

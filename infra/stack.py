@@ -252,7 +252,7 @@ class ImageGenStack(Stack):
         rest_api.add_property_override("DefinitionBody.info.title", stage.prefix)
         rest_api.add_property_override("TracingEnabled", True)  # X-Ray from the API stage on (functions: `xray` in config.json)
         rest_api.add_property_override("MethodSettings", [{
-            "ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
+            "ResourcePath": "/*", "HttpMethod": "*",  # no per-method metrics: billed per metric, the API's own suffice
             "ThrottlingRateLimit": options.api_rate_limit or stage.api_rate_limit,
             "ThrottlingBurstLimit": options.api_burst_limit or stage.api_burst_limit,
         }])

@@ -54,7 +54,7 @@ def test_the_api_does_not_depend_on_its_function(synth: Any, stage: str) -> None
 def test_stage_throttling_is_a_context_configurable_backstop(synth: Any, stage: str) -> None:
     settings = props(synth.templates[stage], "RestAPI")["MethodSettings"]
     expected_rate = 250 if stage == "prod" else config.STAGE_CONFIGS["dev"].api_rate_limit  # prod: -c api_rate_limit:prod
-    assert settings == [{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True, "ThrottlingRateLimit": expected_rate,
+    assert settings == [{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": expected_rate,
                          "ThrottlingBurstLimit": config.STAGE_CONFIGS[stage].api_burst_limit}]
 
 
@@ -74,6 +74,8 @@ def test_access_logs_are_json_lines_in_a_group_with_retention(synth: Any, stage:
     assert group["Properties"]["RetentionInDays"] == (90 if stage == "prod" else 14)
     account = next(iter(resources(template, "AWS::ApiGateway::Account").items()))
     assert account[1]["DeletionPolicy"] == "Retain", "an account-wide setting outlives the stack"
+    role = ref_id(account[1]["Properties"]["CloudWatchRoleArn"])
+    assert template["Resources"][role]["DeletionPolicy"] == "Retain", "and so does the role it names"
     assert account[0] in template["Resources"]["RestAPI"]["DependsOn"], "the role is set before the stage logs"
 
 
