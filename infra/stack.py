@@ -1,10 +1,12 @@
 """One stage of the app: data, queues, the Chalice app with a least-privilege role per function,
 its event sources, and its monitoring.
 
-The Chalice construct runs `chalice package` and includes the SAM template it writes, so the
-functions, the REST API and the EventBridge schedules (`@app.schedule` in app.py) come from the
-app itself; this stack names the functions, gives each its own role and environment, and wires
-the queues to them with event source mappings (partial batch responses, bounded concurrency).
+`ChaliceApp` (infra/chalice_app.py) runs `chalice package` and includes the SAM template it
+writes, so the functions, the REST API and the EventBridge schedules (`@app.schedule` in app.py)
+come from the app itself, with the runtime and package of infra/runtime.py and infra/packaging.py;
+this stack names the functions, gives each its own role and environment, configures the API stage
+(infra/api.py), and wires the queues to them with event source mappings (partial batch responses,
+bounded concurrency) and the schedules to an on-failure queue.
 """
 
 from __future__ import annotations
