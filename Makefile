@@ -48,24 +48,59 @@ stripe-event: $(STAMP)
 		$(if $(PACK),--pack $(PACK)) $(if $(PLAN),--plan $(PLAN)) $(if $(INTERVAL),--interval $(INTERVAL))
 
 # --- infra (CDK) -------------------------------------------------------------------------------
-# `make synth`: both stages into cdk.out/ (PACKAGE=app-only skips the dependency wheels: template
-# checks only, never deploy that). `make deploy STAGE=dev`: needs AWS credentials, a bootstrapped
-# account (`npx aws-cdk@2 bootstrap`) and the SSM parameters of docs/infra.md.
+# `make synth`: both stages into cdk.out/, then cfn-lint and checkov on the templates. The Lambda
+# package is built for python3.12 (infra/runtime.py): it needs a CPython 3.12 (pyenv's is found)
+# and PyPI the first time per requirements.txt (then .cache/lambda/). PACKAGE=app-only skips the
+# dependencies: template checks only, never deploy that.
+# `make package-check`: build the real package and prove it loads on the runtime (docs/infra.md).
+# `make deploy STAGE=dev [CONTEXT="-c alarm_email=... -c default_provider=..."]`: needs AWS
+# credentials, `make bootstrap` once and the SSM parameters of docs/infra.md; then
+# `make stripe-setup STAGE=dev` and `make smoke STAGE=dev` (docs/infra.md, "The first deploy").
 # `make access-audit`: re-record which AWS calls each function makes (tests/infra/observed_access.json).
-.PHONY: synth deploy access-audit
+.PHONY: synth deploy bootstrap package-check smoke stripe-setup access-audit
 STAGE ?=
 PACKAGE ?= full
-CDK_CONTEXT = -c package=$(PACKAGE) $(if $(STAGE),-c stage=$(STAGE))
+CONTEXT ?=
+CDK_CONTEXT = -c package=$(PACKAGE) $(if $(STAGE),-c stage=$(STAGE)) $(CONTEXT)
+# The CDK CLI, pinned: it must read the cloud assembly aws-cdk-lib (requirements-infra.txt) writes.
+CDK := npx --yes aws-cdk@2.1148.1
+CHECKOV_VENV := .cache/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+TEMPLATES = $(if $(STAGE),cdk.out/$(STAGE).template.json,cdk.out/dev.template.json cdk.out/prod.template.json)
+# the dummy keys this Makefile exports for moto must not shadow a real profile
+REAL_AWS = if [ "$$AWS_ACCESS_KEY_ID" = testing ]; then unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; fi;
 
-synth: $(STAMP)
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -d $(CHECKOV_VENV) || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q -r requirements-checkov.txt
+	touch $@
+
+synth: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python infra/app.py $(CDK_CONTEXT)
-	$(BIN)/cfn-lint cdk.out/*.template.json
+	$(BIN)/cfn-lint $(TEMPLATES)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		$(foreach t,$(TEMPLATES),-f $(t))
+
+package-check: $(STAMP)
+	$(BIN)/python -m infra.package_check
+
+# (synthesizes app-only to find the account and region: no package build needed for this)
+bootstrap: $(STAMP)
+	$(REAL_AWS) $(CDK) bootstrap --app "$(BIN)/python infra/app.py" -c package=app-only
 
 deploy: $(STAMP)
 	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=dev|prod"; exit 2; }
-	@# the dummy keys this Makefile exports for moto must not shadow a real profile
-	if [ "$$AWS_ACCESS_KEY_ID" = testing ]; then unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; fi; \
-	npx --yes aws-cdk@2 deploy --app "$(BIN)/python infra/app.py" $(CDK_CONTEXT) $(STAGE)
+	$(REAL_AWS) $(CDK) deploy --app "$(BIN)/python infra/app.py" $(CDK_CONTEXT) $(STAGE)
+
+# Stripe prices (by lookup key) and the webhook endpoint, created or updated; idempotent.
+stripe-setup: $(STAMP)
+	@test -n "$(STAGE)" || { echo "usage: make stripe-setup STAGE=dev|prod [URL=https://api.example.com]"; exit 2; }
+	$(REAL_AWS) $(BIN)/python scripts/stripe_setup.py --stage $(STAGE) $(if $(URL),--url $(URL))
+
+# The README's curl story against a deployed stage (SMOKE_ADMIN_KEY in the environment).
+smoke: $(STAMP)
+	@test -n "$(STAGE)$(URL)" || { echo "usage: make smoke STAGE=dev [URL=https://...]"; exit 2; }
+	$(REAL_AWS) $(BIN)/python scripts/smoke.py $(if $(STAGE),--stage $(STAGE)) $(if $(URL),--url $(URL))
 
 access-audit: $(STAMP)
 	$(BIN)/python -m pytest -q -p tests.infra.access_audit --access-audit=tests/infra/observed_access.json \

@@ -10,6 +10,16 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from chalicelib.errors import ServiceUnavailable
+
+# Stages that run on this machine (the local stack, the tests): the placeholder provider is their default.
+LOCAL_STAGES = frozenset({"local", "test"})
+
+
+class ConfigurationError(ServiceUnavailable):
+    """The deployment is misconfigured: every request answers 503 naming the setting, and the
+    scheduled and queue functions fail (their error alarms fire), until it is fixed."""
+
 
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
@@ -51,7 +61,7 @@ def get_settings() -> Settings:
     env = os.environ
     stage = env.get("STAGE", "local")
     prefix = env.get("TABLE_PREFIX", f"imagegen-{stage}")
-    return Settings(
+    settings = Settings(
         stage=stage,
         version=env.get("APP_VERSION", "0.1.0"),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -71,6 +81,20 @@ def get_settings() -> Settings:
         default_provider=env.get("DEFAULT_PROVIDER", "local"),
         log_file=env.get("LOG_FILE") or None,
     )
+    _refuse_placeholder_provider(settings, _bool(env.get("ALLOW_LOCAL_PROVIDER")))
+    return settings
+
+
+def _refuse_placeholder_provider(settings: Settings, allowed: bool) -> None:
+    """A deployed stage never silently serves the `local` provider's placeholder images."""
+    if settings.stage in LOCAL_STAGES or settings.default_provider != "local" or allowed:
+        return
+    message = (f"DEFAULT_PROVIDER is 'local' (placeholder images) on stage '{settings.stage}': set DEFAULT_PROVIDER "
+               "to a real provider (the stack's `default_provider` context), or ALLOW_LOCAL_PROVIDER=true for a demo stage")
+    from chalicelib.observability import logger
+
+    logger.error("configuration refused", extra={"error_code": "misconfigured", "detail": message})
+    raise ConfigurationError(message)
 
 
 def reset_settings() -> None:

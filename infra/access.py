@@ -17,6 +17,7 @@ SETTLEMENT = ("wallets", "ledger", "holds", "counters", "rollups", "jobs")  # se
 BILLING = ("workspaces", "wallets", "ledger", "markers", "audit", "topups", "subscriptions")
 
 JOBS, JOBS_DLQ, BILLING_QUEUE, BILLING_DLQ = "jobs", "jobs_dlq", "billing", "billing_dlq"
+SCHEDULED_FAILURES = "scheduled_failures"  # on-failure destination of the scheduled (async) invocations
 
 IMAGES_PREFIX = "images/"
 STATEMENTS_PREFIX = "statements/"
@@ -34,6 +35,7 @@ class Access:
     send_to: tuple[str, ...] = ()
     consume: str | None = None
     secrets: tuple[str, ...] = ()
+    on_failure: str | None = None  # the queue Lambda sends a failed async invocation to (with this role)
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -54,6 +56,7 @@ def access_map() -> dict[str, Access]:
         s3_write=(STATEMENTS_PREFIX,),
         send_to=(BILLING_QUEUE,),
         secrets=("BILLING_HOOK_SECRET",),
+        on_failure=SCHEDULED_FAILURES,
     )
     return {
         # The API is also the admin console, which can run the scheduled jobs by hand ("run now").
@@ -80,8 +83,8 @@ def access_map() -> dict[str, Access]:
             secrets=("STRIPE_API_KEY", "BILLING_HOOK_SECRET"),
         ),
         config.MONTHLY_RESET: monthly,
-        config.RELEASE_STALE_HOLDS: Access(write=SETTLEMENT),
-        config.RECONCILE: Access(read=("wallets", "ledger")),
+        config.RELEASE_STALE_HOLDS: Access(write=SETTLEMENT, on_failure=SCHEDULED_FAILURES),
+        config.RECONCILE: Access(read=("wallets", "ledger"), on_failure=SCHEDULED_FAILURES),
     }
 
 

@@ -7,14 +7,9 @@ are read here; run by the cdk CLI, it passes them itself (CDK_CONTEXT_JSON).
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
-
-# Node 20 (the machine's) still runs jsii fine; its end-of-life banner is noise in every synth.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 
 def context_from_argv(argv: list[str]) -> dict[str, Any]:

@@ -33,7 +33,10 @@ SECRETS = ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "OPENAI_API_KEY", "GEMINI_
 
 JOBS_MAX_RECEIVE_COUNT = 3  # a job message that failed 3 times is dead-lettered (the job fails, its hold released)
 BILLING_MAX_RECEIVE_COUNT = 5  # an auto top-up is worth a few more tries: Stripe outages are short
-VISIBILITY_FACTOR = 2  # visibility timeout = 2 x the consumer's timeout: a timed-out run is never overlapped
+# Visibility timeout = 6 x the consumer's timeout, AWS's guidance for queues behind a Lambda event
+# source mapping: a run that times out is never overlapped, and the mapping's own retries of a
+# throttled invocation (its batch stays in flight meanwhile) fit in before the message reappears.
+VISIBILITY_FACTOR = 6
 
 
 def logical_id(function: str) -> str:
@@ -79,6 +82,9 @@ class StageConfig:
     protect_data: bool  # deletion protection + RETAIN on tables and bucket
     log_retention_days: int
     worker_max_concurrency: int  # ESM ScalingConfig; at most the worker's reserved concurrency
+    reserve_concurrency: bool  # apply `reserved_concurrency` of .chalice/config.json (context can override)
+    api_rate_limit: float  # API Gateway stage throttling (requests/s, steady), a backstop to the app's limits
+    api_burst_limit: int
     presign_expiry_s: int = 3600
     # alarm thresholds
     api_5xx_percent: float = 5.0
@@ -109,7 +115,11 @@ class StageConfig:
 
 
 STAGE_CONFIGS: dict[str, StageConfig] = {
+    # dev reserves nothing by default: a new account's concurrency quota (sometimes 10) could not
+    # spare the worker's 50 reserved executions plus the 100 Lambda keeps unreserved.
     "dev": StageConfig(name="dev", protect_data=False, log_retention_days=14, worker_max_concurrency=10,
+                       reserve_concurrency=False, api_rate_limit=50, api_burst_limit=100,
                        oldest_job_age_s=1800, job_p95_ms=180_000),
-    "prod": StageConfig(name="prod", protect_data=True, log_retention_days=90, worker_max_concurrency=100),
+    "prod": StageConfig(name="prod", protect_data=True, log_retention_days=90, worker_max_concurrency=100,
+                        reserve_concurrency=True, api_rate_limit=500, api_burst_limit=1000),
 }

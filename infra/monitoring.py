@@ -9,9 +9,10 @@ and Metrics Insights freely.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_logs as logs
@@ -39,6 +40,14 @@ SERVER_ERROR_STATUSES = ("500", "502", "503", "504")
 DENIAL_CODES = ("rate_limited", "insufficient_credits", "quota_exceeded", "account_banned")
 
 
+def warn_unsubscribed(scope: Construct, prefix: str) -> None:
+    """No one would hear the alarms: say so on stderr and as a CDK warning (the cdk CLI prints those)."""
+    message = (f"{prefix}: the alarm topic {prefix}-alarms has no subscriber, so no alarm reaches anyone. "
+               f"Add -c alarm_email=ops@example.com (or alarm_email:<stage>=...), or subscribe to the topic yourself.")
+    Annotations.of(scope).add_warning_v2("imagegen:alarms-unsubscribed", message)
+    print(f"\n{'!' * 100}\n!! WARNING {message}\n{'!' * 100}\n", file=sys.stderr)
+
+
 def providers() -> tuple[str, ...]:
     from chalicelib.generation.providers import REGISTRY
 
@@ -58,8 +67,10 @@ class Monitoring(Construct):
         self.queues = queues
         self.topic = sns.Topic(self, "AlarmTopic", topic_name=f"{stage.prefix}-alarms", enforce_ssl=True,
                                display_name=f"imagegen {stage.name} alarms")
-        if options.alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(options.alarm_email))
+        for email in options.alarm_emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        if not options.alarm_emails:
+            warn_unsubscribed(self, stage.prefix)
         self.alarms: list[cw.Alarm] = []
         self._alarms()
         self.dashboard = self._dashboard()
@@ -137,6 +148,9 @@ class Monitoring(Construct):
                     threshold=1, periods=3, description="Messages sit in the jobs DLQ: the dead_letters function is failing.")
         self._alarm("billing-dlq-depth", self.queue_metric(access.BILLING_DLQ, "ApproximateNumberOfMessagesVisible"),
                     threshold=1, description="An auto top-up request failed 5 times and was dead-lettered.")
+        self._alarm("scheduled-failures", self.queue_metric(access.SCHEDULED_FAILURES, "ApproximateNumberOfMessagesVisible"),
+                    threshold=1, description="A scheduled run (monthly reset, stale holds, reconcile) failed 3 times; "
+                                             "its event waits in the scheduled-failures queue.")
 
         self._alarm("jobs-oldest-message-age", self.queue_metric(access.JOBS, "ApproximateAgeOfOldestMessage"),
                     threshold=stage.oldest_job_age_s, periods=2,

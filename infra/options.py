@@ -28,7 +28,13 @@ class DeployOptions:
     billing_hook_url: str | None = None
     google_cloud_project: str | None = None
     google_cloud_location: str | None = None
-    alarm_email: str | None = None
+    alarm_emails: tuple[str, ...] = ()  # subscribed to the alarm topic; none = a loud synth warning
+    default_provider: str = "gemini"  # DEFAULT_PROVIDER; `local` (placeholder images) only with allow_local_provider
+    allow_local_provider: bool = False
+    reserved_concurrency: bool | None = None  # None = the stage's default (infra/config.py)
+    api_rate_limit: float | None = None  # None = the stage's default
+    api_burst_limit: int | None = None
+    api_logs_role: bool = True  # set the account's API Gateway CloudWatch role (needed for access logs)
     log_shipping: bool = False
     log_shipping_url: str | None = None  # Firehose HTTP endpoint (Datadog / Loki / Elastic gateway)
     log_shipping_name: str = "logs"
@@ -53,13 +59,30 @@ class DeployOptions:
             billing_hook_url=text("billing_hook_url"),
             google_cloud_project=text("google_cloud_project"),
             google_cloud_location=text("google_cloud_location"),
-            alarm_email=text("alarm_email"),
+            alarm_emails=tuple(e.strip() for e in (text("alarm_email") or "").split(",") if e.strip()),
+            default_provider=text("default_provider") or "gemini",
+            allow_local_provider=_flag(value("allow_local_provider")),
+            reserved_concurrency=_flag(value("reserved_concurrency")) if text("reserved_concurrency") else None,
+            api_rate_limit=float(text("api_rate_limit") or 0) or None,
+            api_burst_limit=int(text("api_burst_limit") or 0) or None,
+            api_logs_role=_flag(text("api_logs_role") or "true"),
             log_shipping=_flag(value("log_shipping")),
             log_shipping_url=text("log_shipping_url"),
             log_shipping_name=text("log_shipping_name") or "logs",
         )
         if options.package not in packaging.MODES:
             raise ValueError(f"context package={options.package!r}: expected one of {', '.join(packaging.MODES)}")
+        options.check_provider()
         if options.log_shipping and not (options.log_shipping_url or "").startswith("https://"):
             raise ValueError("log_shipping=true needs log_shipping_url=https://... (Firehose only posts over HTTPS)")
         return options
+
+    def check_provider(self) -> None:
+        """The stage's default provider exists, and is the placeholder one only when asked for."""
+        from chalicelib.generation.providers import REGISTRY
+
+        if self.default_provider not in REGISTRY:
+            raise ValueError(f"context default_provider={self.default_provider!r}: expected one of {', '.join(REGISTRY)}")
+        if self.default_provider == "local" and not self.allow_local_provider:
+            raise ValueError("context default_provider=local deploys the placeholder image provider: "
+                             "add -c allow_local_provider=true if that is what you want (a demo stage)")

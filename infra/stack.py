@@ -1,18 +1,19 @@
 """One stage of the app: data, queues, the Chalice app with a least-privilege role per function,
 its event sources, and its monitoring.
 
-The Chalice construct runs `chalice package` and includes the SAM template it writes, so the
-functions, the REST API and the EventBridge schedules (`@app.schedule` in app.py) come from the
-app itself; this stack names the functions, gives each its own role and environment, and wires
-the queues to them with event source mappings (partial batch responses, bounded concurrency).
+`ChaliceApp` (infra/chalice_app.py) runs `chalice package` and includes the SAM template it
+writes, so the functions, the REST API and the EventBridge schedules (`@app.schedule` in app.py)
+come from the app itself, with the runtime and package of infra/runtime.py and infra/packaging.py;
+this stack names the functions, gives each its own role and environment, configures the API stage
+(infra/api.py), and wires the queues to them with event source mappings (partial batch responses,
+bounded concurrency) and the schedules to an on-failure queue.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import Aspects, CfnResource, Duration, Fn, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -20,7 +21,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import access, config, packaging
+from infra import access, api, config, packaging
+from infra.chalice_app import ChaliceApp
+from infra.checkov import CheckovSuppressions
 from infra.config import StageConfig
 from infra.log_shipping import LogShipping
 from infra.monitoring import Monitoring
@@ -29,6 +32,7 @@ from infra.tables import build_tables, table_specs
 
 ESM_BATCH_SIZE = {config.WORKER: 10, config.DEAD_LETTERS: 10, config.BILLING_WORKER: 10}
 SMALL_CONSUMER_CONCURRENCY = 2  # the smallest ScalingConfig allows: DLQ and billing are low volume
+NONCURRENT_DAYS = 30  # prod: how long an overwritten or deleted object's old version is kept
 
 
 class ImageGenStack(Stack):
@@ -56,29 +60,39 @@ class ImageGenStack(Stack):
         self.roles = {fn: self._role(fn, grants) for fn, grants in access.access_map().items()}
         self.chalice = self._app()
         self._event_sources()
+        self._on_failure_destinations()
         self.monitoring = Monitoring(self, "Monitoring", stage=stage, options=options, log_groups=self.log_groups,
                                      queues=self.queues)
         if options.log_shipping:
             LogShipping(self, "LogShipping", stage=stage, options=options, log_groups=list(self.log_groups.values()))
+        Aspects.of(self).add(CheckovSuppressions())
 
     # --- data ------------------------------------------------------------------------------
 
     def _images_bucket(self, removal: RemovalPolicy) -> s3.Bucket:
-        """Private, encrypted, TLS-only; temporary objects expire, statements age to cheaper storage."""
+        """Private, encrypted, TLS-only; temporary objects expire, statements age to cheaper storage.
+        Where data is protected (prod), versioned: an overwritten or deleted image stays recoverable
+        for NONCURRENT_DAYS."""
+        versioned = self.stage.protect_data
+        rules = [
+            s3.LifecycleRule(id="tmp-expire", prefix=access.TMP_PREFIX, expiration=Duration.days(1)),
+            s3.LifecycleRule(id="statements-infrequent-access", prefix=access.STATEMENTS_PREFIX, transitions=[
+                s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=Duration.days(30)),
+            ]),
+            s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
+        ]
+        if versioned:
+            rules.append(s3.LifecycleRule(id="noncurrent-expire", noncurrent_version_expiration=Duration.days(NONCURRENT_DAYS),
+                                          expired_object_delete_marker=True))
         return s3.Bucket(
             self, "Images",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
+            versioned=versioned,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=removal,
-            lifecycle_rules=[
-                s3.LifecycleRule(id="tmp-expire", prefix=access.TMP_PREFIX, expiration=Duration.days(1)),
-                s3.LifecycleRule(id="statements-infrequent-access", prefix=access.STATEMENTS_PREFIX, transitions=[
-                    s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=Duration.days(30)),
-                ]),
-                s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
-            ],
+            lifecycle_rules=rules,
         )
 
     def _queues(self) -> dict[str, sqs.Queue]:
@@ -103,8 +117,9 @@ class ImageGenStack(Stack):
         billing_dlq = queue(access.BILLING_DLQ, f"{prefix}-billing-dlq", consumer=None, retention_days=14)
         billing = queue(access.BILLING_QUEUE, f"{prefix}-billing", consumer=config.BILLING_WORKER, retention_days=4,
                         dlq=billing_dlq, max_receive=config.BILLING_MAX_RECEIVE_COUNT)
+        failures = queue(access.SCHEDULED_FAILURES, f"{prefix}-scheduled-failures", consumer=None, retention_days=14)
         return {access.JOBS: jobs, access.JOBS_DLQ: jobs_dlq, access.BILLING_QUEUE: billing,
-                access.BILLING_DLQ: billing_dlq}
+                access.BILLING_DLQ: billing_dlq, access.SCHEDULED_FAILURES: failures}
 
     # --- permissions -----------------------------------------------------------------------
 
@@ -142,6 +157,9 @@ class ImageGenStack(Stack):
             role.add_to_policy(iam.PolicyStatement(
                 sid="SendMessages", actions=list(access.QUEUE_SEND_ACTIONS),
                 resources=[self.queues[key].queue_arn for key in grants.send_to]))
+        if grants.on_failure:
+            role.add_to_policy(iam.PolicyStatement(
+                sid="OnFailureDestination", actions=["sqs:SendMessage"], resources=[self.queues[grants.on_failure].queue_arn]))
         if grants.consume:
             role.add_to_policy(iam.PolicyStatement(
                 sid="ConsumeQueue", actions=list(access.QUEUE_CONSUME_ACTIONS),
@@ -181,10 +199,12 @@ class ImageGenStack(Stack):
             "HOLD_MAX_AGE_S": str(stage.hold_max_age_s),
             "PRESIGN_EXPIRY_S": str(stage.presign_expiry_s),
             "FAULT_INJECTION": "false",
+            "DEFAULT_PROVIDER": options.default_provider,
         }
+        if options.allow_local_provider:
+            env["ALLOW_LOCAL_PROVIDER"] = "true"
         env.update({f"{name}_PARAM": config.secret_parameter_name(stage.name, name) for name in config.SECRETS})
         optional = {
-            "PUBLIC_BASE_URL": options.public_base_url,
             "SENTRY_DSN": options.sentry_dsn,
             "BILLING_HOOK_URL": options.billing_hook_url,
             "GOOGLE_CLOUD_PROJECT": options.google_cloud_project,
@@ -193,29 +213,59 @@ class ImageGenStack(Stack):
         env.update({key: value for key, value in optional.items() if value})
         return env
 
-    def _app(self) -> Any:
-        from chalice.cdk import Chalice
-
-        source = packaging.source_dir(self.options.package)
+    def _app(self) -> ChaliceApp:
         stage_config = {
             "environment_variables": self._environment(),
             # Roles are this stack's (one per function); Chalice must not make its own.
             "manage_iam_role": False,
             "iam_role_arn": self.roles[config.API_HANDLER].role_arn,
         }
-        with contextlib.chdir(packaging.chalice_out_dir()):  # the construct writes chalice.out/ under the cwd
-            app = Chalice(self, "App", source_dir=str(source), stage_config=stage_config)
+        app = ChaliceApp(self, "App", stage=self.stage.name, stage_config=stage_config,
+                         package=packaging.package_for(self.options.package),
+                         api_handler_name=self.stage.function_name(config.API_HANDLER))
+        reserve = self.options.reserved_concurrency
+        reserve = self.stage.reserve_concurrency if reserve is None else reserve
         for function in config.FUNCTIONS:
             resource = app.get_resource(config.logical_id(function))
             resource.add_property_override("FunctionName", self.stage.function_name(function))
             resource.add_property_override("Role", self.roles[function].role_arn)
+            # Where PUBLIC_BASE_URL is not given, the API's own invoke URL (see infra/chalice_app.py).
+            resource.add_property_override("Environment.Variables.PUBLIC_BASE_URL", self.public_base_url())
+            if not reserve:
+                resource.add_property_deletion_override("ReservedConcurrentExecutions")
             resource.add_resource_dependency(_policy_of(self.roles[function]))  # its policy exists before its first invocation
             resource.add_resource_dependency(self.log_groups[function].node.default_child)  # retention from line one
-        api = app.get_resource("RestAPI")
-        api.add_property_override("Name", self.stage.prefix)  # ApiName: the dimension of the API's metrics
-        api.add_property_override("DefinitionBody.info.title", self.stage.prefix)
-        api.add_property_override("TracingEnabled", True)  # X-Ray from the API stage on (functions: `xray` in config.json)
+        self._api_stage(app.get_resource("RestAPI"))
         return app
+
+    def public_base_url(self) -> str:
+        if self.options.public_base_url:
+            return self.options.public_base_url
+        return Fn.sub(f"https://${{RestAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{self.api_stage_name}")
+
+    @property
+    def api_stage_name(self) -> str:
+        return str(config.chalice_config()["stages"][self.stage.name]["api_gateway_stage"])
+
+    def _api_stage(self, rest_api: CfnResource) -> None:
+        """Name, X-Ray, throttling, JSON access logs and the gateway responses (infra/api.py)."""
+        stage, options = self.stage, self.options
+        rest_api.add_property_override("Name", stage.prefix)  # ApiName: the dimension of the API's metrics
+        rest_api.add_property_override("DefinitionBody.info.title", stage.prefix)
+        rest_api.add_property_override("TracingEnabled", True)  # X-Ray from the API stage on (functions: `xray` in config.json)
+        rest_api.add_property_override("MethodSettings", [{
+            "ResourcePath": "/*", "HttpMethod": "*",  # no per-method metrics: billed per metric, the API's own suffice
+            "ThrottlingRateLimit": options.api_rate_limit or stage.api_rate_limit,
+            "ThrottlingBurstLimit": options.api_burst_limit or stage.api_burst_limit,
+        }])
+        self.access_logs = logs.LogGroup(self, "ApiAccessLogs", log_group_name=f"/aws/apigateway/{stage.prefix}/access",
+                                         retention=_retention(stage.log_retention_days),
+                                         removal_policy=RemovalPolicy.RETAIN if stage.protect_data else RemovalPolicy.DESTROY)
+        rest_api.add_property_override("AccessLogSetting", {"DestinationArn": self.access_logs.log_group_arn,
+                                                            "Format": api.access_log_format()})
+        rest_api.add_property_override("GatewayResponses", api.gateway_responses())
+        if options.api_logs_role:
+            rest_api.add_resource_dependency(api.account_logs_role(self))
 
     def function_resource(self, function: str) -> CfnResource:
         return self.chalice.get_resource(config.logical_id(function))
@@ -237,6 +287,20 @@ class ImageGenStack(Stack):
                 scaling_config=lambda_.CfnEventSourceMapping.ScalingConfigProperty(maximum_concurrency=concurrency),
             )
             mapping.add_resource_dependency(_policy_of(self.roles[function]))  # Lambda checks the role can read the queue
+
+
+    def _on_failure_destinations(self) -> None:
+        """EventBridge invokes the scheduled functions asynchronously: after 2 retries, the event
+        goes to the scheduled-failures queue (alarmed) instead of vanishing."""
+        for function in config.SCHEDULED:
+            target = access.access_map()[function].on_failure
+            assert target, f"{function} has no on-failure destination in infra/access.py"
+            invoke_config = lambda_.CfnEventInvokeConfig(
+                self, f"OnFailure-{function}", function_name=self.function_resource(function).ref, qualifier="$LATEST",
+                maximum_retry_attempts=2, maximum_event_age_in_seconds=6 * 3600,
+                destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                    on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=self.queues[target].queue_arn)))
+            invoke_config.add_resource_dependency(_policy_of(self.roles[function]))  # Lambda checks the role may send
 
 
 def _policy_of(role: iam.Role) -> CfnResource:

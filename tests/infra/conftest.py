@@ -1,7 +1,8 @@
 """Synthesize the CDK app once per test process (both stages, offline) and share the templates.
 
 The synth uses `package=app-only` (no wheel downloads; see infra/packaging.py). dev keeps the
-defaults; prod switches log shipping on through stage-scoped context, so one synth covers both.
+defaults; prod sets log shipping, a public URL, a provider, an alarm e-mail and a throttling rate
+through stage-scoped context, so one synth covers both.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ SYNTH_CONTEXT = {
     "log_shipping:prod": "true",
     "log_shipping_url:prod": LOG_SHIPPING_URL,
     "public_base_url:prod": "https://app.example.test",
+    "default_provider:prod": "openai",
+    "alarm_email:prod": "ops@example.test",
+    "api_rate_limit:prod": "250",
 }
 
 

@@ -195,7 +195,8 @@ def test_each_role_grants_exactly_its_access_row(synth: Any, stage: str, functio
     def queue_refs(keys: tuple[str, ...]) -> set[str]:
         return {"${" + queues[f"imagegen-{stage}-{k.replace('_', '-')}"] + "}" for k in keys}
 
-    assert role.get("sqs:SendMessage", set()) == queue_refs(grants.send_to)
+    on_failure = (grants.on_failure,) if grants.on_failure else ()
+    assert role.get("sqs:SendMessage", set()) == queue_refs(grants.send_to + on_failure)
     assert role.get("sqs:ReceiveMessage", set()) == queue_refs((grants.consume,) if grants.consume else ())
 
     parameters = {f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter"
@@ -243,7 +244,10 @@ def test_no_wildcards_on_data(synth: Any, stage: str) -> None:
 def test_only_the_consumer_receives_and_reconcile_only_reads(synth: Any, stage: str) -> None:
     template = synth.templates[stage]
     reconcile = _role_grants(template, "reconcile")
-    assert not any(a in reconcile for a in (*access.TABLE_WRITE_ACTIONS, "s3:PutObject", "sqs:SendMessage"))
+    assert not any(a in reconcile for a in (*access.TABLE_WRITE_ACTIONS, "s3:PutObject"))
+    failures = next(key for key, res in resources(template, "AWS::SQS::Queue").items()
+                    if res["Properties"]["QueueName"] == f"imagegen-{stage}-scheduled-failures")
+    assert reconcile["sqs:SendMessage"] == {"${" + failures + "}"}, "reconcile sends only its own failed runs"
     receivers = [fn for fn in config.FUNCTIONS if "sqs:ReceiveMessage" in _role_grants(template, fn)]
     assert sorted(receivers) == sorted(["worker", "dead_letters", "billing_worker"])
     secret_readers = {fn for fn in config.FUNCTIONS if "ssm:GetParameter" in _role_grants(template, fn)}

@@ -59,7 +59,7 @@ def test_the_alarms_exist_and_notify_the_topic(synth: Any, stage: str) -> None:
     alarms = _alarms(template)
     prefix = f"imagegen-{stage}-"
     expected = {"api-5xx-rate", "jobs-dead-lettered", "jobs-dlq-not-draining", "billing-dlq-depth", "jobs-oldest-message-age",
-                "webhook-failures", "reconcile-drift",
+                "webhook-failures", "reconcile-drift", "scheduled-failures",
                 *(f"provider-{p}-error-rate" for p in monitoring.providers()),
                 *(f"provider-{p}-job-p95" for p in monitoring.providers()),
                 *(f"{fn.replace('_', '-')}-errors" for fn in (*config.SCHEDULED, "worker", "dead_letters", "billing_worker"))}
@@ -215,8 +215,16 @@ def test_deploy_options_are_validated() -> None:
 
     assert options().log_shipping is False and options().package == "full"
     assert options(**{"log_shipping": "true", "log_shipping_url": "https://x.test"}).log_shipping is True
-    assert options(**{"alarm_email:prod": "ops@example.test", "alarm_email": "other@example.test"}).alarm_email == (
-        "ops@example.test")
+    assert options(**{"alarm_email:prod": "ops@example.test", "alarm_email": "other@example.test"}).alarm_emails == (
+        "ops@example.test",)
+    assert options(alarm_email="a@example.test, b@example.test").alarm_emails == ("a@example.test", "b@example.test")
+    assert options().default_provider == "gemini" and options().reserved_concurrency is None
+    assert options(reserved_concurrency="false").reserved_concurrency is False
+    assert options(default_provider="local", allow_local_provider="true").allow_local_provider is True
+    with pytest.raises(ValueError, match="allow_local_provider"):
+        options(default_provider="local")
+    with pytest.raises(ValueError, match="default_provider"):
+        options(default_provider="dalle")
     with pytest.raises(ValueError, match="log_shipping_url"):
         options(log_shipping="true")
     with pytest.raises(ValueError, match="log_shipping_url"):

@@ -123,7 +123,7 @@ def test_queues_have_a_dlq_and_outlive_their_consumer(stage_template: tuple[str,
     assert ref_id(q["RedrivePolicy"]["deadLetterTargetArn"]) == dlq_id
     assert q["RedrivePolicy"]["maxReceiveCount"] == max_receive
     timeout = props(template, function_ids(template)[consumer])["Timeout"]
-    assert q["VisibilityTimeout"] > timeout, "a message must not reappear while its consumer may still run"
+    assert q["VisibilityTimeout"] >= 6 * timeout, "AWS's guidance for an event source mapping: 6x the consumer's timeout"
     assert d["MessageRetentionPeriod"] == 14 * 86400 > q["MessageRetentionPeriod"]
     assert q["SqsManagedSseEnabled"] is True and d["SqsManagedSseEnabled"] is True
 
@@ -211,8 +211,11 @@ def test_functions_get_the_settings_the_app_reads(stage_template: tuple[str, dic
             assert secret not in env, "secret values never go in the template"
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "ImageGen"
         assert "POWERTOOLS_TRACE_DISABLED" not in env
-    api_env = props(template, function_ids(template)["api_handler"])["Environment"]["Variables"]
-    assert api_env.get("PUBLIC_BASE_URL") == ("https://app.example.test" if stage == "prod" else None)
+        assert env["DEFAULT_PROVIDER"] == ("openai" if stage == "prod" else "gemini")
+        assert "ALLOW_LOCAL_PROVIDER" not in env
+        # the API's own invoke URL unless the context names one (prod here)
+        assert env["PUBLIC_BASE_URL"] == ("https://app.example.test" if stage == "prod" else
+                                          {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"})
 
 
 def test_every_function_has_a_retained_log_group_it_depends_on(stage_template: tuple[str, dict[str, Any]]) -> None:
