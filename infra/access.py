@@ -65,7 +65,7 @@ def access_map() -> dict[str, Access]:
             s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
             s3_write=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
             send_to=(JOBS, BILLING_QUEUE),
-            secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BILLING_HOOK_SECRET"),
+            secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BILLING_HOOK_SECRET", "CURSOR_SECRET"),
         ),
         config.WORKER: Access(
             write=(*SETTLEMENT, "images", "idempotency"),
@@ -84,7 +84,8 @@ def access_map() -> dict[str, Access]:
         ),
         config.MONTHLY_RESET: monthly,
         config.RELEASE_STALE_HOLDS: Access(write=SETTLEMENT, on_failure=SCHEDULED_FAILURES),
-        config.RECONCILE: Access(read=("wallets", "ledger"), on_failure=SCHEDULED_FAILURES),
+        # jobs: whether an open job holds a running slot (running_jobs is checked too)
+        config.RECONCILE: Access(read=("wallets", "ledger", "jobs"), on_failure=SCHEDULED_FAILURES),
     }
 
 

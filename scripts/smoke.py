@@ -133,7 +133,7 @@ class Smoke:
     def cleanup(self) -> str:
         done = []
         if "key_id" in self.state:
-            self.call("DELETE", f"/v1/keys/{self.state['key_id']}", self.state["key"], expect=(200, 204))
+            self.call("DELETE", f"/v1/keys/{self.state['key_id']}", self.state["key"], expect=(204,))
             done.append("key revoked")
         if "workspace_id" in self.state:
             self.call("POST", f"/admin/api/workspaces/{self.state['workspace_id']}/ban",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.api import cursors
 from chalicelib.api.http import (
@@ -71,10 +71,11 @@ def list_keys():
 
 @account.route("/v1/keys/{key_id}", methods=["DELETE"])
 def delete_key(key_id: str):
-    from chalicelib.accounts import key_view, revoke_key
+    from chalicelib.accounts import revoke_key
 
     p = authenticate(account.current_request)
-    return json_response({"key": key_view(revoke_key(p.user, key_id))})
+    revoke_key(p.user, key_id)
+    return Response(body="", status_code=204)  # API.md: a DELETE answers 204
 
 
 @account.route("/v1/balance", methods=["GET"])

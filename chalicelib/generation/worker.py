@@ -69,6 +69,8 @@ class ConcurrentBatchProcessor(BatchProcessor):
         else:
             report_exception(exc, "job message failed; it returns to the queue", code)
         count("WorkerRecordFailures", code=code)
+        if code != "worker_crash":  # a real crash runs no code: the queue's own visibility applies
+            _retry_sooner(record)
         return super().failure_handler(record, exception)
 
     def _process_messages(self) -> list:  # pragma: no cover - name used by newer Powertools
@@ -77,6 +79,30 @@ class ConcurrentBatchProcessor(BatchProcessor):
     def process(self) -> list:
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             return list(pool.map(self._process_record, self.records))
+
+
+RETRY_BASE_S = 30
+RETRY_MAX_S = 900
+
+
+def retry_delay_s(receive_count: int) -> int:
+    """When a failed record should come back: 30 s, 60 s, 120 s ... at most 15 minutes."""
+    return min(RETRY_MAX_S, RETRY_BASE_S * 2 ** max(0, receive_count - 1))
+
+
+def _retry_sooner(record: Any) -> None:
+    """The queue's visibility timeout is 6 x the worker's timeout (30 minutes), sized for a run
+    that times out. A record that failed in our hands comes back after a backoff instead."""
+    try:
+        from chalicelib.aws import client, queue_url
+
+        raw = record.raw_event if hasattr(record, "raw_event") else record
+        receives = int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+        queue = str(raw.get("eventSourceARN", "")).rsplit(":", 1)[-1]
+        client("sqs").change_message_visibility(QueueUrl=queue_url(queue), ReceiptHandle=raw["receiptHandle"],
+                                                VisibilityTimeout=retry_delay_s(receives))
+    except Exception as exc:  # best effort: without it the message still returns, only later
+        logger.warning("could not shorten the visibility of a failed record", extra={"error": str(exc)})
 
 
 @dataclass

@@ -67,7 +67,7 @@ def test_curl_story(stack: Stack):
     key = requests.post(f"{stack.base}/v1/keys", headers=auth, json={"name": "ci"}, timeout=10).json()
     other = {"Authorization": f"Bearer {key['secret']}"}
     assert requests.get(f"{stack.base}/v1/me", headers=other, timeout=10).status_code == 200
-    assert requests.delete(f"{stack.base}/v1/keys/{key['key']['id']}", headers=auth, timeout=10).status_code == 200
+    assert requests.delete(f"{stack.base}/v1/keys/{key['key']['id']}", headers=auth, timeout=10).status_code == 204
     assert requests.get(f"{stack.base}/v1/me", headers=other, timeout=10).status_code == 401
 
 

@@ -83,8 +83,8 @@ def test_revoked_key_is_401_and_list_shows_keys(api, make_tenant):
     status, listing, _ = call(api, "GET", "/v1/keys", t)
     assert {k["id"] for k in listing["data"]} >= {made["key"]["id"], t.key_id}
     assert all("secret" not in k for k in listing["data"])
-    status, _, _ = call(api, "DELETE", f"/v1/keys/{made['key']['id']}", t)
-    assert status == 200
+    status, _, headers = call(api, "DELETE", f"/v1/keys/{made['key']['id']}", t)
+    assert status == 204 and "X-Request-Id" in headers
     status, err, _ = call(api, "GET", "/v1/me", second)
     assert status == 401 and err["error"]["code"] == "unauthenticated"
     assert call(api, "DELETE", "/v1/keys/key_nope", t)[0] == 404

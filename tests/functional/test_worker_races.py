@@ -35,3 +35,34 @@ def test_worker_skips_a_job_canceled_just_before_its_claim(api, make_tenant, mon
     assert int(wallet.running_jobs or 0) == 0 and int(wallet.active_jobs) == 0
     assert run_job(t.workspace_id, "job_01M00000000000000000000000") == {"status": "missing"}
     purge()
+
+
+def test_a_record_that_failed_in_our_hands_comes_back_after_a_backoff(api, make_tenant, monkeypatch):
+    """The jobs queue's visibility is sized for a run that times out (30 min in AWS); a record the
+    worker itself failed (a provider outage outlasting its retries) is made visible again after
+    30 s, 60 s, ... instead. Here the base is 2 s and the queue's own visibility 1 s."""
+    import time
+
+    from chalicelib.generation import worker
+    from chalicelib.generation.providers import ProviderError
+    from chalicelib.generation.providers.local import LocalProvider
+    from tests.functional.helpers import receive, run_worker
+
+    def outage(self, request):
+        raise ProviderError("provider_unavailable", "down", retryable=True, retry_after_s=0)
+
+    purge()
+    monkeypatch.setattr(LocalProvider, "generate", outage)
+    monkeypatch.setattr(worker, "RETRY_BASE_S", 2)
+    t = make_tenant()
+    call(api, "POST", "/v1/jobs", t, {"prompt": "outage"})
+    messages = receive()
+    result = run_worker(messages)
+    assert result["batchItemFailures"] == [{"itemIdentifier": messages[0]["MessageId"]}]
+    time.sleep(1.2)  # past the queue's 1 s: without the backoff it would be visible again
+    assert receive() == []
+    time.sleep(1.5)
+    again = receive()
+    assert [m["MessageId"] for m in again] == [messages[0]["MessageId"]]
+    assert worker.retry_delay_s(1) == 2 and worker.retry_delay_s(3) == 8
+    purge()
