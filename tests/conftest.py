@@ -40,6 +40,22 @@ class MotoEnv:
         return f"http://127.0.0.1:{self.port}"
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Whatever a test leaves in os.environ (a synthesized stage's STAGE=dev, a provider key) is
+    undone, and the settings and clients built from it are forgotten: no test sees another's."""
+    before = dict(os.environ)
+    yield
+    if dict(os.environ) != before:
+        os.environ.clear()
+        os.environ.update(before)
+        from chalicelib.aws import reset_clients
+        from chalicelib.settings import reset_settings
+
+        reset_settings()
+        reset_clients()
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[int]:
     """moto on loopback with one lock around each request (atomic like DynamoDB)."""

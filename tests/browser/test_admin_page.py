@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 import time
 from typing import Any
@@ -62,16 +63,29 @@ def test_sign_in_refuses_bad_and_non_admin_keys_and_keeps_the_key_out_of_urls(pa
     assert page.is_visible("#sign-in") and page.evaluate("sessionStorage.length") == 0
 
 
+def _range(days: int) -> tuple[str, str]:
+    """A date range computed once: the page and the API are asked for the same days even when the
+    test runs across UTC midnight."""
+    now = time.time()
+    return time.strftime("%Y-%m-%d", time.gmtime(now - days * 86400)), time.strftime("%Y-%m-%d", time.gmtime(now))
+
+
+def wait_painted(page: Any, names: set[str], at_least: int) -> list[dict[str, Any]]:
+    """Wait until the named charts have drawn (Chart.js animates), then read them."""
+    page.wait_for_function("([names, n]) => (" + PAINTED + ")().filter((c) => names.includes(c.name) && c.painted > n)"
+                           ".length === names.length", arg=[sorted(names), at_least])
+    return page.evaluate(PAINTED)
+
+
 def test_overview_draws_its_charts_from_the_rollups(page, seeded_stack):
+    start, end = _range(29)
     sign_in(page, seeded_stack.stack.admin_key)
-    page.wait_for_timeout(100)
-    charts = {c["name"]: c for c in page.evaluate(PAINTED)}
+    open_view(page, f"#/overview?from={start}&to={end}", "overview")
+    charts = {c["name"]: c for c in wait_painted(page, {"spend", "providers", "jobs"}, 1000)}
     assert set(charts) == {"spend", "providers", "jobs"}
     for c in charts.values():
         assert c["width"] > 100 and c["height"] > 100 and c["painted"] > 1000, c
-    totals = api(seeded_stack, "/admin/api/usage", group_by="provider_day",
-                 **{"from": time.strftime("%Y-%m-%d", time.gmtime(time.time() - 29 * 86400)),
-                    "to": time.strftime("%Y-%m-%d", time.gmtime())})["totals"]
+    totals = api(seeded_stack, "/admin/api/usage", group_by="provider_day", **{"from": start, "to": end})["totals"]
     assert totals["credits"] > 0 and kpi(page, "credits") == totals["credits"]
     assert kpi(page, "failed") == totals["failed"]
     top = page.inner_text("[data-table=top-workspaces]")
@@ -92,11 +106,13 @@ def test_filter_by_workspace_lives_in_the_url_and_survives_a_reload(page, seeded
     page.wait_for_selector("body[data-ready=overview]")
     assert page.input_value("#filters input[name=workspace_id]") == acme["workspace_id"]
     assert page.input_value("#filters select[name=provider]") == "openai"
+    start, end = _range(29)
+    open_view(page, f"#/overview?from={start}&to={end}&workspace_id={acme['workspace_id']}&provider=openai", "overview")
     expected = api(seeded_stack, "/admin/api/usage", workspace_id=acme["workspace_id"], provider="openai",
-                   **{"from": time.strftime("%Y-%m-%d", time.gmtime(time.time() - 29 * 86400))})["totals"]["credits"]
+                   **{"from": start, "to": end})["totals"]["credits"]
     assert kpi(page, "credits") == expected > 0
     assert "openai" in page.inner_text(".sub")
-    charts = {c["name"]: c for c in page.evaluate(PAINTED)}
+    charts = {c["name"]: c for c in wait_painted(page, {"providers"}, 500)}
     assert charts["providers"]["painted"] > 500
     shot(page, "02-overview-filtered")
 
@@ -185,8 +201,7 @@ def test_failures_view_lists_failed_jobs_with_a_timing_waterfall_and_denials(pag
 def test_csv_reports_download_with_the_filtered_rows(page, seeded_stack):
     acme = seeded_stack.by_name("Acme Studio")
     sign_in(page, seeded_stack.stack.admin_key)
-    start = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 13 * 86400))
-    end = time.strftime("%Y-%m-%d", time.gmtime())
+    start, end = _range(13)
     open_view(page, f"#/reports?from={start}&to={end}", "reports")
     page.select_option("select[name=group_by]", "day")
     with page.expect_download() as info:
@@ -218,5 +233,7 @@ def test_run_a_scheduled_job_now(page, seeded_stack):
     page.fill("#confirm-reason", "check drift after the incident")
     page.click("#confirm-ok")
     expect(page.locator("[data-result=scheduled]")).to_contain_text("reconcile:")
-    assert '"drift"' in page.inner_text("[data-result=scheduled]") or "wallets" in page.inner_text("[data-result=scheduled]")
+    text = page.inner_text("[data-result=scheduled]")
+    result = json.loads(text[text.index("{"):])
+    assert result["wallets"] >= 2 and result["drifted"] == 0 and result["drift"] == [], result
     shot(page, "09-operations")

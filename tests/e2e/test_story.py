@@ -72,18 +72,27 @@ def test_curl_story(stack: Stack):
 
 
 def test_cancel_queued_job(stack: Stack):
+    """The workspace may run one job at a time and a slow one holds its slot, so the next job is
+    surely still queued when it is canceled: 200 every time, never a lucky 409."""
     auth = _workspace(stack)
-    # A slow job occupies the worker's attention; the canceled one must never run.
-    r = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "cancel me", "n": 2}, timeout=10)
-    job = r.json()["job"]
+    ws = requests.get(f"{stack.base}/v1/me", headers=auth, timeout=10).json()["workspace"]["id"]
+    limits = requests.put(f"{stack.base}/admin/api/workspaces/{ws}/limits", headers=stack.admin(),
+                          json={"max_concurrent_jobs": 1, "reason": "e2e"}, timeout=10)
+    assert limits.status_code == 200, limits.text
+    slow = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "[slow:4000] hold the slot"},
+                         timeout=10).json()["job"]
+    wait_for(lambda: _job(stack, auth, slow["id"])["status"] == "running", timeout=30)
+    job = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "cancel me", "n": 2},
+                        timeout=10).json()["job"]
     c = requests.post(f"{stack.base}/v1/jobs/{job['id']}/cancel", headers=auth, timeout=10)
-    if c.status_code == 409:  # the worker won the race; then it must have run normally
-        assert _finished(stack, auth, job["id"])["status"] == "succeeded"
-        return
-    assert c.status_code == 200 and c.json()["job"]["status"] == "canceled"
-    assert _job(stack, auth, job["id"])["images"] == []
+    assert c.status_code == 200 and c.json()["job"]["status"] == "canceled", c.text
+    assert _finished(stack, auth, slow["id"])["status"] == "succeeded"
+    again = requests.post(f"{stack.base}/v1/jobs/{job['id']}/cancel", headers=auth, timeout=10)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    canceled = _job(stack, auth, job["id"])
+    assert canceled["status"] == "canceled" and canceled["images"] == [] and canceled["started_at"] is None
     balance = requests.get(f"{stack.base}/v1/balance", headers=auth, timeout=10).json()
-    assert balance["held"] == 0 and balance["allowance"]["used"] == 0
+    assert balance["held"] == 0 and balance["allowance"]["used"] == 1  # only the slow job was charged
 
 
 def test_duplicate_delivery_makes_one_set_of_images(stack: Stack):

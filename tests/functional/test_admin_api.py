@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib import clock
 from tests.functional.helpers import call
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -138,7 +139,7 @@ def test_every_action_is_audited_with_actor_before_after_and_reason(api, make_te
     assert runs and runs[0].actor == admin.user_id and runs[0].after["result"] == ran["result"]
 
 
-def test_ledger_csv_is_the_workspace_ledger_and_defuses_formulas(api, admin, make_tenant):
+def test_ledger_csv_is_the_workspace_ledger_and_defuses_formulas(api, admin, make_tenant, frozen_clock):
     t = make_tenant()
     ws = f"/admin/api/workspaces/{t.workspace_id}"
     call(api, "POST", f"{ws}/credits", admin, {"amount": 40, "reason": "=HYPERLINK(\"http://evil\")"})
@@ -151,7 +152,7 @@ def test_ledger_csv_is_the_workspace_ledger_and_defuses_formulas(api, admin, mak
     assert reasons == {"'=HYPERLINK(\"http://evil\")": 40, "plain, with \"quotes\"": -15}
     # Oldest first, and a range that ends before them is empty.
     assert [r[1] for r in body] == sorted(r[1] for r in body)
-    yesterday = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    yesterday = (clock.now() - timedelta(days=2)).date().isoformat()
     assert _csv(api, f"/admin/api/reports/ledger.csv?workspace_id={t.workspace_id}&to={yesterday}", admin)[2][1:] == []
 
 
