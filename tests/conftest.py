@@ -154,5 +154,13 @@ def api(aws: MotoEnv) -> Iterator[Any]:
 
     import app as chalice_app
 
-    with Client(chalice_app.app) as client:
+    from chalicelib.settings import reset_settings
+
+    # The test client puts the chalice stage's variables into os.environ (the `dev` stage by
+    # default: STAGE=dev, which refuses the local provider); the tests run as stage `test`.
+    with Client(chalice_app.app, stage_name="local") as client:
+        os.environ.update({"STAGE": "test", "POWERTOOLS_METRICS_NAMESPACE": "ImageGenTest",
+                           "POWERTOOLS_LOG_LEVEL": "WARNING"})
+        reset_settings()
         yield client
+    reset_settings()
