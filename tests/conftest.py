@@ -153,7 +153,6 @@ def api(aws: MotoEnv) -> Iterator[Any]:
     from chalice.test import Client
 
     import app as chalice_app
-
     from chalicelib.settings import reset_settings
 
     # The test client puts the chalice stage's variables into os.environ (the `dev` stage by
