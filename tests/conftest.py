@@ -150,16 +150,7 @@ def admin(make_tenant: Any) -> Tenant:
 @pytest.fixture()
 def api(aws: MotoEnv) -> Iterator[Any]:
     """Chalice's in-process test client over the real app (moto behind it)."""
-    from chalice.test import Client
+    from tests.functional.helpers import app_client
 
-    import app as chalice_app
-    from chalicelib.settings import reset_settings
-
-    # The test client puts the chalice stage's variables into os.environ (the `dev` stage by
-    # default: STAGE=dev, which refuses the local provider); the tests run as stage `test`.
-    with Client(chalice_app.app, stage_name="local") as client:
-        os.environ.update({"STAGE": "test", "POWERTOOLS_METRICS_NAMESPACE": "ImageGenTest",
-                           "POWERTOOLS_LOG_LEVEL": "WARNING"})
-        reset_settings()
+    with app_client() as client:
         yield client
-    reset_settings()

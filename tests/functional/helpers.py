@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chalicelib.aws import client, queue_url
 from chalicelib.local.lambda_events import LocalContext, sqs_event
 from chalicelib.settings import get_settings
+
+
+@contextmanager
+def app_client() -> Iterator[Any]:
+    """Chalice's in-process test client over the real app, run as stage `test`.
+
+    The client puts a chalice stage's variables into os.environ while it is open (the `dev`
+    stage by default: STAGE=dev, which refuses the local provider); the tests' own stage wins."""
+    from chalice.test import Client
+
+    import app as chalice_app
+    from chalicelib.settings import reset_settings
+
+    with Client(chalice_app.app, stage_name="local") as client:
+        os.environ.update({"STAGE": "test", "POWERTOOLS_METRICS_NAMESPACE": "ImageGenTest",
+                           "POWERTOOLS_LOG_LEVEL": "WARNING"})
+        reset_settings()
+        yield client
+    reset_settings()
 
 
 def call(api: Any, method: str, path: str, tenant: Any = None, body: Any = None,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib.accounting.ledger import get_wallet
-from tests.functional.helpers import call, purge, receive
+from tests.functional.helpers import app_client, call, purge, receive
 
 BAD_JOB_BODIES = [
     ({}, "prompt"),
@@ -198,9 +198,6 @@ def world(aws, moto_server):
     """Own tables; tenants A and B with jobs and ledger entries; an admin; valid cursors of each listing."""
     import os
 
-    from chalice.test import Client
-
-    import app as chalice_app
     from chalicelib.accounts import create_workspace
     from tests.conftest import Tenant, use_tables
 
@@ -211,7 +208,7 @@ def world(aws, moto_server):
                                 is_admin=is_admin)
         return Tenant(made.workspace.workspace_id, made.owner.user_id, made.key.key_id, made.secret)
 
-    with Client(chalice_app.app) as api:
+    with app_client() as api:
         a, b, admin = tenant(), tenant(), tenant(is_admin=True)
         for t in (a, b):
             for i in range(3):

@@ -23,7 +23,7 @@ from chalicelib import ids
 from chalicelib.accounting.periods import period_of
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
 from tests.functional.billing_helpers import SECRET, World, build_world, plan_price, post, rejected_rows, sign, snapshot
-from tests.functional.helpers import call
+from tests.functional.helpers import app_client, call
 
 pytestmark = pytest.mark.xdist_group("billing-matrix")  # one world per module, on one worker
 
@@ -34,9 +34,6 @@ UNKNOWN_WS = ids.new_id("ws")
 @pytest.fixture(scope="module")
 def matrix(moto_server: int) -> Iterator[tuple[Any, World]]:
     """One world on its own tables for the whole module: the matrix must never change it."""
-    from chalice.test import Client
-
-    import app as chalice_app
     from chalicelib.accounts import create_workspace
     from chalicelib.billing import gateway
     from tests.conftest import Tenant, use_tables
@@ -48,7 +45,7 @@ def matrix(moto_server: int) -> Iterator[tuple[Any, World]]:
         mp.setenv("STRIPE_API_KEY", "sk_test_fake")
         mp.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
         gateway.reset()
-        with Client(chalice_app.app) as api:
+        with app_client() as api:
             tenants = []
             for n, plan in enumerate(("free", "free")):
                 made = create_workspace(f"Matrix {n}", f"matrix{n}@example.test", plan)
