@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: dev test venv lint bench clean stripe-event seed
+.PHONY: dev test venv lint bench clean stripe-event seed mutation
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt requirements-browser.txt requirements-providers.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -32,6 +32,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/accounting.py
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/generation.py
+
+# Mutation testing of the money paths (pyproject.toml [tool.mutmut]; docs/mutation.md). Hours on
+# 2 cores, so not part of `make test`; MUTMUT_CHILDREN sets the parallelism.
+mutation: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $${MUTMUT_CHILDREN:-2}
+	$(BIN)/python scripts/mutation_report.py
 
 # Two demo workspaces with two weeks of jobs, into the running `make dev` stack
 # (or start it seeded: SEED_DEMO=1 make dev).

@@ -11,6 +11,7 @@ from chalice import Chalice, Cron, Rate, Response
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
 from chalicelib.api.billing import billing
+from chalicelib.api.errors import ApiError
 from chalicelib.api.http import (
     CHALICE_ERROR_CODES,
     SECURITY_HEADERS,
@@ -22,7 +23,6 @@ from chalicelib.api.http import (
 )
 from chalicelib.api.jobs import jobs
 from chalicelib.api.pages import pages
-from chalicelib.errors import ApiError
 from chalicelib.observability import (
     bind,
     count,

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock, ids
-from chalicelib.accounting.dynamo import Transaction
 from chalicelib.accounting.ledger import new_wallet
 from chalicelib.accounting.periods import period_of
 from chalicelib.accounting.plans import get_plan
-from chalicelib.errors import NotFound
+from chalicelib.api.errors import NotFound
 from chalicelib.store.models import ApiKeyModel, AuditModel, UserModel, WalletModel, WorkspaceModel
+from chalicelib.store.transaction import Transaction
 
 
 @dataclass

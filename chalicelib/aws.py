@@ -6,6 +6,7 @@ import threading
 from functools import cache
 from typing import Any
 
+from chalicelib.bootstrap import on_reset
 from chalicelib.settings import get_settings
 
 _lock = threading.Lock()
@@ -38,6 +39,7 @@ def queue_url(name: str) -> str:
     return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 
 
+@on_reset
 def reset_clients() -> None:
     """Drop cached clients (tests switch endpoints)."""
     client.cache_clear()

@@ -124,7 +124,7 @@ def init_error_reporting(transport: Any = None) -> bool:
     from sentry_sdk.integrations.logging import LoggingIntegration
 
     def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
-        from chalicelib.errors import ApiError
+        from chalicelib.api.errors import ApiError
 
         exc = (hint.get("exc_info") or (None, None, None))[1]
         if isinstance(exc, ApiError) and exc.status < 500:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock, ids
-from chalicelib.errors import InvalidRequest
+from chalicelib.api.errors import InvalidRequest
 from chalicelib.store import bind_models
 from chalicelib.store.models import JobModel
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from chalicelib.errors import ServiceUnavailable
+from chalicelib.api.errors import ServiceUnavailable
+from chalicelib.bootstrap import on_reset
 
 
 @cache
@@ -33,5 +34,6 @@ def secret(name: str, *, required: bool = True) -> str:
     return ""
 
 
+@on_reset
 def reset() -> None:
     secret.cache_clear()

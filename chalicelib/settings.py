@@ -10,7 +10,8 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from chalicelib.errors import ServiceUnavailable
+from chalicelib.api.errors import ServiceUnavailable
+from chalicelib.bootstrap import on_reset
 
 # Stages that run on this machine (the local stack, the tests): the placeholder provider is their default.
 LOCAL_STAGES = frozenset({"local", "test"})
@@ -97,6 +98,7 @@ def _refuse_placeholder_provider(settings: Settings, allowed: bool) -> None:
     raise ConfigurationError(message)
 
 
+@on_reset
 def reset_settings() -> None:
     """Forget cached settings (tests and the local stack change the environment)."""
     get_settings.cache_clear()

@@ -49,42 +49,30 @@ def _environment_restored() -> Iterator[None]:
     if dict(os.environ) != before:
         os.environ.clear()
         os.environ.update(before)
-        from chalicelib.aws import reset_clients
-        from chalicelib.settings import reset_settings
+        from chalicelib import bootstrap
 
-        reset_settings()
-        reset_clients()
+        bootstrap.reset()
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[int]:
     """moto on loopback with one lock around each request (atomic like DynamoDB)."""
     from chalicelib.local.moto_server import SerializedMotoServer
-    from chalicelib.local.stack import free_port
 
-    port = free_port()
-    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = SerializedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # binds a free port itself
     server.start()
-    yield port
+    yield server.port
     server.stop()
 
 
 def use_tables(port: int, prefix: str) -> MotoEnv:
     """Point the app at moto with a table prefix and create everything under it."""
-    from chalicelib.accounting.admission import reset_caches
-    from chalicelib.generation.providers import reset_providers
+    from chalicelib import bootstrap
     from chalicelib.local.stack import configure_environment, create_resources
 
     configure_environment(port, prefix, STAGE="test", FAULT_INJECTION="true", POWERTOOLS_METRICS_NAMESPACE="ImageGenTest")
     create_resources(visibility_timeout_s=1)
-    reset_caches()
-    reset_providers()
-    import chalicelib.generation.worker as worker
-
-    worker._idempotent_runner.cache_clear()
-    from chalicelib.api import idempotency
-
-    idempotency.reset()
+    bootstrap.reset()  # every per-container cache, whoever keeps one
     return MotoEnv(port, prefix)
 
 

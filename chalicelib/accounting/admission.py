@@ -14,14 +14,15 @@ from typing import Any
 
 from chalicelib.accounting import keys, ratelimit
 from chalicelib.accounting import wallet as rules
-from chalicelib.accounting.dynamo import Failure, Transaction, TransactionCancelled
 from chalicelib.accounting.errors import AmbiguousWrite, Denied, DuplicateAdmission, RateLimitDenied
 from chalicelib.accounting.ledger import update_wallet
 from chalicelib.accounting.periods import day_of, period_of
 from chalicelib.accounting.plans import PROVIDER_QUOTAS, Limits, get_plan
 from chalicelib.accounting.prices import job_credits, model_price, worst_case_tokens
 from chalicelib.accounting.settlement import job_entry
+from chalicelib.bootstrap import on_reset
 from chalicelib.store.models import CounterModel, HoldModel, JobModel, WalletModel
+from chalicelib.store.transaction import Failure, Transaction, TransactionCancelled
 
 _finals = ratelimit.FinalCounts()  # previous windows' final counts (exact)
 _seen = ratelimit.FinalCounts()  # current windows' counts as this process knows them (a lower bound)
@@ -281,6 +282,7 @@ def _interpret(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credi
     return Denied("contention", "admission was refused: " + ", ".join(failures))
 
 
+@on_reset
 def reset_caches() -> None:
     """Forget learned window counts (tests that move the clock backwards)."""
     _finals.clear()

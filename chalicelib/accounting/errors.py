@@ -43,8 +43,6 @@ class DuplicateAdmission(AccountingError):
         self.request_hash = request_hash
 
 
-class Contention(AccountingError):
-    """DynamoDB kept cancelling the transaction for conflicts; retry later."""
 
 
 class InsufficientForAdjustment(AccountingError):
@@ -55,10 +53,7 @@ class InsufficientForAdjustment(AccountingError):
         self.available = available
 
 
-class AmbiguousWrite(AccountingError):
-    """DynamoDB never answered definitely (timeouts, 5xx outlasted the retries): the write may or
-    may not have been applied. Callers read to find out; they never assume either outcome."""
+# The transaction adapter's own errors, importable from here as before.
+from chalicelib.store.transaction import AmbiguousWrite, Contention, TransactionFailed  # noqa: E402
 
-
-class TransactionFailed(AccountingError):
-    """DynamoDB refused the request itself (validation, access): a bug or a misconfiguration."""
+__all__ = ["AmbiguousWrite", "Contention", "TransactionFailed"]

@@ -12,11 +12,11 @@ from typing import Any, Callable
 
 from chalicelib import ids
 from chalicelib.accounting import wallet as rules
-from chalicelib.accounting.dynamo import Transaction, TransactionCancelled
 from chalicelib.accounting.errors import InsufficientForAdjustment
 from chalicelib.accounting.periods import period_bounds
 from chalicelib.accounting.reconcile import Drift, EntryFacts, check
 from chalicelib.store.models import AuditModel, LedgerEntryModel, MarkerModel, WalletModel
+from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 
 def to_rules(w: WalletModel) -> rules.Wallet:

@@ -20,8 +20,8 @@ from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.accounting.dynamo import Transaction, TransactionCancelled
 from chalicelib.store.models import JobModel, WalletModel
+from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 TERMINAL = ("succeeded", "failed", "canceled")
 DEFER_BASE_S = 5  # a slot frees when a job ends: seconds, not minutes

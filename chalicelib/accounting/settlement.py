@@ -15,10 +15,10 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.accounting import keys
 from chalicelib.accounting import wallet as rules
-from chalicelib.accounting.dynamo import Transaction, TransactionCancelled
 from chalicelib.accounting.ledger import update_wallet
 from chalicelib.accounting.periods import day_of, period_of
 from chalicelib.store.models import CounterModel, HoldModel, JobModel, LedgerEntryModel, RollupModel, WalletModel
+from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 
 @dataclass(frozen=True)

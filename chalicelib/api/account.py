@@ -8,6 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api import cursors
+from chalicelib.api.errors import InvalidRequest
 from chalicelib.api.http import (
     authenticate,
     json_body,
@@ -16,7 +17,6 @@ from chalicelib.api.http import (
     query_params,
     validate,
 )
-from chalicelib.errors import InvalidRequest
 
 account = Blueprint(__name__)
 

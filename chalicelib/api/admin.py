@@ -10,6 +10,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.api import cursors
 from chalicelib.api.account import date_range, entry_view
+from chalicelib.api.errors import InvalidRequest, NotFound
 from chalicelib.api.http import (
     Principal,
     authenticate,
@@ -20,7 +21,6 @@ from chalicelib.api.http import (
     require_admin,
     validate,
 )
-from chalicelib.errors import InvalidRequest, NotFound
 
 admin = Blueprint(__name__)
 
@@ -146,9 +146,9 @@ def adjust_credits(workspace_id: str):
     from chalicelib.accounting.errors import InsufficientForAdjustment
     from chalicelib.accounting.ledger import adjust
     from chalicelib.accounts import get_workspace as load
+    from chalicelib.api.errors import Conflict
     from chalicelib.api.idempotency import idempotent
     from chalicelib.api.schemas import CreditAdjust
-    from chalicelib.errors import Conflict
 
     p = _admin()
     body = validate(CreditAdjust, json_body(admin.current_request))

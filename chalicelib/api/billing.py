@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api import cursors
+from chalicelib.api.errors import Forbidden, InvalidRequest
 from chalicelib.api.http import (
     Principal,
     authenticate,
@@ -16,7 +17,6 @@ from chalicelib.api.http import (
     require_admin,
     validate,
 )
-from chalicelib.errors import Forbidden, InvalidRequest
 
 billing = Blueprint(__name__)
 

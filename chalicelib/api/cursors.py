@@ -23,7 +23,8 @@ import secrets as random
 from functools import lru_cache
 from typing import Any
 
-from chalicelib.errors import InvalidRequest, ServiceUnavailable
+from chalicelib.api.errors import InvalidRequest, ServiceUnavailable
+from chalicelib.bootstrap import on_reset
 
 MAX_CURSOR_CHARS = 2048
 _LOCAL_STAGES = ("local", "test")
@@ -42,6 +43,7 @@ def _key() -> bytes:
     raise ServiceUnavailable("not configured: CURSOR_SECRET (or CURSOR_SECRET_PARAM) is not set")
 
 
+@on_reset
 def reset() -> None:
     """Forget the key (tests that change CURSOR_SECRET)."""
     _key.cache_clear()

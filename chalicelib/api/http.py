@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice.app import Request, Response
 
 from chalicelib import clock, ids
-from chalicelib.errors import (
+from chalicelib.api.errors import (
     AccountBanned,
     ApiError,
     Forbidden,
@@ -20,6 +20,7 @@ from chalicelib.errors import (
     PayloadTooLarge,
     Unauthenticated,
 )
+from chalicelib.bootstrap import on_reset
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
@@ -192,6 +193,12 @@ def authenticate(request: Request, *, allow_banned: bool = False) -> Principal:
 
 
 _last_touch: dict[str, float] = {}
+
+
+@on_reset
+def reset() -> None:
+    """Forget when keys were last touched."""
+    _last_touch.clear()
 
 
 def _touch_key(key: ApiKeyModel) -> None:

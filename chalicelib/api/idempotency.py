@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 from chalice.app import Request, Response
 
-from chalicelib.errors import Conflict, IdempotencyConflict, InvalidRequest
+from chalicelib.api.errors import Conflict, IdempotencyConflict, InvalidRequest
+from chalicelib.bootstrap import on_reset
 
 EXPIRES_S = 24 * 3600
 
@@ -48,6 +49,7 @@ def _runner() -> tuple[Any, Any]:
     return run, config
 
 
+@on_reset
 def reset() -> None:
     _runner.cache_clear()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from chalice import Blueprint, Response
 
-from chalicelib.errors import NotFound
+from chalicelib.api.errors import NotFound
 
 pages = Blueprint(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "admin" / "static"

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.api.errors import Conflict, InvalidRequest
 from chalicelib.billing import gateway
 from chalicelib.billing.catalog import PACKS, PLAN_PRICES_CENTS, Pack, plan_lookup_key
 from chalicelib.billing.config import public_base_url
-from chalicelib.errors import Conflict, InvalidRequest
 from chalicelib.store.models import MarkerModel, WorkspaceModel
 
 

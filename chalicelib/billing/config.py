@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from chalicelib.errors import ServiceUnavailable
+from chalicelib.api.errors import ServiceUnavailable
+from chalicelib.bootstrap import on_reset
 
 
 @cache
@@ -36,5 +37,6 @@ def statement_hook_url() -> str | None:
     return os.environ.get("BILLING_HOOK_URL") or None
 
 
+@on_reset
 def reset() -> None:
     secret.cache_clear()

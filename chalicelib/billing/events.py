@@ -81,8 +81,8 @@ def _named_workspace(event: dict[str, Any]) -> str | None:
 
 def _reject(event: dict[str, Any], rejected: Rejected) -> Result:
     """Writes only the rejection (two rows of one table, once per event id): nothing else."""
-    from chalicelib.accounting.dynamo import Transaction, TransactionCancelled
     from chalicelib.store.models import WalletModel
+    from chalicelib.store.transaction import Transaction, TransactionCancelled
 
     now = clock.now()
     fields = {"event_id": str(event["id"]), "event_type": str(event["type"]), "reason": rejected.reason,

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from chalicelib.billing import config
+from chalicelib.bootstrap import on_reset
 
 _lock = threading.Lock()
 _client: Any = None
@@ -28,6 +29,7 @@ def client() -> Any:
     return _client
 
 
+@on_reset
 def reset() -> None:
     global _client
     _client = None
@@ -37,7 +39,7 @@ def reset() -> None:
 def price_by_lookup_key(lookup_key: str) -> Any:
     prices = client().v1.prices.list(params={"lookup_keys": [lookup_key], "active": True, "limit": 1})
     if not prices.data:
-        from chalicelib.errors import ServiceUnavailable
+        from chalicelib.api.errors import ServiceUnavailable
 
         raise ServiceUnavailable(f"no Stripe price with lookup_key {lookup_key!r}")
     return prices.data[0]

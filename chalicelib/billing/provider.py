@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from chalicelib import clock
 from chalicelib.accounting.periods import period_bounds
-from chalicelib.errors import Conflict
+from chalicelib.api.errors import Conflict
 from chalicelib.store.models import MarkerModel, WorkspaceModel
 
 PROVIDERS = ("stripe", "internal")

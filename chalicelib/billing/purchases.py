@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chalicelib import clock
-from chalicelib.accounting.dynamo import Transaction
 from chalicelib.accounting.ledger import adjust, claw_back
+from chalicelib.api.errors import ServiceUnavailable
 from chalicelib.billing.catalog import PACKS, Pack, topup_amount_cents
 from chalicelib.billing.common import (
     Result,
@@ -26,9 +26,9 @@ from chalicelib.billing.common import (
     seen,
 )
 from chalicelib.billing.stripe_objects import Charge, CheckoutSession, Dispute, Event, PaymentIntent, Rejected, meta
-from chalicelib.errors import ServiceUnavailable
 from chalicelib.observability import count, logger
 from chalicelib.store.models import MarkerModel, TopupModel, WalletModel, WorkspaceModel
+from chalicelib.store.transaction import Transaction
 
 # --- what a payment buys ----------------------------------------------------------------------
 
@@ -155,8 +155,8 @@ def _remember_payment_method(workspace: WorkspaceModel, payment_method: str | No
 
 
 def on_payment_intent_failed(event: Event[PaymentIntent]) -> Result:
-    from chalicelib.accounting.dynamo import TransactionCancelled
     from chalicelib.billing.topup import disable_if_failing, record_failure
+    from chalicelib.store.transaction import TransactionCancelled
 
     intent = event.data.object
     if meta(intent).get("kind") != "auto_topup":
@@ -220,7 +220,7 @@ def _returned(payment_intent: str) -> tuple[Returned, int]:
 def _save_state(event_id: str, payment_intent: str, workspace_id: str, state: Returned, version: int) -> bool:
     """Writes: a new state that takes no credits (e.g. a dispute of money already refunded),
     with the event's marker; False when another delivery moved the state first."""
-    from chalicelib.accounting.dynamo import TransactionCancelled
+    from chalicelib.store.transaction import TransactionCancelled
 
     now = clock.now()
     txn = Transaction()

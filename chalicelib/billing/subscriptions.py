@@ -24,7 +24,6 @@ from datetime import datetime
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib import clock, ids
-from chalicelib.accounting.dynamo import Transaction
 from chalicelib.accounting.ledger import raise_allowance
 from chalicelib.accounting.periods import period_of
 from chalicelib.accounting.plans import get_plan
@@ -49,6 +48,7 @@ from chalicelib.billing.stripe_objects import (
 )
 from chalicelib.observability import logger
 from chalicelib.store.models import AuditModel, SubscriptionModel, WalletModel, WorkspaceModel
+from chalicelib.store.transaction import Transaction
 
 LIVE_STATUSES = ("active", "trialing", "past_due")
 PAST_DUE_GRACE_S = 3 * 86_400

@@ -21,11 +21,12 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, ids
-from chalicelib.accounting.dynamo import Transaction
 from chalicelib.accounting.periods import period_of
 from chalicelib.billing.catalog import topup_amount_cents
+from chalicelib.bootstrap import on_reset
 from chalicelib.observability import count, logger
 from chalicelib.store.models import AuditModel, TopupModel, WalletModel, WorkspaceModel
+from chalicelib.store.transaction import Transaction
 
 MAX_CONSECUTIVE_FAILURES = 3
 
@@ -53,7 +54,7 @@ def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, 
     """PUT /v1/billing/auto-topup: (re)configure; enabling clears a previous failure streak.
     An invoiced (internal billing) workspace cannot enable it: 409, nothing changes."""
     if enabled and _internal(workspace_id):
-        from chalicelib.errors import Conflict
+        from chalicelib.api.errors import Conflict
 
         raise Conflict("this workspace is billed by invoice: auto top-up buys credits by card, ask your account manager")
     now = clock.now()
@@ -81,6 +82,12 @@ def _internal(workspace_id: str) -> bool:
 
 _settings_cache: dict[str, tuple[float, TopupModel | None]] = {}
 SETTINGS_CACHE_S = 60.0
+
+
+@on_reset
+def reset() -> None:
+    """Forget the cached top-up settings."""
+    _settings_cache.clear()
 
 
 def _cached_settings(workspace_id: str) -> TopupModel | None:
@@ -153,8 +160,8 @@ def _claim(t: TopupModel, workspace_id: str, period: str, granted: int) -> dict[
     """Claim this cycle (only one trigger gets it) and record what it buys, in one transaction:
     the webhook grants exactly the recorded credits for exactly the recorded amount. After a
     crash the claim is resumed: same key, same request, same PaymentIntent."""
-    from chalicelib.accounting.dynamo import TransactionCancelled
     from chalicelib.store.models import MarkerModel
+    from chalicelib.store.transaction import TransactionCancelled
 
     pending = str(t.pending_payment_intent or "")
     if pending.startswith("key:"):
@@ -221,7 +228,7 @@ def _charge(workspace_id: str, request: dict[str, Any]) -> str:
 
 
 def _fail(workspace_id: str, why: str, attempt: str) -> None:
-    from chalicelib.accounting.dynamo import TransactionCancelled
+    from chalicelib.store.transaction import TransactionCancelled
 
     txn = Transaction()
     record_failure(txn, workspace_id, attempt)

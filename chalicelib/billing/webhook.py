@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import time
 
+from chalicelib.api.errors import InvalidRequest, PayloadTooLarge
 from chalicelib.billing import config
 from chalicelib.billing.events import Result, apply_event
 from chalicelib.billing.stripe_objects import envelope
-from chalicelib.errors import InvalidRequest, PayloadTooLarge
 from chalicelib.observability import count
 
 TOLERANCE_S = 300

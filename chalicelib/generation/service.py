@@ -20,7 +20,7 @@ from chalicelib.accounting.errors import (
 from chalicelib.accounting.plans import effective_limits
 from chalicelib.accounting.prices import DEFAULT_MODEL, SIZES, model_price, size_class
 from chalicelib.accounting.settlement import JobFinal, release_job
-from chalicelib.errors import (
+from chalicelib.api.errors import (
     AccountBanned,
     ApiError,
     Conflict,

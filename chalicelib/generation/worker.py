@@ -25,6 +25,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import clock, ids
 from chalicelib.accounting.prices import job_credits, model_price, provider_cost_micro_usd
 from chalicelib.accounting.settlement import JobFinal, Usage, release_job, settle_job
+from chalicelib.bootstrap import on_reset
 from chalicelib.generation import storage
 from chalicelib.generation.providers import GeneratedImage, ImageRequest, ProviderError, get_provider
 from chalicelib.generation.service import TERMINAL, size_of
@@ -325,6 +326,12 @@ def _idempotent_runner() -> Any:
         return run_job(message["workspace_id"], message["job_id"], message.get("admission_ms"))
 
     return run, config
+
+
+@on_reset
+def reset() -> None:
+    """Forget the Idempotency runner (it holds the table name and a client)."""
+    _idempotent_runner.cache_clear()
 
 
 def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:

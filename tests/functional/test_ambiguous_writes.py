@@ -23,10 +23,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
 from chalicelib import clock
-from chalicelib.accounting.dynamo import AMBIGUOUS, CANCELLED, FATAL, RETRY, classify
 from chalicelib.accounting.errors import AmbiguousWrite, Contention
 from chalicelib.accounting.settlement import JobFinal, Usage, settle_job
 from chalicelib.store.models import JobModel, LedgerEntryModel, WalletModel
+from chalicelib.store.transaction import AMBIGUOUS, CANCELLED, FATAL, RETRY, classify
 from tests.functional.accounting_helpers import UNLIMITED, admit
 from tests.functional.helpers import call, purge
 
@@ -80,7 +80,7 @@ class Faults:
 def faults(aws: Any, monkeypatch: Any, frozen_clock: Any) -> Iterator[Any]:
     # Backoff sleeps (botocore's and the adapter's) only slow the test down.
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0)
-    monkeypatch.setattr("chalicelib.accounting.dynamo._backoff", lambda attempt: None)
+    monkeypatch.setattr("chalicelib.store.transaction._backoff", lambda attempt: None)
     events = WalletModel._get_connection().connection.client.meta.events
     installed: list[Faults] = []
     admit_warm_up()  # learn the shared windows' previous counts: no extra attempt under faults

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import secrets
+from chalicelib.api.errors import ServiceUnavailable
 from chalicelib.aws import client
-from chalicelib.errors import ServiceUnavailable
 
 
 def test_a_secret_comes_from_its_ssm_parameter_and_a_missing_one_is_503(aws, monkeypatch):

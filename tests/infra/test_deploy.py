@@ -101,8 +101,8 @@ def test_gateway_responses_answer_in_the_envelope_without_echoing_the_request(sy
 
 
 def test_gateway_envelopes_use_the_apps_error_codes() -> None:
+    from chalicelib.api.errors import ApiError
     from chalicelib.api.http import CHALICE_ERROR_CODES
-    from chalicelib.errors import ApiError
 
     def subclasses(cls: type) -> set[type]:
         return {cls} | {s for sub in cls.__subclasses__() for s in subclasses(sub)}

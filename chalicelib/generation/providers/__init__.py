@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import threading
 
+from chalicelib.bootstrap import on_reset
 from chalicelib.generation.providers.base import GeneratedImage, ImageRequest, Provider, ProviderError
 
 # name -> "module:factory"; modules import their SDKs lazily, on first use.
@@ -30,6 +31,7 @@ def get_provider(name: str) -> Provider:
         return _instances[name]
 
 
+@on_reset
 def reset_providers() -> None:
     """Forget built providers (tests change settings)."""
     with _lock:

@@ -1,7 +1,9 @@
-"""The error codes of API.md in one place, as typed exceptions that carry their details.
+"""The error codes of API.md in one place: HTTP errors with their status and envelope.
 
-Services raise these; the HTTP middleware turns them into the error envelope
-`{"error": {"code", "message", "request_id", ...extra}}` with the matching status.
+Only `chalicelib/api` raises these. Services raise the domain errors of `chalicelib.domain`;
+`to_api_error` (below) is the one mapping from those to a status and an envelope
+`{"error": {"code", "message", "request_id", ...extra}}`, applied to every route by
+`api.routing.route`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalice.app import ChaliceUnhandledError
+
+from chalicelib import domain
 
 
 class ApiError(ChaliceUnhandledError):
@@ -100,3 +104,38 @@ class RateLimited(ApiError):
 
 class ServiceUnavailable(ApiError):
     status, code = 503, "service_unavailable"
+
+
+# --- the one place where a domain error becomes an HTTP answer ------------------------------------
+
+_KINDS: tuple[tuple[type[domain.DomainError], int, str], ...] = (
+    (domain.NotAuthenticated, 401, "unauthenticated"),
+    (domain.Banned, 403, "account_banned"),
+    (domain.NotAllowed, 403, "forbidden"),
+    (domain.NotFound, 404, "not_found"),
+    (domain.RepeatedKey, 409, "idempotency_conflict"),
+    (domain.Conflict, 409, "conflict"),
+    (domain.PaymentRequired, 402, "insufficient_credits"),
+    (domain.Throttled, 429, "rate_limited"),
+    (domain.TooLarge, 413, "payload_too_large"),
+    (domain.InvalidInput, 400, "invalid_request"),
+    (domain.Unavailable, 503, "service_unavailable"),
+)
+
+
+def _status_of(error: domain.DomainError) -> tuple[int, str]:
+    for kind, status, code in _KINDS:
+        if isinstance(error, kind):
+            return status, code
+    return 500, "internal_error"
+
+
+def to_api_error(error: domain.DomainError) -> ApiError:
+    """The status and envelope of a domain error: by its kind, with its own code when it has one."""
+    status, code = _status_of(error)
+    headers: dict[str, str] = {}
+    if isinstance(error, domain.Throttled):
+        headers = {"Retry-After": str(error.retry_after), **error.headers}
+    elif isinstance(error, domain.Unavailable) and error.retry_after is not None:
+        headers = {"Retry-After": str(error.retry_after)}
+    return ApiError(error.message, code=error.code or code, status=status, headers=headers, **error.details)

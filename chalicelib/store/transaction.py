@@ -1,4 +1,5 @@
-"""The accounting core's one DynamoDB adapter: ordered transactions with labelled items.
+"""The one DynamoDB transaction adapter (the accounting core, billing and tenancy write through it):
+ordered transactions with labelled items.
 
 pynamodb builds each item (keys, conditions, update actions from the models); this module
 keeps the order, adds ALL_OLD on condition failure where asked, sends ONE
@@ -36,7 +37,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from chalicelib.accounting.errors import AmbiguousWrite, Contention, TransactionFailed
+from chalicelib.domain import DomainError, Unavailable
 
 # Error codes that say the request was refused before anything was applied.
 NOT_APPLIED_CODES = frozenset({
@@ -55,6 +56,26 @@ AMBIGUOUS_TRANSPORT = (ReadTimeoutError, ConnectionClosedError)
 UNSENT_TRANSPORT = (ConnectTimeoutError, EndpointConnectionError)
 
 CANCELLED, RETRY, AMBIGUOUS, FATAL = "cancelled", "retry", "ambiguous", "fatal"
+
+
+class Contention(Unavailable):
+    """DynamoDB kept cancelling the transaction for conflicts (or throttling): nothing was written;
+    retry later."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=1)
+
+
+class AmbiguousWrite(Unavailable):
+    """DynamoDB never answered definitely (timeouts, 5xx outlasted the retries): the write may or
+    may not have been applied. Callers read to find out; they never assume either outcome."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=1)
+
+
+class TransactionFailed(DomainError):
+    """DynamoDB refused the request itself (validation, access): a bug or a misconfiguration."""
 
 
 @dataclass
