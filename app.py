@@ -138,20 +138,20 @@ def billing_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @app.schedule(Cron(5, 0, 1, "*", "?", "*"), name="monthly_reset")
 def monthly_reset(event: Any) -> dict[str, Any]:
-    from chalicelib.scheduled import monthly_reset as run
+    from chalicelib.tasks import monthly_reset as run
 
     return run()
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="release_stale_holds")
 def release_stale_holds(event: Any) -> dict[str, Any]:
-    from chalicelib.scheduled import release_stale_holds as run
+    from chalicelib.tasks import release_stale_holds as run
 
     return run()
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")
 def reconcile(event: Any) -> dict[str, Any]:
-    from chalicelib.scheduled import reconcile as run
+    from chalicelib.tasks import reconcile as run
 
     return run()

@@ -63,7 +63,7 @@ def main() -> None:
     os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "Bench"
     create_resources()
     from chalicelib.accounting.ledger import adjust, get_wallet
-    from chalicelib.accounting.schedules import monthly_reset
+    from chalicelib.accounting.maintenance import monthly_reset
     from chalicelib.accounting.settlement import JobFinal, Usage, settle_job
     from chalicelib.accounts import create_workspace
     from chalicelib.store.models import JobModel, LedgerEntryModel, WalletModel, WorkspaceModel

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(failures(args.workspace, args.at, args.window), indent=2))
         print("\n# Logs Insights (same window):\n" + logs_insights_query(args.workspace))
         return 0
-    from chalicelib.scheduled import reconcile
+    from chalicelib.tasks import reconcile
 
     report = reconcile()
     print(json.dumps(report, indent=2))

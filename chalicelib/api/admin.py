@@ -42,7 +42,7 @@ def meta():
     from chalicelib.accounting.plans import OVERRIDABLE, PLANS
     from chalicelib.accounting.prices import MODELS
     from chalicelib.billing.catalog import CREDIT_LIST_PRICE_MICRO_USD
-    from chalicelib.scheduled import SCHEDULED
+    from chalicelib.tasks import SCHEDULED
 
     p = _admin()
     return json_response({
@@ -223,8 +223,8 @@ def unban_user(user_id: str):
 def run_scheduled(name: str):
     from chalicelib import clock, ids
     from chalicelib.api.schemas import OptionalReason
-    from chalicelib.scheduled import SCHEDULED
     from chalicelib.store.models import AuditModel
+    from chalicelib.tasks import SCHEDULED
 
     p = _admin()
     raw = json_body(admin.current_request)

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from chalice.app import Request, Response
 
+from chalicelib import idempotency as powertools_idempotency
 from chalicelib.api.errors import Conflict, IdempotencyConflict, InvalidRequest
 from chalicelib.bootstrap import on_reset
 
@@ -26,21 +27,9 @@ EXPIRES_S = 24 * 3600
 
 @lru_cache(maxsize=1)
 def _runner() -> tuple[Any, Any]:
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    decorate, config = powertools_idempotency.idempotent("key", EXPIRES_S, data_keyword="data", payload_path="body")
 
-    from chalicelib.aws import client
-    from chalicelib.settings import get_settings
-
-    persistence = DynamoDBPersistenceLayer(table_name=get_settings().table_name("idempotency"),
-                                           boto3_client=client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body",
-                               expires_after_seconds=EXPIRES_S, raise_on_no_idempotency_key=True)
-
-    @idempotent_function(data_keyword_argument="data", persistence_store=persistence, config=config)
+    @decorate
     def run(data: dict[str, str], handler: Callable[[], Response]) -> dict[str, Any]:
         response = handler()
         body = response.body if isinstance(response.body, str) else response.body.decode("utf-8")

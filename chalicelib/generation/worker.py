@@ -307,21 +307,11 @@ def _after_settlement(workspace_id: str) -> None:
 @lru_cache(maxsize=1)
 def _idempotent_runner() -> Any:
     """Powertools Idempotency around run_job, keyed on the job id (built lazily: table name)."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    from chalicelib.idempotency import idempotent
 
-    from chalicelib.aws import client
+    decorate, config = idempotent("job_id", 7 * 86_400, data_keyword="message")
 
-    settings = get_settings()
-    persistence = DynamoDBPersistenceLayer(table_name=settings.table_name("idempotency"),
-                                           boto3_client=client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath="job_id", expires_after_seconds=7 * 86_400,
-                               raise_on_no_idempotency_key=True)
-
-    @idempotent_function(data_keyword_argument="message", persistence_store=persistence, config=config)
+    @decorate
     def run(message: dict[str, Any]) -> dict[str, Any]:
         return run_job(message["workspace_id"], message["job_id"], message.get("admission_ms"))
 

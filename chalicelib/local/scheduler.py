@@ -9,7 +9,7 @@ import time
 from chalicelib import clock
 from chalicelib.accounting.periods import period_of
 from chalicelib.observability import logger
-from chalicelib.scheduled import SCHEDULED
+from chalicelib.tasks import SCHEDULED
 
 INTERVALS_S = {"release_stale_holds": 60, "reconcile": 600}
 

@@ -17,7 +17,7 @@ import pytest
 from chalicelib import clock
 from chalicelib.accounting.errors import Denied, DuplicateAdmission, RateLimitDenied
 from chalicelib.accounting.ledger import adjust, get_wallet, reconcile_wallet
-from chalicelib.accounting.schedules import monthly_reset, release_stale_holds
+from chalicelib.accounting.maintenance import monthly_reset, release_stale_holds
 from chalicelib.generation.worker import handle_dead_letters
 from chalicelib.store.models import HoldModel, JobModel, LedgerEntryModel, WorkspaceModel
 from tests.functional.accounting_helpers import UNLIMITED, admit

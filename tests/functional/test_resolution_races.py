@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from chalicelib import clock
 from chalicelib.accounting.ledger import get_wallet, reconcile_wallet
+from chalicelib.accounting.maintenance import release_stale_holds
 from chalicelib.accounting.running import start_job
-from chalicelib.accounting.schedules import release_stale_holds
 from chalicelib.accounting.settlement import JobFinal, Usage, release_job, settle_job
 from chalicelib.store.models import HoldModel, JobModel, LedgerEntryModel
 from tests.functional.accounting_helpers import UNLIMITED, admit

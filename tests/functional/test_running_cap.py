@@ -15,8 +15,8 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.accounting.ledger import get_wallet, reconcile_wallet
+from chalicelib.accounting.maintenance import release_stale_holds
 from chalicelib.accounting.running import start_job
-from chalicelib.accounting.schedules import release_stale_holds
 from chalicelib.accounting.settlement import JobFinal, release_job
 from chalicelib.store.models import JobModel, WalletModel
 from tests.functional.accounting_helpers import UNLIMITED, admit

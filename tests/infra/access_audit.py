@@ -156,7 +156,7 @@ def install() -> None:
     from chalice.app import Chalice
 
     import app as chalice_app
-    import chalicelib.scheduled as scheduled
+    import chalicelib.tasks as scheduled
 
     original_call = botocore.client.BaseClient._make_api_call
 

@@ -1,4 +1,4 @@
-"""The scheduled handlers by name: EventBridge rules, the local scheduler and the admin
+"""The scheduled tasks by name: EventBridge rules, the local scheduler and the admin
 "run now" button all call these same functions."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from chalicelib.store import bind_models
 
 
 def monthly_reset() -> dict[str, Any]:
+    from chalicelib.accounting.maintenance import monthly_reset as run
     from chalicelib.accounting.periods import previous_period
-    from chalicelib.accounting.schedules import monthly_reset as run
     from chalicelib.billing.provider import write_statements
     from chalicelib.billing.topup import after_settlement
 
@@ -28,7 +28,7 @@ def monthly_reset() -> dict[str, Any]:
 
 
 def release_stale_holds() -> dict[str, Any]:
-    from chalicelib.accounting.schedules import release_stale_holds as run
+    from chalicelib.accounting.maintenance import release_stale_holds as run
 
     bind_models()
     released = run(clock.now(), get_settings().hold_max_age_s)
@@ -39,7 +39,7 @@ def release_stale_holds() -> dict[str, Any]:
 
 
 def reconcile() -> dict[str, Any]:
-    from chalicelib.accounting.schedules import reconcile as run
+    from chalicelib.accounting.maintenance import reconcile as run
 
     bind_models()
     report = run()
