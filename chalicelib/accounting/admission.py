@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.accounting import keys, ratelimit
 from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.errors import AmbiguousWrite, Denied, DuplicateAdmission, RateLimitDenied
-from chalicelib.accounting.ledger import update_wallet
+from chalicelib.accounting.ledger import roll_over, update_wallet
 from chalicelib.accounting.periods import day_of, period_of
 from chalicelib.accounting.plans import PROVIDER_QUOTAS, Limits, get_plan
 from chalicelib.accounting.prices import job_credits, model_price, worst_case_tokens
@@ -125,90 +125,94 @@ class _Retry(Exception):
 
 
 def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> RateStatus:
-    job, lim = req.job, req.limits
-    now_ms = int(req.now.timestamp() * 1000)
-    checks = _windows(req, now_ms)
+    """One try: build the transaction, send it, learn from a refusal or count the admission."""
+    checks = _windows(req, int(req.now.timestamp() * 1000))
     for check in checks:
         if check.threshold < 0:
             raise _rate_denial(check, 0)
-    day = day_of(req.now)
     txn = Transaction()
+    _take_rate_slots(txn, checks)
+    _take_quota(txn, req, credits, tokens)
+    _hold_credits(txn, req, credits, period)
+    _write_hold_and_job(txn, req, credits, tokens)
+    try:
+        txn.commit()
+    except AmbiguousWrite:
+        if not _was_admitted(req.job):
+            raise  # not visible: the caller answers 503 and a retry with the same key is safe
+    except TransactionCancelled as cancelled:
+        raise _refusal(req, checks, credits, period, cancelled.failures) from None
+    return _count_admission(checks)
+
+
+def _take_rate_slots(txn: Transaction, checks: list[ratelimit.WindowCheck]) -> None:
+    """One conditional ADD per scope's current window; a ConditionCheck proves the previous
+    window's count where this process has not learned it yet."""
     for check in checks:
         expires = (check.window_index + 3) * ratelimit.WINDOW_MS // 1000
-        txn.update(
-            f"rate:{check.scope}",
-            CounterModel(check.current_key),
-            [CounterModel.n.add(1), CounterModel.expires_at.set(expires)],
-            CounterModel.n.does_not_exist() | (CounterModel.n <= check.threshold),
-            return_old=True,
-        )
+        txn.update(f"rate:{check.scope}", CounterModel(check.current_key),
+                   [CounterModel.n.add(1), CounterModel.expires_at.set(expires)],
+                   CounterModel.n.does_not_exist() | (CounterModel.n <= check.threshold), return_old=True)
         if check.previous is None:
-            txn.check(
-                f"prev:{check.scope}",
-                CounterModel,
-                check.previous_key,
-                condition=CounterModel.n.does_not_exist() | (CounterModel.n <= 0),
-                return_old=True,
-            )
-    txn.update(
-        "quota",
-        CounterModel(keys.quota_key(job.workspace_id, day)),
-        [
-            CounterModel.credits.add(credits),
-            CounterModel.tokens.add(tokens),
-            CounterModel.expires_at.set(int(req.now.timestamp()) + QUOTA_TTL_S),
-        ],
-        (CounterModel.credits.does_not_exist() | (CounterModel.credits <= lim.credits_per_day - credits))
+            txn.check(f"prev:{check.scope}", CounterModel, check.previous_key,
+                      condition=CounterModel.n.does_not_exist() | (CounterModel.n <= 0), return_old=True)
+
+
+def _take_quota(txn: Transaction, req: AdmissionRequest, credits: int, tokens: int) -> None:
+    """The day's credit and token quota, under precomputed bounds (no arithmetic in conditions)."""
+    lim = req.limits
+    txn.update("quota", CounterModel(keys.quota_key(req.job.workspace_id, day_of(req.now))), [
+        CounterModel.credits.add(credits), CounterModel.tokens.add(tokens),
+        CounterModel.expires_at.set(int(req.now.timestamp()) + QUOTA_TTL_S),
+    ], (CounterModel.credits.does_not_exist() | (CounterModel.credits <= lim.credits_per_day - credits))
         & (CounterModel.tokens.does_not_exist() | (CounterModel.tokens <= lim.tokens_per_day - tokens)),
-        return_old=True,
-    )
+        return_old=True)
+
+
+def _hold_credits(txn: Transaction, req: AdmissionRequest, credits: int, period: str) -> None:
+    """The wallet hold: affordable, current period, not banned, below the queued-jobs cap."""
     update_wallet(
-        txn, job.workspace_id, rules.hold(credits), req.now,
+        txn, req.job.workspace_id, rules.hold(credits), req.now,
         actions=(WalletModel.active_jobs.add(1), WalletModel.last_active.set(period)),
         condition=(WalletModel.period == period)
         & (WalletModel.banned == False)  # noqa: E712 (a DynamoDB condition, not a Python test)
-        & (WalletModel.active_jobs < lim.max_queued_jobs),
+        & (WalletModel.active_jobs < req.limits.max_queued_jobs),
         return_old=True,
     )
-    hold_key = keys.hold_key(job.workspace_id, req.idempotency_key)
-    txn.put(
-        "hold",
-        HoldModel(
-            hold_key,
-            workspace_id=job.workspace_id,
-            job_id=job.job_id,
-            user_id=job.user_id,
-            status="held",
-            credits=credits,
-            tokens=tokens,
-            day=day,
-            request_hash=req.request_hash,
-            open_shard=keys.open_hold_shard(job.job_id),
-            created_epoch=int(req.now.timestamp()),
-        ),
-        HoldModel.hold_key.does_not_exist(),
-        return_old=True,
-    )
+
+
+def _write_hold_and_job(txn: Transaction, req: AdmissionRequest, credits: int, tokens: int) -> None:
+    """The hold row (keyed by the idempotency key: exactly once), its ledger entry and the job."""
+    job = req.job
+    txn.put("hold", HoldModel(
+        keys.hold_key(job.workspace_id, req.idempotency_key), workspace_id=job.workspace_id, job_id=job.job_id,
+        user_id=job.user_id, status="held", credits=credits, tokens=tokens, day=day_of(req.now),
+        request_hash=req.request_hash, open_shard=keys.open_hold_shard(job.job_id),
+        created_epoch=int(req.now.timestamp()),
+    ), HoldModel.hold_key.does_not_exist(), return_old=True)
     txn.put("ledger", job_entry(job, "hold", req.now, amount=0, held_delta=credits, details={
         "n": int(job.n), "size": job.size, "kind": job.kind, "tokens_reserved": tokens}))
     job.credits_reserved = credits
     job.tokens_reserved = tokens
-    job.max_running = lim.max_concurrent_jobs  # the worker's running cap for this workspace
+    job.max_running = req.limits.max_concurrent_jobs  # the worker's running cap for this workspace
     job.idempotency_key = req.idempotency_key
     txn.put("job", job, JobModel.job_id.does_not_exist())
-    tightest = min(checks, key=lambda c: c.threshold)
-    try:
-        txn.commit()
-    except AmbiguousWrite:
-        if not _was_admitted(job):
-            raise  # not visible: the caller answers 503 and a retry with the same key is safe
-    except TransactionCancelled as cancelled:
-        error = _interpret(req, checks, credits, period, cancelled.failures)
-        if isinstance(error, Denied) and not isinstance(error, RateLimitDenied):
-            # Nothing was taken: the windows stand where they were before this request.
-            known = _seen.get(tightest.current_key) or 0
-            error.rate = RateStatus(tightest.limit, max(0, tightest.threshold + 1 - known), tightest.reset_seconds)
-        raise error from None
+
+
+def _refusal(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credits: int, period: str,
+             failures: dict[str, Failure]) -> Exception:
+    """What a cancelled admission means; a denial carries the windows as they stand (nothing taken)."""
+    error = _interpret(req, checks, credits, period, failures)
+    if isinstance(error, Denied) and not isinstance(error, RateLimitDenied):
+        tightest = min(checks, key=lambda c: c.threshold)
+        known = _seen.get(tightest.current_key) or 0
+        error.rate = RateStatus(tightest.limit, max(0, tightest.threshold + 1 - known), tightest.reset_seconds)
+    return error
+
+
+def _count_admission(checks: list[ratelimit.WindowCheck]) -> RateStatus:
+    """Learn that empty previous windows were empty, count this admission, and say the tightest
+    scope's remaining requests (RateLimit-* headers)."""
     remaining = []
     for check in checks:
         if check.previous is None:
@@ -231,7 +235,10 @@ def _was_admitted(job: JobModel) -> bool:
 
 def _interpret(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credits: int, period: str,
                failures: dict[str, Failure]) -> Exception:
-    """Turn cancellation reasons into a denial, a duplicate, or a retry with what we learned."""
+    """Turn cancellation reasons into a denial, a duplicate, or a retry with what we learned.
+
+    The order matters: a replayed key is a duplicate whatever else failed; a ban outranks
+    everything; learned window counts mean the thresholds were wrong, so retry before judging."""
     hold = failures.get("hold")
     if hold is not None and hold.code == "ConditionalCheckFailed":
         old = hold.old or {}
@@ -240,46 +247,55 @@ def _interpret(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credi
     wallet_old = (wallet.old or {}) if wallet else {}
     if wallet and wallet_old.get("banned"):
         return Denied("banned", "this workspace is banned")
-    learned = False
-    for check in checks:
-        prev = failures.get(f"prev:{check.scope}")
-        if prev is not None and prev.old is not None:
-            _finals.put(check.previous_key, int(prev.old.get("n", 0)))
-            learned = True
-    if learned:
+    if _learn_previous_counts(checks, failures):
         return _Retry()
     for check in checks:
         rate = failures.get(f"rate:{check.scope}")
         if rate is not None:
             return _rate_denial(check, int((rate.old or {}).get("n", 0)))
     if wallet is not None:
-        if not wallet_old:
-            return Denied("no_wallet", "this workspace has no wallet")
-        if wallet_old.get("period") != period:
-            old_period = str(wallet_old.get("period"))
-            if old_period < period:
-                from chalicelib.accounting.ledger import roll_over
-
-                roll_over(req.job.workspace_id, period, get_plan(req.plan).monthly_allowance, req.now)
-                return _Retry(requests=2)
-            return _Retry(period=old_period)
-        if int(wallet_old.get("active_jobs", 0)) >= req.limits.max_queued_jobs:
-            cap = req.limits.max_queued_jobs
-            return RateLimitDenied("queue", 5, cap, 5, message=(
-                f"{cap} jobs are already queued or running, the most your plan allows at once; "
-                "retry when some have finished"))
-        quota = failures.get("quota")
-        if quota is None:
-            return Denied(
-                "insufficient_credits",
-                f"this job needs {credits} credits; {int(wallet_old.get('available', 0))} available",
-                required=credits,
-                available=int(wallet_old.get("available", 0)),
-            )
-    quota = failures.get("quota")
-    if quota is not None:
-        return Denied("quota_exceeded", "the daily credit or token quota is used up", quota="daily")
+        return _wallet_refusal(req, credits, period, wallet_old, quota_failed="quota" in failures)
+    if "quota" in failures:
+        return _quota_denial()
     return Denied("contention", "admission was refused: " + ", ".join(failures))
+
+
+def _learn_previous_counts(checks: list[ratelimit.WindowCheck], failures: dict[str, Failure]) -> bool:
+    """Previous windows' true counts from refused ConditionChecks (final: cached for good)."""
+    learned = False
+    for check in checks:
+        prev = failures.get(f"prev:{check.scope}")
+        if prev is not None and prev.old is not None:
+            _finals.put(check.previous_key, int(prev.old.get("n", 0)))
+            learned = True
+    return learned
+
+
+def _wallet_refusal(req: AdmissionRequest, credits: int, period: str, wallet_old: dict[str, Any], *,
+                    quota_failed: bool) -> Exception:
+    """Why the wallet refused: no wallet, another period (roll over, retry), the queue cap, credits."""
+    if not wallet_old:
+        return Denied("no_wallet", "this workspace has no wallet")
+    if wallet_old.get("period") != period:
+        old_period = str(wallet_old.get("period"))
+        if old_period < period:
+            roll_over(req.job.workspace_id, period, get_plan(req.plan).monthly_allowance, req.now)
+            return _Retry(requests=2)
+        return _Retry(period=old_period)
+    if int(wallet_old.get("active_jobs", 0)) >= req.limits.max_queued_jobs:
+        cap = req.limits.max_queued_jobs
+        return RateLimitDenied("queue", 5, cap, 5, message=(
+            f"{cap} jobs are already queued or running, the most your plan allows at once; "
+            "retry when some have finished"))
+    if quota_failed:
+        return _quota_denial()
+    available = int(wallet_old.get("available", 0))
+    return Denied("insufficient_credits", f"this job needs {credits} credits; {available} available",
+                  required=credits, available=available)
+
+
+def _quota_denial() -> Denied:
+    return Denied("quota_exceeded", "the daily credit or token quota is used up", quota="daily")
 
 
 @on_reset

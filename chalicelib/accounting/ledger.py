@@ -6,7 +6,7 @@ so for every wallet sum(entry.amount) == balance and sum(entry.held_delta) == he
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
@@ -15,7 +15,8 @@ from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.errors import InsufficientForAdjustment
 from chalicelib.accounting.periods import period_bounds
 from chalicelib.accounting.reconcile import Drift, EntryFacts, check
-from chalicelib.store.models import AuditModel, LedgerEntryModel, MarkerModel, WalletModel
+from chalicelib.store.audit import audit_in
+from chalicelib.store.models import LedgerEntryModel, MarkerModel, WalletModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 
@@ -80,87 +81,111 @@ def roll_over(workspace_id: str, period: str, allowance: int, now: datetime) -> 
         current = get_wallet(workspace_id)
         if current.period >= period:
             return False
-        before = to_rules(current)
-        after = rules.rollover(before, period, allowance)
-        txn = Transaction()
-        txn.update(
-            "wallet",
-            current,
-            [
-                WalletModel.period.set(period),
-                WalletModel.allowance_granted.set(after.wallet.allowance_granted),
-                WalletModel.period_spent.set(0),
-                WalletModel.purchased.add(after.wallet.purchased - before.purchased),
-                WalletModel.available.add(after.granted + after.expired),
-                WalletModel.updated_at.set(now),
-            ],
-            (WalletModel.period == before.period)
-            & (WalletModel.period_spent == before.period_spent)
-            & (WalletModel.allowance_granted == before.allowance_granted),
-        )
-        if after.expired:
-            txn.put("expire", LedgerEntryModel(
-                workspace_id, ids.new_id("led", now), type="expire", amount=after.expired,
-                period=before.period, reason="unused allowance expired", source=f"allowance:{before.period}",
-                created_at=now,
-            ))
-        txn.put("grant", LedgerEntryModel(
-            workspace_id, ids.new_id("led", now), type="grant", amount=after.granted, period=period,
-            reason="plan allowance", source=f"allowance:{period}", created_at=now,
-        ))
         try:
-            txn.commit()
+            _rollover_transaction(current, period, allowance, now).commit()
             return True
         except TransactionCancelled:
             continue  # someone else rolled it over or a settlement moved the pools: re-read
     return False
 
 
-def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: datetime,
-           entry_type: str = "adjust", source: str | None = None, audit: bool = True,
-           details: dict[str, Any] | None = None, markers: tuple[str, ...] = (),
-           extra: Callable[[Transaction], None] | None = None,
-           source_data: dict[str, Any] | None = None) -> LedgerEntryModel | None:
-    """Add (amount > 0) or deduct (amount < 0) credits, with a ledger entry and an audit row.
-
-    A deduction is conditioned on `available >= -amount`, so it never makes available < 0.
-    With `source`, the grant is keyed on that business object: a second grant for the same
-    source changes nothing and returns None. `markers` (e.g. a webhook event id) are written in
-    the same transaction under the same rule; `extra` adds more items to it.
-    """
-    before = get_wallet(workspace_id)
+def _rollover_transaction(current: WalletModel, period: str, allowance: int, now: datetime) -> Transaction:
+    """The wallet's new period (rules.rollover) and its `expire` and `grant` ledger entries."""
+    before = to_rules(current)
+    after = rules.rollover(before, period, allowance)
     txn = Transaction()
-    delta = rules.credit(amount) if amount >= 0 else rules.debit(-amount)
-    update_wallet(txn, workspace_id, delta, now, condition=WalletModel.workspace_id.exists())
-    entry = LedgerEntryModel(
-        workspace_id, ids.new_id("led", now), type=entry_type, amount=amount, reason=reason,
-        source=source, user_id=actor, period=before.period, created_at=now, details=details or {},
-    )
+    txn.update("wallet", current, [
+        WalletModel.period.set(period),
+        WalletModel.allowance_granted.set(after.wallet.allowance_granted),
+        WalletModel.period_spent.set(0),
+        WalletModel.purchased.add(after.wallet.purchased - before.purchased),
+        WalletModel.available.add(after.granted + after.expired),
+        WalletModel.updated_at.set(now),
+    ], (WalletModel.period == before.period) & (WalletModel.period_spent == before.period_spent)
+        & (WalletModel.allowance_granted == before.allowance_granted))
+    if after.expired:
+        txn.put("expire", _entry(current.workspace_id, "expire", after.expired, before.period, now,
+                                 reason="unused allowance expired", source=f"allowance:{before.period}"))
+    txn.put("grant", _entry(current.workspace_id, "grant", after.granted, period, now, reason="plan allowance",
+                            source=f"allowance:{period}"))
+    return txn
+
+
+def _entry(workspace_id: str, entry_type: str, amount: int, period: str, now: datetime, **fields: Any) -> LedgerEntryModel:
+    return LedgerEntryModel(workspace_id, ids.new_id("led", now), type=entry_type, amount=amount, period=period,
+                            created_at=now, **fields)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A balance change that is not a job's: credits added (> 0) or deducted (< 0), who and why,
+    and what makes it happen once. With `source`, it is keyed on that business object (a payment,
+    an invoice): a second change for the same source changes nothing. `markers` (e.g. a webhook
+    event id) are written in the same transaction under the same rule."""
+
+    workspace_id: str
+    amount: int
+    reason: str
+    actor: str
+    entry_type: str = "adjust"
+    source: str | None = None
+    source_data: dict[str, Any] = field(default_factory=dict)
+    markers: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    audited: bool = True
+
+
+def apply_change(change: Change, now: datetime, extra: Callable[[Transaction], None] | None = None) -> LedgerEntryModel | None:
+    """Apply `change` with its ledger entry (and audit row) in one transaction; `extra` adds
+    items to it. None when a marker shows it was applied before. A deduction is conditioned on
+    `available >= -amount` (InsufficientForAdjustment otherwise): available never goes below 0."""
+    before = get_wallet(change.workspace_id)
+    txn = Transaction()
+    delta = rules.credit(change.amount) if change.amount >= 0 else rules.debit(-change.amount)
+    update_wallet(txn, change.workspace_id, delta, now, condition=WalletModel.workspace_id.exists())
+    entry = _entry(change.workspace_id, change.entry_type, change.amount, before.period, now, reason=change.reason,
+                   source=change.source, user_id=change.actor, details=change.details)
     txn.put("ledger", entry)
-    if source:
-        data = {"workspace_id": workspace_id, "amount": amount, **(source_data or {})}
-        txn.put("marker", MarkerModel(f"grant:{source}", data=data, created_at=now), MarkerModel.marker.does_not_exist())
-    for n, marker in enumerate(markers):
-        txn.put(f"marker:{n}", MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
-                MarkerModel.marker.does_not_exist())
+    _put_markers(txn, change, now)
     if extra is not None:
         extra(txn)
-    if audit:
-        after_available = int(before.available) + amount
-        txn.put("audit", AuditModel(
-            workspace_id, ids.new_id("aud", now), actor=actor, action=f"credits.{entry_type}",
-            before={"available": int(before.available)}, after={"available": after_available},
-            reason=reason, created_at=now,
-        ))
+    if change.audited:
+        audit_in(txn, change.workspace_id, change.actor, f"credits.{change.entry_type}", reason=change.reason,
+                 before={"available": int(before.available)}, after={"available": int(before.available) + change.amount},
+                 now=now)
     try:
         txn.commit()
     except TransactionCancelled as cancelled:
         if any(label.startswith("marker") for label in cancelled.failures):
             return None
         if "wallet" in cancelled.failures:
-            raise InsufficientForAdjustment(int(get_wallet(workspace_id).available)) from None
+            raise InsufficientForAdjustment(int(get_wallet(change.workspace_id).available)) from None
         raise
     return entry
+
+
+def _put_markers(txn: Transaction, change: Change, now: datetime) -> None:
+    """The exactly-once guards of a change: its business object, then any event markers."""
+    if change.source:
+        data = {"workspace_id": change.workspace_id, "amount": change.amount, **change.source_data}
+        txn.put("marker", MarkerModel(f"grant:{change.source}", data=data, created_at=now),
+                MarkerModel.marker.does_not_exist())
+    for n, marker in enumerate(change.markers):
+        txn.put(f"marker:{n}", MarkerModel(marker, data={"workspace_id": change.workspace_id}, created_at=now),
+                MarkerModel.marker.does_not_exist())
+
+
+def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: datetime,
+           extra: Callable[[Transaction], None] | None = None, **options: Any) -> LedgerEntryModel | None:
+    """`apply_change` for the simple case (an admin grant or deduction); `options` are Change's
+    fields (entry_type, source, source_data, markers, details, audit)."""
+    if "audit" in options:
+        options["audited"] = options.pop("audit")
+    if options.get("source_data") is None:
+        options.pop("source_data", None)
+    if options.get("details") is None:
+        options.pop("details", None)
+    return apply_change(Change(workspace_id, amount, reason, actor, **options), now, extra)
 
 
 def raise_allowance(workspace_id: str, plan: str, allowance: int, *, source: str, now: datetime,
