@@ -100,62 +100,69 @@ class FakeProviderServer:
         return base64.b64encode(image).decode()
 
     def handle(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Dispatch by the path's ending, as each provider's API is addressed."""
         path = request.path
         with self.lock:
             self.requests.append({"path": path, "headers": dict(request.headers)})
-        if path.endswith("/images/generations"):
-            body = request.get_json()
-            steered = self._steer(body.get("prompt", ""), True)
-            if steered:
-                return steered
-            n = int(body.get("n", 1))
-            data = [{"b64_json": self._png(body["prompt"], body.get("size"))} for _ in range(n)]
-            return 200, self._openai_answer(data, body["prompt"]), {}
-        if path.endswith("/images/edits"):
-            prompt = request.form.get("prompt", "")
-            steered = self._steer(prompt, True)
-            if steered:
-                return steered
-            files = request.files.getlist("image[]") or request.files.getlist("image")
-            if not files:
-                return self._error(400, "image is required", "invalid_request_error", "INVALID_ARGUMENT", True)
-            source = files[0].read()
-            data = [{"b64_json": self._png(prompt, request.form.get("size"), source)}]
-            return 200, self._openai_answer(data, prompt, images_in=len(files)), {}
-        if path.endswith(":generateContent"):
-            body = request.get_json()
-            parts = body["contents"][0]["parts"]
-            prompt = " ".join(p.get("text", "") for p in parts)
-            steered = self._steer(prompt, False)
-            if steered:
-                return steered
-            if "[fake:safety]" in prompt:
-                return 200, {"candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "IMAGE_SAFETY",
-                                             "index": 0}],
-                             "usageMetadata": {"promptTokenCount": 7, "totalTokenCount": 7}}, {}
-            # Google's JSON bytes are base64, standard or URL-safe alphabet (the SDK sends URL-safe).
-            source = next((base64.urlsafe_b64decode(p["inlineData"]["data"].replace("+", "-").replace("/", "_"))
-                           for p in parts if "inlineData" in p), None)
-            png = self._png(prompt, None, source)
-            return 200, {
-                "candidates": [{"content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": png}}]},
-                                "finishReason": "STOP", "index": 0}],
-                "usageMetadata": {"promptTokenCount": len(prompt.split()) + 258 * (len(parts) - 1),
-                                  "candidatesTokenCount": 1290, "totalTokenCount": 1290 + len(prompt.split())},
-                "modelVersion": path.rsplit("/", 1)[1].split(":")[0],
-            }, {}
-        if path.endswith(":predict"):
-            body = request.get_json()
-            prompt = body["instances"][0]["prompt"]
-            steered = self._steer(prompt, False)
-            if steered:
-                return steered
-            if "[fake:safety]" in prompt:
-                return 200, {"predictions": [{"raiFilteredReason": "Prompt was blocked by the safety filter."}]}, {}
-            count = int(body.get("parameters", {}).get("sampleCount", 1))
-            return 200, {"predictions": [{"bytesBase64Encoded": self._png(prompt, None), "mimeType": "image/png"}
-                                         for _ in range(count)]}, {}
+        routes = (("/images/generations", self._openai_generate), ("/images/edits", self._openai_edit),
+                  (":generateContent", self._gemini_generate), (":predict", self._imagen_predict))
+        for ending, answer in routes:
+            if path.endswith(ending):
+                return answer(request)
         return 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}}, {}
+
+    def _openai_generate(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
+        body = request.get_json()
+        steered = self._steer(body.get("prompt", ""), True)
+        if steered:
+            return steered
+        data = [{"b64_json": self._png(body["prompt"], body.get("size"))} for _ in range(int(body.get("n", 1)))]
+        return 200, self._openai_answer(data, body["prompt"]), {}
+
+    def _openai_edit(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
+        prompt = request.form.get("prompt", "")
+        steered = self._steer(prompt, True)
+        if steered:
+            return steered
+        files = request.files.getlist("image[]") or request.files.getlist("image")
+        if not files:
+            return self._error(400, "image is required", "invalid_request_error", "INVALID_ARGUMENT", True)
+        data = [{"b64_json": self._png(prompt, request.form.get("size"), files[0].read())}]
+        return 200, self._openai_answer(data, prompt, images_in=len(files)), {}
+
+    def _gemini_generate(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
+        parts = request.get_json()["contents"][0]["parts"]
+        prompt = " ".join(p.get("text", "") for p in parts)
+        steered = self._steer(prompt, False)
+        if steered:
+            return steered
+        if "[fake:safety]" in prompt:
+            return 200, {"candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "IMAGE_SAFETY",
+                                         "index": 0}],
+                         "usageMetadata": {"promptTokenCount": 7, "totalTokenCount": 7}}, {}
+        # Google's JSON bytes are base64, standard or URL-safe alphabet (the SDK sends URL-safe).
+        source = next((base64.urlsafe_b64decode(p["inlineData"]["data"].replace("+", "-").replace("/", "_"))
+                       for p in parts if "inlineData" in p), None)
+        png = self._png(prompt, None, source)
+        return 200, {
+            "candidates": [{"content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": png}}]},
+                            "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": len(prompt.split()) + 258 * (len(parts) - 1),
+                              "candidatesTokenCount": 1290, "totalTokenCount": 1290 + len(prompt.split())},
+            "modelVersion": request.path.rsplit("/", 1)[1].split(":")[0],
+        }, {}
+
+    def _imagen_predict(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
+        body = request.get_json()
+        prompt = body["instances"][0]["prompt"]
+        steered = self._steer(prompt, False)
+        if steered:
+            return steered
+        if "[fake:safety]" in prompt:
+            return 200, {"predictions": [{"raiFilteredReason": "Prompt was blocked by the safety filter."}]}, {}
+        count = int(body.get("parameters", {}).get("sampleCount", 1))
+        return 200, {"predictions": [{"bytesBase64Encoded": self._png(prompt, None), "mimeType": "image/png"}
+                                     for _ in range(count)]}, {}
 
     @staticmethod
     def _openai_answer(data: list[dict[str, str]], prompt: str, images_in: int = 0) -> dict[str, Any]:
