@@ -1,0 +1,86 @@
+"""The mutation score of the last `mutmut run` (`make mutation`), per module and in all.
+
+    .venv/bin/python scripts/mutation_report.py [--mutants mutants] [--equivalents docs/mutation.md]
+
+mutmut leaves one `.meta` JSON per mutated module (`exit_code_by_key`: mutant -> exit code of
+the tests run against it). A mutant is *killed* when a test failed (or timed out, or the type
+check refused it); it *survived* when every test covering it passed. Survivors judged equivalent
+(no test could tell them apart from the original: same behaviour) are listed, each with its
+reason, in docs/mutation.md as `` `mutant_name` ``; the score is killed / (all − equivalent).
+Prints the survivors still to look at, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+KILLED = {1, 3, 24, -24, 36, 37, 152, 255}  # tests failed, pytest internal error, timeouts, type check
+SURVIVED = {0}
+NO_TESTS = {5, 33}
+
+
+def load(mutants: Path) -> dict[str, dict[str, int | None]]:
+    """module path -> {mutant name: exit code} from mutmut's .meta files."""
+    results: dict[str, dict[str, int | None]] = {}
+    for meta in sorted(mutants.rglob("*.py.meta")):
+        data = json.loads(meta.read_text())
+        module = str(meta.relative_to(mutants)).removesuffix(".meta")
+        results[module] = data.get("exit_code_by_key", {})
+    return results
+
+
+def equivalents(path: Path) -> set[str]:
+    """Mutant names listed as equivalent (in backticks, first cell of a table row)."""
+    if not path.is_file():
+        return set()
+    return set(re.findall(r"^\|\s*`([^`]+)`", path.read_text(), flags=re.MULTILINE))
+
+
+def classify(code: int | None) -> str:
+    if code in KILLED:
+        return "killed"
+    if code in SURVIVED:
+        return "survived"
+    if code in NO_TESTS:
+        return "no_tests"
+    return "not_checked" if code is None else "other"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mutants", type=Path, default=Path("mutants"))
+    parser.add_argument("--equivalents", type=Path, default=Path("docs/mutation.md"))
+    args = parser.parse_args(argv)
+    results = load(args.mutants)
+    if not results:
+        print(f"no mutmut results under {args.mutants}: run `make mutation` first", file=sys.stderr)
+        return 2
+    judged = equivalents(args.equivalents)
+    totals: Counter[str] = Counter()
+    open_survivors: list[str] = []
+    for module, codes in results.items():
+        counts = Counter(classify(code) for code in codes.values())
+        totals.update(counts)
+        survivors = sorted(name for name, code in codes.items() if classify(code) in ("survived", "no_tests"))
+        open_survivors += [name for name in survivors if name not in judged]
+        print(f"{module}: {counts['killed']} killed, {counts['survived']} survived, {counts['no_tests']} no tests")
+    equivalent = sum(1 for codes in results.values() for name, code in codes.items()
+                     if name in judged and classify(code) in ("survived", "no_tests"))
+    considered = sum(totals.values()) - equivalent - totals["not_checked"]
+    score = totals["killed"] / considered if considered else 0.0
+    for name in open_survivors:
+        print(f"survivor to look at: {name}  (mutmut show {name})")
+    print(json.dumps({"mutants": sum(totals.values()), "killed": totals["killed"], "survived": totals["survived"],
+                      "no_tests": totals["no_tests"], "not_checked": totals["not_checked"],
+                      "equivalent": equivalent, "open_survivors": len(open_survivors),
+                      "score_non_equivalent": round(score, 4)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
