@@ -138,4 +138,6 @@ def to_api_error(error: domain.DomainError) -> ApiError:
         headers = {"Retry-After": str(error.retry_after), **error.headers}
     elif isinstance(error, domain.Unavailable) and error.retry_after is not None:
         headers = {"Retry-After": str(error.retry_after)}
+    else:  # any other kind may carry headers of its own (a refused admission's RateLimit-* on a 402)
+        headers = dict(getattr(error, "headers", None) or {})
     return ApiError(error.message, code=error.code or code, status=status, headers=headers, **error.details)

@@ -1,75 +1,85 @@
-"""/v1/jobs: create (admission before the 202), list newest first, get, cancel."""
+"""/v1/jobs: create (admission before the 202), list newest first, get, cancel.
+
+Each route parses (auth, body, params), makes one call to `generation.service` and renders a
+response model; the service's domain errors become envelopes in `api.routing.route`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from chalice import Blueprint
+from chalice.app import Request, Response
 
 from chalicelib.api import cursors
-from chalicelib.api.http import (
-    authenticate,
-    json_body,
-    json_response,
-    page_limit,
-    query_params,
-    validate,
-)
+from chalicelib.api.http import Principal, authenticate, json_body, page_limit, query_params, validate
+from chalicelib.api.idempotency import idempotent
+from chalicelib.api.responses import JobEnvelope, JobPage
+from chalicelib.api.routing import render, route
+from chalicelib.api.schemas import JobCreate
+from chalicelib.generation import service
+from chalicelib.generation.errors import rate_limit_headers
 
 jobs = Blueprint(__name__)
 
 
-@jobs.route("/v1/jobs", methods=["POST"])
-def create_job():
-    from chalicelib.api.idempotency import idempotent
-    from chalicelib.api.schemas import JobCreate
-    from chalicelib.generation import service
-
+@route(jobs, "/v1/jobs", methods=["POST"])
+def create_job() -> Response:
     request = jobs.current_request
     principal = authenticate(request)
-    raw = json_body(request)
-    body = validate(JobCreate, raw)
-    idempotency_key = (request.headers or {}).get("idempotency-key")
-    correlation_id = (request.context or {}).get("correlation_id")
+    order = _order(request, principal, validate(JobCreate, json_body(request)))
 
-    def create():
-        job, rate, replayed = service.create_job(principal, body, raw, idempotency_key, correlation_id)
-        headers = service.rate_headers(rate)
-        if replayed:
+    def create() -> Response:
+        created = service.create_job(order)
+        headers = rate_limit_headers(created.rate)
+        if created.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return json_response({"job": service.job_view(job)}, 202, headers)
+        return render(JobEnvelope.of(created.record), 202, headers)
 
     return idempotent(request, principal.user.user_id, create, jobs.lambda_context)
 
 
-@jobs.route("/v1/jobs", methods=["GET"])
-def list_jobs():
-    from chalicelib.generation import service
-
+@route(jobs, "/v1/jobs", methods=["GET"])
+def list_jobs() -> Response:
     request = jobs.current_request
-    principal = authenticate(request)
+    workspace_id = authenticate(request).workspace.workspace_id
     params = query_params(request)
-    limit = page_limit(params)
-    workspace_id = principal.workspace.workspace_id
-    cursor = cursors.decode(params, "jobs", workspace_id)
-    items, last = service.list_jobs(workspace_id, limit, cursor)
-    return json_response({"data": [service.job_view(j) for j in items],
-                          "next_cursor": cursors.encode("jobs", workspace_id, last)})
+    limit, cursor = page_limit(params), cursors.decode(params, "jobs", workspace_id)
+    records, last = service.list_jobs(workspace_id, limit, cursor)
+    return render(JobPage.of(records, cursors.encode("jobs", workspace_id, last)))
 
 
-@jobs.route("/v1/jobs/{job_id}", methods=["GET"])
-def get_job(job_id: str):
-    from chalicelib.generation import service
-
+@route(jobs, "/v1/jobs/{job_id}", methods=["GET"])
+def get_job(job_id: str) -> Response:
     principal = authenticate(jobs.current_request)
-    return json_response({"job": service.job_view(service.get_job(principal.workspace.workspace_id, job_id))})
+    return render(JobEnvelope.of(service.get_job(principal.workspace.workspace_id, job_id)))
 
 
-@jobs.route("/v1/jobs/{job_id}/cancel", methods=["POST"])
-def cancel_job(job_id: str):
-    from chalicelib.api.idempotency import idempotent
-    from chalicelib.generation import service
-
+@route(jobs, "/v1/jobs/{job_id}/cancel", methods=["POST"])
+def cancel_job(job_id: str) -> Response:
     request = jobs.current_request
     principal = authenticate(request)
     json_body(request)  # no body is needed; one that is given must still be a JSON object
-    return idempotent(request, principal.user.user_id, lambda: json_response(
-        {"job": service.job_view(service.cancel_job(principal.workspace.workspace_id, job_id))}), jobs.lambda_context)
+    return idempotent(request, principal.user.user_id, lambda: render(
+        JobEnvelope.of(service.cancel_job(principal.workspace.workspace_id, job_id))), jobs.lambda_context)
+
+
+def _order(request: Request, principal: Principal, body: JobCreate) -> service.JobOrder:
+    """The service's input: the validated body, the caller, and how to recognise a retry.
+
+    The request hash is the canonical dump of the fields the client gave (sorted keys, compact):
+    key order and spacing do not matter, and an explicit null still differs from an absent
+    field, as when the raw body was hashed."""
+    given = body.model_dump(mode="json", exclude_unset=True)
+    canonical = json.dumps(given, sort_keys=True, separators=(",", ":"))
+    return service.JobOrder(
+        spec=service.JobSpec(**body.model_dump(mode="json")),
+        workspace=principal.workspace,
+        user_id=principal.user.user_id,
+        user_settings=dict(principal.user.settings or {}),
+        key_id=principal.key.key_id if principal.key else None,
+        request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        idempotency_key=request.headers.get("idempotency-key"),
+        correlation_id=(request.context or {}).get("correlation_id"),
+    )

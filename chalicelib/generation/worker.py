@@ -6,35 +6,54 @@ Chalice's `@app.on_sqs_message` cannot report partial batch failures, so the wor
 alone. Records of a batch run concurrently (ConcurrentBatchProcessor), and so do a job's
 n images. Powertools Idempotency keyed on the job id makes a second delivery of the same job
 return the first result instead of producing a second set of images.
+
+A job that must wait (its workspace's running cap, the provider's per-minute quota) is not
+failed: `JobDeferred` is raised inside the idempotent run (so no result is kept for the job)
+and the record's handler sends the same message back, delayed.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock, ids
+from chalicelib import bootstrap, clock
+from chalicelib.accounting import provider_quota, running
 from chalicelib.accounting.prices import job_credits, model_price, provider_cost_micro_usd
 from chalicelib.accounting.settlement import JobFinal, Usage, release_job, settle_job
-from chalicelib.bootstrap import on_reset
-from chalicelib.generation import storage
-from chalicelib.generation.providers import GeneratedImage, ImageRequest, ProviderError, get_provider
-from chalicelib.generation.service import TERMINAL, size_of
-from chalicelib.observability import bind, count, error_context, logger, report_exception, span, unbind
+from chalicelib.aws import client, queue_url
+from chalicelib.billing.topup import after_settlement
+from chalicelib.generation import kinds, queue, storage, tools
+from chalicelib.generation.messages import JobMessage, MalformedMessage
+from chalicelib.generation.providers import GeneratedImage, ImageRequest, Provider, ProviderError, get_provider
+from chalicelib.idempotency import idempotent
+from chalicelib.observability import (
+    bind,
+    count,
+    error_context,
+    get_tracer,
+    logger,
+    report_exception,
+    span,
+    tracing_enabled,
+    unbind,
+)
 from chalicelib.settings import get_settings
-from chalicelib.store import bind_models
+from chalicelib.store import images as image_store
+from chalicelib.store import jobs as job_store
 from chalicelib.store.models import ImageModel, JobModel
 
 MAX_ATTEMPTS_PER_IMAGE = 3
+RETRY_BASE_S = 30
+RETRY_MAX_S = 900
 
 
 class WorkerCrash(RuntimeError):
@@ -55,6 +74,19 @@ class JobDeferred(RuntimeError):
         self.reason = reason
 
 
+def _failure_code(exc: BaseException) -> str:
+    """Why a record failed, as the log and the metric name it."""
+    if isinstance(exc, RetryLater):
+        return "retry_later"
+    if isinstance(exc, WorkerCrash):
+        return "worker_crash"
+    if isinstance(exc, MalformedMessage):
+        return "malformed_message"
+    if type(exc).__name__ == "IdempotencyAlreadyInProgressError":
+        return "in_progress"
+    return "worker_error"
+
+
 class ConcurrentBatchProcessor(BatchProcessor):
     """BatchProcessor that handles a batch's records concurrently (each record independent)."""
 
@@ -63,8 +95,7 @@ class ConcurrentBatchProcessor(BatchProcessor):
     def failure_handler(self, record: Any, exception: Any) -> Any:
         """A failed record goes back to the queue; say why once, with the job's context."""
         exc = exception[1]
-        code = "retry_later" if isinstance(exc, RetryLater) else "worker_crash" if isinstance(exc, WorkerCrash) else (
-            "in_progress" if type(exc).__name__ == "IdempotencyAlreadyInProgressError" else "worker_error")
+        code = _failure_code(exc)
         if code == "in_progress":
             logger.info("duplicate delivery while the job runs elsewhere; it will come back", extra={"error_code": code})
         else:
@@ -82,10 +113,6 @@ class ConcurrentBatchProcessor(BatchProcessor):
             return list(pool.map(self._process_record, self.records))
 
 
-RETRY_BASE_S = 30
-RETRY_MAX_S = 900
-
-
 def retry_delay_s(receive_count: int) -> int:
     """When a failed record should come back: 30 s, 60 s, 120 s ... at most 15 minutes."""
     return min(RETRY_MAX_S, RETRY_BASE_S * 2 ** max(0, receive_count - 1))
@@ -95,15 +122,16 @@ def _retry_sooner(record: Any) -> None:
     """The queue's visibility timeout is 6 x the worker's timeout (30 minutes), sized for a run
     that times out. A record that failed in our hands comes back after a backoff instead."""
     try:
-        from chalicelib.aws import client, queue_url
-
         raw = record.raw_event if hasattr(record, "raw_event") else record
         receives = int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
-        queue = str(raw.get("eventSourceARN", "")).rsplit(":", 1)[-1]
-        client("sqs").change_message_visibility(QueueUrl=queue_url(queue), ReceiptHandle=raw["receiptHandle"],
+        name = str(raw.get("eventSourceARN", "")).rsplit(":", 1)[-1]
+        client("sqs").change_message_visibility(QueueUrl=queue_url(name), ReceiptHandle=raw["receiptHandle"],
                                                 VisibilityTimeout=retry_delay_s(receives))
     except Exception as exc:  # best effort: without it the message still returns, only later
         logger.warning("could not shorten the visibility of a failed record", extra={"error": str(exc)})
+
+
+# --- making the images ------------------------------------------------------------------------
 
 
 @dataclass
@@ -112,28 +140,31 @@ class _Outcome:
     errors: list[ProviderError]
 
 
+def _one_image(provider: Provider, job: JobModel, request: ImageRequest) -> tuple[int, GeneratedImage | ProviderError]:
+    """One image, retrying retryable provider errors with jittered backoff (or the provider's
+    Retry-After); the last error is the result when the attempts run out."""
+    delay = 0.2
+    for attempt in range(1, MAX_ATTEMPTS_PER_IMAGE + 1):
+        try:
+            return request.index, provider.generate(request)
+        except ProviderError as exc:
+            count("ProviderErrors", provider=job.provider, code=exc.code)
+            if not exc.retryable or attempt == MAX_ATTEMPTS_PER_IMAGE:
+                return request.index, exc
+            wait = exc.retry_after_s if exc.retry_after_s is not None else delay * (0.5 + random.random())
+            logger.warning("provider call failed; retrying", extra={"error_code": exc.code, "attempt": attempt})
+            time.sleep(min(wait, 10.0))
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
 def _generate_all(job: JobModel, requests: list[ImageRequest]) -> _Outcome:
+    """The job's n images, concurrently, at its provider."""
     provider = get_provider(job.provider)
-
-    def one(request: ImageRequest) -> tuple[int, GeneratedImage | ProviderError]:
-        delay = 0.2
-        for attempt in range(1, MAX_ATTEMPTS_PER_IMAGE + 1):
-            try:
-                return request.index, provider.generate(request)
-            except ProviderError as exc:
-                count("ProviderErrors", provider=job.provider, code=exc.code)
-                if not exc.retryable or attempt == MAX_ATTEMPTS_PER_IMAGE:
-                    return request.index, exc
-                wait = exc.retry_after_s if exc.retry_after_s is not None else delay * (0.5 + random.random())
-                logger.warning("provider call failed; retrying", extra={"error_code": exc.code, "attempt": attempt})
-                time.sleep(min(wait, 10.0))
-                delay *= 2
-        raise AssertionError("unreachable")
-
     images: list[tuple[int, GeneratedImage]] = []
     errors: list[ProviderError] = []
     with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:
-        for index, result in pool.map(one, requests):
+        for index, result in pool.map(lambda request: _one_image(provider, job, request), requests):
             if isinstance(result, ProviderError):
                 errors.append(result)
             else:
@@ -141,13 +172,19 @@ def _generate_all(job: JobModel, requests: list[ImageRequest]) -> _Outcome:
     return _Outcome(sorted(images, key=lambda pair: pair[0]), errors)
 
 
+def _input_bytes(workspace_id: str, image_id: str) -> bytes:
+    """An input image's bytes (admission checked that it exists; a vanished one fails the record)."""
+    image = image_store.get_image(workspace_id, image_id)
+    if image is None:
+        raise LookupError(f"input image {image_id} of the job is gone")
+    return storage.get_image(image.s3_key)
+
+
 def _run_tools(job: JobModel) -> _Outcome:
     """Upscale and edit operations run here with Pillow: no provider call, no provider cost."""
-    from chalicelib.generation import tools
-
     params = job.params or {}
     started = time.perf_counter()
-    source = storage.get_image(ImageModel.get(job.workspace_id, params["source_image_id"]).s3_key)
+    source = _input_bytes(job.workspace_id, params["source_image_id"])
     try:
         if job.kind == "upscale":
             data, content_type, width, height = tools.upscale(source, int(params.get("scale", 2)))
@@ -161,24 +198,23 @@ def _run_tools(job: JobModel) -> _Outcome:
 
 
 def _requests_for(job: JobModel) -> list[ImageRequest]:
-    width, height = size_of(job)
+    width, height = kinds.output_size(job.size, job.params)
     params = job.params or {}
-    sources: dict[str, bytes | None] = {}
-    for name in ("source_image_id", "mask_image_id", "style_image_id"):
-        image_id = params.get(name)
-        sources[name] = storage.get_image(ImageModel.get(job.workspace_id, image_id).s3_key) if image_id else None
+    inputs = {name: _input_bytes(job.workspace_id, params[name]) if params.get(name) else None
+              for name in kinds.IMAGE_INPUTS}
     return [
         ImageRequest(
             prompt=job.prompt, width=width, height=height, seed=int(job.seed), index=i, model=job.model,
-            kind=job.kind, source_image=sources["source_image_id"], mask_image=sources["mask_image_id"],
-            style_image=sources["style_image_id"], strength=params.get("strength"), job_id=job.job_id,
+            kind=job.kind, source_image=inputs["source_image_id"], mask_image=inputs["mask_image_id"],
+            style_image=inputs["style_image_id"], strength=params.get("strength"), job_id=job.job_id,
             correlation_id=job.correlation_id, timeout_s=60.0,
         )
         for i in range(int(job.n))
     ]
 
 
-def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+def _store(job: JobModel, images: list[tuple[int, GeneratedImage]],
+           now: datetime) -> tuple[list[dict[str, Any]], list[ImageModel]]:
     """Upload the images (concurrently) under deterministic keys: a redelivery overwrites the
     same objects. Returns the job's image records and the image rows, which settlement writes
     in its own transaction (images and charge appear together or not at all)."""
@@ -190,7 +226,7 @@ def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) ->
     with ThreadPoolExecutor(max_workers=max(1, len(prepared))) as pool:
         list(pool.map(lambda item: storage.put_image(item[2], item[1].data, item[1].content_type), prepared))
     records: list[dict[str, Any]] = []
-    rows: list[Any] = []
+    rows: list[ImageModel] = []
     for index, image, key in prepared:
         image_id = f"img_{job.job_id.split('_', 1)[1][:20]}{index:06d}"
         records.append({
@@ -198,21 +234,37 @@ def _store(job: JobModel, images: list[tuple[int, GeneratedImage]], now: Any) ->
             "content_type": image.content_type, "bytes": len(image.data), "created_at": clock.iso(now),
             "source_image_id": source,
         })
-        rows.append(ImageModel(
+        rows.append(image_store.new_image(
             job.workspace_id, image_id, job_id=job.job_id, user_id=job.user_id, s3_key=key, width=image.width,
-            height=image.height, content_type=image.content_type, bytes=len(image.data), source_image_id=source,
+            height=image.height, content_type=image.content_type, size_bytes=len(image.data), source_image_id=source,
             kind=job.kind, created_at=now,
         ))
     return records, rows
 
 
+# --- one job, start to end --------------------------------------------------------------------
+
+
 def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> dict[str, Any]:
     """Run one admitted job to its end; safe to call again for the same job."""
-    from chalicelib.accounting.running import defer_seconds, mark_deferred, start_job
-
-    bind_models()
+    bootstrap.ready()
     started = clock.now()
-    start = start_job(workspace_id, job_id, started)
+    start = running.start_job(workspace_id, job_id, started)
+    if not start.runs:
+        return _not_run(start, started)
+    job = start.job
+    assert job is not None
+    timings = _begin(job, started)
+    outcome = _produce(job, timings)
+    if admission_ms is not None:
+        timings["admission_ms"] = admission_ms
+    if not outcome.images:
+        return _fail(job, outcome.errors[0], timings)
+    return _succeed(job, outcome, timings, started)
+
+
+def _not_run(start: running.Start, now: datetime) -> dict[str, Any]:
+    """A job this delivery does not run: gone, already ended or claimed, or waiting for a slot."""
     if start.outcome == "missing":
         logger.warning("job not found; dropping message")
         return {"status": "missing"}
@@ -221,50 +273,79 @@ def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> 
     if start.outcome == "full":
         # The workspace runs as many jobs as its plan allows: this one waits its turn, queued with
         # its hold. Raised, not returned, so Idempotency keeps no result for the job.
-        mark_deferred(job, started)
-        raise JobDeferred(defer_seconds(), "running_cap")
-    if not start.runs:
-        return {"status": job.status, "skipped": True}
+        running.mark_deferred(job, now)
+        raise JobDeferred(running.defer_seconds(), "running_cap")
+    return {"status": job.status, "skipped": True}
+
+
+def _begin(job: JobModel, started: datetime) -> dict[str, int]:
+    """Bind the job's context to logs and error reports; the timings start with the queue wait."""
     queue_wait_ms = max(0, int((started - job.created_at).total_seconds() * 1000))
     bind(job_id=job.job_id, workspace_id=job.workspace_id, user_id=job.user_id)
     error_context(job_id=job.job_id, workspace_id=job.workspace_id, provider=job.provider,
                   correlation_id=job.correlation_id)
     count("QueueWaitMs", queue_wait_ms, provider=job.provider)
+    return {"queue_wait_ms": queue_wait_ms}
+
+
+def _produce(job: JobModel, timings: dict[str, int]) -> _Outcome:
+    """The images, from our tools or the provider; `provider_ms` joins the timings."""
     provider_started = time.perf_counter()
     with span("provider", workspace_id=job.workspace_id, job_id=job.job_id, provider=job.provider, model=job.model):
-        if job.kind == "upscale" or (job.params or {}).get("operations"):
+        if kinds.runs_on_tools(job.kind, (job.params or {}).get("operations")):
             outcome = _run_tools(job)
         else:
             outcome = _generate_all(job, _requests_for(job))
-    provider_ms = int((time.perf_counter() - provider_started) * 1000)
-    count("ProviderLatencyMs", provider_ms, provider=job.provider)
-    timings = {"queue_wait_ms": queue_wait_ms, "provider_ms": provider_ms}
-    if admission_ms is not None:
-        timings["admission_ms"] = admission_ms
-    if not outcome.images:
-        error = outcome.errors[0]
-        if error.retryable:
-            raise RetryLater(f"{error.code}: {error.message}")
-        now = clock.now()
-        with span("settlement", job_id=job.job_id):
-            release_job(job, JobFinal("failed", now, error={"code": error.code, "message": error.message},
-                                      timings=timings), now, reason=error.code)
-        count("JobsFailed", provider=job.provider, code=error.code)
-        logger.info("job failed", extra={"error_code": error.code})
-        return {"status": "failed", "error": error.code}
+    timings["provider_ms"] = int((time.perf_counter() - provider_started) * 1000)
+    count("ProviderLatencyMs", timings["provider_ms"], provider=job.provider)
+    return outcome
+
+
+def _fail(job: JobModel, error: ProviderError, timings: dict[str, int]) -> dict[str, Any]:
+    """No image was made: retry later if the error may pass, else fail the job and release its hold."""
+    if error.retryable:
+        raise RetryLater(f"{error.code}: {error.message}")
+    now = clock.now()
+    with span("settlement", job_id=job.job_id):
+        release_job(job, JobFinal("failed", now, error={"code": error.code, "message": error.message},
+                                  timings=timings), now, reason=error.code)
+    count("JobsFailed", provider=job.provider, code=error.code)
+    logger.info("job failed", extra={"error_code": error.code})
+    return {"status": "failed", "error": error.code}
+
+
+def _succeed(job: JobModel, outcome: _Outcome, timings: dict[str, int], started: datetime) -> dict[str, Any]:
+    """Store the images, then settle: charge, image rows and the job's end in one transaction."""
     storage_started = time.perf_counter()
     with span("storage", job_id=job.job_id):
         stored, image_rows = _store(job, outcome.images, clock.now())
     timings["storage_ms"] = int((time.perf_counter() - storage_started) * 1000)
+    _maybe_crash(job)
+    usage = _usage_of(job, outcome)
+    now = clock.now()
+    applied = _settle(job, usage, JobFinal("succeeded", now, images=stored, timings=timings), image_rows)
+    total_ms = int((now - started).total_seconds() * 1000)
+    count("JobDurationMs", total_ms, provider=job.provider)
+    count("CreditsSpent", usage.credits, provider=job.provider)
+    logger.info("job succeeded", extra={"latency_ms": total_ms, "images": usage.images, "settled": applied})
+    return {"status": "succeeded", "images": usage.images, "credits": usage.credits, "settled": applied}
+
+
+def _maybe_crash(job: JobModel) -> None:
+    """Fault injection (tests, local stack): die between the provider call and settlement."""
     if get_settings().fault_injection and (
         ("[crash:before_settle]" in job.prompt and int(job.attempts or 0) == 1) or "[crash:always]" in job.prompt
     ):
         raise WorkerCrash("injected crash between provider call and settlement")
+
+
+def _usage_of(job: JobModel, outcome: _Outcome) -> Usage:
+    """What the made images cost: credits by the price list, the provider's cost, tokens, time."""
     price = model_price(job.provider, job.model)
     made = len(outcome.images)
     input_tokens = sum(image.input_tokens for _, image in outcome.images)
     output_tokens = sum(image.output_tokens for _, image in outcome.images)
-    usage = Usage(
+    return Usage(
         images=made,
         credits=job_credits(price, job.size, job.kind, made),
         cost_micro_usd=provider_cost_micro_usd(price, made, input_tokens, output_tokens),
@@ -272,43 +353,42 @@ def run_job(workspace_id: str, job_id: str, admission_ms: int | None = None) -> 
         output_tokens=output_tokens,
         provider_ms=sum(image.provider_ms for _, image in outcome.images),
     )
-    now = clock.now()
+
+
+def _settle(job: JobModel, usage: Usage, final: JobFinal, image_rows: list[ImageModel]) -> bool:
+    """Settle once (a redelivery finds it done: not applied); after it, its own duration and the
+    auto top-up check."""
+    timings = final.timings if final.timings is not None else {}
     settle_started = time.perf_counter()
     with span("settlement", job_id=job.job_id):
-        result = settle_job(job, usage, JobFinal("succeeded", now, images=stored, timings=timings), now,
-                            image_rows=image_rows)
-    if result.applied:
-        # Settlement's own duration can only be known after it: one small extra write, outside
-        # the settlement transaction, so the job's waterfall is complete without X-Ray.
-        timings["settlement_ms"] = int((time.perf_counter() - settle_started) * 1000)
-        try:
-            job.update(actions=[JobModel.timings.set(timings)])
-        except Exception:  # bookkeeping only
-            logger.warning("could not record settlement timing")
-    if result.applied:
-        _after_settlement(job.workspace_id)
-    total_ms = int((now - started).total_seconds() * 1000)
-    count("JobDurationMs", total_ms, provider=job.provider)
-    count("CreditsSpent", usage.credits, provider=job.provider)
-    logger.info("job succeeded", extra={"latency_ms": total_ms, "images": made, "settled": result.applied})
-    return {"status": "succeeded", "images": made, "credits": usage.credits, "settled": result.applied}
+        result = settle_job(job, usage, final, final.finished_at, image_rows=image_rows)
+    if not result.applied:
+        return False
+    # Settlement's own duration can only be known after it: one small extra write, outside
+    # the settlement transaction, so the job's waterfall is complete without X-Ray.
+    timings["settlement_ms"] = int((time.perf_counter() - settle_started) * 1000)
+    try:
+        job_store.save_timings(job, timings)
+    except Exception:  # bookkeeping only
+        logger.warning("could not record settlement timing")
+    _after_settlement(job.workspace_id)
+    return True
 
 
 def _after_settlement(workspace_id: str) -> None:
     """Queue an auto top-up if this charge took the wallet below its threshold (never inline)."""
-    from chalicelib.billing.topup import after_settlement
-
     try:
         after_settlement(workspace_id)
     except Exception as exc:  # the job is done and charged; a top-up check must not undo that
         report_exception(exc, "auto top-up check failed", "auto_topup_check_failed")
 
 
+# --- records, deferrals, batches ----------------------------------------------------------------
+
+
 @lru_cache(maxsize=1)
 def _idempotent_runner() -> Any:
     """Powertools Idempotency around run_job, keyed on the job id (built lazily: table name)."""
-    from chalicelib.idempotency import idempotent
-
     decorate, config = idempotent("job_id", 7 * 86_400, data_keyword="message")
 
     @decorate
@@ -318,132 +398,93 @@ def _idempotent_runner() -> Any:
     return run, config
 
 
-@on_reset
+@bootstrap.on_reset
 def reset() -> None:
     """Forget the Idempotency runner (it holds the table name and a client)."""
     _idempotent_runner.cache_clear()
 
 
-def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
-    """One SQS record: bind its correlation id and run the job idempotently."""
+def _message_of(record: SQSRecord) -> JobMessage:
+    """Bind the record's correlation id to the logs, then read its message (MalformedMessage
+    fails the record, with the reason in the log)."""
     unbind()
     attributes = record.raw_event.get("messageAttributes") or {}
     correlation_id = (attributes.get("correlation_id") or {}).get("stringValue")
     bind(correlation_id=correlation_id or record.message_id, route="worker", request_id=record.message_id)
     logger.set_correlation_id(correlation_id or record.message_id)
-    body = json.loads(record.body)
-    message = {"workspace_id": str(body["workspace_id"]), "job_id": str(body["job_id"])}
-    if isinstance(body.get("admission_ms"), int):
-        message["admission_ms"] = body["admission_ms"]
-    if not ids.is_id(message["job_id"], "job"):
-        raise ValueError("message has no valid job id")
-    provider, images = body.get("provider"), body.get("images")
-    quota_key = None
+    return JobMessage.parse(record.body, attributes)
+
+
+def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
+    """One SQS record: take the provider's quota, then run the job idempotently."""
+    message = _message_of(record)
     run, config = _idempotent_runner()
     if context is not None:
         config.register_lambda_context(context)
+    slot = provider_quota.Slot(None, 0)
     try:
-        if isinstance(provider, str) and isinstance(images, int):
-            quota_key, wait_s = provider_slot(provider, images)
-            if wait_s:
-                raise JobDeferred(wait_s, "provider_quota")
-        return run(message=message)
+        if message.provider is not None and message.images is not None:
+            slot = provider_quota.take(message.provider, message.images, clock.now())
+            if slot.wait_s:
+                raise JobDeferred(slot.wait_s, "provider_quota")
+        return run(message=message.run_payload())
     except JobDeferred as deferred:
-        if deferred.reason != "provider_quota" and quota_key is not None:
-            give_back_provider_slot(quota_key, int(images))  # no provider call was made after all
-        return _defer(message, correlation_id, provider, images, deferred)
+        if slot.key is not None and message.images is not None:
+            provider_quota.give_back(slot.key, message.images)  # no provider call was made after all
+        return _defer(message, deferred)
 
 
-def _defer(message: dict[str, Any], correlation_id: str | None, provider: Any, images: Any,
-           deferred: JobDeferred) -> dict[str, Any]:
+def _defer(message: JobMessage, deferred: JobDeferred) -> dict[str, Any]:
     """Send the job back as a new delayed message (no receive count moves toward the DLQ); it
     stays queued with its hold instead of failing."""
-    from chalicelib.accounting.running import mark_deferred
-    from chalicelib.generation import queue
-
     if deferred.reason == "provider_quota":
-        mark_deferred(JobModel(message["workspace_id"], message["job_id"]), clock.now())
-    queue.enqueue_job(message["workspace_id"], message["job_id"], correlation_id, delay_s=deferred.delay_s,
-                      admission_ms=message.get("admission_ms"), provider=provider if isinstance(provider, str) else None,
-                      images=images if isinstance(images, int) else None)
+        running.mark_deferred(job_store.job_ref(message.workspace_id, message.job_id), clock.now())
+    queue.enqueue_job(message, delay_s=deferred.delay_s)
     count("JobsDeferred", reason=deferred.reason)
-    logger.info("job deferred", extra={"job_id": message["job_id"], "delay_s": deferred.delay_s,
+    logger.info("job deferred", extra={"job_id": message.job_id, "delay_s": deferred.delay_s,
                                        "reason": deferred.reason})
     return {"status": "deferred", "delay_s": deferred.delay_s, "reason": deferred.reason}
 
 
-def provider_slot(provider: str, images: int) -> tuple[str | None, int]:
-    """Take `images` calls from the provider's per-minute window: (window key, 0) if taken,
-    (None, seconds to wait) if the window is full, (None, 0) for a provider without a quota."""
-    import random as _random
-
-    from chalicelib.accounting import keys
-    from chalicelib.accounting.plans import PROVIDER_QUOTAS
-    from chalicelib.store.models import CounterModel
-
-    quota = PROVIDER_QUOTAS.get(provider)
-    if quota is None or quota.images_per_minute is None:
-        return None, 0
-    now = clock.now()
-    window, elapsed = divmod(int(now.timestamp()), 60)
-    key = f"{keys.rate_key('pw', provider)}#{window}"
-    try:
-        CounterModel(key).update(
-            actions=[CounterModel.n.add(images), CounterModel.expires_at.set((window + 3) * 60)],
-            condition=CounterModel.n.does_not_exist() | (CounterModel.n <= quota.images_per_minute - images),
-        )
-    except UpdateError:
-        return None, min(900, 60 - elapsed + _random.randint(1, 5))  # into the next window, spread out
-    return key, 0
-
-
-def give_back_provider_slot(key: str, images: int) -> None:
-    """Undo `provider_slot` for a job that did not run after all (its workspace was at its cap)."""
-    from chalicelib.store.models import CounterModel
-
-    try:
-        CounterModel(key).update(actions=[CounterModel.n.add(-images)], condition=CounterModel.n >= images)
-    except UpdateError:
-        logger.warning("could not give back a provider slot", extra={"error_code": "provider_slot_refund"})
-
-
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry for the jobs queue: partial batch response (batchItemFailures)."""
-    from chalicelib.observability import get_tracer, tracing_enabled
-
     if tracing_enabled():
         get_tracer()  # patches boto3/botocore before the first AWS call of this container
-    bind_models()
+    bootstrap.ready()
     # Report every failure as a batchItemFailure, even when all records failed: the event
     # source mapping then returns exactly those messages, same as raising would, but the
     # answer stays explicit (and the local poller treats both the same way).
     processor = ConcurrentBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(
+    return dict(process_partial_response(
         event=event, record_handler=lambda record: handle_record(record, context), processor=processor, context=context
-    )
+    ))
 
 
 def handle_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry for the DLQ: a job that died repeatedly fails with a clear code; hold released."""
-    bind_models()
-    released = 0
-    for raw in event.get("Records", []):
-        record = SQSRecord(raw)
-        body = json.loads(record.body)
-        try:
-            job = JobModel.get(str(body["workspace_id"]), str(body["job_id"]), consistent_read=True)
-        except (JobModel.DoesNotExist, KeyError):
-            continue
-        if job.status in TERMINAL:
-            continue
-        now = clock.now()
-        final = JobFinal("failed", now, error={
-            "code": "dead_lettered",
-            "message": "the job failed repeatedly (worker crash or timeout) and was dead-lettered",
-        })
-        outcome = release_job(job, final, now, reason="dead_lettered", job_condition=~JobModel.status.is_in(*TERMINAL))
-        released += int(outcome.applied)
-        bind(job_id=job.job_id, workspace_id=job.workspace_id)
-        logger.error("job dead-lettered", extra={"error_code": "dead_lettered"})
-        count("JobsDeadLettered")
+    bootstrap.ready()
+    released = sum(_dead_letter(SQSRecord(raw)) for raw in event.get("Records", []))
     return {"released": released}
+
+
+def _dead_letter(record: SQSRecord) -> bool:
+    """Fail the record's job unless it has ended; True when this released its hold."""
+    try:
+        message = JobMessage.parse(record.body)
+    except MalformedMessage as exc:
+        logger.warning("malformed message on the dead-letter queue; dropped",
+                       extra={"error_code": "malformed_message", "error": str(exc)})
+        return False
+    job = job_store.get_job(message.workspace_id, message.job_id)
+    if job is None or job.status in job_store.TERMINAL:
+        return False
+    now = clock.now()
+    final = JobFinal("failed", now, error={
+        "code": "dead_lettered",
+        "message": "the job failed repeatedly (worker crash or timeout) and was dead-lettered",
+    })
+    outcome = release_job(job, final, now, reason="dead_lettered", job_condition=job_store.unfinished())
+    bind(job_id=job.job_id, workspace_id=job.workspace_id)
+    logger.error("job dead-lettered", extra={"error_code": "dead_lettered"})
+    count("JobsDeadLettered")
+    return outcome.applied

@@ -100,8 +100,9 @@ def test_a_deferred_job_is_not_cached_as_done_by_idempotency(api, make_tenant, q
     second = admit(t)
     assert start_job(t.workspace_id, first.job_id, clock.now()).outcome == "started"
     from chalicelib.generation import queue
+    from chalicelib.generation.messages import JobMessage
 
-    queue.enqueue_job(t.workspace_id, second.job_id, None)
+    queue.enqueue_job(JobMessage(t.workspace_id, second.job_id))
     result = run_worker(receive())
     assert result == {"batchItemFailures": []}
     assert JobModel.get(t.workspace_id, second.job_id).status == "queued"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import threading
+
+from chalicelib.generation.providers.base import ImageRequest
 
 
 class CallTimeouts:
@@ -50,3 +53,14 @@ def retry_after(headers: object) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def image_size(data: bytes, request: ImageRequest) -> tuple[int, int]:
+    """The real size of what came back (a provider may not honour the requested size)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:  # not decodable: report what was asked; storage keeps the bytes as they are
+        return request.width, request.height

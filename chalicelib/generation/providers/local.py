@@ -17,6 +17,7 @@ import threading
 import time
 
 from chalicelib.generation.providers.base import GeneratedImage, ImageRequest, ProviderError
+from chalicelib.generation.tools import style_blend
 from chalicelib.settings import get_settings
 
 _DIRECTIVE = re.compile(r"\[(fail|slow):([a-z0-9_]+)\]")
@@ -54,8 +55,6 @@ class LocalProvider:
             time.sleep(latency / 1000)
         self._inject(request)
         if request.kind == "style_transfer" and request.source_image and request.style_image:
-            from chalicelib.generation.tools import style_blend
-
             data = style_blend(request.source_image, request.style_image, request.width, request.height,
                                0.25 if request.strength == "subtle" else 0.45)
         else:
