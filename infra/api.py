@@ -31,7 +31,7 @@ class GatewayAnswer:
 
 
 # Response types API Gateway can produce for this API (no authorizers, API keys or WAF: those fall
-# to the DEFAULT_4XX/5XX catch-alls). Codes are the app's (chalicelib/errors.py, API.md).
+# to the DEFAULT_4XX/5XX catch-alls). Codes are the app's (chalicelib/api/errors.py, API.md).
 GATEWAY_ANSWERS: dict[str, GatewayAnswer] = {
     "MISSING_AUTHENTICATION_TOKEN": GatewayAnswer(404, "not_found", "no such route"),
     "RESOURCE_NOT_FOUND": GatewayAnswer(404, "not_found", "no such route"),

@@ -172,7 +172,7 @@ def test_saved_queries_cover_the_operators_questions(synth: Any, stage: str) -> 
 def test_queries_use_what_the_app_logs() -> None:
     """The messages, route and error codes the queries filter on exist in the app."""
     import app as chalice_app
-    from chalicelib import errors
+    from chalicelib.api import errors
 
     worker = (REPO / "chalicelib" / "generation" / "worker.py").read_text()
     assert 'logger.info("job succeeded", extra={"latency_ms"' in worker
