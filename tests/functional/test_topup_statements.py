@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import clock
+from chalicelib import clock, secrets
 from chalicelib.accounting.ledger import adjust, get_wallet, reconcile_wallet
 from chalicelib.aws import client, queue_url
 from chalicelib.billing.topup import run_topup
@@ -229,13 +229,11 @@ def hook(monkeypatch):
     secret = "whsec_" + "c3RhdGVtZW50LWhvb2stc2VjcmV0LTEyMzQ1Njc4OTA="
     monkeypatch.setenv("BILLING_HOOK_URL", f"http://127.0.0.1:{server.server_port}/billing")
     monkeypatch.setenv("BILLING_HOOK_SECRET", secret)
-    from chalicelib.billing import config
-
-    config.reset()
+    secrets.reset()
     _Receiver.received = []
     yield secret
     server.shutdown()
-    config.reset()
+    secrets.reset()
 
 
 def test_internal_billing_statement_is_written_and_signed_once(api, fresh_aws, make_tenant, admin, hook, frozen_clock):

@@ -13,6 +13,9 @@ HEAVY = ["boto3", "botocore.session", "aws_xray_sdk", "PIL", "stripe", "pydantic
          "openai", "google.genai", "sentry_sdk", "moto"]
 # The worker settles through pynamodb, so botocore comes with it; nothing else heavy may.
 WORKER_NEEDS = {"botocore.session", "pynamodb.connection.base"}
+# Routes import their services, request schemas and response models at the top (issue 11): the
+# API loads pynamodb (so botocore) and pydantic with the app; never the SDKs of one route.
+APP_NEEDS = WORKER_NEEDS | {"pydantic"}
 
 
 def _loaded(module: str) -> list[str]:
@@ -22,7 +25,7 @@ def _loaded(module: str) -> list[str]:
 
 
 def test_import_app_loads_no_heavy_sdk() -> None:
-    assert _loaded("app") == []
+    assert set(_loaded("app")) <= APP_NEEDS
 
 
 def test_the_worker_loads_only_what_settling_needs() -> None:
