@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import app as chalice_app
 from chalicelib import clock, secrets
 from chalicelib.accounting.ledger import adjust, get_wallet, reconcile_wallet
 from chalicelib.aws import client, queue_url
@@ -27,7 +28,7 @@ from tests.functional.helpers import call, drain, event_from, purge
 def billing_messages() -> list[dict[str, Any]]:
     sqs = client("sqs")
     url = queue_url(get_settings().billing_queue_name)
-    out = []
+    out: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                     AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
@@ -39,8 +40,6 @@ def billing_messages() -> list[dict[str, Any]]:
 
 
 def run_billing_worker(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    import app as chalice_app
-
     return chalice_app.billing_worker(event_from(messages, get_settings().billing_queue_name),
                                       LocalContext("billing_worker", 60))
 
