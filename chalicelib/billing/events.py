@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock, ids
 from chalicelib.accounting import plans
@@ -40,8 +40,11 @@ from chalicelib.billing.subscriptions import (
 )
 from chalicelib.observability import count, logger
 from chalicelib.store import billing_settings
-from chalicelib.store.models import RejectedEventModel, WorkspaceModel
+from chalicelib.store.models import RejectedEventModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import WorkspaceModel
 
 __all__ = ["HANDLERS", "PAST_DUE_GRACE_S", "RejectedEvent", "Result", "apply_event", "effective_plan", "list_rejected"]
 
