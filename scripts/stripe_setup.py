@@ -30,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib.billing.catalog import PACKS, PLAN_PRICES_CENTS, plan_lookup_key
+from chalicelib.billing.events import HANDLERS
 from infra.config import APP_NAME, secret_parameter_name
 
 CURRENCY = "usd"
@@ -58,8 +59,6 @@ def catalog() -> list[CatalogPrice]:
 
 
 def handled_events() -> list[str]:
-    from chalicelib.billing.events import HANDLERS
-
     return sorted(HANDLERS)
 
 

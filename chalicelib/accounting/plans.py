@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime
 from typing import Any
 
 
@@ -90,3 +91,15 @@ def effective_limits(plan_name: str, overrides: dict[str, Any] | None) -> Limits
             continue
         changes[key] = tuple(value) if key == "providers" else int(value)
     return replace(limits, **changes)
+
+
+# A subscription whose payment failed keeps its plan this long, then falls back to free's limits.
+PAST_DUE_GRACE_S = 3 * 86_400
+
+
+def effective_plan(plan: str, past_due_since: int | float | None, now: datetime) -> str:
+    """The plan whose limits apply now: past due for longer than the grace period falls back to
+    free (the allowance already granted stays; only the limits drop)."""
+    if past_due_since is not None and now.timestamp() - float(past_due_since) > PAST_DUE_GRACE_S:
+        return "free"
+    return plan

@@ -3,20 +3,31 @@ Stripe events refused for good (rejected-events)."""
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.api import cursors
-from chalicelib.api.errors import Forbidden, InvalidRequest
+from chalicelib.api.errors import Forbidden
 from chalicelib.api.http import (
     Principal,
     authenticate,
     json_body,
-    json_response,
     page_limit,
     query_params,
     require_admin,
     validate,
 )
+from chalicelib.api.responses import (
+    AutoTopupEnvelope,
+    CheckoutSessionUrl,
+    Page,
+    RejectedEventView,
+    WebhookReceipt,
+    WorkspaceBillingEnvelope,
+)
+from chalicelib.api.routing import render, route
+from chalicelib.api.schemas import AutoTopupPut, BillingProviderPut, CheckoutCreate
+from chalicelib.billing import backends, events, topup, webhook
+from chalicelib.billing.checkout import CheckoutRequest
 
 billing = Blueprint(__name__)
 
@@ -28,72 +39,50 @@ def _buyer(p: Principal) -> Principal:
     return p
 
 
-@billing.route("/v1/billing/checkout", methods=["POST"])
-def checkout():
-    from chalicelib.api.schemas import CheckoutCreate
-    from chalicelib.billing.provider import provider_for
-
+@route(billing, "/v1/billing/checkout", methods=["POST"])
+def checkout() -> Response:
     request = billing.current_request
     p = _buyer(authenticate(request))
     body = validate(CheckoutCreate, json_body(request))
-    url = provider_for(p.workspace).checkout(p.workspace, p.user.email, body)
-    return json_response({"url": url})
+    wanted = CheckoutRequest(body.kind, pack=body.pack, plan=body.plan, interval=body.interval)
+    return render(CheckoutSessionUrl.of(backends.checkout(p.workspace.workspace_id, p.user.email, wanted)))
 
 
-@billing.route("/v1/billing/auto-topup", methods=["PUT"])
-def auto_topup():
-    from chalicelib.api.schemas import AutoTopupPut
-    from chalicelib.billing.topup import configure
-
+@route(billing, "/v1/billing/auto-topup", methods=["PUT"])
+def auto_topup() -> Response:
     request = billing.current_request
     p = _buyer(authenticate(request))
     body = validate(AutoTopupPut, json_body(request))
-    if body.enabled and body.amount > body.monthly_cap:
-        raise InvalidRequest("amount must not exceed monthly_cap", field="amount")
-    view = configure(p.workspace.workspace_id, enabled=body.enabled, threshold=body.threshold, amount=body.amount,
-                     monthly_cap=body.monthly_cap, actor=p.user.user_id)
-    return json_response({"auto_topup": view})
+    state = topup.configure(p.workspace.workspace_id, enabled=body.enabled, threshold=body.threshold,
+                            amount=body.amount, monthly_cap=body.monthly_cap, actor=p.user.user_id)
+    return render(AutoTopupEnvelope.of(state))
 
 
-@billing.route("/webhooks/stripe", methods=["POST"], content_types=["application/json", "text/plain"])
-def stripe_webhook():
-    from chalicelib.billing.webhook import receive
-
+@route(billing, "/webhooks/stripe", methods=["POST"], content_types=["application/json", "text/plain"])
+def stripe_webhook() -> Response:
+    """Stripe's deliveries: the raw body is what the signature covers, so it is passed as sent."""
     request = billing.current_request
-    result = receive(request.raw_body or b"", (request.headers or {}).get("stripe-signature"))
-    answer = {"received": True, "outcome": result.outcome}
-    if result.outcome == "rejected":
-        answer["reason"] = result.detail  # shown in Stripe's dashboard next to the delivery
-    return json_response(answer)
+    raw = request.raw_body or b""
+    payload = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+    return render(WebhookReceipt.of(webhook.receive(payload, request.headers.get("stripe-signature"))))
 
 
-@billing.route("/admin/api/workspaces/{workspace_id}/billing", methods=["PUT"])
-def admin_billing(workspace_id: str):
-    from chalicelib import clock, ids
-    from chalicelib.accounts import get_workspace
-    from chalicelib.api.schemas import BillingProviderPut
-    from chalicelib.store.models import AuditModel, WorkspaceModel
-
-    p = authenticate(billing.current_request, allow_banned=True)
+@route(billing, "/admin/api/workspaces/{workspace_id}/billing", methods=["PUT"])
+def admin_billing(workspace_id: str) -> Response:
+    request = billing.current_request
+    p = authenticate(request, allow_banned=True)
     require_admin(p)
-    body = validate(BillingProviderPut, json_body(billing.current_request))
-    ws = get_workspace(workspace_id)
-    before = dict(ws.billing or {})
-    after = {**before, "provider": body.provider}
-    ws.update(actions=[WorkspaceModel.billing.set(after)])
-    AuditModel(workspace_id, ids.new_id("aud", clock.now()), actor=p.user.user_id, action="billing.provider",
-               before={"provider": before.get("provider", "stripe")}, after={"provider": body.provider},
-               reason=body.reason, created_at=clock.now()).save()
-    return json_response({"workspace_id": workspace_id, "billing": after})
+    body = validate(BillingProviderPut, json_body(request))
+    settings = backends.switch_backend(workspace_id, body.provider, actor=p.user.user_id, reason=body.reason)
+    return render(WorkspaceBillingEnvelope.of(workspace_id, settings))
 
 
-@billing.route("/admin/api/billing/rejected-events", methods=["GET"])
-def admin_rejected_events():
+@route(billing, "/admin/api/billing/rejected-events", methods=["GET"])
+def admin_rejected_events() -> Response:
     """Signed Stripe events we acknowledged but refused (malformed, unknown workspace, money that
     does not match the catalog), newest first: each is a payment or change to look at by hand."""
-    from chalicelib.billing.events import list_rejected
-
     require_admin(authenticate(billing.current_request, allow_banned=True))
     params = query_params(billing.current_request)
-    rows, last = list_rejected(page_limit(params), cursors.decode(params, "rejected_events", "platform"))
-    return json_response({"data": rows, "next_cursor": cursors.encode("rejected_events", "platform", last)})
+    rows, last = events.list_rejected(page_limit(params), cursors.decode(params, "rejected_events", "platform"))
+    return render(Page[RejectedEventView](data=[RejectedEventView.of(r) for r in rows],
+                                          next_cursor=cursors.encode("rejected_events", "platform", last)))

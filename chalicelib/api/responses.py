@@ -10,10 +10,17 @@ admin.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+if TYPE_CHECKING:
+    from chalicelib.billing.common import Result as StripeResult
+    from chalicelib.billing.events import RejectedEvent
+    from chalicelib.billing.topup import AutoTopupState
+    from chalicelib.store.billing_settings import BillingSettings
 
 if TYPE_CHECKING:
     from chalicelib.generation.service import JobRecord
@@ -140,6 +147,114 @@ class JobPage(Page[JobView]):
     @classmethod
     def of(cls, records: list[JobRecord], next_cursor: str | None) -> JobPage:
         return cls(data=[JobView.of(record) for record in records], next_cursor=next_cursor)
+
+
+# --- billing ----------------------------------------------------------------------------------
+
+
+class CheckoutSessionUrl(Response):
+    """Where to send the buyer: a Stripe Checkout page for the pack or plan."""
+
+    url: str = Field(description="Stripe Checkout URL; the credits or the plan arrive with Stripe's webhook events")
+
+    @classmethod
+    def of(cls, url: str) -> CheckoutSessionUrl:
+        return cls(url=url)
+
+
+class AutoTopupView(Response):
+    """A workspace's auto top-up: buy `amount` credits off-session when `available` drops below
+    `threshold`, never more than `monthly_cap` credits in a month."""
+
+    enabled: bool
+    threshold: int = Field(description="credits; a top-up is queued when `available` falls below it")
+    amount: int = Field(description="credits bought per top-up")
+    monthly_cap: int = Field(description="credits auto top-up may buy per calendar month (UTC)")
+    granted_this_month: int = Field(description="credits auto top-up bought this month")
+    consecutive_failures: int = Field(description="failed payments in a row; 3 turn auto top-up off")
+    disabled_reason: str | None = Field(description="why it was turned off automatically, if it was")
+    pending: bool = Field(description="a payment is in flight")
+
+    @classmethod
+    def of(cls, state: AutoTopupState) -> AutoTopupView:
+        return cls(**asdict(state))
+
+
+class AutoTopupEnvelope(Response):
+    auto_topup: AutoTopupView
+
+    @classmethod
+    def of(cls, state: AutoTopupState) -> AutoTopupEnvelope:
+        return cls(auto_topup=AutoTopupView.of(state))
+
+
+WebhookOutcome = Literal["applied", "duplicate", "ignored", "rejected"]
+
+
+class WebhookReceipt(Response):
+    """What the Stripe webhook answers (2xx): Stripe shows it next to the delivery."""
+
+    received: bool = True
+    outcome: WebhookOutcome = Field(description="applied · duplicate (seen before) · ignored (not ours or not "
+                                                "handled) · rejected (signed but refused for good; listed for admins)")
+    reason: str | None = Field(default=None, description="why it was rejected (only when rejected)")
+
+    @classmethod
+    def of(cls, result: StripeResult) -> WebhookReceipt:
+        rejected = result.outcome == "rejected"
+        return cls(outcome=cast("WebhookOutcome", result.outcome), reason=result.detail if rejected else None)
+
+    @model_serializer(mode="wrap")
+    def _reason_only_when_rejected(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("reason") is None:
+            data.pop("reason", None)
+        return data
+
+
+class BillingSettingsView(Response):
+    """A workspace's billing settings as admins see them."""
+
+    provider: Literal["stripe", "internal"] = Field(description="stripe: self-serve by card; internal: invoiced")
+    customer_id: str | None = Field(description="Stripe customer (cus_…)")
+    payment_method: str | None = Field(description="the card auto top-up charges (pm_…)")
+    subscription_id: str | None = Field(description="the current subscription (sub_…)")
+    subscription_status: str | None = Field(description="Stripe's status of that subscription")
+    cancel_at_period_end: bool
+    current_period_end: int | None = Field(description="seconds since the epoch")
+    past_due_since: int | None = Field(description="seconds since the epoch of the first failed payment")
+
+    @classmethod
+    def of(cls, settings: BillingSettings) -> BillingSettingsView:
+        return cls(**settings.as_data())
+
+
+class WorkspaceBillingEnvelope(Response):
+    """PUT /admin/api/workspaces/{id}/billing answers the settings as they now are."""
+
+    workspace_id: str
+    billing: BillingSettingsView
+
+    @classmethod
+    def of(cls, workspace_id: str, settings: BillingSettings) -> WorkspaceBillingEnvelope:
+        return cls(workspace_id=workspace_id, billing=BillingSettingsView.of(settings))
+
+
+class RejectedEventView(Response):
+    """A signed Stripe event acknowledged but refused for good: a payment or change to look at by hand."""
+
+    id: str = Field(description="rej_…")
+    event_id: str = Field(description="Stripe's evt_…")
+    event_type: str
+    reason: str
+    field: str | None = Field(description="the offending part of the event, when known")
+    workspace_id: str | None = Field(description="the workspace the event names, if any")
+    created_at: str | None = Field(description="RFC 3339 UTC")
+
+    @classmethod
+    def of(cls, row: RejectedEvent) -> RejectedEventView:
+        return cls(id=row.id, event_id=row.event_id, event_type=row.event_type, reason=row.reason, field=row.field,
+                   workspace_id=row.workspace_id, created_at=rfc3339(row.created_at))
 
 
 def rfc3339(value: datetime | None) -> str | None:

@@ -143,10 +143,12 @@ class OptionalReason(Strict):
 
 
 class CheckoutCreate(Strict):
+    """POST /v1/billing/checkout: a credit pack (`pack`), or a plan (`plan`, `interval`)."""
+
     kind: Literal["credit_pack", "subscription"]
-    pack: str | None = Field(default=None, min_length=1, max_length=40)
+    pack: str | None = Field(default=None, min_length=1, max_length=40, description="a pack's lookup key, e.g. pack_1000")
     plan: Literal["starter", "pro", "enterprise"] | None = None
-    interval: Literal["month", "year"] | None = None
+    interval: Literal["month", "year"] | None = Field(default=None, description="default month")
 
     @model_validator(mode="after")
     def _consistent(self) -> CheckoutCreate:
@@ -158,12 +160,16 @@ class CheckoutCreate(Strict):
 
 
 class AutoTopupPut(Strict):
+    """PUT /v1/billing/auto-topup: buy `amount` credits when `available` drops below `threshold`."""
+
     enabled: bool
-    threshold: int = Field(ge=0, le=10_000_000)
-    amount: int = Field(ge=1, le=1_000_000)
-    monthly_cap: int = Field(ge=1, le=100_000_000)
+    threshold: int = Field(ge=0, le=10_000_000, description="credits")
+    amount: int = Field(ge=1, le=1_000_000, description="credits per top-up; at most monthly_cap when enabled")
+    monthly_cap: int = Field(ge=1, le=100_000_000, description="credits per calendar month")
 
 
 class BillingProviderPut(Strict):
+    """PUT /admin/api/workspaces/{id}/billing: self-serve (`stripe`) or invoiced (`internal`)."""
+
     provider: Literal["stripe", "internal"]
     reason: str = Field(min_length=1, max_length=500)

@@ -8,58 +8,70 @@ two browser tabs cannot both be paid.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from chalicelib import clock
-from chalicelib.api.errors import Conflict, InvalidRequest
 from chalicelib.billing import gateway
 from chalicelib.billing.catalog import PACKS, PLAN_PRICES_CENTS, Pack, plan_lookup_key
 from chalicelib.billing.config import public_base_url
-from chalicelib.store.models import MarkerModel, WorkspaceModel
+from chalicelib.billing.errors import SubscriptionExists, UnknownProduct
+from chalicelib.billing.subscriptions import current_live
+from chalicelib.store import billing_settings
+from chalicelib.store.billing_settings import BillingSettings
+from chalicelib.store.models import MarkerModel
 
 
-def _what(workspace: WorkspaceModel, body: Any) -> tuple[Pack | None, tuple[str, str] | None]:
-    """Reads only: the pack, or the (plan, interval), the body asks for."""
-    if body.kind == "credit_pack":
-        pack = PACKS.get(body.pack or "")
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """What the buyer asks for: a pack (`pack`), or a plan and its interval (default monthly)."""
+
+    kind: Literal["credit_pack", "subscription"]
+    pack: str | None = None
+    plan: str | None = None
+    interval: str | None = None
+
+
+def _what(settings: BillingSettings, request: CheckoutRequest) -> Pack | tuple[str, str]:
+    """Reads only: the pack, or the (plan, interval), the request asks for."""
+    if request.kind == "credit_pack":
+        pack = PACKS.get(request.pack or "")
         if pack is None:
-            raise InvalidRequest(f"unknown pack; one of {', '.join(PACKS)}", field="pack")
-        return pack, None
-    plan = (str(body.plan), body.interval or "month")
+            raise UnknownProduct(f"unknown pack; one of {', '.join(PACKS)}", field="pack")
+        return pack
+    plan = (str(request.plan), request.interval or "month")
     if plan not in PLAN_PRICES_CENTS:
-        raise InvalidRequest("unknown plan/interval; plans: starter, pro, enterprise; interval: month or year", field="plan")
-    from chalicelib.billing.subscriptions import current_live
-
-    live = current_live(workspace)
+        raise UnknownProduct("unknown plan/interval; plans: starter, pro, enterprise; interval: month or year",
+                             field="plan")
+    live = current_live(settings)
     if live is not None:
-        raise Conflict(f"this workspace already has an active {live.plan} subscription ({live.subscription_id}); "
-                       "a workspace has one subscription: change its plan or cancel it instead of starting another")
-    return None, plan
+        raise SubscriptionExists(f"this workspace already has an active {live.plan} subscription "
+                                 f"({live.subscription_id}); a workspace has one subscription: change its plan or "
+                                 "cancel it instead of starting another")
+    return plan
 
 
-def _customer(workspace: WorkspaceModel, email: str | None, billing: dict[str, Any]) -> str:
-    customer = gateway.ensure_customer(workspace.workspace_id, email, billing.get("customer_id"))
-    if billing.get("customer_id") != customer:
-        billing["customer_id"] = customer
-        workspace.update(actions=[WorkspaceModel.billing.set(billing)])
-        MarkerModel(f"customer:{customer}", data={"workspace_id": workspace.workspace_id}, created_at=clock.now()).save()
+def _customer(workspace_id: str, email: str | None, settings: BillingSettings) -> str:
+    """The workspace's Stripe customer, created and saved the first time it buys."""
+    customer = gateway.ensure_customer(workspace_id, email, settings.customer_id)
+    if settings.customer_id != customer:
+        billing_settings.save_customer(workspace_id, customer)
     return customer
 
 
-def create_checkout(workspace: WorkspaceModel, email: str | None, body: Any) -> str:
-    """The session carries what the webhook needs: workspace id, kind, pack/plan, credits."""
-    pack, plan = _what(workspace, body)
-    billing = dict(workspace.billing or {})
+def create_checkout(workspace_id: str, email: str | None, settings: BillingSettings, request: CheckoutRequest) -> str:
+    """The session's URL. It carries what the webhook needs: workspace id, kind, pack/plan, credits."""
+    what = _what(settings, request)
     base = public_base_url()
     common: dict[str, Any] = {
-        "client_reference_id": workspace.workspace_id,
-        "customer": _customer(workspace, email, billing),
+        "client_reference_id": workspace_id,
+        "customer": _customer(workspace_id, email, settings),
         "success_url": f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{base}/billing/cancel",
     }
-    if pack is not None:
-        return _pack_session(workspace.workspace_id, pack, common)
-    return _subscription_session(workspace.workspace_id, plan or ("", ""), common)
+    if isinstance(what, Pack):
+        return _pack_session(workspace_id, what, common)
+    return _subscription_session(workspace_id, what, common)
 
 
 def _pack_session(ws_id: str, pack: Pack, common: dict[str, Any]) -> str:
@@ -79,11 +91,17 @@ def _subscription_session(ws_id: str, plan: tuple[str, str], common: dict[str, A
         **common, "mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}], "metadata": metadata,
         "subscription_data": {"metadata": metadata},
     })
+    _replace_open_session(ws_id, str(session.id))
+    return str(session.url)
+
+
+def _replace_open_session(ws_id: str, session_id: str) -> None:
+    """One open subscription checkout per workspace: the new one replaces (expires) the previous."""
+    marker = f"subscription_checkout:{ws_id}"
     try:
-        previous = MarkerModel.get(f"subscription_checkout:{ws_id}", consistent_read=True).data.get("session_id")
+        previous = MarkerModel.get(marker, consistent_read=True).data.get("session_id")
     except MarkerModel.DoesNotExist:
         previous = None
-    MarkerModel(f"subscription_checkout:{ws_id}", data={"session_id": str(session.id)}, created_at=clock.now()).save()
-    if previous and previous != session.id:
-        gateway.expire_checkout_session(str(previous))  # one open subscription checkout per workspace
-    return str(session.url)
+    MarkerModel(marker, data={"session_id": session_id}, created_at=clock.now()).save()
+    if previous and previous != session_id:
+        gateway.expire_checkout_session(str(previous))

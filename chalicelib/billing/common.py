@@ -1,4 +1,5 @@
-"""What every Stripe event handler shares: outcomes, the event marker, finding the workspace.
+"""What every Stripe event handler shares: outcomes, the processed-event marker, finding the
+workspace an event is about, and remembering its customer.
 
 Handlers read and check first (raising `Rejected` while nothing is written yet), then write;
 the helpers here that read never write, and those that write say so.
@@ -9,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.exceptions import PutError
+
 from chalicelib import clock, ids
-from chalicelib.billing.stripe_objects import Rejected
-from chalicelib.store.models import MarkerModel, WorkspaceModel
+from chalicelib.billing.errors import Rejected
+from chalicelib.store import billing_settings
+from chalicelib.store.billing_settings import BilledWorkspace, UnknownWorkspace
+from chalicelib.store.models import MarkerModel
 
 CURRENCY = "usd"  # every price of the catalog is in US dollars
 
@@ -36,8 +41,6 @@ def seen(event_id: str) -> bool:
 
 def record_only(event_id: str, workspace_id: str | None, note: str) -> Result:
     """Writes: mark an event processed when it changes no balance (a replay is then a duplicate)."""
-    from pynamodb.exceptions import PutError
-
     try:
         MarkerModel(event_marker(event_id), data={"workspace_id": workspace_id, "note": note},
                     created_at=clock.now()).save(MarkerModel.marker.does_not_exist())
@@ -50,43 +53,29 @@ def _named_workspaces(candidates: list[Any]) -> set[str]:
     return {c for c in candidates if isinstance(c, str) and ids.is_id(c, "ws")}
 
 
-def _customer_workspace(customer: str | None) -> str | None:
-    if not customer:
-        return None
-    try:
-        return str(MarkerModel.get(f"customer:{customer}", consistent_read=True).data["workspace_id"])
-    except MarkerModel.DoesNotExist:
-        return None
-
-
-def resolve_workspace(candidates: list[Any], customer: str | None) -> WorkspaceModel | None:
+def resolve_workspace(candidates: list[Any], customer: str | None) -> BilledWorkspace | None:
     """Reads only. The workspace an object belongs to: the ids it names (client reference,
     metadata) or, failing those, its customer. None when it names none (not ours: ignored);
     `Rejected` when it names an unknown workspace, two workspaces, or another one's customer."""
     named = _named_workspaces(candidates)
     if len(named) > 1:
         raise Rejected(f"the event names more than one workspace: {', '.join(sorted(named))}")
-    owner = _customer_workspace(customer)
+    owner = billing_settings.workspace_of_customer(customer)
     if named and owner and owner not in named:
         raise Rejected(f"customer {customer} belongs to another workspace than the one the event names")
     workspace_id = next(iter(named), None) or owner
     if workspace_id is None:
         return None
     try:
-        return WorkspaceModel.get(workspace_id, consistent_read=True)
-    except WorkspaceModel.DoesNotExist:
+        return billing_settings.load(workspace_id)
+    except UnknownWorkspace:
         raise Rejected(f"unknown workspace {workspace_id}") from None
 
 
-def remember_customer(workspace: WorkspaceModel, customer: str | None) -> None:
-    """Writes: the customer -> workspace marker and the workspace's `billing.customer_id`."""
-    if not customer:
-        return
-    MarkerModel(f"customer:{customer}", data={"workspace_id": workspace.workspace_id}, created_at=clock.now()).save()
-    billing = dict(workspace.billing or {})
-    if billing.get("customer_id") != customer:
-        billing["customer_id"] = customer
-        WorkspaceModel(workspace.workspace_id).update(actions=[WorkspaceModel.billing.set(billing)])
+def remember_customer(workspace: BilledWorkspace, customer: str | None) -> None:
+    """Writes: the workspace's Stripe customer, when the event names one it did not have."""
+    if customer and workspace.settings.customer_id != customer:
+        billing_settings.save_customer(workspace.workspace_id, customer)
 
 
 def require_usd(currency: str | None, what: str) -> None:

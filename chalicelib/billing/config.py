@@ -1,27 +1,9 @@
-"""Billing settings, read lazily. Secrets come from the environment locally and from SSM
-Parameter Store / Secrets Manager in AWS (the `*_PARAM` variables name the parameter)."""
+"""Where billing talks to, read from the environment each time (tests and the local stack change
+it). Secrets (the Stripe key, the webhook and hook secrets) come from `chalicelib.secrets`."""
 
 from __future__ import annotations
 
 import os
-from functools import cache
-
-from chalicelib.api.errors import ServiceUnavailable
-from chalicelib.bootstrap import on_reset
-
-
-@cache
-def secret(name: str) -> str:
-    """`NAME` from the environment, or the SSM parameter named by `NAME_PARAM` (read once)."""
-    value = os.environ.get(name)
-    if value:
-        return value
-    parameter = os.environ.get(f"{name}_PARAM")
-    if parameter:
-        from chalicelib.aws import client
-
-        return str(client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
-    raise ServiceUnavailable(f"billing is not configured ({name} is not set)")
 
 
 def api_base() -> str | None:
@@ -30,13 +12,10 @@ def api_base() -> str | None:
 
 
 def public_base_url() -> str:
+    """Where Checkout sends the customer back to (success and cancel pages)."""
     return os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 
 def statement_hook_url() -> str | None:
+    """Where invoiced workspaces' monthly statements are posted (none: only written to S3)."""
     return os.environ.get("BILLING_HOOK_URL") or None
-
-
-@on_reset
-def reset() -> None:
-    secret.cache_clear()

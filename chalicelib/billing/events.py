@@ -14,11 +14,16 @@ finds the grant done.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock, ids
+from chalicelib.accounting import plans
+from chalicelib.accounting.plans import PAST_DUE_GRACE_S
 from chalicelib.billing.common import Result, record_only, remember_customer, resolve_workspace, seen
+from chalicelib.billing.errors import Rejected
 from chalicelib.billing.purchases import (
     checkout_pack,
     on_charge_refunded,
@@ -26,21 +31,30 @@ from chalicelib.billing.purchases import (
     on_payment_intent_failed,
     on_payment_intent_succeeded,
 )
-from chalicelib.billing.stripe_objects import CheckoutSession, Event, Rejected, meta, parse
+from chalicelib.billing.stripe_objects import CheckoutSession, Event, meta, parse
 from chalicelib.billing.subscriptions import (
-    PAST_DUE_GRACE_S,
     checkout_subscription,
-    effective_plan,
     on_invoice_paid,
     on_invoice_payment_failed,
     on_subscription,
 )
 from chalicelib.observability import count, logger
+from chalicelib.store import billing_settings
 from chalicelib.store.models import RejectedEventModel
+from chalicelib.store.transaction import Transaction, TransactionCancelled
 
-__all__ = ["HANDLERS", "PAST_DUE_GRACE_S", "Result", "apply_event", "effective_plan", "list_rejected"]
+if TYPE_CHECKING:
+    from chalicelib.store.models import WorkspaceModel
+
+__all__ = ["HANDLERS", "PAST_DUE_GRACE_S", "RejectedEvent", "Result", "apply_event", "effective_plan", "list_rejected"]
 
 REJECTED_KEEP_DAYS = 180
+
+
+def effective_plan(workspace: WorkspaceModel, now: datetime) -> str:
+    """Kept for `generation/service.py` until it calls the plan rule itself:
+    `accounting.plans.effective_plan(workspace.plan, past_due_since, now)`."""
+    return plans.effective_plan(workspace.plan, billing_settings.of(workspace).settings.past_due_since, now)
 
 
 def on_checkout_completed(event: Event[CheckoutSession]) -> Result:
@@ -79,21 +93,22 @@ def _named_workspace(event: dict[str, Any]) -> str | None:
     return named if isinstance(named, str) and ids.is_id(named, "ws") else None
 
 
+def _rejection(partition: str, row_id: str, event: dict[str, Any], rejected: Rejected,
+               now: datetime) -> RejectedEventModel:
+    return RejectedEventModel(partition, row_id, event_id=str(event["id"]), event_type=str(event["type"]),
+                              reason=rejected.reason, field=rejected.field, workspace_id=_named_workspace(event),
+                              created_at=now, expires_at=int((now + timedelta(days=REJECTED_KEEP_DAYS)).timestamp()))
+
+
 def _reject(event: dict[str, Any], rejected: Rejected) -> Result:
     """Writes only the rejection (two rows of one table, once per event id): nothing else."""
-    from chalicelib.store.models import WalletModel
-    from chalicelib.store.transaction import Transaction, TransactionCancelled
-
     now = clock.now()
-    fields = {"event_id": str(event["id"]), "event_type": str(event["type"]), "reason": rejected.reason,
-              "field": rejected.field, "workspace_id": _named_workspace(event), "created_at": now,
-              "expires_at": int((now + timedelta(days=REJECTED_KEEP_DAYS)).timestamp())}
     txn = Transaction()
-    txn.put("guard", RejectedEventModel(f"stripe_event:{event['id']}", "guard", **fields),
+    txn.put("guard", _rejection(f"stripe_event:{event['id']}", "guard", event, rejected, now),
             RejectedEventModel.partition.does_not_exist())
-    txn.put("row", RejectedEventModel("stripe", ids.new_id("rej", now), **fields))
+    txn.put("row", _rejection("stripe", ids.new_id("rej", now), event, rejected, now))
     try:
-        txn.commit(WalletModel._get_connection().connection)
+        txn.commit()
     except TransactionCancelled:
         return Result("rejected", rejected.reason)  # a replay: recorded and counted the first time
     count("StripeEventsRejected", type=str(event["type"]))
@@ -124,11 +139,22 @@ def apply_event(event: dict[str, Any]) -> Result:
     return result
 
 
-def list_rejected(limit: int, cursor: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Rejected events, newest first (the operators' list)."""
+@dataclass(frozen=True)
+class RejectedEvent:
+    """A signed event we acknowledged but refused: a payment or change to look at by hand."""
+
+    id: str
+    event_id: str
+    event_type: str
+    reason: str
+    field: str | None
+    workspace_id: str | None
+    created_at: datetime
+
+
+def list_rejected(limit: int, cursor: dict[str, Any] | None) -> tuple[list[RejectedEvent], dict[str, Any] | None]:
+    """Rejected events, newest first (the operators' list), and where the next page starts."""
     result = RejectedEventModel.query("stripe", scan_index_forward=False, limit=limit, last_evaluated_key=cursor)
-    rows = [{
-        "id": r.rejected_id, "event_id": r.event_id, "event_type": r.event_type, "reason": r.reason,
-        "field": r.field, "workspace_id": r.workspace_id, "created_at": clock.iso(r.created_at),
-    } for r in result]
+    rows = [RejectedEvent(r.rejected_id, r.event_id, r.event_type, r.reason, r.field, r.workspace_id, r.created_at)
+            for r in result]
     return rows, result.last_evaluated_key

@@ -1,12 +1,15 @@
 """Every Stripe call goes through here: one lazily built client, idempotency keys, and the
-local fake Stripe API when `STRIPE_API_BASE` points at it."""
+local fake Stripe API when `STRIPE_API_BASE` points at it (stripe is imported only here and in
+the webhook's signature check: it is heavy, so never at module import)."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
+from chalicelib import secrets
 from chalicelib.billing import config
+from chalicelib.billing.errors import PriceMissing
 from chalicelib.bootstrap import on_reset
 
 _lock = threading.Lock()
@@ -14,7 +17,7 @@ _client: Any = None
 
 
 def client() -> Any:
-    """The StripeClient, built once per container (stripe is imported only here, lazily)."""
+    """The StripeClient, built once per container."""
     global _client
     if _client is None:
         with _lock:
@@ -25,27 +28,28 @@ def client() -> Any:
                 kwargs: dict[str, Any] = {"max_network_retries": 2}
                 if base:
                     kwargs["base_addresses"] = {"api": base}
-                _client = stripe.StripeClient(config.secret("STRIPE_API_KEY"), **kwargs)
+                _client = stripe.StripeClient(secrets.secret("STRIPE_API_KEY"), **kwargs)
     return _client
 
 
 @on_reset
 def reset() -> None:
+    """Forget the client (and the secrets it was built with): tests point it at a new fake."""
     global _client
     _client = None
-    config.reset()
+    secrets.reset()
 
 
 def price_by_lookup_key(lookup_key: str) -> Any:
+    """The active price of our catalog with this lookup key; `PriceMissing` when the account lacks it."""
     prices = client().v1.prices.list(params={"lookup_keys": [lookup_key], "active": True, "limit": 1})
     if not prices.data:
-        from chalicelib.api.errors import ServiceUnavailable
-
-        raise ServiceUnavailable(f"no Stripe price with lookup_key {lookup_key!r}")
+        raise PriceMissing(f"no Stripe price with lookup_key {lookup_key!r}")
     return prices.data[0]
 
 
 def ensure_customer(workspace_id: str, email: str | None, existing: str | None) -> str:
+    """The workspace's customer, created once (the idempotency key makes a retry find the same)."""
     if existing:
         return existing
     customer = client().v1.customers.create(
@@ -86,7 +90,3 @@ def create_off_session_payment(customer_id: str, payment_method: str | None, amo
     if payment_method:
         params["payment_method"] = payment_method
     return client().v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
-
-
-def retrieve_subscription(subscription_id: str) -> Any:
-    return client().v1.subscriptions.retrieve(subscription_id)

@@ -9,12 +9,12 @@ is `Rejected` before a write. A credit pack is keyed on its PaymentIntent (reach
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from chalicelib import clock
 from chalicelib.accounting.ledger import adjust, claw_back
-from chalicelib.api.errors import ServiceUnavailable
 from chalicelib.billing.catalog import PACKS, Pack, topup_amount_cents
 from chalicelib.billing.common import (
     Result,
@@ -25,10 +25,14 @@ from chalicelib.billing.common import (
     resolve_workspace,
     seen,
 )
-from chalicelib.billing.stripe_objects import Charge, CheckoutSession, Dispute, Event, PaymentIntent, Rejected, meta
+from chalicelib.billing.errors import Rejected, WalletBusy
+from chalicelib.billing.stripe_objects import Charge, CheckoutSession, Dispute, Event, PaymentIntent, meta
+from chalicelib.billing.topup import disable_if_failing, on_success_actions, record_failure
 from chalicelib.observability import count, logger
-from chalicelib.store.models import MarkerModel, TopupModel, WalletModel, WorkspaceModel
-from chalicelib.store.transaction import Transaction
+from chalicelib.store import billing_settings
+from chalicelib.store.billing_settings import BilledWorkspace
+from chalicelib.store.models import MarkerModel, TopupModel
+from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 # --- what a payment buys ----------------------------------------------------------------------
 
@@ -105,7 +109,7 @@ def _grant(event_id: str, workspace_id: str, credits: int, source: str, reason: 
     return Result("applied", f"granted {credits} for {source}")
 
 
-def checkout_pack(event: Event[CheckoutSession], workspace: WorkspaceModel) -> Result:
+def checkout_pack(event: Event[CheckoutSession], workspace: BilledWorkspace) -> Result:
     """A paid credit-pack session: the pack's credits, keyed on its PaymentIntent."""
     session = event.data.object
     if session.payment_status != "paid":
@@ -138,26 +142,18 @@ def on_payment_intent_succeeded(event: Event[PaymentIntent]) -> Result:
     _remember_payment_method(workspace, intent.payment_method)
 
     def topup_state(txn: Transaction) -> None:
-        from chalicelib.billing.topup import on_success_actions
-
         on_success_actions(txn, ws, bought.credits, bought.period)
 
     return _grant(event.id, ws, bought.credits, intent.id, "auto_topup", paid, extra=topup_state)
 
 
-def _remember_payment_method(workspace: WorkspaceModel, payment_method: str | None) -> None:
-    if not payment_method:
-        return
-    billing = dict(workspace.billing or {})
-    if billing.get("payment_method") != payment_method:
-        billing["payment_method"] = payment_method
-        WorkspaceModel(workspace.workspace_id).update(actions=[WorkspaceModel.billing.set(billing)])
+def _remember_payment_method(workspace: BilledWorkspace, payment_method: str | None) -> None:
+    """Writes: the card auto top-up charges off-session (the settings, under their version)."""
+    if payment_method and workspace.settings.payment_method != payment_method:
+        billing_settings.update(workspace.workspace_id, lambda s: replace(s, payment_method=payment_method))
 
 
 def on_payment_intent_failed(event: Event[PaymentIntent]) -> Result:
-    from chalicelib.billing.topup import disable_if_failing, record_failure
-    from chalicelib.store.transaction import TransactionCancelled
-
     intent = event.data.object
     if meta(intent).get("kind") != "auto_topup":
         return Result("ignored", "not an auto top-up")
@@ -170,7 +166,7 @@ def on_payment_intent_failed(event: Event[PaymentIntent]) -> Result:
         txn.put("marker", MarkerModel(event_marker(event.id), data={"workspace_id": ws}, created_at=clock.now()),
                 MarkerModel.marker.does_not_exist())
         record_failure(txn, ws, intent.id)
-        txn.commit(WalletModel._get_connection().connection)
+        txn.commit()
     except TransactionCancelled as cancelled:
         if "marker" in cancelled.failures:
             return Result("duplicate")
@@ -220,8 +216,6 @@ def _returned(payment_intent: str) -> tuple[Returned, int]:
 def _save_state(event_id: str, payment_intent: str, workspace_id: str, state: Returned, version: int) -> bool:
     """Writes: a new state that takes no credits (e.g. a dispute of money already refunded),
     with the event's marker; False when another delivery moved the state first."""
-    from chalicelib.store.transaction import TransactionCancelled
-
     now = clock.now()
     txn = Transaction()
     txn.update("record", MarkerModel(f"returned:{payment_intent}"), [
@@ -231,7 +225,7 @@ def _save_state(event_id: str, payment_intent: str, workspace_id: str, state: Re
     txn.put("marker", MarkerModel(event_marker(event_id), data={"workspace_id": workspace_id}, created_at=now),
             MarkerModel.marker.does_not_exist())
     try:
-        txn.commit(WalletModel._get_connection().connection)
+        txn.commit()
         return True
     except TransactionCancelled:
         return False
@@ -273,7 +267,7 @@ def _claw(event: Event[Any], payment_intent: str, grant: MarkerModel, reason: st
             logger.warning("clawback left debt", extra={"error_code": "wallet_debt", "workspace_id": workspace_id,
                                                          "debt": result.debt_added})
         return Result("applied", f"clawed back {result.deducted}, debt +{result.debt_added}")
-    raise ServiceUnavailable("the wallet is busy; retry the event")
+    raise WalletBusy("the wallet is busy; retry the event")
 
 
 def on_charge_refunded(event: Event[Charge]) -> Result:

@@ -12,19 +12,12 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from chalicelib.billing.errors import Rejected
+
 Id = Annotated[str, StringConstraints(min_length=1, max_length=255)]  # also bounds marker keys
 Short = Annotated[str, StringConstraints(max_length=255)]
 Cents = Annotated[int, Field(ge=0, le=10**12)]
 Metadata = dict[Annotated[str, StringConstraints(max_length=40)], Annotated[str, StringConstraints(max_length=500)]]
-
-
-class Rejected(Exception):
-    """A signed event that can never be applied; `field` names the offending part when known."""
-
-    def __init__(self, reason: str, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason[:500]
-        self.field = field
 
 
 class _Obj(BaseModel):

@@ -1,6 +1,6 @@
 """Subscriptions: plan and interval on the workspace, the allowance an upgrade brings, past due.
 
-- One subscription per workspace: `billing.subscription_id` is the current one. Another
+- One subscription per workspace: the billing settings' `subscription_id` is the current one. Another
   subscription becomes current only while the workspace has no live one (none, or the current
   one ended); events of any other subscription are kept on that subscription's own row and never
   change the workspace's plan. A paid checkout of a second subscription is refused for operators
@@ -14,16 +14,17 @@
   allowance to the plan's, so a downgrade then an upgrade again in a month grants nothing more.
 - Events are ordered by their `created` time on the subscription row: an older `updated` after a
   newer one, or anything after `deleted`, changes nothing.
+- Past due: `invoice.payment_failed` records when (`past_due_since`, the first failure's time);
+  the plan rule that drops to free's limits after the grace is `accounting.plans.effective_plan`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib import clock, ids
+from chalicelib import clock
 from chalicelib.accounting.ledger import raise_allowance
 from chalicelib.accounting.periods import period_of
 from chalicelib.accounting.plans import get_plan
@@ -37,21 +38,16 @@ from chalicelib.billing.common import (
     resolve_workspace,
     seen,
 )
-from chalicelib.billing.stripe_objects import (
-    CheckoutSession,
-    Event,
-    Invoice,
-    Price,
-    Rejected,
-    Subscription,
-    meta,
-)
+from chalicelib.billing.errors import Rejected
+from chalicelib.billing.stripe_objects import CheckoutSession, Event, Invoice, Price, Subscription, meta
 from chalicelib.observability import logger
-from chalicelib.store.models import AuditModel, SubscriptionModel, WalletModel, WorkspaceModel
+from chalicelib.store import billing_settings
+from chalicelib.store.audit import audit_in
+from chalicelib.store.billing_settings import BilledWorkspace, BillingSettings
+from chalicelib.store.models import SubscriptionModel, WalletModel
 from chalicelib.store.transaction import Transaction
 
 LIVE_STATUSES = ("active", "trialing", "past_due")
-PAST_DUE_GRACE_S = 3 * 86_400
 
 
 @dataclass(frozen=True)
@@ -111,17 +107,17 @@ def _live(row: SubscriptionModel | None) -> bool:
     return row is not None and not row.deleted and row.status in LIVE_STATUSES
 
 
-def live_other(workspace: WorkspaceModel, subscription_id: str) -> str | None:
+def live_other(settings: BillingSettings, subscription_id: str) -> str | None:
     """Reads only. The workspace's current subscription when it is live and not this one."""
-    current = (workspace.billing or {}).get("subscription_id")
+    current = settings.subscription_id
     if current and current != subscription_id and _live(_row(current)):
-        return str(current)
+        return current
     return None
 
 
-def current_live(workspace: WorkspaceModel) -> SubscriptionModel | None:
+def current_live(settings: BillingSettings) -> SubscriptionModel | None:
     """The workspace's live subscription, if any (checkout refuses a second one)."""
-    row = _row((workspace.billing or {}).get("subscription_id"))
+    row = _row(settings.subscription_id)
     return row if _live(row) else None
 
 
@@ -154,40 +150,40 @@ def _store(created: int, workspace_id: str, state: SubState, *, rank: int, delet
     return True
 
 
+def _int(value: float | None) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _synced(current: BilledWorkspace, sub: SubscriptionModel, txn: Transaction) -> bool:
+    """Adds to `txn`: the workspace follows `sub` (plan, interval, settings; the wallet's plan for
+    the next rollover; an audit row when the plan changes). False, adding nothing, when another
+    live subscription is (or stays) the workspace's."""
+    other = current.settings.subscription_id
+    if other not in (None, sub.subscription_id) and (not _live(sub) or _live(_row(other))):
+        return False
+    plan, interval = (sub.plan, sub.interval) if _live(sub) else ("free", None)
+    settings = replace(current.settings, subscription_id=sub.subscription_id, subscription_status=sub.status,
+                       cancel_at_period_end=bool(sub.cancel_at_period_end),
+                       current_period_end=_int(sub.current_period_end), past_due_since=_int(sub.past_due_since))
+    billing_settings.write_in(txn, current, settings, plan=(plan, interval))
+    txn.update("wallet", WalletModel(current.workspace_id), [WalletModel.plan.set(plan)], WalletModel.workspace_id.exists())
+    before = {"plan": current.plan, "billing_interval": current.billing_interval}
+    if before != {"plan": plan, "billing_interval": interval}:
+        audit_in(txn, current.workspace_id, "stripe", "workspace.plan", before=before,
+                 after={"plan": plan, "billing_interval": interval, "status": sub.status},
+                 reason=f"subscription {sub.subscription_id}")
+    return True
+
+
 def sync_workspace(workspace_id: str, subscription_id: str) -> bool:
     """Writes: plan/interval of the workspace (and the wallet's plan for the next rollover) from
     the subscription, if it is the current one or may become it. True when the workspace follows it."""
     sub = SubscriptionModel.get(subscription_id, consistent_read=True)
-    ws = WorkspaceModel.get(workspace_id, consistent_read=True)
-    billing = dict(ws.billing or {})
-    current = billing.get("subscription_id")
-    if current not in (None, subscription_id) and (not _live(sub) or _live(_row(current))):
-        return False  # another subscription is (or stays) the workspace's
-    live = _live(sub)
-    plan, interval = (sub.plan, sub.interval) if live else ("free", None)
-    billing.update({
-        "subscription_id": subscription_id, "subscription_status": sub.status,
-        "cancel_at_period_end": bool(sub.cancel_at_period_end), "current_period_end": sub.current_period_end,
-        "past_due_since": sub.past_due_since,
-    })
-    before = {"plan": ws.plan, "billing_interval": ws.billing_interval}
-    txn = Transaction()
-    txn.update("workspace", ws, [WorkspaceModel.plan.set(plan), WorkspaceModel.billing.set(billing),
-                                 WorkspaceModel.billing_interval.set(interval) if interval
-                                 else WorkspaceModel.billing_interval.remove()])
-    txn.update("wallet", WalletModel(workspace_id), [WalletModel.plan.set(plan)], WalletModel.workspace_id.exists())
-    if before != {"plan": plan, "billing_interval": interval}:
-        txn.put("audit", AuditModel(workspace_id, ids.new_id("aud", clock.now()), actor="stripe",
-                                    action="workspace.plan", before=before,
-                                    after={"plan": plan, "billing_interval": interval, "status": sub.status},
-                                    reason=f"subscription {subscription_id}", created_at=clock.now()))
-    txn.commit(WalletModel._get_connection().connection)
-    return True
+    return billing_settings.transact(workspace_id, lambda current, txn: _synced(current, sub, txn))
 
 
 def _follows(workspace_id: str, subscription_id: str) -> bool:
-    ws = WorkspaceModel.get(workspace_id, consistent_read=True)
-    return (ws.billing or {}).get("subscription_id") == subscription_id
+    return billing_settings.read(workspace_id).subscription_id == subscription_id
 
 
 def upgrade(event_id: str, workspace_id: str, subscription_id: str, plan: str) -> Result:
@@ -206,7 +202,7 @@ def upgrade(event_id: str, workspace_id: str, subscription_id: str, plan: str) -
 # --- events -------------------------------------------------------------------------------------
 
 
-def checkout_subscription(event: Event[CheckoutSession], workspace: WorkspaceModel) -> Result:
+def checkout_subscription(event: Event[CheckoutSession], workspace: BilledWorkspace) -> Result:
     """A completed subscription checkout: the plan named by our metadata, if the money covers it."""
     session = event.data.object
     sub_id = str(session.subscription)
@@ -220,7 +216,7 @@ def checkout_subscription(event: Event[CheckoutSession], workspace: WorkspaceMod
         if session.amount_total is None or session.amount_total < PLAN_PRICES_CENTS[key]:
             raise Rejected(f"{session.amount_total} cents paid is less than {key[0]}/{key[1]}'s price of "
                            f"{PLAN_PRICES_CENTS[key]}", "amount_total")
-    other = live_other(workspace, sub_id)
+    other = live_other(workspace.settings, sub_id)
     if other:
         logger.error("a second subscription was paid for", extra={
             "error_code": "duplicate_subscription", "workspace_id": workspace.workspace_id})
@@ -267,7 +263,7 @@ def _subscription_id_of(invoice: Invoice) -> str | None:
     return details.subscription if details else None
 
 
-def _invoice_workspace(invoice: Invoice) -> WorkspaceModel | None:
+def _invoice_workspace(invoice: Invoice) -> BilledWorkspace | None:
     details = invoice.parent.subscription_details if invoice.parent else None
     named = [meta(invoice).get("workspace_id"), meta(details).get("workspace_id") if details else None]
     return resolve_workspace(named, invoice.customer)
@@ -300,7 +296,7 @@ def on_invoice_paid(event: Event[Invoice]) -> Result:
             require_usd(invoice.currency, "the invoice")
     ws = workspace.workspace_id
     _clear_past_due(subscription_id, ws)
-    if plan and live_other(WorkspaceModel.get(ws, consistent_read=True), subscription_id) is None:
+    if plan and live_other(billing_settings.read(ws), subscription_id) is None:
         return upgrade(event.id, ws, subscription_id, plan)
     return record_only(event.id, ws, "invoice paid")
 
@@ -334,10 +330,3 @@ def _clear_past_due(subscription_id: str, workspace_id: str) -> None:
     except UpdateError:
         pass
 
-
-def effective_plan(workspace: WorkspaceModel, now: datetime) -> str:
-    """The plan whose limits apply now: past due beyond the grace period falls back to free."""
-    since = (workspace.billing or {}).get("past_due_since")
-    if since and now.timestamp() - float(since) > PAST_DUE_GRACE_S:
-        return "free"
-    return workspace.plan

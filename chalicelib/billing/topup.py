@@ -16,68 +16,98 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import clock, ids
 from chalicelib.accounting.periods import period_of
+from chalicelib.aws import client, queue_url
+from chalicelib.billing import gateway
 from chalicelib.billing.catalog import topup_amount_cents
-from chalicelib.bootstrap import on_reset
+from chalicelib.billing.errors import BilledByInvoice, TopupAboveCap
+from chalicelib.bootstrap import on_reset, ready
 from chalicelib.observability import count, logger
-from chalicelib.store.models import AuditModel, TopupModel, WalletModel, WorkspaceModel
-from chalicelib.store.transaction import Transaction
+from chalicelib.settings import get_settings
+from chalicelib.store import billing_settings
+from chalicelib.store.audit import audit
+from chalicelib.store.models import MarkerModel, TopupModel, WalletModel
+from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 MAX_CONSECUTIVE_FAILURES = 3
 
 
-def view(workspace_id: str) -> dict[str, Any] | None:
-    """The `auto_topup` object of GET /v1/balance (None when never configured)."""
+# --- settings -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AutoTopupState:
+    """A workspace's auto top-up as its owner sees it (`auto_topup` of GET /v1/balance)."""
+
+    enabled: bool
+    threshold: int
+    amount: int
+    monthly_cap: int
+    granted_this_month: int
+    consecutive_failures: int
+    disabled_reason: str | None
+    pending: bool
+
+
+def state(workspace_id: str) -> AutoTopupState | None:
+    """None when auto top-up was never configured."""
     try:
-        t = TopupModel.get(workspace_id, consistent_read=True)
+        return _state_of(TopupModel.get(workspace_id, consistent_read=True))
     except TopupModel.DoesNotExist:
         return None
+
+
+def _state_of(t: TopupModel) -> AutoTopupState:
     current = t.period == period_of(clock.now())
-    return {
-        "enabled": bool(t.enabled),
-        "threshold": int(t.threshold),
-        "amount": int(t.amount),
-        "monthly_cap": int(t.monthly_cap),
-        "granted_this_month": int(t.granted_this_period) if current else 0,
-        "consecutive_failures": int(t.consecutive_failures),
-        "disabled_reason": t.disabled_reason,
-        "pending": bool(t.pending_payment_intent),
-    }
+    return AutoTopupState(enabled=bool(t.enabled), threshold=int(t.threshold), amount=int(t.amount),
+                          monthly_cap=int(t.monthly_cap),
+                          granted_this_month=int(t.granted_this_period) if current else 0,
+                          consecutive_failures=int(t.consecutive_failures), disabled_reason=t.disabled_reason,
+                          pending=bool(t.pending_payment_intent))
 
 
-def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, monthly_cap: int, actor: str) -> dict[str, Any]:
+def view(workspace_id: str) -> dict[str, Any] | None:
+    """`state` as a plain map (GET /v1/balance builds its body from it)."""
+    found = state(workspace_id)
+    return asdict(found) if found is not None else None
+
+
+def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, monthly_cap: int,
+              actor: str) -> AutoTopupState:
     """PUT /v1/billing/auto-topup: (re)configure; enabling clears a previous failure streak.
-    An invoiced (internal billing) workspace cannot enable it: 409, nothing changes."""
-    if enabled and _internal(workspace_id):
-        from chalicelib.api.errors import Conflict
-
-        raise Conflict("this workspace is billed by invoice: auto top-up buys credits by card, ask your account manager")
+    Refused, changing nothing: an amount over the monthly cap (400), and enabling it for an
+    invoiced (internal billing) workspace (409). Turning it off is always fine."""
+    if enabled and amount > monthly_cap:
+        raise TopupAboveCap("amount must not exceed monthly_cap", field="amount")
+    if enabled and _invoiced(workspace_id):
+        raise BilledByInvoice("this workspace is billed by invoice: auto top-up buys credits by card, "
+                              "ask your account manager")
     now = clock.now()
     before = view(workspace_id)
-    actions = [
+    actions: list[Any] = [
         TopupModel.enabled.set(enabled), TopupModel.threshold.set(threshold), TopupModel.amount.set(amount),
         TopupModel.monthly_cap.set(monthly_cap), TopupModel.updated_at.set(now),
     ]
     if enabled:
         actions += [TopupModel.consecutive_failures.set(0), TopupModel.disabled_reason.remove()]
-    TopupModel(workspace_id).update(actions=actions)
-    after = view(workspace_id)
+    row = TopupModel(workspace_id)
+    row.update(actions=actions)  # the row now holds the item as written (pynamodb reads ALL_NEW)
+    after = _state_of(row)
     _settings_cache.pop(workspace_id, None)
-    AuditModel(workspace_id, ids.new_id("aud", now), actor=actor, action="billing.auto_topup", before=before,
-               after=after, created_at=now).save()
-    return after or {}
+    audit(workspace_id, actor, "billing.auto_topup", before=before, after=asdict(after), now=now)
+    return after
 
 
-def _internal(workspace_id: str) -> bool:
+def _invoiced(workspace_id: str) -> bool:
     """Invoiced workspaces are never charged by card, even with a Stripe customer from before."""
-    from chalicelib.billing.provider import provider_for
-
-    return provider_for(WorkspaceModel.get(workspace_id, consistent_read=True)).name == "internal"
+    return billing_settings.read(workspace_id).invoiced
 
 
 _settings_cache: dict[str, tuple[float, TopupModel | None]] = {}
@@ -93,8 +123,6 @@ def reset() -> None:
 def _cached_settings(workspace_id: str) -> TopupModel | None:
     """A workspace's top-up settings, re-read at most once a minute per container: most
     workspaces never enable it, and a settlement should not pay a read to learn that again."""
-    import time
-
     now = time.monotonic()
     hit = _settings_cache.get(workspace_id)
     if hit is not None and now - hit[0] < SETTINGS_CACHE_S:
@@ -120,13 +148,35 @@ def after_settlement(workspace_id: str) -> bool:
     available = int(WalletModel.get(workspace_id, attributes_to_get=["available"]).available)
     if available >= int(t.threshold):
         return False
-    from chalicelib.aws import client, queue_url
-    from chalicelib.settings import get_settings
-
     client("sqs").send_message(QueueUrl=queue_url(get_settings().billing_queue_name),
                                MessageBody=json.dumps({"type": "auto_topup", "workspace_id": workspace_id}))
     count("AutoTopupsQueued")
     return True
+
+
+# --- the billing worker: decide, claim the cycle, pay -------------------------------------------
+
+
+def _skip_reason(t: TopupModel, workspace_id: str, period: str) -> str | None:
+    """Reads only. Why no payment is made now (None: one is due, or one was claimed and not sent)."""
+    if not t.enabled:
+        return "disabled"
+    if _invoiced(workspace_id):
+        logger.info("auto top-up skipped: invoiced workspace", extra={"workspace_id": workspace_id})
+        return "internal_billing"
+    if t.pending_payment_intent and not str(t.pending_payment_intent).startswith("key:"):
+        return "in_flight"
+    wallet = WalletModel.get(workspace_id, consistent_read=True)
+    if not t.pending_payment_intent and int(wallet.available) >= int(t.threshold):
+        return "not_needed"  # a manual top-up (or a refund of a hold) got there first
+    if _granted(t, period) + int(t.amount) > int(t.monthly_cap):
+        logger.warning("auto top-up cap reached", extra={"error_code": "auto_topup_cap", "workspace_id": workspace_id})
+        return "cap_reached"
+    return None
+
+
+def _granted(t: TopupModel, period: str) -> int:
+    return int(t.granted_this_period) if t.period == period else 0
 
 
 def run_topup(workspace_id: str) -> str:
@@ -136,41 +186,29 @@ def run_topup(workspace_id: str) -> str:
         t = TopupModel.get(workspace_id, consistent_read=True)
     except TopupModel.DoesNotExist:
         return "not_configured"
-    if not t.enabled:
-        return "disabled"
-    if _internal(workspace_id):
-        logger.info("auto top-up skipped: invoiced workspace", extra={"workspace_id": workspace_id})
-        return "internal_billing"
-    granted = int(t.granted_this_period) if t.period == period else 0
-    if t.pending_payment_intent and not str(t.pending_payment_intent).startswith("key:"):
-        return "in_flight"
-    wallet = WalletModel.get(workspace_id, consistent_read=True)
-    if not t.pending_payment_intent and int(wallet.available) >= int(t.threshold):
-        return "not_needed"  # a manual top-up (or a refund of a hold) got there first
-    if granted + int(t.amount) > int(t.monthly_cap):
-        logger.warning("auto top-up cap reached", extra={"error_code": "auto_topup_cap", "workspace_id": workspace_id})
-        return "cap_reached"
-    request = _claim(t, workspace_id, period, granted)
+    skip = _skip_reason(t, workspace_id, period)
+    if skip is not None:
+        return skip
+    pending = str(t.pending_payment_intent or "")
+    request = _resume(workspace_id, pending[4:], t, period) if pending.startswith("key:") else _claim(t, workspace_id, period)
     if request is None:
         return "claimed_elsewhere"
     return _charge(workspace_id, request)
 
 
-def _claim(t: TopupModel, workspace_id: str, period: str, granted: int) -> dict[str, Any] | None:
-    """Claim this cycle (only one trigger gets it) and record what it buys, in one transaction:
-    the webhook grants exactly the recorded credits for exactly the recorded amount. After a
-    crash the claim is resumed: same key, same request, same PaymentIntent."""
-    from chalicelib.store.models import MarkerModel
-    from chalicelib.store.transaction import TransactionCancelled
+def _resume(workspace_id: str, key: str, t: TopupModel, period: str) -> dict[str, Any]:
+    """After a crash the claim is resumed: same key, same request, same PaymentIntent."""
+    try:
+        return dict(MarkerModel.get(f"topup_request:{key}", consistent_read=True).data)
+    except MarkerModel.DoesNotExist:  # claimed before requests were recorded
+        request = _request(workspace_id, key, int(t.amount), period)
+        MarkerModel(f"topup_request:{key}", data=request, created_at=clock.now()).save()
+        return request
 
-    pending = str(t.pending_payment_intent or "")
-    if pending.startswith("key:"):
-        try:
-            return dict(MarkerModel.get(f"topup_request:{pending[4:]}", consistent_read=True).data)
-        except MarkerModel.DoesNotExist:  # claimed before requests were recorded
-            request = _request(workspace_id, pending[4:], int(t.amount), period)
-            MarkerModel(f"topup_request:{request['key']}", data=request, created_at=clock.now()).save()
-            return request
+
+def _claim(t: TopupModel, workspace_id: str, period: str) -> dict[str, Any] | None:
+    """Claim this cycle (only one trigger gets it) and record what it buys, in one transaction:
+    the webhook grants exactly the recorded credits for exactly the recorded amount."""
     attempts = int(t.attempts_this_period) if t.period == period else 0
     request = _request(workspace_id, f"topup:{workspace_id}:{period}:{attempts}", int(t.amount), period)
     stored = int(t.attempts_this_period)
@@ -179,13 +217,13 @@ def _claim(t: TopupModel, workspace_id: str, period: str, granted: int) -> dict[
         same_attempts = same_attempts | TopupModel.attempts_this_period.does_not_exist()
     txn = Transaction()
     txn.update("topup", t, [
-        TopupModel.period.set(period), TopupModel.granted_this_period.set(granted),
+        TopupModel.period.set(period), TopupModel.granted_this_period.set(_granted(t, period)),
         TopupModel.attempts_this_period.set(attempts + 1), TopupModel.pending_payment_intent.set(f"key:{request['key']}"),
     ], TopupModel.pending_payment_intent.does_not_exist() & same_attempts)
     txn.put("request", MarkerModel(f"topup_request:{request['key']}", data=request, created_at=clock.now()),
             MarkerModel.marker.does_not_exist())
     try:
-        txn.commit(WalletModel._get_connection().connection)
+        txn.commit()
     except TransactionCancelled:
         return None
     return request
@@ -197,43 +235,49 @@ def _request(workspace_id: str, key: str, credits: int, period: str) -> dict[str
 
 
 def _charge(workspace_id: str, request: dict[str, Any]) -> str:
-    from chalicelib.billing import gateway
+    """Ask Stripe for the off-session payment; credits come later, with its webhook event."""
+    import stripe
 
     key = str(request["key"])
-    billing = WorkspaceModel.get(workspace_id, consistent_read=True).billing or {}
-    customer = billing.get("customer_id")
-    if not customer:
+    settings = billing_settings.read(workspace_id)
+    if not settings.customer_id:
         _fail(workspace_id, "no saved customer to charge", key)
         return "no_customer"
     metadata = {"kind": "auto_topup", "workspace_id": workspace_id, "credits": str(request["credits"]),
                 "period": str(request["period"]), "topup_key": key}
-    import stripe
-
     try:
-        intent = gateway.create_off_session_payment(customer, billing.get("payment_method"),
+        intent = gateway.create_off_session_payment(settings.customer_id, settings.payment_method,
                                                     int(request["amount_cents"]), metadata, key)
     except stripe.CardError as exc:
-        failed_intent = ((exc.json_body or {}).get("error") or {}).get("payment_intent") or {}
-        _fail(workspace_id, f"card declined: {exc.user_message or exc.code}", failed_intent.get("id") or key)
+        _fail(workspace_id, f"card declined: {exc.user_message or exc.code}", _declined_intent(exc.json_body) or key)
         return "declined"
-    try:
-        # Stripe may deliver `payment_intent.succeeded` before this answer arrives; then the
-        # webhook has already closed the cycle and there is nothing to remember.
-        TopupModel(workspace_id).update(actions=[TopupModel.pending_payment_intent.set(str(intent.id))],
-                                        condition=TopupModel.pending_payment_intent == f"key:{key}")
-    except UpdateError:
-        pass
+    _remember_intent(workspace_id, key, str(intent.id))
     count("AutoTopupsRequested")
     return "requested"
 
 
-def _fail(workspace_id: str, why: str, attempt: str) -> None:
-    from chalicelib.store.transaction import TransactionCancelled
+def _declined_intent(body: Any) -> str | None:
+    """The id of the PaymentIntent a card error names (Stripe creates one even when it declines)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    intent = error.get("payment_intent") if isinstance(error, dict) else None
+    return str(intent["id"]) if isinstance(intent, dict) and intent.get("id") else None
 
+
+def _remember_intent(workspace_id: str, key: str, intent_id: str) -> None:
+    """Stripe may deliver `payment_intent.succeeded` before its answer arrives; then the webhook
+    has already closed the cycle and there is nothing to remember."""
+    try:
+        TopupModel(workspace_id).update(actions=[TopupModel.pending_payment_intent.set(intent_id)],
+                                        condition=TopupModel.pending_payment_intent == f"key:{key}")
+    except UpdateError:
+        pass
+
+
+def _fail(workspace_id: str, why: str, attempt: str) -> None:
     txn = Transaction()
     record_failure(txn, workspace_id, attempt)
     try:
-        txn.commit(WalletModel._get_connection().connection)
+        txn.commit()
     except TransactionCancelled:
         return  # the webhook counted this failure already
     logger.warning("auto top-up failed", extra={"error_code": "auto_topup_failed", "workspace_id": workspace_id,
@@ -243,8 +287,6 @@ def _fail(workspace_id: str, why: str, attempt: str) -> None:
 
 def record_failure(txn: Transaction, workspace_id: str, attempt: str) -> None:
     """Count a failed top-up once (the decline answer and the webhook both report it) and free the cycle."""
-    from chalicelib.store.models import MarkerModel
-
     txn.put("failure", MarkerModel(f"topup_failure:{attempt}", data={"workspace_id": workspace_id},
                                    created_at=clock.now()), MarkerModel.marker.does_not_exist())
     txn.update("topup", TopupModel(workspace_id), [
@@ -255,7 +297,6 @@ def record_failure(txn: Transaction, workspace_id: str, attempt: str) -> None:
 
 def disable_if_failing(workspace_id: str) -> bool:
     """After 3 consecutive failures: disable, audit, notify the owner."""
-    now = clock.now()
     try:
         TopupModel(workspace_id).update(
             actions=[TopupModel.enabled.set(False),
@@ -264,8 +305,8 @@ def disable_if_failing(workspace_id: str) -> bool:
         )
     except UpdateError:
         return False
-    AuditModel(workspace_id, ids.new_id("aud", now), actor="system", action="billing.auto_topup_disabled",
-               after={"enabled": False}, reason="3 consecutive payment failures", created_at=now).save()
+    audit(workspace_id, "system", "billing.auto_topup_disabled", after={"enabled": False},
+          reason="3 consecutive payment failures")
     notify_owner(workspace_id, "auto_topup_disabled",
                  "Auto top-up was turned off after 3 failed payments. Update your payment method and re-enable it.")
     return True
@@ -280,26 +321,27 @@ def notify_owner(workspace_id: str, kind: str, text: str) -> None:
 def on_success_actions(txn: Transaction, workspace_id: str, credits: int, period: str | None) -> None:
     """In the grant's transaction: count the credits against the month and end the streak."""
     current = period_of(clock.now())
-    actions = [TopupModel.consecutive_failures.set(0), TopupModel.pending_payment_intent.remove(),
-               TopupModel.updated_at.set(clock.now())]
+    actions: list[Any] = [TopupModel.consecutive_failures.set(0), TopupModel.pending_payment_intent.remove(),
+                          TopupModel.updated_at.set(clock.now())]
     if period == current:
         actions.append(TopupModel.granted_this_period.add(credits))
     txn.update("topup", TopupModel(workspace_id), actions)
 
 
+def _billing_message(record: Any) -> str:
+    """One billing-queue record: a top-up request for a workspace (anything else is ignored)."""
+    body = json.loads(record.body)
+    if body.get("type") != "auto_topup" or not ids.is_id(str(body.get("workspace_id")), "ws"):
+        return "ignored"
+    return run_topup(str(body["workspace_id"]))
+
+
 def handle_billing_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The billing queue's Lambda: each record is one top-up request (partial batch failures)."""
+    # Powertools' batch utility costs ~30 ms to import: only the billing worker pays it.
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    from chalicelib.store import bind_models
-
-    bind_models()
-
-    def record_handler(record: Any) -> str:
-        body = json.loads(record.body)
-        if body.get("type") != "auto_topup" or not ids.is_id(str(body.get("workspace_id")), "ws"):
-            return "ignored"
-        return run_topup(str(body["workspace_id"]))
-
+    ready()
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return dict(process_partial_response(event=event, record_handler=_billing_message, processor=processor,
+                                         context=context))

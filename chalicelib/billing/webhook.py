@@ -16,11 +16,13 @@ from __future__ import annotations
 import json
 import time
 
-from chalicelib.api.errors import InvalidRequest, PayloadTooLarge
-from chalicelib.billing import config
+from chalicelib.billing.errors import BadSignature, BodyTooLarge, NotAnEvent
 from chalicelib.billing.events import Result, apply_event
 from chalicelib.billing.stripe_objects import envelope
+from chalicelib.bootstrap import ready
 from chalicelib.observability import count
+from chalicelib.secrets import secret
+from chalicelib.settings import get_settings
 
 TOLERANCE_S = 300
 
@@ -34,43 +36,47 @@ def _signed_at(header: str) -> int:
     raise ValueError("no timestamp")
 
 
-def _verify(raw_body: bytes, signature: str | None) -> None:
+def _verify(payload: bytes, signature: str) -> None:
     import stripe
 
     try:
-        stripe.WebhookSignature.verify_header(raw_body, signature, config.secret("STRIPE_WEBHOOK_SECRET"),
+        stripe.WebhookSignature.verify_header(payload, signature, secret("STRIPE_WEBHOOK_SECRET"),
                                               TOLERANCE_S)
-        if _signed_at(str(signature)) > time.time() + TOLERANCE_S:  # delivery time, not business time
-            raise stripe.SignatureVerificationError("timestamp in the future", signature)
+        if _signed_at(signature) > time.time() + TOLERANCE_S:  # delivery time, not business time
+            raise ValueError("timestamp in the future")
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError):
         count("WebhookEvents", type="unknown", result="bad_signature")
-        raise InvalidRequest("invalid or stale Stripe signature", field="Stripe-Signature") from None
+        raise BadSignature("invalid or stale Stripe signature", field="Stripe-Signature") from None
 
 
-def receive(raw_body: bytes, signature: str | None) -> Result:
-    """413 over the size limit; 400 (nothing changes) on a missing, wrong, stale or future
-    signature or a body that is not an event; else apply the event (2xx, even when rejected)."""
-    from chalicelib.settings import get_settings
-
-    limit = get_settings().max_body_bytes
-    if len(raw_body) > limit:
-        count("WebhookEvents", type="unknown", result="too_large")
-        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-    if not signature:
-        count("WebhookEvents", type="unknown", result="bad_signature")
-        raise InvalidRequest("missing Stripe-Signature header", field="Stripe-Signature")
-    _verify(raw_body, signature)
+def _event(payload: bytes) -> dict[str, object]:
+    """The verified body as an event with a string `id` and `type`, or `NotAnEvent`."""
     try:
-        body = json.loads(raw_body)
+        body = json.loads(payload)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         count("WebhookEvents", type="unknown", result="not_an_event")
-        raise InvalidRequest("the body is not a Stripe event (invalid JSON)") from None
+        raise NotAnEvent("the body is not a Stripe event (invalid JSON)") from None
     try:
         head = envelope(body)
     except ValueError as exc:
         count("WebhookEvents", type="unknown", result="not_an_event")
-        raise InvalidRequest(str(exc)) from None
-    from chalicelib.store import bind_models
+        raise NotAnEvent(str(exc)) from None
+    return {**body, "id": head.id, "type": head.type}
 
-    bind_models()
-    return apply_event({**body, "id": head.id, "type": head.type})
+
+def receive(payload: bytes, signature: str | None) -> Result:
+    """One delivery of Stripe's: the signed payload exactly as sent (the signature covers its
+    bytes) and its Stripe-Signature header. 413 over the size limit; 400 (nothing changes) on a
+    missing, wrong, stale or future signature or a body that is not an event; else the event is
+    applied (2xx, even when rejected)."""
+    limit = get_settings().max_body_bytes
+    if len(payload) > limit:
+        count("WebhookEvents", type="unknown", result="too_large")
+        raise BodyTooLarge(f"the body is larger than {limit} bytes")
+    if not signature:
+        count("WebhookEvents", type="unknown", result="bad_signature")
+        raise BadSignature("missing Stripe-Signature header", field="Stripe-Signature")
+    _verify(payload, signature)
+    event = _event(payload)
+    ready()
+    return apply_event(event)

@@ -5,7 +5,11 @@ It speaks Stripe's wire format: form-encoded requests with bracket notation
 `livemode` built from Stripe's published fixtures (../shared/fixtures/stripe, with a built-in
 minimal shape when the file is absent), `Idempotency-Key` replays, and 402 `card_error`s for
 declined off-session payments. It covers what the gateway uses: prices by lookup key,
-customers, checkout sessions (created, read, expired), payment intents, subscriptions.
+customers, checkout sessions (created, read, expired), payment intents, subscriptions; and
+what scripts/stripe_setup.py uses: products (created, read), prices (created with a lookup key,
+moved with `transfer_lookup_key`, deactivated and reactivated), webhook endpoints (listed,
+created with their signing secret, updated, deleted). `FakeStripe(catalog=False)` starts with
+no products or prices, like a new account.
 
 Dev/test controls (not Stripe): `POST /_fake/checkout/<id>/complete` pays a session as a customer
 would and delivers the resulting events, signed, to the webhook URL; `POST
@@ -88,7 +92,8 @@ def event_for(kind: str, obj: dict[str, Any], created: int | None = None) -> dic
 class FakeStripe:
     """The fake's state and its WSGI app. Thread-safe; serve it with `start()`."""
 
-    def __init__(self, webhook_url: str | None = None, webhook_secret: str | None = None) -> None:
+    def __init__(self, webhook_url: str | None = None, webhook_secret: str | None = None, *,
+                 catalog: bool = True) -> None:
         self.lock = threading.Lock()
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
@@ -96,25 +101,44 @@ class FakeStripe:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.intents: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.products: dict[str, dict[str, Any]] = {}
+        self.endpoints: dict[str, dict[str, Any]] = {}
         self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
         self.declining: set[str] = set()
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.delivered: list[dict[str, Any]] = []
-        self.prices: dict[str, dict[str, Any]] = {}
-        for pack in PACKS.values():
-            self._price(pack.lookup_key, pack.amount_cents, None)
-        for (plan, interval), cents in PLAN_PRICES_CENTS.items():
-            self._price(plan_lookup_key(plan, interval), cents, interval)
+        self.prices: dict[str, dict[str, Any]] = {}  # by lookup key: the price that holds it now
+        self.all_prices: dict[str, dict[str, Any]] = {}  # by id, with those whose lookup key moved on
+        if catalog:
+            self._add_catalog()
         self.base_url = ""
         self._server: Any = None
 
-    def _price(self, lookup_key: str, cents: int, interval: str | None) -> None:
+    def _add_catalog(self) -> None:
+        """Every price of our catalog, as `stripe_setup` would have created them."""
+        for pack in PACKS.values():
+            self._add_price(pack.lookup_key, pack.amount_cents, None, new_id("prod"))
+        for (plan, interval), cents in PLAN_PRICES_CENTS.items():
+            self._add_price(plan_lookup_key(plan, interval), cents, interval, new_id("prod"))
+
+    def _add_price(self, lookup_key: str | None, cents: int, interval: str | None, product: str,
+                   metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         recurring = {"interval": interval, "interval_count": 1, "usage_type": "licensed", "meter": None,
                      "trial_period_days": None} if interval else None
-        self.prices[lookup_key] = stripe_object(
+        price = stripe_object(
             "price", id=new_id("price"), lookup_key=lookup_key, unit_amount=cents, unit_amount_decimal=str(cents),
             currency="usd", active=True, recurring=recurring, type="recurring" if interval else "one_time",
-            product=new_id("prod"), metadata={})
+            product=product, metadata=metadata or {}, created=int(time.time()))
+        self.all_prices[price["id"]] = price
+        if lookup_key:
+            self.prices[lookup_key] = price
+        return price
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        """The Stripe API requests that could change something (not the dev controls)."""
+        return [(method, path) for method, path, _ in self.requests
+                if method in ("POST", "DELETE") and not path.startswith("/_fake")]
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -148,46 +172,148 @@ class FakeStripe:
 
     def _dispatch(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         parts = [p for p in path.split("/") if p]
-        if parts[:2] == ["v1", "prices"] and method == "GET":
+        resources = {"prices": self._prices, "products": self._products, "customers": self._customers,
+                     "checkout": self._checkout, "payment_intents": self._payment_intents,
+                     "subscriptions": self._subscriptions, "webhook_endpoints": self._webhook_endpoints}
+        if len(parts) >= 2 and parts[0] == "v1" and parts[1] in resources:
+            return resources[parts[1]](method, parts[2:], params)
+        if parts[:1] == ["_fake"]:
+            return self._controls(parts[1:], params)
+        if parts[:1] == ["checkout"] and len(parts) == 2:
+            return 200, {"checkout_session": parts[1], "pay": f"POST {self.base_url}/_fake/checkout/{parts[1]}/complete"}
+        return self._unknown(path)
+
+    @staticmethod
+    def _unknown(path: str) -> tuple[int, dict[str, Any]]:
+        return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"}}
+
+    @staticmethod
+    def _listing(data: list[dict[str, Any]], url: str) -> dict[str, Any]:
+        return {"object": "list", "data": data, "has_more": False, "url": url}
+
+    # --- products and prices --------------------------------------------------------------------
+
+    def _products(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "GET" and rest:
+            return 200, self.products[rest[0]]
+        if method == "POST" and not rest:
+            product_id = params.get("id") or new_id("prod")
+            if product_id in self.products:
+                return 400, {"error": {"type": "invalid_request_error", "code": "resource_already_exists",
+                                       "message": f"Product already exists: {product_id}"}}
+            self.products[product_id] = stripe_object("product", id=product_id, name=params.get("name"), active=True,
+                                                      metadata=params.get("metadata") or {}, created=int(time.time()))
+            return 200, self.products[product_id]
+        return self._unknown(f"/v1/products/{'/'.join(rest)}")
+
+    def _prices(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "GET" and not rest:
             keys = params.get("lookup_keys") or []
             data = [self.prices[k] for k in keys if k in self.prices]
-            return 200, {"object": "list", "data": data, "has_more": False, "url": "/v1/prices"}
-        if parts[:2] == ["v1", "customers"]:
-            if method == "POST" and len(parts) == 2:
-                customer = stripe_object("customer", id=new_id("cus"), email=params.get("email"),
-                                         metadata=params.get("metadata") or {}, created=int(time.time()))
-                self.customers[customer["id"]] = customer
-                return 200, customer
-            return 200, self.customers[parts[2]]
-        if parts[:3] == ["v1", "checkout", "sessions"]:
-            if method == "POST" and len(parts) == 3:
-                return 200, self._create_session(params)
-            if method == "POST" and parts[-1] == "expire":
-                return self._expire_session(parts[3])
-            return 200, self._public(self.sessions[parts[3]])
-        if parts[:2] == ["v1", "payment_intents"]:
-            if method == "POST" and len(parts) == 2:
-                return self._create_intent(params)
-            return 200, self.intents[parts[2]]
-        if parts[:2] == ["v1", "subscriptions"]:
-            return 200, self.subscriptions[parts[2]]
-        if parts[:2] == ["_fake", "checkout"] and parts[-1] == "complete":
-            return 200, {"events": [e["id"] for e in self.complete_checkout(parts[2])]}
-        if parts[:2] == ["_fake", "customers"] and parts[-1] == "decline":
-            self.declining.add(parts[2])
-            return 200, {"declining": parts[2]}
-        if parts[:2] == ["_fake", "events"]:
+            if "active" in params:
+                data = [p for p in data if p["active"] == (params["active"] == "true")]
+            return 200, self._listing(data, "/v1/prices")
+        if method == "GET":
+            return 200, self.all_prices[rest[0]]
+        if method == "POST" and rest:
+            price = self.all_prices[rest[0]]
+            if "active" in params:
+                price["active"] = params["active"] == "true"
+            return 200, price
+        return self._create_price(params)
+
+    def _create_price(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Like Stripe: a lookup key belongs to one price; `transfer_lookup_key` moves it."""
+        key = params.get("lookup_key")
+        with self.lock:
+            holder = self.prices.get(key) if key else None
+            if holder is not None and params.get("transfer_lookup_key") != "true":
+                return 400, {"error": {"type": "invalid_request_error", "param": "lookup_key",
+                                       "message": f"A price ({holder['id']}) already uses that lookup key."}}
+            if holder is not None:
+                holder["lookup_key"] = None
+            interval = (params.get("recurring") or {}).get("interval")
+            price = self._add_price(key, int(params["unit_amount"]), interval, params["product"], params.get("metadata"))
+            price["currency"] = params.get("currency", "usd")
+        return 200, price
+
+    # --- customers, checkout, payments ----------------------------------------------------------
+
+    def _customers(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "POST" and not rest:
+            customer = stripe_object("customer", id=new_id("cus"), email=params.get("email"),
+                                     metadata=params.get("metadata") or {}, created=int(time.time()))
+            self.customers[customer["id"]] = customer
+            return 200, customer
+        return 200, self.customers[rest[0]]
+
+    def _checkout(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if rest[:1] != ["sessions"]:
+            return self._unknown(f"/v1/checkout/{'/'.join(rest)}")
+        if method == "POST" and len(rest) == 1:
+            return 200, self._create_session(params)
+        if method == "POST" and rest[-1] == "expire":
+            return self._expire_session(rest[1])
+        return 200, self._public(self.sessions[rest[1]])
+
+    def _payment_intents(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "POST" and not rest:
+            return self._create_intent(params)
+        return 200, self.intents[rest[0]]
+
+    def _subscriptions(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, self.subscriptions[rest[0]]
+
+    # --- webhook endpoints ----------------------------------------------------------------------
+
+    def _webhook_endpoints(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "GET" and not rest:
+            return 200, self._listing(list(self.endpoints.values()), "/v1/webhook_endpoints")
+        if method == "GET":
+            return 200, self.endpoints[rest[0]]
+        if method == "DELETE":
+            self.endpoints.pop(rest[0])
+            return 200, {"id": rest[0], "object": "webhook_endpoint", "deleted": True}
+        if rest:
+            return 200, self._update_endpoint(self.endpoints[rest[0]], params)
+        return 200, self._create_endpoint(params)
+
+    def _create_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The signing secret is in the answer to the creation only, as with Stripe."""
+        endpoint = stripe_object("webhook_endpoint", id=new_id("we"), url=params["url"], status="enabled",
+                                 enabled_events=params.get("enabled_events") or [], metadata=params.get("metadata") or {},
+                                 api_version=params.get("api_version"), description=params.get("description"),
+                                 created=int(time.time()))
+        self.endpoints[endpoint["id"]] = endpoint
+        return {**endpoint, "secret": f"whsec_{endpoint['id']}"}
+
+    @staticmethod
+    def _update_endpoint(endpoint: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        for name in ("url", "enabled_events", "description", "metadata"):
+            if name in params:
+                endpoint[name] = params[name]
+        if "disabled" in params:
+            endpoint["status"] = "disabled" if params["disabled"] == "true" else "enabled"
+        return endpoint
+
+    # --- dev controls (not Stripe) --------------------------------------------------------------
+
+    def _controls(self, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if rest[:1] == ["checkout"] and rest[-1] == "complete":
+            return 200, {"events": [e["id"] for e in self.complete_checkout(rest[1])]}
+        if rest[:1] == ["customers"] and rest[-1] == "decline":
+            self.declining.add(rest[1])
+            return 200, {"declining": rest[1]}
+        if rest[:1] == ["events"]:
             event = json.loads(params["event"])
             self.deliver(event)
             return 200, {"delivered": event["id"]}
-        if parts[:1] == ["checkout"]:
-            return 200, {"checkout_session": parts[1], "pay": f"POST {self.base_url}/_fake/checkout/{parts[1]}/complete"}
-        return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"}}
+        return self._unknown(f"/_fake/{'/'.join(rest)}")
 
     def _create_session(self, params: dict[str, Any]) -> dict[str, Any]:
         session_id = new_id("cs_test")
         line = (params.get("line_items") or [{}])[0]
-        price = next((p for p in self.prices.values() if p["id"] == line.get("price")), None)
+        price = self.all_prices.get(line.get("price") or "")
         if price is None:
             raise KeyError(line.get("price"))
         session = stripe_object(
@@ -250,6 +376,8 @@ class FakeStripe:
                              customer=intent["customer"], metadata={}, paid=True, status="succeeded", currency="usd",
                              created=int(time.time()))
 
+    # --- the customer pays ----------------------------------------------------------------------
+
     def complete_checkout(self, session_id: str) -> list[dict[str, Any]]:
         """The customer pays: the session completes and the events Stripe would send are delivered."""
         with self.lock:
@@ -257,45 +385,51 @@ class FakeStripe:
             if session["status"] != "open":  # paid already, or expired
                 return []
             session.update(status="complete", payment_status="paid")
-        events = []
-        if session["mode"] == "payment":
-            pid = session["_payment_intent_data"]
-            intent = self._intent(session["amount_total"], session["customer"], pid.get("metadata") or {}, "succeeded",
-                                  setup_future_usage=pid.get("setup_future_usage"))
-            session["payment_intent"] = intent["id"]
-            events = [event_for("checkout.session.completed", self._public(session)),
-                      event_for("payment_intent.succeeded", intent)]
-        else:
-            price = next(p for p in self.prices.values() if p["id"] == session["_price"])
-            now = int(time.time())
-            period_end = now + (365 if price["recurring"]["interval"] == "year" else 30) * 86_400
-            subscription = stripe_object(
-                "subscription", id=new_id("sub"), customer=session["customer"], status="active",
-                metadata=session["_subscription_data"].get("metadata") or {}, cancel_at_period_end=False, created=now,
-                start_date=now, items={"object": "list", "has_more": False, "url": "/v1/subscription_items", "data": [{
-                    "object": "subscription_item", "id": new_id("si"), "price": price, "quantity": 1,
-                    "current_period_start": now, "current_period_end": period_end}]},
-            )
-            invoice_id = new_id("in")
-            subscription["latest_invoice"] = invoice_id
-            self.subscriptions[subscription["id"]] = subscription
-            session["subscription"] = subscription["id"]
-            session["invoice"] = invoice_id
-            invoice = stripe_object(
-                "invoice", id=invoice_id, customer=session["customer"], status="paid", billing_reason="subscription_create",
-                amount_paid=price["unit_amount"], amount_due=price["unit_amount"], total=price["unit_amount"],
-                subscription=subscription["id"], metadata={}, created=now, period_start=now, period_end=period_end,
-                parent={"type": "subscription_details", "quote_details": None, "subscription_details": {
-                    "subscription": subscription["id"], "metadata": subscription["metadata"]}},
-                lines={"object": "list", "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines", "data": [
-                    {"object": "line_item", "id": new_id("il"), "amount": price["unit_amount"], "price": price}]},
-            )
-            events = [event_for("customer.subscription.created", subscription, created=now),
-                      event_for("checkout.session.completed", self._public(session), created=now),
-                      event_for("invoice.paid", invoice, created=now)]
+        events = self._paid_pack(session) if session["mode"] == "payment" else self._paid_subscription(session)
         for event in events:
             self.deliver(event)
         return events
+
+    def _paid_pack(self, session: dict[str, Any]) -> list[dict[str, Any]]:
+        pid = session["_payment_intent_data"]
+        intent = self._intent(session["amount_total"], session["customer"], pid.get("metadata") or {}, "succeeded",
+                              setup_future_usage=pid.get("setup_future_usage"))
+        session["payment_intent"] = intent["id"]
+        return [event_for("checkout.session.completed", self._public(session)),
+                event_for("payment_intent.succeeded", intent)]
+
+    def _paid_subscription(self, session: dict[str, Any]) -> list[dict[str, Any]]:
+        price = self.all_prices[session["_price"]]
+        now = int(time.time())
+        period_end = now + (365 if price["recurring"]["interval"] == "year" else 30) * 86_400
+        subscription = stripe_object(
+            "subscription", id=new_id("sub"), customer=session["customer"], status="active",
+            metadata=session["_subscription_data"].get("metadata") or {}, cancel_at_period_end=False, created=now,
+            start_date=now, items={"object": "list", "has_more": False, "url": "/v1/subscription_items", "data": [{
+                "object": "subscription_item", "id": new_id("si"), "price": price, "quantity": 1,
+                "current_period_start": now, "current_period_end": period_end}]},
+        )
+        invoice = self._first_invoice(subscription, price, now, period_end)
+        subscription["latest_invoice"] = invoice["id"]
+        self.subscriptions[subscription["id"]] = subscription
+        session.update(subscription=subscription["id"], invoice=invoice["id"])
+        return [event_for("customer.subscription.created", subscription, created=now),
+                event_for("checkout.session.completed", self._public(session), created=now),
+                event_for("invoice.paid", invoice, created=now)]
+
+    @staticmethod
+    def _first_invoice(subscription: dict[str, Any], price: dict[str, Any], now: int, period_end: int) -> dict[str, Any]:
+        invoice_id = new_id("in")
+        return stripe_object(
+            "invoice", id=invoice_id, customer=subscription["customer"], status="paid",
+            billing_reason="subscription_create", amount_paid=price["unit_amount"], amount_due=price["unit_amount"],
+            total=price["unit_amount"], subscription=subscription["id"], metadata={}, created=now, period_start=now,
+            period_end=period_end,
+            parent={"type": "subscription_details", "quote_details": None, "subscription_details": {
+                "subscription": subscription["id"], "metadata": subscription["metadata"]}},
+            lines={"object": "list", "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines", "data": [
+                {"object": "line_item", "id": new_id("il"), "amount": price["unit_amount"], "price": price}]},
+        )
 
     def deliver(self, event: dict[str, Any]) -> int | None:
         """POST the event to the webhook URL, signed like Stripe does (when configured)."""

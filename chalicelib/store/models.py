@@ -60,7 +60,10 @@ class WorkspaceModel(BaseModel):
     ban_reason = UnicodeAttribute(null=True)
     owner_user_id = UnicodeAttribute(null=True)
     limits = JSONAttribute(default=dict)  # admin overrides of the plan's limits
-    billing = JSONAttribute(default=dict)  # customer/subscription/auto top-up state
+    # Billing settings (customer, payment method, subscription, provider): typed and written only
+    # by store/billing_settings.py, under `billing_version == n` (no lost update between writers).
+    billing = JSONAttribute(default=dict)
+    billing_version = NumberAttribute(null=True)  # absent on items never written since: 0
     created_at = UTCDateTimeAttribute()
 
 

@@ -3,9 +3,12 @@ once → a job spends it. The fake Stripe API delivers its events signed, over H
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
+from chalicelib.local.fake_stripe import event_for, new_id, stripe_object
 from tests.stack import Stack, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -51,10 +54,6 @@ def test_webhook_with_a_bad_signature_is_refused(stack: Stack):
 def test_a_signed_event_with_made_up_credits_is_rejected_listed_and_changes_nothing(stack: Stack):
     """Over HTTP, as Stripe delivers: the fake signs an event whose metadata claims 10^20 credits
     for a 1,000-credit payment; the webhook acknowledges it, lists it for admins, grants nothing."""
-    import json
-
-    from chalicelib.local.fake_stripe import event_for, new_id, stripe_object
-
     r = requests.post(f"{stack.base}/admin/api/workspaces", headers=stack.admin(),
                       json={"name": "Forger", "owner_email": "forger@example.test", "plan": "free"}, timeout=10)
     ws = r.json()["workspace"]["id"]

@@ -11,6 +11,7 @@ import stripe
 from chalicelib.accounting.ledger import get_wallet, reconcile_wallet
 from chalicelib.billing.catalog import PLAN_PRICES_CENTS
 from chalicelib.local.fake_stripe import FakeStripe, new_id, stripe_object
+from chalicelib.store.models import ALL_MODELS, RejectedEventModel
 from tests.functional.helpers import call
 
 SECRET = "whsec_test_" + "k" * 24
@@ -69,19 +70,13 @@ def subscribe(api: Any, fake: FakeStripe, tenant: Any, plan: str, interval: str 
 
 def snapshot(*, rejected: bool = False) -> dict[str, list[str]]:
     """Every row of every table (the rejected-events table only when asked), comparable."""
-    import json as _json
-
-    from chalicelib.store.models import ALL_MODELS, RejectedEventModel
-
     models = [m for m in ALL_MODELS if rejected or m is not RejectedEventModel]
-    return {m.table_suffix: sorted(_json.dumps(item.serialize(), sort_keys=True, default=str) for item in m.scan())
+    return {m.table_suffix: sorted(json.dumps(item.serialize(), sort_keys=True, default=str) for item in m.scan())
             for m in models}
 
 
 def rejected_rows(event_id: str) -> list[Any]:
     """The rejection rows of one event (its list row and its replay guard)."""
-    from chalicelib.store.models import RejectedEventModel
-
     return [r for r in RejectedEventModel.scan() if r.event_id == event_id]
 
 

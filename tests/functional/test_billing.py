@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from chalicelib import clock
 from chalicelib.accounting.ledger import adjust, get_wallet
+from chalicelib.accounting.plans import PAST_DUE_GRACE_S, effective_plan
 from chalicelib.billing.webhook import receive
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
 from chalicelib.store.models import LedgerEntryModel, WorkspaceModel
@@ -343,3 +344,12 @@ def test_out_of_order_deleted_before_created(api, fake, make_tenant):
     post(api, _sub_event("deleted", sub_id, t.workspace_id, 2_000, status="canceled"))
     assert post(api, _sub_event("created", sub_id, t.workspace_id, 1_000))[1]["outcome"] == "ignored"
     assert WorkspaceModel.get(t.workspace_id).plan == "free"
+
+
+def test_the_plan_falls_back_to_free_only_beyond_the_grace():
+    """The plan rule behind the past-due downgrade: pure, on the first failure's time."""
+    now = datetime(2026, 11, 10, tzinfo=UTC)
+    failed_at = int(now.timestamp())
+    assert effective_plan("pro", None, now) == "pro"
+    assert effective_plan("pro", failed_at, now + timedelta(seconds=PAST_DUE_GRACE_S)) == "pro"
+    assert effective_plan("pro", failed_at, now + timedelta(seconds=PAST_DUE_GRACE_S + 1)) == "free"

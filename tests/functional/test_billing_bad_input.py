@@ -19,9 +19,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib import ids
+from chalicelib import clock, ids
 from chalicelib.accounting.periods import period_of
+from chalicelib.accounts import create_workspace
+from chalicelib.billing import gateway
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
+from chalicelib.settings import reset_settings
+from tests.conftest import Tenant, use_tables
 from tests.functional.billing_helpers import SECRET, World, build_world, plan_price, post, rejected_rows, sign, snapshot
 from tests.functional.helpers import app_client, call
 
@@ -34,10 +38,6 @@ UNKNOWN_WS = ids.new_id("ws")
 @pytest.fixture(scope="module")
 def matrix(moto_server: int) -> Iterator[tuple[Any, World]]:
     """One world on its own tables for the whole module: the matrix must never change it."""
-    from chalicelib.accounts import create_workspace
-    from chalicelib.billing import gateway
-    from tests.conftest import Tenant, use_tables
-
     use_tables(moto_server, f"t{os.getpid()}-billing-matrix")
     fake = FakeStripe()
     with pytest.MonkeyPatch.context() as mp:
@@ -60,8 +60,6 @@ def matrix(moto_server: int) -> Iterator[tuple[Any, World]]:
 
 
 def _topup_intent(w: World, **fields: Any) -> dict[str, Any]:
-    from chalicelib import clock
-
     obj = copy.deepcopy(w.pack_intent["data"]["object"])
     obj.update(id=new_id("pi"), amount=500, amount_received=500, latest_charge=new_id("ch"),
                metadata={"kind": "auto_topup", "workspace_id": w.tenant.workspace_id, "credits": "500",
@@ -383,8 +381,6 @@ def test_bodies_that_are_not_fresh_signed_events_are_400_and_change_nothing(matr
 
 
 def test_oversize_body_is_413_before_verification(matrix, monkeypatch):
-    from chalicelib.settings import reset_settings
-
     api, w = matrix
     monkeypatch.setenv("MAX_BODY_BYTES", "2048")
     reset_settings()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.accounting.ledger import get_wallet
+from chalicelib.accounting.ledger import adjust, get_wallet, to_rules
 from chalicelib.billing.topup import run_topup
 from chalicelib.billing.webhook import receive
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
@@ -134,8 +134,6 @@ def test_an_invoiced_workspace_is_never_charged_by_auto_topup(api, fake, make_te
     assert call(api, "PUT", "/v1/billing/auto-topup", t, body)[0] == 200
     assert call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/billing", admin,
                 {"provider": "internal", "reason": "invoiced from now on"})[0] == 200
-    from chalicelib.accounting.ledger import adjust
-
     adjust(t.workspace_id, -int(get_wallet(t.workspace_id).available), reason="drain", actor="test", now=clock.now())
     assert run_topup(t.workspace_id) == "internal_billing"
     assert not [r for r in fake.requests if r[1] == "/v1/payment_intents"]
@@ -160,8 +158,6 @@ def test_a_topup_grants_what_was_requested_even_if_the_settings_changed_meanwhil
     _deliver_all(api, buy_pack(api, fake, t))
     body = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 5000}
     assert call(api, "PUT", "/v1/billing/auto-topup", t, body)[0] == 200
-    from chalicelib.accounting.ledger import adjust
-
     adjust(t.workspace_id, 60 - int(get_wallet(t.workspace_id).available), reason="set up", actor="test", now=clock.now())
     seen = len(fake.delivered)
     assert run_topup(t.workspace_id) == "requested"
@@ -199,8 +195,6 @@ def _dispute(intent: dict[str, Any], cents: int, dispute_id: str | None = None) 
 
 
 def _purchased_left(ws: str) -> int:
-    from chalicelib.accounting.ledger import to_rules
-
     return to_rules(get_wallet(ws)).purchased_remaining
 
 

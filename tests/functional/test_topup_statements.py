@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import clock
+import app as chalice_app
+from chalicelib import clock, secrets
 from chalicelib.accounting.ledger import adjust, get_wallet, reconcile_wallet
 from chalicelib.aws import client, queue_url
 from chalicelib.billing.topup import run_topup
@@ -27,7 +28,7 @@ from tests.functional.helpers import call, drain, event_from, purge
 def billing_messages() -> list[dict[str, Any]]:
     sqs = client("sqs")
     url = queue_url(get_settings().billing_queue_name)
-    out = []
+    out: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                     AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
@@ -39,8 +40,6 @@ def billing_messages() -> list[dict[str, Any]]:
 
 
 def run_billing_worker(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    import app as chalice_app
-
     return chalice_app.billing_worker(event_from(messages, get_settings().billing_queue_name),
                                       LocalContext("billing_worker", 60))
 
@@ -229,13 +228,11 @@ def hook(monkeypatch):
     secret = "whsec_" + "c3RhdGVtZW50LWhvb2stc2VjcmV0LTEyMzQ1Njc4OTA="
     monkeypatch.setenv("BILLING_HOOK_URL", f"http://127.0.0.1:{server.server_port}/billing")
     monkeypatch.setenv("BILLING_HOOK_SECRET", secret)
-    from chalicelib.billing import config
-
-    config.reset()
+    secrets.reset()
     _Receiver.received = []
     yield secret
     server.shutdown()
-    config.reset()
+    secrets.reset()
 
 
 def test_internal_billing_statement_is_written_and_signed_once(api, fresh_aws, make_tenant, admin, hook, frozen_clock):

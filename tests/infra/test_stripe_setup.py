@@ -1,116 +1,33 @@
-"""scripts/stripe_setup.py against a small fake of the Stripe endpoints it uses, and moto's SSM.
-
-chalicelib/local/fake_stripe.py serves the app's calls (prices by lookup key, checkout, ...) but
-not products, price creation or webhook endpoints, so this module has its own fake: just those
-endpoints, in Stripe's wire format, recording every request.
-"""
+"""scripts/stripe_setup.py against the local fake of the Stripe API (a new, empty account) and
+moto's SSM."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from chalicelib.billing.catalog import PACKS, PLAN_PRICES_CENTS
 from chalicelib.billing.events import HANDLERS
-from chalicelib.local.fake_stripe import decode_form
-from scripts import stripe_setup
+from chalicelib.local.fake_stripe import FakeStripe
+from scripts import stage_env, stripe_setup
 
 API_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/api"
 SECRET_PARAM = "/imagegen/dev/stripe-webhook-secret"
 
 
-class StripeSetupFake:
-    """Products, prices and webhook endpoints, as the Stripe API answers them."""
-
-    def __init__(self) -> None:
-        self.products: dict[str, dict[str, Any]] = {}
-        self.prices: dict[str, dict[str, Any]] = {}
-        self.endpoints: dict[str, dict[str, Any]] = {}
-        self.writes: list[tuple[str, str]] = []
-        self.ids = itertools.count(1)
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        raw = request.get_data(as_text=True) if request.method == "POST" else request.query_string.decode()
-        params = decode_form(parse_qsl(raw, keep_blank_values=True))
-        if request.method in ("POST", "DELETE"):
-            self.writes.append((request.method, request.path))
-        status, body = self.route(request.method, [p for p in request.path.split("/") if p][1:], params)
-        return Response(json.dumps(body), status=status, content_type="application/json")(environ, start_response)
-
-    def route(self, method: str, parts: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        kind = parts[0]
-        if kind == "products":
-            if method == "GET":
-                found = self.products.get(parts[1])
-                return (200, found) if found else (404, {"error": {"type": "invalid_request_error",
-                                                                   "code": "resource_missing", "message": "No such product"}})
-            self.products[params["id"]] = {"id": params["id"], "object": "product", "name": params["name"]}
-            return 200, self.products[params["id"]]
-        if kind == "prices":
-            return self.price_route(method, parts, params)
-        return self.endpoint_route(method, parts, params)
-
-    def price_route(self, method: str, parts: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if method == "GET":
-            keys = params.get("lookup_keys") or []
-            return 200, self.listing([p for p in self.prices.values() if p["lookup_key"] in keys], "/v1/prices")
-        if len(parts) == 2:
-            price = next(p for p in self.prices.values() if p["id"] == parts[1])
-            price["active"] = params["active"] == "true"
-            return 200, price
-        if params["lookup_key"] in self.prices and params.get("transfer_lookup_key") != "true":
-            return 400, {"error": {"type": "invalid_request_error", "message": "lookup_key already used"}}
-        recurring = {"interval": params["recurring"]["interval"]} if "recurring" in params else None
-        price = {"id": f"price_{next(self.ids)}", "object": "price", "lookup_key": params["lookup_key"], "active": True,
-                 "unit_amount": int(params["unit_amount"]), "currency": params["currency"], "recurring": recurring,
-                 "product": params["product"], "metadata": params.get("metadata", {})}
-        self.prices[params["lookup_key"]] = price
-        return 200, price
-
-    def endpoint_route(self, method: str, parts: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if method == "GET":
-            return 200, self.listing(list(self.endpoints.values()), "/v1/webhook_endpoints")
-        if method == "DELETE":
-            self.endpoints.pop(parts[1])
-            return 200, {"id": parts[1], "object": "webhook_endpoint", "deleted": True}
-        if len(parts) == 2:
-            endpoint = self.endpoints[parts[1]]
-            endpoint.update({"url": params["url"], "enabled_events": params["enabled_events"],
-                             "status": "disabled" if params.get("disabled") == "true" else "enabled"})
-            return 200, endpoint
-        endpoint = {"id": f"we_{next(self.ids)}", "object": "webhook_endpoint", "url": params["url"], "status": "enabled",
-                    "enabled_events": params["enabled_events"], "metadata": params.get("metadata", {}),
-                    "api_version": params.get("api_version")}
-        self.endpoints[endpoint["id"]] = endpoint
-        return 200, {**endpoint, "secret": f"whsec_{endpoint['id']}"}
-
-    @staticmethod
-    def listing(data: list[dict[str, Any]], url: str) -> dict[str, Any]:
-        return {"object": "list", "data": data, "has_more": False, "url": url}
-
-
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeSetupFake]:
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
     from moto import mock_aws
 
-    fake = StripeSetupFake()
-    server = make_server("127.0.0.1", 0, fake, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("STRIPE_API_BASE", f"http://127.0.0.1:{server.server_port}")
+    fake = FakeStripe(catalog=False)
+    monkeypatch.setenv("STRIPE_API_BASE", fake.start())
     monkeypatch.setenv("STRIPE_API_KEY", "sk_test_setup")
     with mock_aws():
         yield fake
-    server.shutdown()
-    server.server_close()
+    fake.stop()
 
 
 def _ssm() -> Any:
@@ -119,7 +36,7 @@ def _ssm() -> Any:
     return boto3.client("ssm", region_name="us-east-1")
 
 
-def test_first_run_creates_the_catalog_and_the_webhook_and_stores_its_secret(fake: StripeSetupFake) -> None:
+def test_first_run_creates_the_catalog_and_the_webhook_and_stores_its_secret(fake: FakeStripe) -> None:
     report = stripe_setup.run("dev", API_URL)
     assert sorted(report["prices_created"]) == sorted([*PACKS, *(f"{p}_{i}" for p, i in PLAN_PRICES_CENTS)])
     assert {k: (p["unit_amount"], (p["recurring"] or {}).get("interval")) for k, p in fake.prices.items()} == {
@@ -135,7 +52,7 @@ def test_first_run_creates_the_catalog_and_the_webhook_and_stores_its_secret(fak
     assert report["webhook"]["action"] == "created" and report["webhook_secret_stored"] is True
 
 
-def test_a_second_run_creates_nothing(fake: StripeSetupFake) -> None:
+def test_a_second_run_creates_nothing(fake: FakeStripe) -> None:
     stripe_setup.run("dev", API_URL)
     writes = len(fake.writes)
     report = stripe_setup.run("dev", API_URL + "/")
@@ -145,7 +62,7 @@ def test_a_second_run_creates_nothing(fake: StripeSetupFake) -> None:
     assert _ssm().get_parameter(Name=SECRET_PARAM)["Parameter"]["Version"] == 1
 
 
-def test_missing_events_and_a_moved_url_update_the_endpoint_in_place(fake: StripeSetupFake) -> None:
+def test_missing_events_and_a_moved_url_update_the_endpoint_in_place(fake: FakeStripe) -> None:
     stripe_setup.run("dev", API_URL)
     (endpoint,) = fake.endpoints.values()
     endpoint["enabled_events"] = ["invoice.paid"]
@@ -156,7 +73,7 @@ def test_missing_events_and_a_moved_url_update_the_endpoint_in_place(fake: Strip
     assert _ssm().get_parameter(Name=SECRET_PARAM)["Parameter"]["Version"] == 1, "the same endpoint keeps its secret"
 
 
-def test_a_price_that_differs_from_the_catalog_fails_until_replaced(fake: StripeSetupFake,
+def test_a_price_that_differs_from_the_catalog_fails_until_replaced(fake: FakeStripe,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     stripe_setup.run("dev", API_URL)
     fake.prices["pack_1000"]["unit_amount"] = 999
@@ -166,7 +83,7 @@ def test_a_price_that_differs_from_the_catalog_fails_until_replaced(fake: Stripe
     assert fake.prices["pack_1000"]["unit_amount"] == PACKS["pack_1000"].amount_cents
 
 
-def test_an_endpoint_without_its_secret_in_ssm_is_only_recreated_on_request(fake: StripeSetupFake) -> None:
+def test_an_endpoint_without_its_secret_in_ssm_is_only_recreated_on_request(fake: FakeStripe) -> None:
     stripe_setup.run("dev", API_URL)
     _ssm().delete_parameter(Name=SECRET_PARAM)
     (old,) = fake.endpoints
@@ -179,7 +96,7 @@ def test_an_endpoint_without_its_secret_in_ssm_is_only_recreated_on_request(fake
     assert _ssm().get_parameter(Name=SECRET_PARAM, WithDecryption=True)["Parameter"]["Value"] == f"whsec_{new}"
 
 
-def test_the_stage_key_and_url_come_from_ssm_and_the_stack(fake: StripeSetupFake, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_stage_key_and_url_come_from_ssm_and_the_stack(fake: FakeStripe, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a real run uses: the key from the stage's SSM parameter, the URL from the stack's output."""
     monkeypatch.delenv("STRIPE_API_KEY")
     _ssm().put_parameter(Name="/imagegen/dev/stripe-api-key", Value="sk_test_from_ssm", Type="SecureString")
@@ -201,8 +118,6 @@ def test_stage_env_exports_the_deployed_settings_for_the_operator_tools() -> Non
 
     import boto3
     from moto import mock_aws
-
-    from scripts import stage_env
 
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as z:
