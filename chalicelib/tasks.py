@@ -14,7 +14,7 @@ from chalicelib.store import bind_models
 def monthly_reset() -> dict[str, Any]:
     from chalicelib.accounting.maintenance import monthly_reset as run
     from chalicelib.accounting.periods import previous_period
-    from chalicelib.billing.provider import write_statements
+    from chalicelib.billing.statements import write_statements
     from chalicelib.billing.topup import after_settlement
 
     bind_models()

@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalicelib import clock, ids
-from chalicelib.accounting import plans
 from chalicelib.accounting.plans import PAST_DUE_GRACE_S
 from chalicelib.billing.common import Result, record_only, remember_customer, resolve_workspace, seen
 from chalicelib.billing.errors import Rejected
@@ -39,22 +38,12 @@ from chalicelib.billing.subscriptions import (
     on_subscription,
 )
 from chalicelib.observability import count, logger
-from chalicelib.store import billing_settings
 from chalicelib.store.models import RejectedEventModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
-if TYPE_CHECKING:
-    from chalicelib.store.models import WorkspaceModel
-
-__all__ = ["HANDLERS", "PAST_DUE_GRACE_S", "RejectedEvent", "Result", "apply_event", "effective_plan", "list_rejected"]
+__all__ = ["HANDLERS", "PAST_DUE_GRACE_S", "RejectedEvent", "Result", "apply_event", "list_rejected"]
 
 REJECTED_KEEP_DAYS = 180
-
-
-def effective_plan(workspace: WorkspaceModel, now: datetime) -> str:
-    """Kept for `generation/service.py` until it calls the plan rule itself:
-    `accounting.plans.effective_plan(workspace.plan, past_due_since, now)`."""
-    return plans.effective_plan(workspace.plan, billing_settings.of(workspace).settings.past_due_since, now)
 
 
 def on_checkout_completed(event: Event[CheckoutSession]) -> Result:

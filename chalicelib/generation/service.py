@@ -16,10 +16,9 @@ from chalicelib import clock, ids
 from chalicelib.accounting.admission import AdmissionRequest, RateStatus, admit_job
 from chalicelib.accounting.denials import record_denial
 from chalicelib.accounting.errors import AmbiguousWrite, Contention, Denied, DuplicateAdmission, UnknownPrice
-from chalicelib.accounting.plans import effective_limits
+from chalicelib.accounting.plans import effective_limits, effective_plan
 from chalicelib.accounting.prices import DEFAULT_MODEL, model_price, size_class
 from chalicelib.accounting.settlement import JobFinal, release_job
-from chalicelib.billing.subscriptions import effective_plan
 from chalicelib.domain import DomainError, RepeatedKey
 from chalicelib.generation import kinds, queue, storage
 from chalicelib.generation.errors import (
@@ -33,6 +32,7 @@ from chalicelib.generation.errors import (
 from chalicelib.generation.messages import JobMessage
 from chalicelib.generation.tools import upscaled_size
 from chalicelib.settings import get_settings
+from chalicelib.store import billing_settings
 from chalicelib.store import images as image_store
 from chalicelib.store import jobs as job_store
 from chalicelib.store.jobs import Cursor
@@ -121,7 +121,8 @@ def create_job(order: JobOrder) -> CreatedJob:
     resolved = _resolve(order)
     now = clock.now()
     job = _draft(order, resolved, now)
-    limits = effective_limits(effective_plan(order.workspace, now), order.workspace.limits)
+    past_due_since = billing_settings.of(order.workspace).settings.past_due_since
+    limits = effective_limits(effective_plan(order.workspace.plan, past_due_since, now), order.workspace.limits)
     key = f"idem:{order.idempotency_key}" if order.idempotency_key else job.job_id
     started = time.perf_counter()
     try:
