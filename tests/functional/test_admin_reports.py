@@ -28,7 +28,7 @@ def seeded_env(moto_server):
     import os
 
     from chalicelib import clock
-    from chalicelib.accounts import create_workspace
+    from chalicelib.tenancy import create_workspace
     from chalicelib.local.seed import seed
     from tests.conftest import Tenant, use_tables
 

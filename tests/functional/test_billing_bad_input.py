@@ -34,7 +34,7 @@ UNKNOWN_WS = ids.new_id("ws")
 @pytest.fixture(scope="module")
 def matrix(moto_server: int) -> Iterator[tuple[Any, World]]:
     """One world on its own tables for the whole module: the matrix must never change it."""
-    from chalicelib.accounts import create_workspace
+    from chalicelib.tenancy import create_workspace
     from chalicelib.billing import gateway
     from tests.conftest import Tenant, use_tables
 
