@@ -70,9 +70,9 @@ def stripe_webhook():
 @billing.route("/admin/api/workspaces/{workspace_id}/billing", methods=["PUT"])
 def admin_billing(workspace_id: str):
     from chalicelib import clock, ids
-    from chalicelib.tenancy import get_workspace
     from chalicelib.api.schemas import BillingProviderPut
     from chalicelib.store.models import AuditModel, WorkspaceModel
+    from chalicelib.tenancy import get_workspace
 
     p = authenticate(billing.current_request, allow_banned=True)
     require_admin(p)

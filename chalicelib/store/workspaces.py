@@ -40,8 +40,10 @@ def _listing_attributes(workspace_id: str, name: str) -> dict[str, str]:
 
 def new_workspace(workspace_id: str, name: str, plan: str, owner_user_id: str, now: datetime) -> WorkspaceModel:
     """An active workspace with no overrides, listed from the start."""
+    listing = _listing_attributes(workspace_id, name)
     return WorkspaceModel(workspace_id, name=name, plan=plan, status="active", owner_user_id=owner_user_id,
-                          limits={}, billing={}, created_at=now, **_listing_attributes(workspace_id, name))
+                          limits={}, billing={}, created_at=now, list_shard=listing["list_shard"],
+                          name_lower=listing["name_lower"], id_lower=listing["id_lower"])
 
 
 def add_new(txn: Transaction, workspace: WorkspaceModel, wallet: WalletModel, grant: LedgerEntryModel) -> None:

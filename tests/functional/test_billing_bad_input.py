@@ -34,8 +34,8 @@ UNKNOWN_WS = ids.new_id("ws")
 @pytest.fixture(scope="module")
 def matrix(moto_server: int) -> Iterator[tuple[Any, World]]:
     """One world on its own tables for the whole module: the matrix must never change it."""
-    from chalicelib.tenancy import create_workspace
     from chalicelib.billing import gateway
+    from chalicelib.tenancy import create_workspace
     from tests.conftest import Tenant, use_tables
 
     use_tables(moto_server, f"t{os.getpid()}-billing-matrix")
