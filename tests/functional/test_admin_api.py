@@ -196,3 +196,15 @@ def test_the_sign_in_form_never_puts_the_key_in_a_url(api):
     assert "name=" not in key_input
     response = api.http.post("/admin", headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"")
     assert response.status_code == 303 and response.headers["Location"] == "/admin"
+
+
+def test_the_admin_view_shows_the_same_balance_as_the_tenant_auto_topup_included(api, make_tenant, admin):
+    """One function answers both: the admin's workspace view once read a billing field nothing
+    wrote, so its auto top-up was always null while /v1/balance showed the real settings."""
+    t = make_tenant()
+    settings = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 2000}
+    assert call(api, "PUT", "/v1/billing/auto-topup", t, settings)[0] == 200
+    status, own, _ = call(api, "GET", "/v1/balance", t)
+    assert status == 200 and own["auto_topup"]["enabled"] is True and own["auto_topup"]["amount"] == 500
+    status, detail, _ = call(api, "GET", f"/admin/api/workspaces/{t.workspace_id}", admin)
+    assert status == 200 and detail["balance"] == own
