@@ -17,6 +17,7 @@ from chalicelib.api.http import (
     require_admin,
     validate,
 )
+from chalicelib.api.routing import route
 
 billing = Blueprint(__name__)
 
@@ -67,7 +68,7 @@ def stripe_webhook():
     return json_response(answer)
 
 
-@billing.route("/admin/api/workspaces/{workspace_id}/billing", methods=["PUT"])
+@route(billing, "/admin/api/workspaces/{workspace_id}/billing", methods=["PUT"])
 def admin_billing(workspace_id: str):
     from chalicelib import clock, ids
     from chalicelib.api.schemas import BillingProviderPut
