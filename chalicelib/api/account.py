@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api import cursors
 from chalicelib.api.http import authenticate, json_body, page_limit, query_params, validate

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api import cursors, params
 from chalicelib.api.csv_files import csv_response
