@@ -65,8 +65,8 @@ def main() -> None:
     from chalicelib.accounting.ledger import adjust, get_wallet
     from chalicelib.accounting.maintenance import monthly_reset
     from chalicelib.accounting.settlement import JobFinal, Usage, settle_job
-    from chalicelib.accounts import create_workspace
     from chalicelib.store.models import JobModel, LedgerEntryModel, WalletModel, WorkspaceModel
+    from chalicelib.tenancy import create_workspace
     from tests.functional.accounting_helpers import UNLIMITED, admit
 
     counter = RequestCounter()

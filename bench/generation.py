@@ -58,8 +58,8 @@ def measure() -> dict[str, float]:
     worker._idempotent_runner.cache_clear()
     bind_models()
     create_resources(visibility_timeout_s=60)
-    from chalicelib.accounts import create_workspace
     from chalicelib.store.models import WorkspaceModel
+    from chalicelib.tenancy import create_workspace
 
     def tenant() -> dict[str, str]:
         made = create_workspace("bench", "bench@example.test", "pro")

@@ -1,8 +1,13 @@
-"""Operator tools: "what failed at 14:32 for workspace X?" and the reconcile command.
+"""Operator tools: "what failed at 14:32 for workspace X?", the reconcile command, the first admin
+of a deployed stage and one-off backfills.
 
     python -m chalicelib.ops failures --workspace ws_… --at 2026-11-23T14:32Z --window 10m
     python -m chalicelib.ops reconcile
     python -m chalicelib.ops create-admin --email ops@example.com   (first admin of a deployed stage)
+    python -m chalicelib.ops backfill-workspace-listing   (once, for workspaces made before the listing index)
+
+The failures window reads the same store functions as the admin API (`store.job_search`,
+`accounting.denials`); this module is the command line only, nothing imports it.
 """
 
 from __future__ import annotations
@@ -14,28 +19,14 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import clock, ids
-from chalicelib.api.errors import InvalidRequest
-from chalicelib.store import bind_models
-from chalicelib.store.models import JobModel
-
-
-def find_jobs(workspace_id: str | None, status: str | None, start: datetime, end: datetime, limit: int,
-              cursor: dict[str, Any] | None = None) -> tuple[list[JobModel], dict[str, Any] | None]:
-    """Jobs created in [start, end], newest first, by workspace (key range) or by status (index)."""
-    bind_models()
-    low = f"job_{ids.ulid_bound(start, upper=False)}"
-    high = f"job_{ids.ulid_bound(end, upper=True)}"
-    if workspace_id:
-        condition = JobModel.status == status if status else None
-        result = JobModel.query(workspace_id, JobModel.job_id.between(low, high), filter_condition=condition,
-                                scan_index_forward=False, limit=limit, last_evaluated_key=cursor)
-    elif status:
-        result = JobModel.by_status.query(status, JobModel.job_id.between(low, high), scan_index_forward=False,
-                                          limit=limit, last_evaluated_key=cursor)
-    else:
-        raise InvalidRequest("give workspace_id or status", field="workspace_id")
-    return list(result), result.last_evaluated_key
+from chalicelib import clock
+from chalicelib.accounting.denials import find_denials
+from chalicelib.bootstrap import ready
+from chalicelib.store import workspaces
+from chalicelib.store.job_search import find_jobs
+from chalicelib.store.models import DenialModel, JobModel
+from chalicelib.tasks import reconcile
+from chalicelib.tenancy.service import create_workspace
 
 
 def _window(text: str) -> timedelta:
@@ -56,26 +47,28 @@ def logs_insights_query(workspace_id: str | None) -> str:
     )
 
 
+def _failed(job: JobModel) -> dict[str, Any]:
+    return {"job_id": job.job_id, "workspace_id": job.workspace_id, "created_at": clock.iso(job.created_at),
+            "finished_at": clock.iso(job.finished_at), "provider": job.provider, "model": job.model,
+            "error": job.error, "timings": job.timings or {}, "correlation_id": job.correlation_id}
+
+
+def _denied(d: DenialModel) -> dict[str, Any]:
+    return {"denial_id": d.denial_id, "workspace_id": d.workspace_id, "at": clock.iso(d.created_at), "code": d.code,
+            "scope": d.scope, "provider": d.provider, "message": d.message, "user_id": d.user_id,
+            "correlation_id": d.request_id}
+
+
 def failures(workspace_id: str | None, at: datetime, window: timedelta) -> dict[str, list[dict[str, Any]]]:
     """Failed jobs and denied requests within `window` around `at` (newest first)."""
-    from chalicelib.accounting.denials import find_denials
-
+    ready()
     start, end = at - window / 2, at + window / 2
     jobs, _ = find_jobs(workspace_id, "failed", start, end, 100)
-    failed = [{
-        "job_id": job.job_id, "workspace_id": job.workspace_id, "created_at": clock.iso(job.created_at),
-        "finished_at": clock.iso(job.finished_at), "provider": job.provider, "model": job.model,
-        "error": job.error, "timings": job.timings or {}, "correlation_id": job.correlation_id,
-    } for job in jobs]
-    denied = [{
-        "denial_id": d.denial_id, "workspace_id": d.workspace_id, "at": clock.iso(d.created_at), "code": d.code,
-        "scope": d.scope, "provider": d.provider, "message": d.message, "user_id": d.user_id,
-        "correlation_id": d.request_id,
-    } for d in find_denials(workspace_id, start, end)]
-    return {"failed_jobs": failed, "denials": denied}
+    return {"failed_jobs": [_failed(job) for job in jobs],
+            "denials": [_denied(d) for d in find_denials(workspace_id, start, end)]}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.ops")
     sub = parser.add_subparsers(dest="command", required=True)
     fail = sub.add_parser("failures", help="failed jobs around a moment")
@@ -85,11 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("reconcile", help="re-sum every wallet's ledger and report drift")
     admin = sub.add_parser("create-admin", help="create a platform admin and print its first API key (once)")
     admin.add_argument("--email", required=True)
-    args = parser.parse_args(argv)
-    if args.command == "create-admin":
-        from chalicelib.accounts import create_workspace
+    sub.add_parser("backfill-workspace-listing",
+                   help="give workspaces made before the admin listing index their shard (once per stage)")
+    return parser
 
-        bind_models()
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    ready()
+    if args.command == "create-admin":
         made = create_workspace("Platform operators", args.email, "enterprise", actor="cli", is_admin=True)
         print(json.dumps({"workspace_id": made.workspace.workspace_id, "user_id": made.owner.user_id,
                           "api_key": made.secret}, indent=2))
@@ -98,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(failures(args.workspace, args.at, args.window), indent=2))
         print("\n# Logs Insights (same window):\n" + logs_insights_query(args.workspace))
         return 0
-    from chalicelib.tasks import reconcile
-
+    if args.command == "backfill-workspace-listing":
+        print(json.dumps({"backfilled": workspaces.backfill_listing()}))
+        return 0
     report = reconcile()
     print(json.dumps(report, indent=2))
     return 1 if report["drifted"] else 0

@@ -118,8 +118,8 @@ class Tenant:
 @pytest.fixture()
 def make_tenant(aws: MotoEnv) -> Any:
     """Factory: a new workspace (+ owner + key + wallet) on a plan, with optional limit overrides."""
-    from chalicelib.accounts import create_workspace
     from chalicelib.store.models import WorkspaceModel
+    from chalicelib.tenancy import create_workspace
 
     def make(plan: str = "starter", limits: dict[str, Any] | None = None, is_admin: bool = False) -> Tenant:
         made = create_workspace("Test workspace", f"owner{next(_prefixes)}@example.test", plan, is_admin=is_admin)

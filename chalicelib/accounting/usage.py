@@ -4,14 +4,40 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from chalicelib.accounting import keys
 from chalicelib.accounting.periods import day_of
+from chalicelib.domain import InvalidInput
 from chalicelib.store.models import RollupModel
 
 FIELDS = ("jobs", "failed", "images", "credits", "cost_micro_usd", "input_tokens", "output_tokens", "provider_ms")
-GROUPS = ("day", "provider", "user", "model")
+
+
+class GroupBy(StrEnum):
+    """Every way usage rows are grouped, in one vocabulary; each view offers a subset (below)."""
+
+    DAY = "day"
+    PROVIDER = "provider"
+    MODEL = "model"  # "<provider>/<model>"
+    USER = "user"
+    PROVIDER_DAY = "provider_day"  # "<day>#<provider>": the admin overview's chart
+    WORKSPACE_DAY_PROVIDER = "workspace_day_provider"  # ungrouped rollup rows: the usage CSV
+
+
+ACCOUNT_GROUPINGS = (GroupBy.DAY, GroupBy.PROVIDER, GroupBy.USER, GroupBy.MODEL)  # GET /v1/usage (API.md)
+ADMIN_GROUPINGS = (*ACCOUNT_GROUPINGS, GroupBy.PROVIDER_DAY)  # GET /admin/api/usage
+REPORT_GROUPINGS = (*ADMIN_GROUPINGS, GroupBy.WORKSPACE_DAY_PROVIDER)  # GET /admin/api/reports/usage.csv
+# Groupings read from the per-provider rollups, which have no user dimension.
+BY_PROVIDER = frozenset({GroupBy.PROVIDER, GroupBy.MODEL, GroupBy.PROVIDER_DAY})
+
+
+def grouping(value: str, offered: tuple[GroupBy, ...]) -> GroupBy:
+    """`value` as one of the groupings a view offers; InvalidInput (field `group_by`) otherwise."""
+    if value not in offered:
+        raise InvalidInput(f"group_by must be one of {', '.join(offered)}", field="group_by")
+    return GroupBy(value)
 
 
 def _rows(pk: str, start: str, end: str) -> list[RollupModel]:
@@ -39,8 +65,8 @@ def _months(first: str, last: str) -> list[str]:
 
 
 def _group_key(group_by: str, day: str, provider: str, model: str, user: str = "") -> str:
-    return {"day": day, "provider": provider, "model": f"{provider}/{model}", "provider_day": f"{day}#{provider}",
-            "user": user}[group_by]
+    return {GroupBy.DAY: day, GroupBy.PROVIDER: provider, GroupBy.MODEL: f"{provider}/{model}",
+            GroupBy.PROVIDER_DAY: f"{day}#{provider}", GroupBy.USER: user}[GroupBy(group_by)]
 
 
 def workspace_usage(workspace_id: str, start: datetime, end: datetime, group_by: str, *, provider: str | None = None,
@@ -52,15 +78,15 @@ def workspace_usage(workspace_id: str, start: datetime, end: datetime, group_by:
     """
     first, last = day_of(start), day_of(end)
     groups: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
-    if user_id is not None or group_by == "user":
-        if provider or model or group_by in ("provider", "model", "provider_day"):
-            raise ValueError("usage by user has no provider or model breakdown")
+    if user_id is not None or group_by == GroupBy.USER:
+        if provider or model or group_by in BY_PROVIDER:
+            raise InvalidInput("usage by user has no provider or model breakdown", field="group_by")
         for row in _rows(f"WSU#{workspace_id}", first, last):
             day, user = row.sort_key.split("#", 1)
             if user_id is not None and user != user_id:
                 continue
-            _accumulate(groups, user if group_by == "user" else day, row)
-    elif group_by == "day" and not provider and not model:
+            _accumulate(groups, user if group_by == GroupBy.USER else day, row)
+    elif group_by == GroupBy.DAY and not provider and not model:
         for row in _rows(f"WS#{workspace_id}", first, last):
             _accumulate(groups, row.sort_key, row)
     else:
@@ -91,7 +117,7 @@ def platform_usage(start: datetime, end: datetime, group_by: str, *, provider: s
     first, last = day_of(start), day_of(end)
     groups: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
     for shard in range(keys.ROLLUP_SHARDS):
-        if group_by == "day" and not provider and not model:
+        if group_by == GroupBy.DAY and not provider and not model:
             for row in _rows(f"ALL#{shard}", first, last):
                 _accumulate(groups, row.sort_key, row)
         else:

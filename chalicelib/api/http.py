@@ -1,34 +1,29 @@
-"""What every route shares: the error envelope, JSON in/out, validation, auth, pagination."""
+"""What every route shares: the error envelope, JSON in/out, validation, the caller, pagination.
+
+`authenticate` only reads the bearer secret off the request; who it stands for, and whether they
+may act, is `chalicelib.tenancy.auth`'s (`Principal` is re-exported here for the routes).
+"""
 
 from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from chalice.app import Request, Response
+from pydantic import BaseModel, ValidationError
 
-from chalicelib import clock, ids
-from chalicelib.api.errors import (
-    AccountBanned,
-    ApiError,
-    Forbidden,
-    InvalidRequest,
-    PayloadTooLarge,
-    Unauthenticated,
-)
-from chalicelib.bootstrap import on_reset
+from chalicelib.api.errors import ApiError, InvalidRequest, PayloadTooLarge, Unauthenticated, to_api_error
+from chalicelib.bootstrap import ready
+from chalicelib.domain import DomainError
+from chalicelib.observability import bind, error_context
 from chalicelib.settings import get_settings
+from chalicelib.tenancy import auth
+from chalicelib.tenancy.auth import Principal
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel as Schema
-
-    from chalicelib.store.models import ApiKeyModel, UserModel, WorkspaceModel
-
-S = TypeVar("S", bound="Schema")
+S = TypeVar("S", bound=BaseModel)
 JSON_TYPE = "application/json; charset=utf-8"
 CHALICE_ERROR_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                        413: "payload_too_large", 415: "invalid_request", 500: "internal_error",
@@ -38,6 +33,7 @@ CHALICE_ERROR_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 # What an echoed X-Request-Id or a stored X-Correlation-Id may look like: short, header- and log-safe.
 TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+MAX_SECRET_CHARS = 200
 MAX_JSON_DEPTH = 64  # deeper bodies are refused before parsing (json.loads recurses per level)
 # A string literal; an unterminated one runs to the end (possessive: linear time on any input).
 _JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
@@ -104,6 +100,8 @@ def json_body(request: Request) -> dict[str, Any]:
     """The body as a JSON object. An absent or empty body is `{}` (routes whose body is optional);
     a body that is present must be a JSON object: whitespace alone, `null` or `[]` are 400."""
     raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
     check_body(raw)
     if not raw:
         return {}
@@ -118,8 +116,6 @@ def json_body(request: Request) -> dict[str, Any]:
 
 def validate(schema: type[S], data: dict[str, Any]) -> S:
     """Validate with a pydantic model; the first error becomes a 400 naming its field."""
-    from pydantic import ValidationError
-
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
@@ -144,77 +140,41 @@ def page_limit(params: dict[str, str]) -> int:
     return value
 
 
-@dataclass
-class Principal:
-    """Who is calling: a user in a workspace, through one API key."""
+def bearer_secret(request: Request) -> str:
+    """The secret of `Authorization: Bearer sk_…`; 401 when there is none that could be a key."""
+    header = request.headers.get("authorization", "") if request.headers else ""
+    scheme, _, secret = header.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret.startswith("sk_") or len(secret) > MAX_SECRET_CHARS:
+        raise Unauthenticated("a valid API key is required: Authorization: Bearer sk_…")
+    return secret
 
-    user: UserModel
-    workspace: WorkspaceModel
-    key: ApiKeyModel | None
 
-    @property
-    def is_admin(self) -> bool:
-        return bool(self.user.is_admin)
+def _resolved(resolve: Callable[[str], Principal], request: Request) -> Principal:
+    secret = bearer_secret(request)
+    ready()
+    try:
+        principal = resolve(secret)
+    except DomainError as error:  # answered the same whether or not the view is wrapped by `route`
+        raise to_api_error(error) from error
+    bind(user_id=principal.user_id, workspace_id=principal.workspace_id)
+    error_context(user_id=principal.user_id, workspace_id=principal.workspace_id)
+    return principal
 
 
 def authenticate(request: Request, *, allow_banned: bool = False) -> Principal:
-    """Resolve `Authorization: Bearer <key>`: 401 unknown/revoked, 403 banned."""
-    from chalicelib.store import bind_models
-    from chalicelib.store.models import ApiKeyModel, UserModel, WorkspaceModel
-
-    header = (request.headers or {}).get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret.startswith("sk_") or len(secret) > 200:
-        raise Unauthenticated("a valid API key is required: Authorization: Bearer sk_…")
-    bind_models()
-    try:
-        key = ApiKeyModel.get(ids.hash_secret(secret))
-    except ApiKeyModel.DoesNotExist:
-        raise Unauthenticated("unknown API key") from None
-    if key.revoked_at is not None:
-        raise Unauthenticated("this API key was revoked")
-    try:
-        user = UserModel.get(key.user_id)
-        workspace = WorkspaceModel.get(key.workspace_id)
-    except (UserModel.DoesNotExist, WorkspaceModel.DoesNotExist):
-        raise Unauthenticated("unknown API key") from None
-    if not allow_banned and not user.is_admin:
-        if workspace.status == "banned":
-            raise AccountBanned("this workspace is banned", reason=workspace.ban_reason)
-        if user.status == "banned":
-            raise AccountBanned("this user is banned")
-    _touch_key(key)
-    from chalicelib.observability import bind, error_context
-
-    bind(user_id=user.user_id, workspace_id=workspace.workspace_id)
-    error_context(user_id=user.user_id, workspace_id=workspace.workspace_id)
-    return Principal(user, workspace, key)
+    """The caller (tenancy.auth): 401 unknown/revoked key, 403 banned workspace or user."""
+    return _resolved(lambda secret: auth.authenticate(secret, allow_banned=allow_banned), request)
 
 
-_last_touch: dict[str, float] = {}
-
-
-@on_reset
-def reset() -> None:
-    """Forget when keys were last touched."""
-    _last_touch.clear()
-
-
-def _touch_key(key: ApiKeyModel) -> None:
-    """Record last use at most once a minute per key (a write on every call is waste)."""
-    now = time.monotonic()
-    if now - _last_touch.get(key.key_hash, -1e9) < 60:
-        return
-    _last_touch[key.key_hash] = now
-    from chalicelib.store.models import ApiKeyModel
-
-    try:
-        key.update(actions=[ApiKeyModel.last_used_at.set(clock.now())])
-    except Exception:
-        pass
+def authenticate_admin(request: Request) -> Principal:
+    """A platform admin (403 for everyone else, 401 without a valid key)."""
+    return _resolved(auth.authenticate_admin, request)
 
 
 def require_admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise Forbidden("platform admins only")
+    """403 unless the caller is a platform admin."""
+    try:
+        auth.require_admin(principal)
+    except DomainError as error:
+        raise to_api_error(error) from error

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.api.errors import NotFound
+from chalicelib.api.routing import route
 
 pages = Blueprint(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "admin" / "static"
@@ -21,7 +22,7 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; object
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
-@pages.route("/admin", methods=["GET"])
+@route(pages, "/admin", methods=["GET"])
 def dashboard() -> Response:
     html = (ASSETS / "index.html").read_text(encoding="utf-8")
     return Response(body=html, status_code=200, headers={
@@ -33,8 +34,8 @@ def dashboard() -> Response:
     })
 
 
-@pages.route("/admin", methods=["POST"], content_types=["application/x-www-form-urlencoded", "multipart/form-data",
-                                                          "text/plain", "application/json"])
+@route(pages, "/admin", methods=["POST"], content_types=["application/x-www-form-urlencoded", "multipart/form-data",
+                                                        "text/plain", "application/json"])
 def dashboard_form_post() -> Response:
     """Where the sign-in form lands when JavaScript did not handle it: the key field has no
     `name`, so nothing was sent; back to the page (303), nothing read, nothing kept."""
@@ -48,7 +49,7 @@ def _asset_names() -> frozenset[str]:
     return frozenset(p.name for p in ASSETS.iterdir() if p.is_file() and p.suffix in TYPES)
 
 
-@pages.route("/admin/assets/{name}", methods=["GET"])
+@route(pages, "/admin/assets/{name}", methods=["GET"])
 def asset(name: str) -> Response:
     if name not in _asset_names():
         raise NotFound("no such asset")

@@ -25,6 +25,18 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from chalicelib.generation.service import JobRecord
 
+from chalicelib.generation.service import job_view
+
+if TYPE_CHECKING:
+    from chalicelib.accounting.plans import Limits
+    from chalicelib.store.audit import AuditEntry
+    from chalicelib.store.models import ApiKeyModel, DenialModel, JobModel, LedgerEntryModel, UserModel, WorkspaceModel
+    from chalicelib.tenancy.account import UsageRows
+    from chalicelib.tenancy.admin import BanChange, Catalog, LimitsChange, WorkspaceDetail
+    from chalicelib.tenancy.auth import Principal
+    from chalicelib.tenancy.reports import UsageReport
+    from chalicelib.tenancy.service import NewKey, NewWorkspace
+
 T = TypeVar("T")
 
 
@@ -262,3 +274,418 @@ def rfc3339(value: datetime | None) -> str | None:
     from chalicelib.clock import iso
 
     return iso(value)
+
+
+# --- account ----------------------------------------------------------------------------------
+
+
+class UserView(Response):
+    """A person acting in one workspace."""
+
+    id: str = Field(description="usr_…")
+    email: str
+    display_name: str | None
+    role: str = Field(description="the role in the workspace: owner, admin or member")
+    is_admin: bool = Field(description="a platform admin (may use /admin)")
+    status: str = Field(description="active or banned")
+    settings: dict[str, Any] = Field(description="defaults for new jobs (provider, size, n) and notification choices")
+    workspace_id: str
+    created_at: str | None = Field(description="RFC 3339 UTC")
+
+    @classmethod
+    def of(cls, user: UserModel) -> UserView:
+        return cls(id=user.user_id, email=user.email, display_name=user.display_name, role=user.role,
+                   is_admin=bool(user.is_admin), status=user.status, settings=user.settings or {},
+                   workspace_id=user.workspace_id, created_at=rfc3339(user.created_at))
+
+
+class WorkspaceView(Response):
+    """A workspace: the tenant that owns a wallet, keys and jobs."""
+
+    id: str = Field(description="ws_… (ULID: sorts by creation time)")
+    name: str
+    plan: str = Field(description="free, starter, pro or enterprise")
+    billing_interval: str | None = Field(description="month or year for a subscription, else null")
+    status: str = Field(description="active or banned")
+    ban_reason: str | None
+    owner_user_id: str | None
+    limits: dict[str, Any] = Field(description="an admin's overrides of the plan's limits (empty: the plan's)")
+    created_at: str | None = Field(description="RFC 3339 UTC")
+
+    @classmethod
+    def of(cls, ws: WorkspaceModel) -> WorkspaceView:
+        return cls(id=ws.workspace_id, name=ws.name, plan=ws.plan, billing_interval=ws.billing_interval,
+                   status=ws.status, ban_reason=ws.ban_reason, owner_user_id=ws.owner_user_id,
+                   limits=ws.limits or {}, created_at=rfc3339(ws.created_at))
+
+
+class MeView(Response):
+    """`GET /v1/me`: who the key acts as."""
+
+    user: UserView
+    workspace: WorkspaceView
+    role: str
+
+    @classmethod
+    def of(cls, user: UserModel, workspace: WorkspaceModel) -> MeView:
+        return cls(user=UserView.of(user), workspace=WorkspaceView.of(workspace), role=user.role)
+
+
+class KeyView(Response):
+    """An API key as lists show it: never its secret, only the secret's first characters."""
+
+    id: str = Field(description="key_…")
+    name: str
+    prefix: str = Field(description="the secret's first 12 characters, to tell keys apart")
+    created_at: str | None
+    last_used_at: str | None = Field(description="recorded at most once a minute")
+    revoked_at: str | None = Field(description="set once revoked: the key then gets 401")
+
+    @classmethod
+    def of(cls, key: ApiKeyModel) -> KeyView:
+        return cls(id=key.key_id, name=key.name, prefix=key.prefix, created_at=rfc3339(key.created_at),
+                   last_used_at=rfc3339(key.last_used_at), revoked_at=rfc3339(key.revoked_at))
+
+
+class KeyCreated(Response):
+    """`POST /v1/keys` (201): the new key and its secret, shown this once."""
+
+    key: KeyView
+    secret: str = Field(description="sk_test_…/sk_live_…: only its hash is stored; a replay answers it as null")
+
+    @classmethod
+    def of(cls, made: NewKey) -> KeyCreated:
+        return cls(key=KeyView.of(made.key), secret=made.secret)
+
+
+class KeyPage(Page[KeyView]):
+    """The caller's keys, newest first (one page: a user has few)."""
+
+    @classmethod
+    def of(cls, keys: list[ApiKeyModel]) -> KeyPage:
+        return cls(data=[KeyView.of(k) for k in keys], next_cursor=None)
+
+
+class AllowanceView(Response):
+    """The plan's allowance of the period, in credits."""
+
+    granted: int
+    used: int
+    remaining: int
+
+
+class BalanceView(Response):
+    """`GET /v1/balance`: the wallet's pools in credits (integers), spent allowance first."""
+
+    workspace_id: str
+    plan: str
+    billing_interval: str | None = Field(description="month, year or null")
+    period: str = Field(description="the allowance period, YYYY-MM")
+    period_start: str | None
+    period_end: str | None
+    allowance: AllowanceView
+    purchased: int = Field(description="purchased credits left (they do not expire)")
+    held: int = Field(description="reserved by jobs admitted and not yet settled")
+    available: int = Field(description="what a new job may reserve: allowance remaining + purchased - held")
+    debt: int = Field(description="clawbacks that found no credits (refunds, disputes)")
+    auto_topup: dict[str, Any] | None = Field(description="auto top-up settings and state; null if never configured")
+
+    @classmethod
+    def of(cls, balance: dict[str, Any]) -> BalanceView:
+        """From the accounting core's balance (accounting.ledger.balance_view)."""
+        return cls.model_validate(balance)
+
+
+class LedgerEntryView(Response):
+    """One immutable ledger entry: sum(amount) is the balance, sum(held_delta) what is held."""
+
+    id: str = Field(description="led_… (ULID: newest first by id)")
+    type: str = Field(description="hold, charge, release, grant, expire, purchase, adjust, …")
+    amount: int
+    held_delta: int
+    job_id: str | None
+    user_id: str | None
+    key_id: str | None
+    provider: str | None
+    model: str | None
+    period: str | None
+    source: str | None = Field(description="the business object that caused it (invoice, session, …)")
+    reason: str | None
+    details: dict[str, Any] = Field(description="tokens, provider_ms, cost_micro_usd, images, …")
+    created_at: str | None
+
+    @classmethod
+    def of(cls, e: LedgerEntryModel) -> LedgerEntryView:
+        return cls(id=e.entry_id, type=e.type, amount=int(e.amount), held_delta=int(e.held_delta), job_id=e.job_id,
+                   user_id=e.user_id, key_id=e.key_id, provider=e.provider, model=e.model, period=e.period,
+                   source=e.source, reason=e.reason, details=e.details or {}, created_at=rfc3339(e.created_at))
+
+
+class LedgerPage(Page[LedgerEntryView]):
+    """`GET /v1/ledger`: the workspace's entries, newest first."""
+
+    @classmethod
+    def of(cls, entries: list[LedgerEntryModel], next_cursor: str | None) -> LedgerPage:
+        return cls(data=[LedgerEntryView.of(e) for e in entries], next_cursor=next_cursor)
+
+
+class UsageRow(Response):
+    """Usage of one group (a day, a provider, a model, a user, …) from the daily rollups."""
+
+    key: str = Field(description="the group: a day, provider, provider/model, user id or day#provider")
+    jobs: int = Field(description="jobs that succeeded")
+    failed: int
+    images: int
+    credits: int
+    cost_micro_usd: int
+    input_tokens: int
+    output_tokens: int
+    provider_ms: int
+
+
+class UsagePage(Response):
+    """`GET /v1/usage`: rows of one grouping, ordered by key."""
+
+    data: list[UsageRow]
+    group_by: str
+    next_cursor: None = Field(default=None, description="always null: one page")
+
+    @classmethod
+    def of(cls, usage: UsageRows) -> UsagePage:
+        return cls(data=[UsageRow.model_validate(r) for r in usage.rows], group_by=usage.group_by)
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+
+class AdminIdentity(Response):
+    user_id: str
+    email: str
+
+
+class ProviderModel(Response):
+    provider: str
+    model: str
+
+
+class AdminMeta(Response):
+    """`GET /admin/api/meta`: what the dashboard's filters and forms offer."""
+
+    plans: list[str]
+    providers: list[str]
+    models: list[ProviderModel]
+    job_statuses: list[str]
+    scheduled: list[str] = Field(description="tasks `POST /admin/api/scheduled/{name}/run` runs")
+    limits: list[str] = Field(description="the limit names an admin may override")
+    credit_value_micro_usd: int = Field(description="the list price of a credit: revenue and margins")
+    admin: AdminIdentity
+
+    @classmethod
+    def of(cls, catalog: Catalog, caller: Principal) -> AdminMeta:
+        return cls(plans=list(catalog.plans), providers=sorted({p for p, _ in catalog.models}),
+                   models=[ProviderModel(provider=p, model=m) for p, m in catalog.models],
+                   job_statuses=list(catalog.job_statuses), scheduled=list(catalog.scheduled),
+                   limits=list(catalog.limits), credit_value_micro_usd=catalog.credit_value_micro_usd,
+                   admin=AdminIdentity(user_id=caller.user.user_id, email=caller.user.email))
+
+
+class WorkspaceCreated(Response):
+    """`POST /admin/api/workspaces` (201): the workspace, its owner and the owner's first key."""
+
+    workspace: WorkspaceView
+    owner: UserView
+    api_key: str = Field(description="the first key's secret, shown this once (a replay answers null)")
+    key: KeyView
+
+    @classmethod
+    def of(cls, made: NewWorkspace) -> WorkspaceCreated:
+        return cls(workspace=WorkspaceView.of(made.workspace), owner=UserView.of(made.owner), api_key=made.secret,
+                   key=KeyView.of(made.key))
+
+
+class WorkspacePage(Page[WorkspaceView]):
+    """`GET /admin/api/workspaces`: newest first; filtered pages may be short before the last."""
+
+    @classmethod
+    def of(cls, workspaces: list[WorkspaceModel], next_cursor: str | None) -> WorkspacePage:
+        return cls(data=[WorkspaceView.of(w) for w in workspaces], next_cursor=next_cursor)
+
+
+class LimitsView(Response):
+    """A workspace's effective limits: its plan's, with an admin's overrides applied."""
+
+    requests_per_minute_user: int
+    requests_per_minute_workspace: int
+    requests_per_minute_key: int
+    requests_per_minute: int = Field(description="API.md's name for the workspace's rate")
+    tokens_per_day: int
+    credits_per_day: int
+    max_concurrent_jobs: int = Field(description="jobs running at once (the worker starts no more)")
+    max_queued_jobs: int = Field(description="jobs admitted and unfinished (admission refuses more: 429 queue)")
+    providers: list[str]
+
+    @classmethod
+    def of(cls, limits: Limits) -> LimitsView:
+        return cls.model_validate(limits.as_dict())
+
+
+class AuditView(Response):
+    """Who changed what, before and after, and why."""
+
+    id: str = Field(description="aud_…")
+    target: str = Field(description="the workspace (ws_…) or `platform`")
+    actor: str = Field(description="the admin's user id, or system, seed, cli, stripe…")
+    action: str = Field(description="e.g. workspace.ban, workspace.limits, credits.adjust, scheduled.reconcile")
+    before: Any
+    after: Any
+    reason: str | None
+    created_at: str | None
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditView:
+        return cls(id=entry.id, target=entry.target, actor=entry.actor, action=entry.action, before=entry.before,
+                   after=entry.after, reason=entry.reason, created_at=rfc3339(entry.created_at))
+
+
+class WorkspaceDetailView(Response):
+    """`GET /admin/api/workspaces/{id}`: the workspace and what an operator looks at first."""
+
+    workspace: WorkspaceView
+    balance: BalanceView
+    limits: LimitsView
+    users: list[UserView]
+    ledger: list[LedgerEntryView] = Field(description="the newest entries")
+    jobs: list[JobView] = Field(description="the newest jobs")
+    audit: list[AuditView] = Field(description="the newest audit rows")
+
+    @classmethod
+    def of(cls, d: WorkspaceDetail) -> WorkspaceDetailView:
+        return cls(workspace=WorkspaceView.of(d.workspace), balance=BalanceView.of(d.balance),
+                   limits=LimitsView.of(d.limits), users=[UserView.of(u) for u in d.users],
+                   ledger=[LedgerEntryView.of(e) for e in d.ledger],
+                   jobs=[JobView.model_validate(job_view(j)) for j in d.jobs], audit=[AuditView.of(a) for a in d.audit])
+
+
+class CreditEntry(Response):
+    """`POST /admin/api/workspaces/{id}/credits` (201): the ledger entry of the grant or deduction."""
+
+    entry: LedgerEntryView
+
+    @classmethod
+    def of(cls, entry: LedgerEntryModel) -> CreditEntry:
+        return cls(entry=LedgerEntryView.of(entry))
+
+
+class LimitsChanged(Response):
+    """`PUT /admin/api/workspaces/{id}/limits`: the effective limits and the overrides set."""
+
+    limits: LimitsView
+    overrides: dict[str, Any]
+
+    @classmethod
+    def of(cls, change: LimitsChange) -> LimitsChanged:
+        return cls(limits=LimitsView.of(change.limits), overrides=change.overrides)
+
+
+class BanResult(Response):
+    """A ban or unban: the workspace's or user's id and its status now."""
+
+    id: str
+    status: str = Field(description="banned or active")
+
+    @classmethod
+    def of(cls, change: BanChange) -> BanResult:
+        return cls(id=change.id, status=change.status)
+
+
+class TaskRun(Response):
+    """`POST /admin/api/scheduled/{name}/run`: what the task reported."""
+
+    name: str
+    result: dict[str, Any]
+
+    @classmethod
+    def of(cls, name: str, result: dict[str, Any]) -> TaskRun:
+        return cls(name=name, result=result)
+
+
+class UsageTotals(Response):
+    """Sums of the rows, with revenue (credits at their list value) and gross margin, in micro-USD."""
+
+    jobs: int
+    failed: int
+    images: int
+    credits: int
+    cost_micro_usd: int
+    input_tokens: int
+    output_tokens: int
+    provider_ms: int
+    revenue_micro_usd: int
+    gross_margin_micro_usd: int
+
+
+class AdminUsage(Response):
+    """`GET /admin/api/usage`: rows of a grouping, the top spenders (platform-wide), the totals."""
+
+    data: list[UsageRow]
+    group_by: str
+    top_workspaces: list[UsageRow] = Field(description="by credits spent; empty when one workspace is asked for")
+    totals: UsageTotals
+    credit_value_micro_usd: int
+
+    @classmethod
+    def of(cls, report: UsageReport) -> AdminUsage:
+        return cls(data=[UsageRow.model_validate(r) for r in report.rows], group_by=report.group_by,
+                   top_workspaces=[UsageRow.model_validate(r) for r in report.top_workspaces],
+                   totals=UsageTotals.model_validate(report.totals),
+                   credit_value_micro_usd=report.credit_value_micro_usd)
+
+
+class AdminJobView(JobView):
+    """A job with the workspace and user it belongs to."""
+
+    workspace_id: str
+    user_id: str
+
+    @classmethod
+    def of(cls, job: JobModel) -> AdminJobView:
+        return cls.model_validate({**job_view(job), "workspace_id": job.workspace_id, "user_id": job.user_id})
+
+
+class AdminJobPage(Page[AdminJobView]):
+    """`GET /admin/api/jobs`: a window's jobs, newest first."""
+
+    @classmethod
+    def of(cls, jobs: list[JobModel], next_cursor: str | None) -> AdminJobPage:
+        return cls(data=[AdminJobView.of(j) for j in jobs], next_cursor=next_cursor)
+
+
+class DenialView(Response):
+    """A refused admission (402/403/429): who, why, when."""
+
+    id: str = Field(description="den_…")
+    workspace_id: str
+    user_id: str | None
+    key_id: str | None
+    code: str = Field(description="the envelope code it was answered with, e.g. rate_limited")
+    scope: str | None
+    provider: str | None
+    message: str | None
+    request_id: str | None = Field(description="the answer's X-Request-Id (its correlation id)")
+    created_at: str | None
+
+    @classmethod
+    def of(cls, d: DenialModel) -> DenialView:
+        return cls(id=d.denial_id, workspace_id=d.workspace_id, user_id=d.user_id, key_id=d.key_id, code=d.code,
+                   scope=d.scope, provider=d.provider, message=d.message, request_id=d.request_id,
+                   created_at=rfc3339(d.created_at))
+
+
+class DenialList(Response):
+    """`GET /admin/api/denials`: refused admissions in a window, newest first."""
+
+    data: list[DenialView]
+
+    @classmethod
+    def of(cls, denials: list[DenialModel]) -> DenialList:
+        return cls(data=[DenialView.of(d) for d in denials])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -88,6 +88,10 @@ class MePatch(Strict):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     settings: UserSettings | None = None
 
+    def settings_given(self) -> dict[str, Any] | None:
+        """The settings the caller sent (absent ones are not reset), or None when none were."""
+        return self.settings.model_dump(exclude_none=True) if self.settings is not None else None
+
 
 class KeyCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
@@ -132,6 +136,15 @@ class LimitsPut(Strict):
     max_queued_jobs: int | None = Field(default=None, ge=0, le=100_000)
     providers: list[ProviderName] | None = None
     reason: str = Field(default="", max_length=500)
+
+    def overrides(self) -> dict[str, Any]:
+        """The overrides to store: the limits given, with the shorthand spread over the three
+        rates it stands for (a rate given by its own name wins)."""
+        given = self.model_dump(exclude_none=True, exclude={"reason", "requests_per_minute"})
+        if self.requests_per_minute is not None:
+            for scope in ("user", "workspace", "key"):
+                given.setdefault(f"requests_per_minute_{scope}", self.requests_per_minute)
+        return given
 
 
 class BanBody(Strict):

@@ -102,7 +102,7 @@ def seed(days: int = 14, rng_seed: int = 7, now: datetime | None = None) -> dict
     """Create the personas' workspaces and `days` days of jobs ending today; returns what was made."""
     from chalicelib import clock
     from chalicelib.accounting.ledger import adjust
-    from chalicelib.accounts import create_workspace
+    from chalicelib.tenancy import create_workspace
 
     rng = random.Random(rng_seed)
     end = (now or datetime.now(UTC)).replace(microsecond=0)

@@ -78,9 +78,9 @@ def create_resources(visibility_timeout_s: int = 5) -> None:
 def bootstrap_admin(secret: str) -> dict[str, str]:
     """A platform workspace whose owner is a platform admin, with the given key."""
     from chalicelib import ids
-    from chalicelib.accounts import create_workspace
     from chalicelib.store import bind_models
     from chalicelib.store.models import ApiKeyModel
+    from chalicelib.tenancy import create_workspace
 
     bind_models()
     try:

@@ -44,6 +44,19 @@ class BaseModel(Model):
 # --- tenancy -------------------------------------------------------------------------------
 
 
+class WorkspaceListing(GlobalSecondaryIndex["WorkspaceModel"]):
+    """The admin list, newest first, without a scan: every workspace carries one of a few
+    `list_shard` values ("ws#0".."ws#3", from its id), so the index is not sparse, no key is hot,
+    and a page is one query per shard (merged by id: ULIDs sort by creation)."""
+
+    class Meta:
+        index_name = "listing"
+        projection = AllProjection()
+
+    list_shard = UnicodeAttribute(hash_key=True)
+    workspace_id = UnicodeAttribute(range_key=True)
+
+
 class WorkspaceModel(BaseModel):
     """A workspace owns a wallet; users act in it."""
 
@@ -65,6 +78,13 @@ class WorkspaceModel(BaseModel):
     billing = JSONAttribute(default=dict)
     billing_version = NumberAttribute(null=True)  # absent on items never written since: 0
     created_at = UTCDateTimeAttribute()
+    # The listing index and its search filters, written at creation (store/workspaces.py; older
+    # workspaces: store.workspaces.backfill_listing). Filters cannot read the index's own keys,
+    # hence the id's lower-case copy beside the name's.
+    list_shard = UnicodeAttribute(null=True)
+    name_lower = UnicodeAttribute(null=True)
+    id_lower = UnicodeAttribute(null=True)
+    listing = WorkspaceListing()
 
 
 class UserByWorkspace(GlobalSecondaryIndex["UserModel"]):

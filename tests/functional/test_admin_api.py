@@ -196,3 +196,27 @@ def test_the_sign_in_form_never_puts_the_key_in_a_url(api):
     assert "name=" not in key_input
     response = api.http.post("/admin", headers={"Content-Type": "application/x-www-form-urlencoded"}, body=b"")
     assert response.status_code == 303 and response.headers["Location"] == "/admin"
+
+
+def test_the_admin_view_shows_the_same_balance_as_the_tenant_auto_topup_included(api, make_tenant, admin):
+    """One function answers both: the admin's workspace view once read a billing field nothing
+    wrote, so its auto top-up was always null while /v1/balance showed the real settings."""
+    t = make_tenant()
+    settings = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 2000}
+    assert call(api, "PUT", "/v1/billing/auto-topup", t, settings)[0] == 200
+    status, own, _ = call(api, "GET", "/v1/balance", t)
+    assert status == 200 and own["auto_topup"]["enabled"] is True and own["auto_topup"]["amount"] == 500
+    status, detail, _ = call(api, "GET", f"/admin/api/workspaces/{t.workspace_id}", admin)
+    assert status == 200 and detail["balance"] == own
+
+
+@pytest.mark.parametrize("workspace_id", ["0", "ws_missing", "ws_01KDVEKSJRM9Y39NJ6J6WEGEDK", "%C3%92"])
+def test_unknown_workspaces_are_404_on_every_admin_route_never_500(api, admin, workspace_id):
+    ws = f"/admin/api/workspaces/{workspace_id}"
+    for method, path, body in [("GET", ws, None), ("POST", f"{ws}/credits", {"amount": 5, "reason": "x"}),
+                               ("PUT", f"{ws}/limits", {"tokens_per_day": 5}), ("POST", f"{ws}/ban", {"reason": "x"}),
+                               ("POST", f"{ws}/unban", {"reason": "x"}), ("PUT", f"{ws}/billing",
+                                                                          {"provider": "stripe", "reason": "x"}),
+                               ("POST", f"/admin/api/users/{workspace_id}/ban", {"reason": "x"})]:
+        status, err, _ = call(api, method, path, admin, body)
+        assert status == 404 and err["error"]["code"] == "not_found", (method, path, err)

@@ -28,8 +28,8 @@ def seeded_env(moto_server):
     import os
 
     from chalicelib import clock
-    from chalicelib.accounts import create_workspace
     from chalicelib.local.seed import seed
+    from chalicelib.tenancy import create_workspace
     from tests.conftest import Tenant, use_tables
 
     use_tables(moto_server, f"t{os.getpid()}-seeded")

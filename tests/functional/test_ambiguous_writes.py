@@ -99,8 +99,8 @@ def faults(aws: Any, monkeypatch: Any, frozen_clock: Any) -> Iterator[Any]:
 def admit_warm_up() -> None:
     """One admission of a throwaway tenant at the frozen time: the provider scope's previous
     window (shared by every test) becomes known, so the faulted admissions need one attempt."""
-    from chalicelib.accounts import create_workspace
     from chalicelib.store.models import WorkspaceModel
+    from chalicelib.tenancy import create_workspace
 
     made = create_workspace("warm-up", "warm@example.test", "pro")
     WorkspaceModel(made.workspace.workspace_id).update(actions=[WorkspaceModel.limits.set(UNLIMITED)])

@@ -198,7 +198,7 @@ def world(aws, moto_server):
     """Own tables; tenants A and B with jobs and ledger entries; an admin; valid cursors of each listing."""
     import os
 
-    from chalicelib.accounts import create_workspace
+    from chalicelib.tenancy import create_workspace
     from tests.conftest import Tenant, use_tables
 
     use_tables(moto_server, f"t{os.getpid()}-badinput")

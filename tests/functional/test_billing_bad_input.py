@@ -21,10 +21,10 @@ import pytest
 
 from chalicelib import clock, ids
 from chalicelib.accounting.periods import period_of
-from chalicelib.accounts import create_workspace
 from chalicelib.billing import gateway
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
 from chalicelib.settings import reset_settings
+from chalicelib.tenancy import create_workspace
 from tests.conftest import Tenant, use_tables
 from tests.functional.billing_helpers import SECRET, World, build_world, plan_price, post, rejected_rows, sign, snapshot
 from tests.functional.helpers import app_client, call

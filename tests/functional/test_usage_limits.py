@@ -86,16 +86,15 @@ def test_provider_not_in_plan_is_403(api, make_tenant):
 def _colleague(t) -> dict[str, str]:
     """A second user of the same workspace, with a key of their own (teams are not built yet)."""
     from chalicelib import clock, ids
-    from chalicelib.accounts import _new_key
-    from chalicelib.store.models import UserModel
+    from chalicelib.store import users
+    from chalicelib.tenancy import create_key
 
     now = clock.now()
-    user = UserModel(ids.new_id("usr", now), workspace_id=t.workspace_id, email="colleague@example.test",
-                     role="member", status="active", settings={}, created_at=now)
+    user = users.new_user(ids.new_id("usr", now), t.workspace_id, "colleague@example.test", role="member",
+                          is_admin=False, now=now)
     user.save()
-    key, secret = _new_key(user, "colleague", now)
-    key.save()
-    return {"Authorization": f"Bearer {secret}"}
+    made = create_key(user, "colleague")
+    return {"Authorization": f"Bearer {made.secret}"}
 
 
 def test_banned_user_is_refused_but_colleagues_are_not(api, make_tenant, admin):

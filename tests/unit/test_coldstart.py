@@ -11,6 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ["boto3", "botocore.session", "aws_xray_sdk", "PIL", "stripe", "pydantic", "pynamodb.connection.base",
          "openai", "google.genai", "sentry_sdk", "moto"]
+# Routes import their services, response models and request schemas at the top (our own modules
+# are never imported lazily), so the API loads pynamodb (with botocore) and pydantic when the app
+# is imported; every request but /healthz needed them anyway. The SDKs stay lazy.
+APP_NEEDS = {"botocore.session", "pynamodb.connection.base", "pydantic"}
 # The worker settles through pynamodb, so botocore comes with it; nothing else heavy may.
 WORKER_NEEDS = {"botocore.session", "pynamodb.connection.base"}
 # Routes import their services (pynamodb, botocore with it) and response models (pydantic) at the

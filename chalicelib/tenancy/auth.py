@@ -1,0 +1,106 @@
+"""Who is calling: an API key's secret resolved to a user acting in a workspace.
+
+`api.http.authenticate` only reads the bearer secret off the request; the rules are here:
+unknown and revoked keys are refused, a banned workspace or user is refused (platform admins
+are not: they must be able to act on banned tenants), and a key's last use is recorded at most
+once a minute per container.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from chalicelib import clock, ids
+from chalicelib.bootstrap import on_reset
+from chalicelib.observability import logger
+from chalicelib.store import keys, users, workspaces
+from chalicelib.store.models import ApiKeyModel, UserModel, WorkspaceModel
+from chalicelib.tenancy.errors import AdminsOnly, UnknownKey, UserBanned, WorkspaceBanned
+
+TOUCH_EVERY_S = 60.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A user in a workspace, through one API key: what every use case acts for.
+
+    It carries the records authentication read (so a use case does not read them again).
+    """
+
+    user: UserModel
+    workspace: WorkspaceModel
+    key: ApiKeyModel | None
+
+    @property
+    def user_id(self) -> str:
+        return self.user.user_id
+
+    @property
+    def workspace_id(self) -> str:
+        return self.workspace.workspace_id
+
+    @property
+    def key_id(self) -> str | None:
+        return self.key.key_id if self.key is not None else None
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user.is_admin)
+
+
+def authenticate(secret: str, *, allow_banned: bool = False) -> Principal:
+    """The principal a key's secret stands for; UnknownKey or *Banned when it may not act."""
+    key = keys.by_hash(ids.hash_secret(secret))
+    if key is None:
+        raise UnknownKey("unknown API key")
+    if key.revoked_at is not None:
+        raise UnknownKey("this API key was revoked")
+    user = users.get(key.user_id, consistent=False)
+    workspace = workspaces.get(key.workspace_id, consistent=False)
+    if user is None or workspace is None:
+        raise UnknownKey("unknown API key")
+    if not allow_banned and not user.is_admin:
+        if workspace.status == "banned":
+            raise WorkspaceBanned("this workspace is banned", reason=workspace.ban_reason)
+        if user.status == "banned":
+            raise UserBanned("this user is banned")
+    _touch(key)
+    return Principal(user, workspace, key)
+
+
+def require_admin(principal: Principal) -> Principal:
+    """The principal, if a platform admin."""
+    if not principal.is_admin:
+        raise AdminsOnly("platform admins only")
+    return principal
+
+
+def authenticate_admin(secret: str) -> Principal:
+    """A platform admin (whose own workspace may even be banned: admins act on banned tenants)."""
+    return require_admin(authenticate(secret, allow_banned=True))
+
+
+_last_touch: dict[str, float] = {}
+
+
+@on_reset
+def reset() -> None:
+    """Forget when keys were last touched."""
+    _last_touch.clear()
+
+
+def _touch(key: ApiKeyModel) -> None:
+    """Record the key's last use, at most once a minute per key (a write on every call is waste)."""
+    now = time.monotonic()
+    if now - _last_touch.get(key.key_hash, -1e9) < TOUCH_EVERY_S:
+        return
+    _last_touch[key.key_hash] = now
+    try:
+        keys.touch(key, clock.now())
+    except Exception:  # bookkeeping: a failed write must never refuse the request
+        logger.warning("could not record a key's last use", extra={"key_id": key.key_id})

@@ -1,0 +1,46 @@
+"""What tenancy's use cases refuse, as the domain's kinds (`chalicelib.domain`); `api/` maps the
+kinds to HTTP in one place. Details travel as keyword arguments into the envelope."""
+
+from __future__ import annotations
+
+from chalicelib.domain import Banned, Conflict, InvalidInput, NotAllowed, NotAuthenticated, NotFound
+
+
+class UnknownKey(NotAuthenticated):
+    """No key, an unknown key, or a revoked one."""
+
+
+class WorkspaceBanned(Banned):
+    """The caller's workspace is banned (`reason` says why)."""
+
+
+class UserBanned(Banned):
+    """The calling user is banned (the rest of the workspace goes on)."""
+
+
+class AdminsOnly(NotAllowed):
+    """Platform admins only."""
+
+
+class WorkspaceNotFound(NotFound):
+    pass
+
+
+class UserNotFound(NotFound):
+    pass
+
+
+class KeyNotFound(NotFound):
+    """Not one of the caller's keys."""
+
+
+class UnknownTask(NotFound):
+    """No scheduled task of that name."""
+
+
+class DeductionTooLarge(Conflict):
+    """A deduction would make `available` negative (`available` says how much there is)."""
+
+
+class InvalidQuery(InvalidInput):
+    """A report's filters do not go together (or name something that does not exist)."""
