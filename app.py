@@ -11,7 +11,7 @@ from chalice import Chalice, Cron, Rate, Response
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
 from chalicelib.api.billing import billing
-from chalicelib.api.errors import ApiError
+from chalicelib.api.errors import ApiError, to_api_error
 from chalicelib.api.http import (
     CHALICE_ERROR_CODES,
     SECURITY_HEADERS,
@@ -23,6 +23,8 @@ from chalicelib.api.http import (
 )
 from chalicelib.api.jobs import jobs
 from chalicelib.api.pages import pages
+from chalicelib.api.routing import route
+from chalicelib.domain import DomainError
 from chalicelib.observability import (
     bind,
     count,
@@ -32,6 +34,7 @@ from chalicelib.observability import (
     note_cold_start,
     unbind,
 )
+from chalicelib.settings import get_settings
 
 app = Chalice(app_name="imagegen")
 init_error_reporting()  # only when SENTRY_DSN is set; otherwise nothing is imported
@@ -62,6 +65,8 @@ def envelope(event: Any, get_response: Any) -> Response:
         response = get_response(event)
     except ApiError as error:
         response = error_response(error, request_id)
+    except DomainError as error:  # raised before any route (e.g. a deployment missing a setting)
+        response = error_response(to_api_error(error), request_id)
     response = _normalise(response, request_id)
     response.headers["X-Request-Id"] = request_id
     for name, value in SECURITY_HEADERS.items():
@@ -103,10 +108,8 @@ def _normalise(response: Response, request_id: str) -> Response:
     return response
 
 
-@app.route("/healthz", methods=["GET"])
+@route(app, "/healthz", methods=["GET"])
 def healthz() -> Response:
-    from chalicelib.settings import get_settings
-
     return json_response({"status": "ok", "version": get_settings().version})
 
 

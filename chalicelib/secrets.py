@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from chalicelib.api.errors import ServiceUnavailable
 from chalicelib.bootstrap import on_reset
+from chalicelib.domain import Misconfigured
 
 
 @cache
@@ -28,9 +28,9 @@ def secret(name: str, *, required: bool = True) -> str:
             return str(client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
         except ClientError as exc:  # missing parameter or no access: a 503 that names it, not a 500
             code = exc.response.get("Error", {}).get("Code", "ClientError")
-            raise ServiceUnavailable(f"not configured: SSM parameter {parameter} for {name} ({code})") from None
+            raise Misconfigured(f"not configured: SSM parameter {parameter} for {name} ({code})") from None
     if required:
-        raise ServiceUnavailable(f"not configured: {name} (or {name}_PARAM) is not set")
+        raise Misconfigured(f"not configured: {name} (or {name}_PARAM) is not set")
     return ""
 
 

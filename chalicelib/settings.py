@@ -10,14 +10,14 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from chalicelib.api.errors import ServiceUnavailable
 from chalicelib.bootstrap import on_reset
+from chalicelib.domain import Misconfigured
 
 # Stages that run on this machine (the local stack, the tests): the placeholder provider is their default.
 LOCAL_STAGES = frozenset({"local", "test"})
 
 
-class ConfigurationError(ServiceUnavailable):
+class ConfigurationError(Misconfigured):
     """The deployment is misconfigured: every request answers 503 naming the setting, and the
     scheduled and queue functions fail (their error alarms fire), until it is fixed."""
 

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Blueprint, Response
 
 from chalicelib.api import cursors
 from chalicelib.api.http import authenticate, json_body, page_limit, query_params, validate
 from chalicelib.api.idempotency import idempotent, secret_shown_once
-from chalicelib.api.params import date_range
-from chalicelib.api.responses import BalanceView, KeyCreated, KeyPage, LedgerPage, MeView, UsagePage
 from chalicelib.api.routing import no_content, render, route
-from chalicelib.api.schemas import KeyCreate, MePatch
-from chalicelib.tenancy import account as workspace_account
-from chalicelib.tenancy import service
+from chalicelib.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import chalicelib.api.params as params
+    import chalicelib.api.responses as responses
+    import chalicelib.api.schemas as schemas
+    import chalicelib.tenancy.account as workspace_account
+    import chalicelib.tenancy.service as service
+else:
+    params = lazy_module("chalicelib.api.params")
+    responses = lazy_module("chalicelib.api.responses")
+    schemas = lazy_module("chalicelib.api.schemas")
+    service = lazy_module("chalicelib.tenancy.service")
+    workspace_account = lazy_module("chalicelib.tenancy.account")
 
 account = Blueprint(__name__)
 
@@ -20,30 +31,31 @@ account = Blueprint(__name__)
 @route(account, "/v1/me", methods=["GET"])
 def get_me() -> Response:
     caller = authenticate(account.current_request)
-    return render(MeView.of(caller.user, caller.workspace))
+    return render(responses.MeView.of(caller.user, caller.workspace))
 
 
 @route(account, "/v1/me", methods=["PATCH"])
 def patch_me() -> Response:
     caller = authenticate(account.current_request)
-    body = validate(MePatch, json_body(account.current_request))
+    body = validate(schemas.MePatch, json_body(account.current_request))
     user = service.update_profile(caller.user, body.display_name, body.settings_given())
-    return render(MeView.of(user, caller.workspace))
+    return render(responses.MeView.of(user, caller.workspace))
 
 
 @route(account, "/v1/keys", methods=["POST"])
 def create_key() -> Response:
     request = account.current_request
     caller = authenticate(request)
-    body = validate(KeyCreate, json_body(request))
-    return idempotent(request, caller.user_id, lambda: render(KeyCreated.of(service.create_key(caller.user, body.name)), 201),
+    body = validate(schemas.KeyCreate, json_body(request))
+    return idempotent(request, caller.user_id,
+                      lambda: render(responses.KeyCreated.of(service.create_key(caller.user, body.name)), 201),
                       account.lambda_context, redact=secret_shown_once("secret"))
 
 
 @route(account, "/v1/keys", methods=["GET"])
 def list_keys() -> Response:
     caller = authenticate(account.current_request)
-    return render(KeyPage.of(service.list_keys(caller.user)))
+    return render(responses.KeyPage.of(service.list_keys(caller.user)))
 
 
 @route(account, "/v1/keys/{key_id}", methods=["DELETE"])
@@ -56,7 +68,7 @@ def delete_key(key_id: str) -> Response:
 @route(account, "/v1/balance", methods=["GET"])
 def balance() -> Response:
     caller = authenticate(account.current_request)
-    return render(BalanceView.of(workspace_account.current_balance(caller.workspace)))
+    return render(responses.BalanceView.of(workspace_account.current_balance(caller.workspace)))
 
 
 @route(account, "/v1/ledger", methods=["GET"])
@@ -65,12 +77,12 @@ def ledger() -> Response:
     params = query_params(account.current_request)
     limit, position = page_limit(params), cursors.decode(params, "ledger", caller.workspace_id)
     entries, last = workspace_account.ledger_page(caller.workspace_id, limit, position)
-    return render(LedgerPage.of(entries, cursors.encode("ledger", caller.workspace_id, last)))
+    return render(responses.LedgerPage.of(entries, cursors.encode("ledger", caller.workspace_id, last)))
 
 
 @route(account, "/v1/usage", methods=["GET"])
 def usage() -> Response:
     caller = authenticate(account.current_request)
     params = query_params(account.current_request)
-    start, end = date_range(params)
-    return render(UsagePage.of(workspace_account.usage(caller.workspace_id, start, end, params.get("group_by", "day"))))
+    start, end = params.date_range(params)
+    return render(responses.UsagePage.of(workspace_account.usage(caller.workspace_id, start, end, params.get("group_by", "day"))))

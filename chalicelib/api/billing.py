@@ -3,31 +3,33 @@ Stripe events refused for good (rejected-events)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
 from chalicelib.api import cursors
 from chalicelib.api.errors import Forbidden
-from chalicelib.api.http import (
-    Principal,
-    authenticate,
-    json_body,
-    page_limit,
-    query_params,
-    require_admin,
-    validate,
-)
-from chalicelib.api.responses import (
-    AutoTopupEnvelope,
-    CheckoutSessionUrl,
-    Page,
-    RejectedEventView,
-    WebhookReceipt,
-    WorkspaceBillingEnvelope,
-)
+from chalicelib.api.http import authenticate, json_body, page_limit, query_params, require_admin, validate
 from chalicelib.api.routing import render, route
-from chalicelib.api.schemas import AutoTopupPut, BillingProviderPut, CheckoutCreate
-from chalicelib.billing import backends, events, topup, webhook
-from chalicelib.billing.checkout import CheckoutRequest
+from chalicelib.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import chalicelib.api.responses as responses
+    import chalicelib.api.schemas as schemas
+    import chalicelib.billing.backends as backends
+    import chalicelib.billing.checkout as checkout
+    import chalicelib.billing.events as events
+    import chalicelib.billing.topup as topup
+    import chalicelib.billing.webhook as webhook
+    from chalicelib.tenancy.auth import Principal
+else:
+    backends = lazy_module("chalicelib.billing.backends")
+    checkout = lazy_module("chalicelib.billing.checkout")
+    events = lazy_module("chalicelib.billing.events")
+    responses = lazy_module("chalicelib.api.responses")
+    schemas = lazy_module("chalicelib.api.schemas")
+    topup = lazy_module("chalicelib.billing.topup")
+    webhook = lazy_module("chalicelib.billing.webhook")
 
 billing = Blueprint(__name__)
 
@@ -43,19 +45,19 @@ def _buyer(p: Principal) -> Principal:
 def checkout() -> Response:
     request = billing.current_request
     p = _buyer(authenticate(request))
-    body = validate(CheckoutCreate, json_body(request))
-    wanted = CheckoutRequest(body.kind, pack=body.pack, plan=body.plan, interval=body.interval)
-    return render(CheckoutSessionUrl.of(backends.checkout(p.workspace.workspace_id, p.user.email, wanted)))
+    body = validate(schemas.CheckoutCreate, json_body(request))
+    wanted = checkout.CheckoutRequest(body.kind, pack=body.pack, plan=body.plan, interval=body.interval)
+    return render(responses.CheckoutSessionUrl.of(backends.checkout(p.workspace.workspace_id, p.user.email, wanted)))
 
 
 @route(billing, "/v1/billing/auto-topup", methods=["PUT"])
 def auto_topup() -> Response:
     request = billing.current_request
     p = _buyer(authenticate(request))
-    body = validate(AutoTopupPut, json_body(request))
+    body = validate(schemas.AutoTopupPut, json_body(request))
     state = topup.configure(p.workspace.workspace_id, enabled=body.enabled, threshold=body.threshold,
                             amount=body.amount, monthly_cap=body.monthly_cap, actor=p.user.user_id)
-    return render(AutoTopupEnvelope.of(state))
+    return render(responses.AutoTopupEnvelope.of(state))
 
 
 @route(billing, "/webhooks/stripe", methods=["POST"], content_types=["application/json", "text/plain"])
@@ -64,7 +66,7 @@ def stripe_webhook() -> Response:
     request = billing.current_request
     raw = request.raw_body or b""
     payload = raw if isinstance(raw, bytes) else raw.encode("utf-8")
-    return render(WebhookReceipt.of(webhook.receive(payload, request.headers.get("stripe-signature"))))
+    return render(responses.WebhookReceipt.of(webhook.receive(payload, request.headers.get("stripe-signature"))))
 
 
 @route(billing, "/admin/api/workspaces/{workspace_id}/billing", methods=["PUT"])
@@ -72,9 +74,9 @@ def admin_billing(workspace_id: str) -> Response:
     request = billing.current_request
     p = authenticate(request, allow_banned=True)
     require_admin(p)
-    body = validate(BillingProviderPut, json_body(request))
+    body = validate(schemas.BillingProviderPut, json_body(request))
     settings = backends.switch_backend(workspace_id, body.provider, actor=p.user.user_id, reason=body.reason)
-    return render(WorkspaceBillingEnvelope.of(workspace_id, settings))
+    return render(responses.WorkspaceBillingEnvelope.of(workspace_id, settings))
 
 
 @route(billing, "/admin/api/billing/rejected-events", methods=["GET"])
@@ -84,5 +86,5 @@ def admin_rejected_events() -> Response:
     require_admin(authenticate(billing.current_request, allow_banned=True))
     params = query_params(billing.current_request)
     rows, last = events.list_rejected(page_limit(params), cursors.decode(params, "rejected_events", "platform"))
-    return render(Page[RejectedEventView](data=[RejectedEventView.of(r) for r in rows],
+    return render(responses.Page[responses.RejectedEventView](data=[responses.RejectedEventView.of(r) for r in rows],
                                           next_cursor=cursors.encode("rejected_events", "platform", last)))

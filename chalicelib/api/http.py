@@ -1,7 +1,7 @@
 """What every route shares: the error envelope, JSON in/out, validation, the caller, pagination.
 
 `authenticate` only reads the bearer secret off the request; who it stands for, and whether they
-may act, is `chalicelib.tenancy.auth`'s (`Principal` is re-exported here for the routes).
+may act, is `chalicelib.tenancy.auth`'s (routes name `chalicelib.tenancy.auth.Principal` in their types).
 """
 
 from __future__ import annotations
@@ -10,20 +10,25 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import Request, Response
-from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.errors import ApiError, InvalidRequest, PayloadTooLarge, Unauthenticated, to_api_error
 from chalicelib.bootstrap import ready
 from chalicelib.domain import DomainError
+from chalicelib.lazy import lazy_module
 from chalicelib.observability import bind, error_context
 from chalicelib.settings import get_settings
-from chalicelib.tenancy import auth
-from chalicelib.tenancy.auth import Principal
 
-S = TypeVar("S", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    import chalicelib.tenancy.auth as auth
+else:
+    auth = lazy_module("chalicelib.tenancy.auth")
+
+S = TypeVar("S", bound="BaseModel")
 JSON_TYPE = "application/json; charset=utf-8"
 CHALICE_ERROR_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                        413: "payload_too_large", 415: "invalid_request", 500: "internal_error",
@@ -116,6 +121,8 @@ def json_body(request: Request) -> dict[str, Any]:
 
 def validate(schema: type[S], data: dict[str, Any]) -> S:
     """Validate with a pydantic model; the first error becomes a 400 naming its field."""
+    from pydantic import ValidationError  # heavy: loaded by the first request that parses a body
+
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
@@ -150,7 +157,7 @@ def bearer_secret(request: Request) -> str:
     return secret
 
 
-def _resolved(resolve: Callable[[str], Principal], request: Request) -> Principal:
+def _resolved(resolve: Callable[[str], auth.Principal], request: Request) -> auth.Principal:
     secret = bearer_secret(request)
     ready()
     try:
@@ -162,17 +169,17 @@ def _resolved(resolve: Callable[[str], Principal], request: Request) -> Principa
     return principal
 
 
-def authenticate(request: Request, *, allow_banned: bool = False) -> Principal:
+def authenticate(request: Request, *, allow_banned: bool = False) -> auth.Principal:
     """The caller (tenancy.auth): 401 unknown/revoked key, 403 banned workspace or user."""
     return _resolved(lambda secret: auth.authenticate(secret, allow_banned=allow_banned), request)
 
 
-def authenticate_admin(request: Request) -> Principal:
+def authenticate_admin(request: Request) -> auth.Principal:
     """A platform admin (403 for everyone else, 401 without a valid key)."""
     return _resolved(auth.authenticate_admin, request)
 
 
-def require_admin(principal: Principal) -> None:
+def require_admin(principal: auth.Principal) -> None:
     """403 unless the caller is a platform admin."""
     try:
         auth.require_admin(principal)

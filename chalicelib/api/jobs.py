@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 from chalice.app import Request, Response
 
 from chalicelib.api import cursors
-from chalicelib.api.http import Principal, authenticate, json_body, page_limit, query_params, validate
+from chalicelib.api.http import authenticate, json_body, page_limit, query_params, validate
 from chalicelib.api.idempotency import idempotent
-from chalicelib.api.responses import JobEnvelope, JobPage
 from chalicelib.api.routing import render, route
-from chalicelib.api.schemas import JobCreate
-from chalicelib.generation import service
-from chalicelib.generation.errors import rate_limit_headers
+from chalicelib.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import chalicelib.api.responses as responses
+    import chalicelib.api.schemas as schemas
+    import chalicelib.generation.errors as job_errors
+    import chalicelib.generation.service as service
+    from chalicelib.tenancy.auth import Principal
+else:
+    job_errors = lazy_module("chalicelib.generation.errors")
+    responses = lazy_module("chalicelib.api.responses")
+    schemas = lazy_module("chalicelib.api.schemas")
+    service = lazy_module("chalicelib.generation.service")
 
 jobs = Blueprint(__name__)
 
@@ -28,14 +38,14 @@ jobs = Blueprint(__name__)
 def create_job() -> Response:
     request = jobs.current_request
     principal = authenticate(request)
-    order = _order(request, principal, validate(JobCreate, json_body(request)))
+    order = _order(request, principal, validate(schemas.JobCreate, json_body(request)))
 
     def create() -> Response:
         created = service.create_job(order)
-        headers = rate_limit_headers(created.rate)
+        headers = job_errors.rate_limit_headers(created.rate)
         if created.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return render(JobEnvelope.of(created.record), 202, headers)
+        return render(responses.JobEnvelope.of(created.record), 202, headers)
 
     return idempotent(request, principal.user.user_id, create, jobs.lambda_context)
 
@@ -47,13 +57,13 @@ def list_jobs() -> Response:
     params = query_params(request)
     limit, cursor = page_limit(params), cursors.decode(params, "jobs", workspace_id)
     records, last = service.list_jobs(workspace_id, limit, cursor)
-    return render(JobPage.of(records, cursors.encode("jobs", workspace_id, last)))
+    return render(responses.JobPage.of(records, cursors.encode("jobs", workspace_id, last)))
 
 
 @route(jobs, "/v1/jobs/{job_id}", methods=["GET"])
 def get_job(job_id: str) -> Response:
     principal = authenticate(jobs.current_request)
-    return render(JobEnvelope.of(service.get_job(principal.workspace.workspace_id, job_id)))
+    return render(responses.JobEnvelope.of(service.get_job(principal.workspace.workspace_id, job_id)))
 
 
 @route(jobs, "/v1/jobs/{job_id}/cancel", methods=["POST"])
@@ -62,10 +72,10 @@ def cancel_job(job_id: str) -> Response:
     principal = authenticate(request)
     json_body(request)  # no body is needed; one that is given must still be a JSON object
     return idempotent(request, principal.user.user_id, lambda: render(
-        JobEnvelope.of(service.cancel_job(principal.workspace.workspace_id, job_id))), jobs.lambda_context)
+        responses.JobEnvelope.of(service.cancel_job(principal.workspace.workspace_id, job_id))), jobs.lambda_context)
 
 
-def _order(request: Request, principal: Principal, body: JobCreate) -> service.JobOrder:
+def _order(request: Request, principal: Principal, body: schemas.JobCreate) -> service.JobOrder:
     """The service's input: the validated body, the caller, and how to recognise a retry.
 
     The request hash is the canonical dump of the fields the client gave (sorted keys, compact):

@@ -4,10 +4,16 @@ into typed values (400 naming the parameter when one is malformed)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib import clock
 from chalicelib.api.errors import InvalidRequest
-from chalicelib.tenancy.reports import Filters
+from chalicelib.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import chalicelib.tenancy.reports as reports_module
+else:
+    reports_module = lazy_module("chalicelib.tenancy.reports")
 
 MAX_RANGE = timedelta(days=366)
 MAX_ID_CHARS = 100
@@ -45,7 +51,7 @@ def _identifier(params: dict[str, str], name: str) -> str | None:
     return value
 
 
-def filters(params: dict[str, str]) -> Filters:
+def filters(params: dict[str, str]) -> reports_module.Filters:
     """The admin views' `workspace_id`, `user_id`, `provider` and `model`."""
-    return Filters(workspace_id=_identifier(params, "workspace_id"), user_id=_identifier(params, "user_id"),
+    return reports_module.Filters(workspace_id=_identifier(params, "workspace_id"), user_id=_identifier(params, "user_id"),
                    provider=_identifier(params, "provider"), model=_identifier(params, "model"))

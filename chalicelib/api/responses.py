@@ -25,12 +25,11 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from chalicelib.generation.service import JobRecord
 
-from chalicelib.generation.service import job_view
 
 if TYPE_CHECKING:
     from chalicelib.accounting.plans import Limits
     from chalicelib.store.audit import AuditEntry
-    from chalicelib.store.models import ApiKeyModel, DenialModel, JobModel, LedgerEntryModel, UserModel, WorkspaceModel
+    from chalicelib.store.models import ApiKeyModel, DenialModel, LedgerEntryModel, UserModel, WorkspaceModel
     from chalicelib.tenancy.account import UsageRows
     from chalicelib.tenancy.admin import BanChange, Catalog, LimitsChange, WorkspaceDetail
     from chalicelib.tenancy.auth import Principal
@@ -563,7 +562,7 @@ class WorkspaceDetailView(Response):
         return cls(workspace=WorkspaceView.of(d.workspace), balance=BalanceView.of(d.balance),
                    limits=LimitsView.of(d.limits), users=[UserView.of(u) for u in d.users],
                    ledger=[LedgerEntryView.of(e) for e in d.ledger],
-                   jobs=[JobView.model_validate(job_view(j)) for j in d.jobs], audit=[AuditView.of(a) for a in d.audit])
+                   jobs=[JobView.of(j) for j in d.jobs], audit=[AuditView.of(a) for a in d.audit])
 
 
 class CreditEntry(Response):
@@ -648,15 +647,15 @@ class AdminJobView(JobView):
     user_id: str
 
     @classmethod
-    def of(cls, job: JobModel) -> AdminJobView:
-        return cls.model_validate({**job_view(job), "workspace_id": job.workspace_id, "user_id": job.user_id})
+    def of(cls, record: JobRecord) -> AdminJobView:  # type: ignore[override]
+        return cls(**JobView.of(record).model_dump(), workspace_id=record.job.workspace_id, user_id=record.job.user_id)
 
 
 class AdminJobPage(Page[AdminJobView]):
     """`GET /admin/api/jobs`: a window's jobs, newest first."""
 
     @classmethod
-    def of(cls, jobs: list[JobModel], next_cursor: str | None) -> AdminJobPage:
+    def of(cls, jobs: list[JobRecord], next_cursor: str | None) -> AdminJobPage:
         return cls(data=[AdminJobView.of(j) for j in jobs], next_cursor=next_cursor)
 
 

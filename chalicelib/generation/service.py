@@ -262,11 +262,3 @@ def cancel_job(workspace_id: str, job_id: str) -> JobRecord:
     if not outcome.applied and job.status != "canceled":
         raise NotCancelable(job.status)
     return describe(job)
-
-
-def job_view(job: JobModel) -> dict[str, Any]:
-    """The API.md `Job` as a dict, for `api/admin.py` until it renders `JobView` itself: the one
-    caller left of the shape this module used to build (issue 11 switches it after the merge)."""
-    from chalicelib.api.responses import JobView
-
-    return JobView.of(describe(job)).model_dump(mode="json")

@@ -12,8 +12,6 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from chalicelib import ids
-from chalicelib.domain import InvalidInput
 from chalicelib.store.models import JobModel
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})  # a job in one of these never changes again
@@ -38,23 +36,6 @@ def newest_jobs(workspace_id: str, limit: int, cursor: Cursor | None) -> tuple[l
     """A page of the workspace's jobs, newest first (ULID keys sort by time), read consistently."""
     result = JobModel.query(workspace_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor,
                             consistent_read=True)
-    return list(result), result.last_evaluated_key
-
-
-def find_jobs(workspace_id: str | None, status: str | None, start: datetime, end: datetime, limit: int,
-              cursor: Cursor | None = None) -> tuple[list[JobModel], Cursor | None]:
-    """Jobs created in [start, end], newest first, by workspace (key range) or by status (index)."""
-    low = f"job_{ids.ulid_bound(start, upper=False)}"
-    high = f"job_{ids.ulid_bound(end, upper=True)}"
-    if workspace_id:
-        condition = JobModel.status == status if status else None
-        result = JobModel.query(workspace_id, JobModel.job_id.between(low, high), filter_condition=condition,
-                                scan_index_forward=False, limit=limit, last_evaluated_key=cursor)
-    elif status:
-        result = JobModel.by_status.query(status, JobModel.job_id.between(low, high), scan_index_forward=False,
-                                          limit=limit, last_evaluated_key=cursor)
-    else:
-        raise InvalidInput("give workspace_id or status", field="workspace_id")
     return list(result), result.last_evaluated_key
 
 

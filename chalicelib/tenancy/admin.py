@@ -17,9 +17,11 @@ from chalicelib.accounting.ledger import adjust
 from chalicelib.accounting.plans import OVERRIDABLE, PLANS, Limits, effective_limits
 from chalicelib.accounting.prices import MODELS
 from chalicelib.billing.catalog import CREDIT_LIST_PRICE_MICRO_USD
+from chalicelib.generation import service as jobs
+from chalicelib.generation.service import JobRecord
 from chalicelib.store import job_search, ledger_entries, users, workspaces
 from chalicelib.store.audit import PLATFORM, AuditEntry, audit, audit_in, trail
-from chalicelib.store.models import JobModel, LedgerEntryModel, UserModel, WorkspaceModel
+from chalicelib.store.models import LedgerEntryModel, UserModel, WorkspaceModel
 from chalicelib.store.transaction import Transaction
 from chalicelib.tasks import SCHEDULED
 from chalicelib.tenancy.account import balance_of
@@ -52,7 +54,7 @@ class WorkspaceDetail:
     limits: Limits
     users: list[UserModel]
     ledger: list[LedgerEntryModel]
-    jobs: list[JobModel]
+    jobs: list[JobRecord]
     audit: list[AuditEntry]
 
 
@@ -95,7 +97,7 @@ def workspace_detail(workspace_id: str) -> WorkspaceDetail:
         limits=effective_limits(ws.plan, ws.limits),
         users=users.of_workspace(workspace_id),
         ledger=ledger_entries.latest(workspace_id, DETAIL_ENTRIES),
-        jobs=job_search.latest(workspace_id, DETAIL_JOBS),
+        jobs=[jobs.describe(job) for job in job_search.latest(workspace_id, DETAIL_JOBS)],
         audit=trail(workspace_id, DETAIL_AUDIT),
     )
 

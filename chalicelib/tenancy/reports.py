@@ -16,8 +16,9 @@ from chalicelib.accounting.denials import find_denials
 from chalicelib.accounting.plans import PROVIDER_QUOTAS
 from chalicelib.accounting.usage import FIELDS, GroupBy
 from chalicelib.billing.catalog import CREDIT_LIST_PRICE_MICRO_USD
+from chalicelib.generation.service import JobRecord, describe
 from chalicelib.store import job_search, ledger_entries
-from chalicelib.store.models import DenialModel, JobModel, LedgerEntryModel
+from chalicelib.store.models import DenialModel, LedgerEntryModel
 from chalicelib.tenancy.errors import InvalidQuery
 from chalicelib.tenancy.service import get_workspace
 
@@ -109,7 +110,7 @@ def _workspace_day_rows(where: Filters, start: datetime, end: datetime) -> list[
 
 
 def find_jobs(where: Filters, status: str | None, start: datetime, end: datetime, limit: int,
-              cursor: dict[str, Any] | None) -> tuple[list[JobModel], dict[str, Any] | None]:
+              cursor: dict[str, Any] | None) -> tuple[list[JobRecord], dict[str, Any] | None]:
     """The jobs of a window ("what failed at 14:32 for X"), newest first, by workspace or by
     status; the provider, model and user filters apply to the page read."""
     if status and status not in JOB_STATUSES:
@@ -118,7 +119,8 @@ def find_jobs(where: Filters, status: str | None, start: datetime, end: datetime
     if not where.workspace_id and not status:
         raise InvalidQuery("give workspace_id or status", field="workspace_id")
     jobs, last = job_search.find_jobs(where.workspace_id, status, start, end, limit, cursor)
-    return [j for j in jobs if where.admits(user_id=j.user_id, provider=j.provider, model=j.model)], last
+    kept = [j for j in jobs if where.admits(user_id=j.user_id, provider=j.provider, model=j.model)]
+    return [describe(job) for job in kept], last
 
 
 def denials(where: Filters, start: datetime, end: datetime, limit: int) -> list[DenialModel]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from chalicelib.api.errors import to_api_error
 from chalicelib.settings import ConfigurationError, get_settings, reset_settings
 
 
@@ -25,7 +26,8 @@ def test_a_deployed_stage_refuses_the_local_provider(fresh_settings: pytest.Monk
     with pytest.raises(ConfigurationError) as refused:
         get_settings()
     error = refused.value
-    assert error.status == 503 and error.code == "service_unavailable"
+    answer = to_api_error(error)
+    assert answer.status == 503 and answer.code == "service_unavailable"
     assert "DEFAULT_PROVIDER" in error.message and stage in error.message
     with pytest.raises(ConfigurationError):  # not cached: every call refuses until it is fixed
         get_settings()
