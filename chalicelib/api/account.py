@@ -13,13 +13,13 @@ from chalicelib.api.routing import no_content, render, route
 from chalicelib.lazy import lazy_module
 
 if TYPE_CHECKING:
-    import chalicelib.api.params as params
+    import chalicelib.api.params as ranges
     import chalicelib.api.responses as responses
     import chalicelib.api.schemas as schemas
     import chalicelib.tenancy.account as workspace_account
     import chalicelib.tenancy.service as service
 else:
-    params = lazy_module("chalicelib.api.params")
+    ranges = lazy_module("chalicelib.api.params")
     responses = lazy_module("chalicelib.api.responses")
     schemas = lazy_module("chalicelib.api.schemas")
     service = lazy_module("chalicelib.tenancy.service")
@@ -84,5 +84,5 @@ def ledger() -> Response:
 def usage() -> Response:
     caller = authenticate(account.current_request)
     params = query_params(account.current_request)
-    start, end = params.date_range(params)
+    start, end = ranges.date_range(params)
     return render(responses.UsagePage.of(workspace_account.usage(caller.workspace_id, start, end, params.get("group_by", "day"))))

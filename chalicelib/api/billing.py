@@ -17,14 +17,14 @@ if TYPE_CHECKING:
     import chalicelib.api.responses as responses
     import chalicelib.api.schemas as schemas
     import chalicelib.billing.backends as backends
-    import chalicelib.billing.checkout as checkout
+    import chalicelib.billing.checkout as checkouts
     import chalicelib.billing.events as events
     import chalicelib.billing.topup as topup
     import chalicelib.billing.webhook as webhook
     from chalicelib.tenancy.auth import Principal
 else:
     backends = lazy_module("chalicelib.billing.backends")
-    checkout = lazy_module("chalicelib.billing.checkout")
+    checkouts = lazy_module("chalicelib.billing.checkout")
     events = lazy_module("chalicelib.billing.events")
     responses = lazy_module("chalicelib.api.responses")
     schemas = lazy_module("chalicelib.api.schemas")
@@ -46,7 +46,7 @@ def checkout() -> Response:
     request = billing.current_request
     p = _buyer(authenticate(request))
     body = validate(schemas.CheckoutCreate, json_body(request))
-    wanted = checkout.CheckoutRequest(body.kind, pack=body.pack, plan=body.plan, interval=body.interval)
+    wanted = checkouts.CheckoutRequest(body.kind, pack=body.pack, plan=body.plan, interval=body.interval)
     return render(responses.CheckoutSessionUrl.of(backends.checkout(p.workspace.workspace_id, p.user.email, wanted)))
 
 
