@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Cron, Rate, Response
 
@@ -25,6 +25,7 @@ from chalicelib.api.jobs import jobs
 from chalicelib.api.pages import pages
 from chalicelib.api.routing import route
 from chalicelib.domain import DomainError
+from chalicelib.lazy import lazy_module
 from chalicelib.observability import (
     bind,
     count,
@@ -35,6 +36,15 @@ from chalicelib.observability import (
     unbind,
 )
 from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    import chalicelib.billing.topup as _topup
+    import chalicelib.generation.worker as _worker
+    import chalicelib.tasks as _tasks
+else:  # each function's own code loads when it first runs: the API's cold start carries none of it
+    _topup = lazy_module("chalicelib.billing.topup")
+    _worker = lazy_module("chalicelib.generation.worker")
+    _tasks = lazy_module("chalicelib.tasks")
 
 app = Chalice(app_name="imagegen")
 init_error_reporting()  # only when SENTRY_DSN is set; otherwise nothing is imported
@@ -118,43 +128,31 @@ def healthz() -> Response:
 
 @app.lambda_function(name="worker")
 def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from chalicelib.generation.worker import handle_batch
-
     note_cold_start("worker")
-    return handle_batch(event, context)
+    return _worker.handle_batch(event, context)
 
 
 @app.lambda_function(name="dead_letters")
 def dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from chalicelib.generation.worker import handle_dead_letters
-
-    return handle_dead_letters(event, context)
+    return _worker.handle_dead_letters(event, context)
 
 
 @app.lambda_function(name="billing_worker")
 def billing_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from chalicelib.billing.topup import handle_billing_batch
-
     note_cold_start("billing_worker")
-    return handle_billing_batch(event, context)
+    return _topup.handle_billing_batch(event, context)
 
 
 @app.schedule(Cron(5, 0, 1, "*", "?", "*"), name="monthly_reset")
 def monthly_reset(event: Any) -> dict[str, Any]:
-    from chalicelib.tasks import monthly_reset as run
-
-    return run()
+    return _tasks.monthly_reset()
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="release_stale_holds")
 def release_stale_holds(event: Any) -> dict[str, Any]:
-    from chalicelib.tasks import release_stale_holds as run
-
-    return run()
+    return _tasks.release_stale_holds()
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")
 def reconcile(event: Any) -> dict[str, Any]:
-    from chalicelib.tasks import reconcile as run
-
-    return run()
+    return _tasks.reconcile()

@@ -11,6 +11,14 @@ has to know which caches exist.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from chalicelib.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import chalicelib.store as _store
+else:
+    _store = lazy_module("chalicelib.store")  # pynamodb: only when an entry point gets ready
 
 _resets: list[Callable[[], None]] = []
 
@@ -24,9 +32,7 @@ def on_reset(forget: Callable[[], None]) -> Callable[[], None]:
 
 def ready() -> None:
     """Bind the table models to the current settings (cheap when nothing changed)."""
-    from chalicelib.store import bind_models
-
-    bind_models()
+    _store.bind_models()
 
 
 def reset() -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.aws import client
+from chalicelib.settings import get_settings
+
 
 def idempotent(key_path: str, expires_after_s: int, *, data_keyword: str,
                payload_path: str | None = None) -> tuple[Callable[[Callable[..., Any]], Callable[..., Any]], Any]:
@@ -18,9 +21,6 @@ def idempotent(key_path: str, expires_after_s: int, *, data_keyword: str,
         IdempotencyConfig,
         idempotent_function,
     )
-
-    from chalicelib.aws import client
-    from chalicelib.settings import get_settings
 
     persistence = DynamoDBPersistenceLayer(table_name=get_settings().table_name("idempotency"),
                                            boto3_client=client("dynamodb"))

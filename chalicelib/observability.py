@@ -124,10 +124,8 @@ def init_error_reporting(transport: Any = None) -> bool:
     from sentry_sdk.integrations.logging import LoggingIntegration
 
     def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
-        from chalicelib.api.errors import ApiError
-
         exc = (hint.get("exc_info") or (None, None, None))[1]
-        if isinstance(exc, ApiError) and exc.status < 500:
+        if isinstance(getattr(exc, "status", None), int) and exc.status < 500:  # an answered 4xx, not a bug
             return None
         return scrub(event)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from chalicelib.aws import client
 from chalicelib.bootstrap import on_reset
 from chalicelib.domain import Misconfigured
 
@@ -21,8 +22,6 @@ def secret(name: str, *, required: bool = True) -> str:
     parameter = os.environ.get(f"{name}_PARAM")
     if parameter:
         from botocore.exceptions import ClientError
-
-        from chalicelib.aws import client
 
         try:
             return str(client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])

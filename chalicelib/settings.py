@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from chalicelib.bootstrap import on_reset
 from chalicelib.domain import Misconfigured
+from chalicelib.observability import logger
 
 # Stages that run on this machine (the local stack, the tests): the placeholder provider is their default.
 LOCAL_STAGES = frozenset({"local", "test"})
@@ -92,8 +93,6 @@ def _refuse_placeholder_provider(settings: Settings, allowed: bool) -> None:
         return
     message = (f"DEFAULT_PROVIDER is 'local' (placeholder images) on stage '{settings.stage}': set DEFAULT_PROVIDER "
                "to a real provider (the stack's `default_provider` context), or ALLOW_LOCAL_PROVIDER=true for a demo stage")
-    from chalicelib.observability import logger
-
     logger.error("configuration refused", extra={"error_code": "misconfigured", "detail": message})
     raise ConfigurationError(message)
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from chalicelib import clock
+from chalicelib import bootstrap, clock
+from chalicelib.accounting import maintenance
+from chalicelib.accounting.periods import previous_period
+from chalicelib.billing.statements import write_statements
+from chalicelib.billing.topup import after_settlement
 from chalicelib.observability import count, logger
 from chalicelib.settings import get_settings
-from chalicelib.store import bind_models
 
 
 def monthly_reset() -> dict[str, Any]:
-    from chalicelib.accounting.maintenance import monthly_reset as run
-    from chalicelib.accounting.periods import previous_period
-    from chalicelib.billing.statements import write_statements
-    from chalicelib.billing.topup import after_settlement
-
-    bind_models()
-    report = run(clock.now())
+    """Roll active wallets over, queue due top-ups, write invoiced customers' statements."""
+    bootstrap.ready()
+    report = maintenance.monthly_reset(clock.now())
     topups = sum(1 for ws in report.workspaces if after_settlement(ws))  # a new month may need a top-up
     statements = write_statements(previous_period(report.period))  # invoiced customers' statements
     logger.info("monthly_reset done", extra={"period": report.period, "considered": report.considered,
@@ -28,10 +27,9 @@ def monthly_reset() -> dict[str, Any]:
 
 
 def release_stale_holds() -> dict[str, Any]:
-    from chalicelib.accounting.maintenance import release_stale_holds as run
-
-    bind_models()
-    released = run(clock.now(), get_settings().hold_max_age_s)
+    """Fail the jobs whose holds outlived every delivery (their hold released)."""
+    bootstrap.ready()
+    released = maintenance.release_stale_holds(clock.now(), get_settings().hold_max_age_s)
     if released:
         logger.warning("released stale holds", extra={"released": len(released), "job_ids": released[:50]})
         count("StaleHoldsReleased", len(released))
@@ -39,10 +37,9 @@ def release_stale_holds() -> dict[str, Any]:
 
 
 def reconcile() -> dict[str, Any]:
-    from chalicelib.accounting.maintenance import reconcile as run
-
-    bind_models()
-    report = run()
+    """Check every wallet against its ledger; drift is an error log and a metric (alarmed)."""
+    bootstrap.ready()
+    report = maintenance.reconcile()
     count("ReconcileDrift", float(report["drifted"]))  # type: ignore[arg-type]
     if report["drifted"]:
         logger.error("ledger drift found", extra={"error_code": "ledger_drift", **report})

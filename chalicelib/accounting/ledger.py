@@ -15,8 +15,9 @@ from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.errors import InsufficientForAdjustment
 from chalicelib.accounting.periods import period_bounds
 from chalicelib.accounting.reconcile import Drift, EntryFacts, check
+from chalicelib.clock import iso
 from chalicelib.store.audit import audit_in
-from chalicelib.store.models import LedgerEntryModel, MarkerModel, WalletModel
+from chalicelib.store.models import JobModel, LedgerEntryModel, MarkerModel, WalletModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 
@@ -285,8 +286,6 @@ def reconcile_wallet(workspace_id: str, attempts: int = 5) -> Drift:
 
 def _open_slots(workspace_id: str, entries: list[EntryFacts]) -> set[str]:
     """Jobs whose hold is open and that hold a running slot (a read per open job: few)."""
-    from chalicelib.store.models import JobModel
-
     opened = {e.job_id for e in entries if e.type == "hold" and e.job_id}
     opened -= {e.job_id for e in entries if e.type in ("charge", "release")}
     return {job_id for job_id in opened if job_id and getattr(
@@ -302,8 +301,6 @@ def balance_view(w: WalletModel, billing_interval: str | None, auto_topup: dict[
     """The `GET /v1/balance` body (API.md)."""
     r = to_rules(w)
     start, end = period_bounds(r.period)
-    from chalicelib.clock import iso
-
     return {
         "workspace_id": w.workspace_id,
         "plan": w.plan,

@@ -25,6 +25,8 @@ from typing import Any
 
 from chalicelib.api.errors import InvalidRequest, ServiceUnavailable
 from chalicelib.bootstrap import on_reset
+from chalicelib.secrets import secret
+from chalicelib.settings import get_settings
 
 MAX_CURSOR_CHARS = 2048
 _LOCAL_STAGES = ("local", "test")
@@ -32,9 +34,6 @@ _LOCAL_STAGES = ("local", "test")
 
 @lru_cache(maxsize=1)
 def _key() -> bytes:
-    from chalicelib.secrets import secret
-    from chalicelib.settings import get_settings
-
     value = secret("CURSOR_SECRET", required=False)
     if value:
         return hashlib.sha256(b"imagegen-cursor-v1\x00" + value.encode("utf-8")).digest()

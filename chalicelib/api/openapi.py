@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.api import schemas
+
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -80,8 +82,6 @@ IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {("POST", "/v1/jobs/{
 
 def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") -> dict[str, Any]:
     """The OpenAPI 3.1 document of `app` (a Chalice app): one operation per route and method."""
-    from chalicelib.api import schemas
-
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
     for path in sorted(app.routes):

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from chalicelib.clock import iso
+
 if TYPE_CHECKING:
     from chalicelib.billing.common import Result as StripeResult
     from chalicelib.billing.events import RejectedEvent
@@ -270,8 +272,6 @@ class RejectedEventView(Response):
 
 def rfc3339(value: datetime | None) -> str | None:
     """RFC 3339 UTC with a Z, the one time format of the API."""
-    from chalicelib.clock import iso
-
     return iso(value)
 
 

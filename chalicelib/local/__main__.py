@@ -13,6 +13,8 @@ def main() -> int:
     os.makedirs(".local", exist_ok=True)
     os.environ.setdefault("LOG_FILE", os.path.join(".local", "app.log"))
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ImageGenLocal")
+    # Imported after the environment above: the Powertools singletons read it when they are made.
+    from chalicelib.local.seed import seed
     from chalicelib.local.stack import LocalStack
     from chalicelib.observability import add_file_sink
 
@@ -34,8 +36,6 @@ def main() -> int:
     with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
         handle.write(os.environ["STRIPE_WEBHOOK_SECRET"])  # for `make stripe-event`; .local/ is not committed
     if os.environ.get("SEED_DEMO", "").lower() in ("1", "true", "yes"):
-        from chalicelib.local.seed import seed
-
         made = seed(days=int(os.environ.get("SEED_DAYS", "14")))
         for ws in made["workspaces"]:
             print(f"[seed] {ws['name']} ({ws['plan']}): {ws['workspace_id']} api key {ws['api_key']}", flush=True)

@@ -20,6 +20,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib import clock, ids
+from chalicelib.accounting.admission import AdmissionRequest, admit_job
+from chalicelib.accounting.denials import record_denial
+from chalicelib.accounting.errors import Denied
+from chalicelib.accounting.ledger import adjust
+from chalicelib.accounting.plans import effective_limits
+from chalicelib.accounting.prices import job_credits, model_price, provider_cost_micro_usd
+from chalicelib.accounting.settlement import JobFinal, Usage, release_job, settle_job
+from chalicelib.local.stack import configure_environment
+from chalicelib.store import bind_models
+from chalicelib.store.models import JobModel
+from chalicelib.tenancy import create_workspace
+
 
 @dataclass(frozen=True)
 class Persona:
@@ -45,9 +58,6 @@ ERRORS = (("provider_error", "upstream returned 500"), ("provider_timeout", "no 
 
 def _usage_for(provider: str, model: str, size: str, n: int, prompt: str, rng: random.Random) -> Any:
     """What a provider would have reported for `n` images (token-priced models report tokens)."""
-    from chalicelib.accounting.prices import job_credits, model_price, provider_cost_micro_usd
-    from chalicelib.accounting.settlement import Usage
-
     price = model_price(provider, model)
     input_tokens = output_tokens = 0
     if price.token_priced:
@@ -62,13 +72,6 @@ def _usage_for(provider: str, model: str, size: str, n: int, prompt: str, rng: r
 def _run_job(ws: Any, user: Any, key_id: str, provider: str, model: str, n: int, prompt: str, at: datetime,
              fail: bool, rng: random.Random) -> str:
     """Admit one job at `at`, then settle it (or release it as failed) a few seconds later."""
-    from chalicelib import clock, ids
-    from chalicelib.accounting.admission import AdmissionRequest, admit_job
-    from chalicelib.accounting.errors import Denied
-    from chalicelib.accounting.plans import effective_limits
-    from chalicelib.accounting.settlement import JobFinal, release_job, settle_job
-    from chalicelib.store.models import JobModel
-
     clock.set_clock(clock.FrozenClock(at))
     job = JobModel(ws.workspace_id, ids.new_id("job", at), user_id=user.user_id, key_id=key_id, status="queued",
                    kind="generate", prompt=prompt, provider=provider, model=model, n=n, size="1024x1024",
@@ -77,7 +80,6 @@ def _run_job(ws: Any, user: Any, key_id: str, provider: str, model: str, n: int,
     try:
         admit_job(AdmissionRequest(job, ws.plan, effective_limits(ws.plan, ws.limits), job.job_id, "seed", at))
     except Denied as denied:
-        from chalicelib.accounting.denials import record_denial
 
         record_denial(ws.workspace_id, denied.reason, at, user_id=user.user_id, key_id=key_id, provider=provider,
                       message=denied.message, request_id=job.correlation_id)
@@ -100,10 +102,6 @@ def _run_job(ws: Any, user: Any, key_id: str, provider: str, model: str, n: int,
 
 def seed(days: int = 14, rng_seed: int = 7, now: datetime | None = None) -> dict[str, Any]:
     """Create the personas' workspaces and `days` days of jobs ending today; returns what was made."""
-    from chalicelib import clock
-    from chalicelib.accounting.ledger import adjust
-    from chalicelib.tenancy import create_workspace
-
     rng = random.Random(rng_seed)
     end = (now or datetime.now(UTC)).replace(microsecond=0)
     start_day = (end - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0)
@@ -112,34 +110,40 @@ def seed(days: int = 14, rng_seed: int = 7, now: datetime | None = None) -> dict
     try:
         clock.set_clock(clock.FrozenClock(start_day - timedelta(hours=1)))
         for persona in PERSONAS:
-            created = create_workspace(persona.name, persona.owner_email, persona.plan, actor="seed")
-            ws, user = created.workspace, created.owner
-            adjust(ws.workspace_id, 20_000, reason="seed: credit pack", actor="seed", now=clock.now(),
-                   entry_type="purchase", source=f"seed:{ws.workspace_id}")
-            made.append({"workspace_id": ws.workspace_id, "name": persona.name, "plan": persona.plan,
-                         "user_id": user.user_id, "api_key": created.secret})
-            weights = [w for _, _, w in persona.providers]
-            for day in range(days):
-                for _ in range(rng.randint(*persona.jobs_per_day)):
-                    at = start_day + timedelta(days=day, seconds=rng.randint(0, 86_399))
-                    if at > end:
-                        continue
-                    provider, model, _ = rng.choices(persona.providers, weights)[0]
-                    outcome = _run_job(ws, user, created.key.key_id, provider, model, rng.choice((1, 1, 2, 4)),
-                                       rng.choice(PROMPTS), at, rng.random() < persona.failure_rate, rng)
-                    counts[outcome] += 1
-        # A throttled moment for the second workspace: its denials show in the failures view.
-        from chalicelib.accounting.denials import record_denial
-
-        throttled = made[1]
-        at = end - timedelta(minutes=30)
-        for i in range(3):
-            record_denial(throttled["workspace_id"], "rate_limited", at + timedelta(seconds=i), user_id=throttled["user_id"],
-                          scope="workspace", provider="gemini", message="rate limit of 60 requests per minute reached")
-            counts["denied"] += 1
+            made.append(_persona_history(persona, start_day, end, days, rng, counts))
+        counts["denied"] += _throttled_moment(made[1], end - timedelta(minutes=30))
     finally:
         clock.reset_clock()
     return {"workspaces": made, "jobs": counts, "from": start_day.date().isoformat(), "to": end.date().isoformat()}
+
+
+def _persona_history(persona: Persona, start_day: datetime, end: datetime, days: int, rng: random.Random,
+                     counts: dict[str, int]) -> dict[str, Any]:
+    """One persona's workspace, a credit pack, and its days of jobs through admission and settlement."""
+    created = create_workspace(persona.name, persona.owner_email, persona.plan, actor="seed")
+    ws, user = created.workspace, created.owner
+    adjust(ws.workspace_id, 20_000, reason="seed: credit pack", actor="seed", now=clock.now(),
+           entry_type="purchase", source=f"seed:{ws.workspace_id}")
+    weights = [w for _, _, w in persona.providers]
+    for day in range(days):
+        for _ in range(rng.randint(*persona.jobs_per_day)):
+            at = start_day + timedelta(days=day, seconds=rng.randint(0, 86_399))
+            if at > end:
+                continue
+            provider, model, _ = rng.choices(persona.providers, weights)[0]
+            outcome = _run_job(ws, user, created.key.key_id, provider, model, rng.choice((1, 1, 2, 4)),
+                               rng.choice(PROMPTS), at, rng.random() < persona.failure_rate, rng)
+            counts[outcome] += 1
+    return {"workspace_id": ws.workspace_id, "name": persona.name, "plan": persona.plan, "user_id": user.user_id,
+            "api_key": created.secret}
+
+
+def _throttled_moment(throttled: dict[str, Any], at: datetime) -> int:
+    """Three refused requests for one workspace: its denials show in the failures view."""
+    for i in range(3):
+        record_denial(throttled["workspace_id"], "rate_limited", at + timedelta(seconds=i), user_id=throttled["user_id"],
+                      scope="workspace", provider="gemini", message="rate limit of 60 requests per minute reached")
+    return 3
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,8 +153,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 1 <= args.days <= 366:
         parser.error("--days must be between 1 and 366")
-    from chalicelib.local.stack import configure_environment
-    from chalicelib.store import bind_models
 
     if not os.environ.get("AWS_ENDPOINT_URL"):
         configure_environment(int(os.environ.get("MOTO_PORT", "5000")))

@@ -11,7 +11,21 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalice.config import Config
+
+import app as chalice_app
+from chalicelib import ids
+from chalicelib.aws import client, reset_clients
+from chalicelib.billing import gateway
+from chalicelib.local.api_server import ApiServer
+from chalicelib.local.fake_stripe import FakeStripe
+from chalicelib.local.moto_server import SerializedMotoServer
+from chalicelib.local.poller import QueuePoller
+from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.settings import get_settings, reset_settings
+from chalicelib.store import bind_models, ensure_tables
+from chalicelib.store.models import ApiKeyModel
+from chalicelib.tenancy import create_workspace
 
 MAX_RECEIVE_COUNT = 3
 
@@ -51,16 +65,12 @@ def configure_environment(moto_port: int, prefix: str = "imagegen-local", **extr
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
     reset_settings()
-    from chalicelib.aws import reset_clients
 
     reset_clients()
 
 
 def create_resources(visibility_timeout_s: int = 5) -> None:
     """Tables from the pynamodb models; the jobs queue with its DLQ; the images bucket."""
-    from chalicelib.aws import client
-    from chalicelib.store import ensure_tables
-
     s = get_settings()
     ensure_tables(s)
     sqs = client("sqs")
@@ -77,11 +87,6 @@ def create_resources(visibility_timeout_s: int = 5) -> None:
 
 def bootstrap_admin(secret: str) -> dict[str, str]:
     """A platform workspace whose owner is a platform admin, with the given key."""
-    from chalicelib import ids
-    from chalicelib.store import bind_models
-    from chalicelib.store.models import ApiKeyModel
-    from chalicelib.tenancy import create_workspace
-
     bind_models()
     try:
         existing = ApiKeyModel.get(ids.hash_secret(secret))
@@ -96,7 +101,6 @@ def bootstrap_admin(secret: str) -> dict[str, str]:
 @dataclass
 class LocalStack:
     """Everything the README's `make dev` starts. `start()` returns once all of it is up."""
-
     port: int = 8000
     moto_port: int = 5000
     host: str = "127.0.0.1"
@@ -113,7 +117,6 @@ class LocalStack:
     _stripe: Any = None
 
     def start(self) -> LocalStack:
-        from chalicelib.local.moto_server import SerializedMotoServer
 
         for name, port in (("MOTO_PORT", self.moto_port), ("PORT", self.port if self.run_api else None)):
             if port and not port_is_free(self.host, port):  # 0 = any free port, bound below
@@ -135,7 +138,6 @@ class LocalStack:
         if self.run_worker:
             self._start_pollers()
         if self.run_scheduler:
-            from chalicelib.local.scheduler import LocalScheduler
 
             scheduler = LocalScheduler()
             scheduler.start()
@@ -152,9 +154,6 @@ class LocalStack:
 
     def _start_fake_stripe(self) -> None:
         """Stripe's API on loopback, with keys generated for this run unless given."""
-        from chalicelib.billing import gateway
-        from chalicelib.local.fake_stripe import FakeStripe
-
         secret = os.environ.get("STRIPE_WEBHOOK_SECRET") or f"whsec_local_{secrets.token_hex(16)}"
         os.environ.setdefault("STRIPE_API_KEY", f"sk_test_local_{secrets.token_hex(8)}")
         os.environ["STRIPE_WEBHOOK_SECRET"] = secret
@@ -168,8 +167,6 @@ class LocalStack:
         gateway.reset()
 
     def _start_pollers(self) -> None:
-        import app as chalice_app
-        from chalicelib.local.poller import QueuePoller
 
         s = get_settings()
         workers = QueuePoller(s.jobs_queue_name, chalice_app.worker, "worker", s.worker_timeout_s, s.region)
@@ -183,10 +180,7 @@ class LocalStack:
     def _bind_api(self) -> None:
         """The API server's socket (chalicelib/local/api_server.py: our envelope for what the
         app never sees, a listen backlog of 1024), bound now and served by `_serve_api`."""
-        from chalice.config import Config
 
-        import app as chalice_app
-        from chalicelib.local.api_server import ApiServer
 
         # Served directly (no `chalice local` reloader child that would outlive Ctrl-C).
         config = Config.create(chalice_stage="local", app_name="imagegen", project_dir=os.getcwd())

@@ -6,6 +6,8 @@ import threading
 from collections import Counter
 from typing import Any
 
+from chalicelib.store.models import ALL_MODELS
+
 
 class RequestCounter:
     """Counts DynamoDB API calls through a botocore `before-send` event hook on every client."""
@@ -31,13 +33,9 @@ class RequestCounter:
             self.calls.clear()
 
     def install(self) -> None:
-        from chalicelib.store.models import ALL_MODELS
-
         for model in ALL_MODELS:
             model._get_connection().connection.client.meta.events.register("before-send.dynamodb.*", self)
 
     def uninstall(self) -> None:
-        from chalicelib.store.models import ALL_MODELS
-
         for model in ALL_MODELS:
             model._get_connection().connection.client.meta.events.unregister("before-send.dynamodb.*", self)

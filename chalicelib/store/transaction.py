@@ -38,6 +38,7 @@ from botocore.exceptions import (
 )
 
 from chalicelib.domain import DomainError, Unavailable
+from chalicelib.store.models import WalletModel
 
 # Error codes that say the request was refused before anything was applied.
 NOT_APPLIED_CODES = frozenset({
@@ -139,8 +140,6 @@ def classify(exc: BaseException) -> str:
 
 def _connection() -> Any:
     """The low-level pynamodb connection every table shares (same endpoint and credentials)."""
-    from chalicelib.store.models import WalletModel
-
     return WalletModel._get_connection().connection
 
 
