@@ -2,8 +2,8 @@
 
 It speaks Stripe's wire format: form-encoded requests with bracket notation
 (`metadata[workspace_id]=…`, `line_items[0][price]=…`), JSON objects with `object`/`id`/
-`livemode` built from Stripe's published fixtures (../shared/fixtures/stripe, with a built-in
-minimal shape when the file is absent), `Idempotency-Key` replays, and 402 `card_error`s for
+`livemode` built from Stripe's published fixtures (stripe_fixtures.json beside this module,
+vendored from stripe/openapi), `Idempotency-Key` replays, and 402 `card_error`s for
 declined off-session payments. It covers what the gateway uses: prices by lookup key,
 customers, checkout sessions (created, read, expired), payment intents, subscriptions; and
 what scripts/stripe_setup.py uses: products (created, read), prices (created with a lookup key,
@@ -35,7 +35,8 @@ from werkzeug.wrappers import Request, Response
 
 from chalicelib.billing.catalog import PACKS, PLAN_PRICES_CENTS, plan_lookup_key
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe" / "fixtures3.json"
+# Stripe's published example objects (stripe/openapi fixtures3.json, MIT), vendored: only the kinds used here.
+FIXTURES = Path(__file__).resolve().parent / "stripe_fixtures.json"
 
 
 def _load_fixtures() -> dict[str, Any]:
