@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -44,7 +45,22 @@ def main() -> int:
     stop.wait()
     print("[stopping]", flush=True)
     stack.stop()
+    _exit_now()
     return 0
+
+
+def _exit_now() -> None:
+    """End the process now, abandoning jobs still running in worker threads.
+
+    A normal interpreter exit joins every ThreadPoolExecutor thread however long its job takes
+    (a `[slow:…]` prompt, a provider call, botocore retrying against the stopped moto): Ctrl-C
+    must end the stack. An abandoned job's message lived in moto's in-memory queue, which is gone
+    too, so nothing outlives the stack; the logs are flushed first."""
+    in_flight = sum(1 for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor") and t.is_alive())
+    print(f"[stopped]{f' abandoned {in_flight} in-flight worker thread(s)' if in_flight else ''}", flush=True)
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
