@@ -24,7 +24,7 @@ def idempotent(key_path: str, expires_after_s: int, *, data_keyword: str,
 
     persistence = DynamoDBPersistenceLayer(table_name=get_settings().table_name("idempotency"),
                                            boto3_client=client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath=key_path, payload_validation_jmespath=payload_path,
+    config = IdempotencyConfig(event_key_jmespath=key_path, payload_validation_jmespath=payload_path or "",
                                expires_after_seconds=expires_after_s, raise_on_no_idempotency_key=True)
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -85,7 +85,7 @@ def span(name: str, **annotations: str | int | None) -> Iterator[None]:
     with get_tracer().provider.in_subsegment(f"## {name}") as subsegment:
         for key, value in annotations.items():
             if value is not None:
-                subsegment.put_annotation(key, value)
+                subsegment.put_annotation(key, value)  # type: ignore[arg-type]  # an int is a Number; the stub cannot say so
         yield
 
 
@@ -109,10 +109,12 @@ def note_cold_start(function: str) -> bool:
 _sentry_on = False
 
 
-def init_error_reporting(transport: Any = None) -> bool:
+def init_error_reporting(answered: Callable[[BaseException], bool] = lambda exc: False,
+                         transport: Any = None) -> bool:
     """Report unexpected errors to Sentry when SENTRY_DSN is set (Chalice + Lambda integrations).
 
-    4xx answers are the client's mistakes, not ours: they are dropped before sending.
+    `answered(exc)` says an exception became a 4xx answer (the client's mistake, not ours): those
+    are dropped before sending. The composition root passes `api.errors.is_client_error`.
     """
     global _sentry_on
     dsn = os.environ.get("SENTRY_DSN")
@@ -125,9 +127,10 @@ def init_error_reporting(transport: Any = None) -> bool:
 
     def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
         exc = (hint.get("exc_info") or (None, None, None))[1]
-        if isinstance(getattr(exc, "status", None), int) and exc.status < 500:  # an answered 4xx, not a bug
+        if exc is not None and answered(exc):
             return None
-        return scrub(event)
+        scrubbed: dict[str, Any] = scrub(event)
+        return scrubbed
 
     options: dict[str, Any] = {
         "dsn": dsn,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import Request, Response
@@ -46,7 +46,8 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str | list[str]] | None = None) -> Response:
+    """`body` as compact JSON; `headers` may hold a list for a repeated header (Chalice's multi-value)."""
     return Response(body=json.dumps(body, separators=(",", ":")), status_code=status,
                     headers={"Content-Type": JSON_TYPE, **(headers or {})})
 

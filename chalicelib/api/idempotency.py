@@ -51,7 +51,7 @@ def idempotent(request: Request, caller: str, handler: Callable[[], Response], l
     a replay gets the stored (redacted) one. Responses that carry a secret shown once use it, so
     the idempotency table never holds a secret.
     """
-    key = (request.headers or {}).get("idempotency-key")
+    key: str | None = request.headers.get("idempotency-key") if request.headers else None
     if key is None:
         return handler()
     if not 1 <= len(key) <= 255 or not key.isprintable():
@@ -64,7 +64,8 @@ def idempotent(request: Request, caller: str, handler: Callable[[], Response], l
     run, config = _runner()
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)  # a crashed request frees its key in time
-    body_hash = hashlib.sha256(request.raw_body or b"").hexdigest()
+    raw = request.raw_body or b""
+    body_hash = hashlib.sha256(raw.encode() if isinstance(raw, str) else raw).hexdigest()
     data = {"key": f"{caller}:{request.method}:{request.path}:{key}", "body": body_hash}
     first: list[Response] = []
 

@@ -647,7 +647,7 @@ class AdminJobView(JobView):
     user_id: str
 
     @classmethod
-    def of(cls, record: JobRecord) -> AdminJobView:  # type: ignore[override]
+    def of(cls, record: JobRecord) -> AdminJobView:
         return cls(**JobView.of(record).model_dump(), workspace_id=record.job.workspace_id, user_id=record.job.user_id)
 
 
