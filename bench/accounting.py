@@ -39,8 +39,9 @@ def start_moto() -> tuple[int, Callable[[], None]]:
         server = SerializedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         return server.port, server.stop
-    proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local.moto_server", "0"], stdout=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local.moto_server", "0"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.startswith("moto listening"), line
@@ -126,11 +127,19 @@ def admission_overhead(fc: Any, tenant: Tenant) -> dict[str, Any]:
         admit(tenant, workspace=tenant.ws)
         admit_times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        ddb.transact_write_items(TransactItems=[
-            {"Update": {"TableName": table, "Key": {"counter_key": {"S": f"bare#{i}#{k}"}},
-                        "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
-            for k in range(items_per_admission)
-        ])
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"counter_key": {"S": f"bare#{i}#{k}"}},
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+                for k in range(items_per_admission)
+            ]
+        )
         bare_times.append(time.perf_counter() - started)
     return {
         "admission_overhead_ratio": round(statistics.median(admit_times) / statistics.median(bare_times), 3),
@@ -154,8 +163,16 @@ def reset_cost(counter: RequestCounter, fc: Any, active: int, idle: int, month: 
         admit(t, workspace=t.ws)
     with WalletModel.batch_write() as batch:
         for i in range(idle):
-            batch.save(WalletModel(f"ws_idle_{month}_{i}", period="2026-01", plan="free", allowance_granted=50,
-                                   available=50, last_active="2026-01"))
+            batch.save(
+                WalletModel(
+                    f"ws_idle_{month}_{i}",
+                    period="2026-01",
+                    plan="free",
+                    allowance_granted=50,
+                    available=50,
+                    last_active="2026-01",
+                )
+            )
     fc.set(datetime(2027, month + 1, 1, 0, 5, tzinfo=UTC))
     counter.reset()
     report = monthly_reset(clock.now())

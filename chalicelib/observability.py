@@ -33,6 +33,7 @@ def get_tracer() -> Tracer:
 
     return Tracer(service=SERVICE)
 
+
 CONTEXT_KEYS = ("request_id", "correlation_id", "route", "user_id", "workspace_id", "job_id", "latency_ms", "error_code")
 _file_handler_added = False
 
@@ -109,8 +110,7 @@ def note_cold_start(function: str) -> bool:
 _sentry_on = False
 
 
-def init_error_reporting(answered: Callable[[BaseException], bool] = lambda exc: False,
-                         transport: Any = None) -> bool:
+def init_error_reporting(answered: Callable[[BaseException], bool] = lambda exc: False, transport: Any = None) -> bool:
     """Report unexpected errors to Sentry when SENTRY_DSN is set (Chalice + Lambda integrations).
 
     `answered(exc)` says an exception became a 4xx answer (the client's mistake, not ours): those
@@ -137,8 +137,11 @@ def init_error_reporting(answered: Callable[[BaseException], bool] = lambda exc:
         "environment": os.environ.get("STAGE", "local"),
         "release": os.environ.get("APP_VERSION", "0.1.0"),
         # Log lines become breadcrumbs, not events: errors are reported once, explicitly.
-        "integrations": [ChaliceIntegration(), AwsLambdaIntegration(timeout_warning=True),
-                         LoggingIntegration(level=logging.INFO, event_level=None)],
+        "integrations": [
+            ChaliceIntegration(),
+            AwsLambdaIntegration(timeout_warning=True),
+            LoggingIntegration(level=logging.INFO, event_level=None),
+        ],
         "before_send": before_send,
         "send_default_pii": False,
         "include_local_variables": False,  # locals may hold API keys and bodies

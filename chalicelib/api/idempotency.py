@@ -43,8 +43,14 @@ def reset() -> None:
     _runner.cache_clear()
 
 
-def idempotent(request: Request, caller: str, handler: Callable[[], Response], lambda_context: Any = None,
-               *, redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response:
+def idempotent(
+    request: Request,
+    caller: str,
+    handler: Callable[[], Response],
+    lambda_context: Any = None,
+    *,
+    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Response:
     """Run `handler` once per (caller, route, Idempotency-Key); without the header, just run it.
 
     `redact` rewrites the JSON body before it is stored: the first caller gets the real response,
@@ -99,8 +105,13 @@ def secret_shown_once(field: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A `redact` for a response whose `field` holds a new secret: stored as null, with a note."""
 
     def redact(body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, field: None, "message": (
-            f"replayed: `{field}` is shown only in the first response and is never stored; "
-            "if it was lost, revoke this key and create a new one")}
+        return {
+            **body,
+            field: None,
+            "message": (
+                f"replayed: `{field}` is shown only in the first response and is never stored; "
+                "if it was lost, revoke this key and create a new one"
+            ),
+        }
 
     return redact
