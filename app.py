@@ -11,7 +11,7 @@ from chalice import Chalice, Cron, Rate, Response
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
 from chalicelib.api.billing import billing
-from chalicelib.api.errors import ApiError, to_api_error
+from chalicelib.api.errors import ApiError, is_client_error, to_api_error
 from chalicelib.api.http import (
     CHALICE_ERROR_CODES,
     SECURITY_HEADERS,
@@ -47,7 +47,7 @@ else:  # each function's own code loads when it first runs: the API's cold start
     _tasks = lazy_module("chalicelib.tasks")
 
 app = Chalice(app_name="imagegen")
-init_error_reporting()  # only when SENTRY_DSN is set; otherwise nothing is imported
+init_error_reporting(answered=is_client_error)  # only when SENTRY_DSN is set; otherwise nothing is imported
 app.api.binary_types = []
 app.register_blueprint(jobs)
 app.register_blueprint(account)

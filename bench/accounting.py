@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,52 +39,50 @@ def start_moto() -> tuple[int, Callable[[], None]]:
         server = SerializedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         return server.port, server.stop
-    proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local.moto_server", "0"], stdout=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local.moto_server", "0"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.startswith("moto listening"), line
     return int(line.rsplit(":", 1)[1]), proc.terminate
 
 
-def main() -> None:
-    from chalicelib import clock
-    from chalicelib.local.stack import configure_environment, create_resources
+class Sections:
+    """Seconds spent in each named section of the run."""
 
-    port, stop = start_moto()
-    sections: dict[str, float] = {}
-    last: list[tuple[str, float]] = []
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last: tuple[str, float] | None = None
 
-    def mark(name: str) -> None:
+    def mark(self, name: str) -> None:
         now = time.perf_counter()
-        if last:
-            sections[last[0][0]] = round(now - last[0][1], 1)
-        last[:] = [(name, now)]
-    configure_environment(port, "bench", STAGE="test", POWERTOOLS_METRICS_NAMESPACE="Bench", POWERTOOLS_LOG_LEVEL="ERROR")
-    os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "Bench"
-    create_resources()
-    from chalicelib.accounting.ledger import adjust, get_wallet
-    from chalicelib.accounting.maintenance import monthly_reset
+        if self._last:
+            self.seconds[self._last[0]] = round(now - self._last[1], 1)
+        self._last = (name, now)
+
+
+class Tenant:
+    """A workspace on `plan` with unlimited rate limits, as the API has it after authentication."""
+
+    def __init__(self, plan: str = "pro") -> None:
+        from chalicelib.store.models import WorkspaceModel
+        from chalicelib.tenancy import create_workspace
+        from tests.functional.accounting_helpers import UNLIMITED
+
+        made = create_workspace("bench", "bench@example.test", plan)
+        WorkspaceModel(made.workspace.workspace_id).update(actions=[WorkspaceModel.limits.set(UNLIMITED)])
+        self.workspace_id, self.user_id, self.key_id = made.workspace.workspace_id, made.owner.user_id, made.key.key_id
+        self.ws = WorkspaceModel.get(self.workspace_id)
+
+
+def requests_per_operation(counter: RequestCounter, fc: Any, tenant: Tenant) -> dict[str, Any]:
+    """1. Requests per admission (steady state), per first admission of a window, per settlement."""
+    from chalicelib import clock
     from chalicelib.accounting.settlement import JobFinal, Usage, settle_job
-    from chalicelib.store.models import JobModel, LedgerEntryModel, WalletModel, WorkspaceModel
-    from chalicelib.tenancy import create_workspace
-    from tests.functional.accounting_helpers import UNLIMITED, admit
+    from chalicelib.store.models import JobModel
+    from tests.functional.accounting_helpers import admit
 
-    counter = RequestCounter()
-    counter.install()
-    fc = clock.FrozenClock(datetime(2026, 11, 24, 12, 0, 5, tzinfo=UTC))
-    clock.set_clock(fc)
-
-    class T:
-        def __init__(self, plan: str = "pro") -> None:
-            made = create_workspace("bench", "bench@example.test", plan)
-            WorkspaceModel(made.workspace.workspace_id).update(actions=[WorkspaceModel.limits.set(UNLIMITED)])
-            self.workspace_id, self.user_id, self.key_id = made.workspace.workspace_id, made.owner.user_id, made.key.key_id
-            self.ws = WorkspaceModel.get(self.workspace_id)  # what the API has from authentication
-
-    mark("requests")
-    # 1. Requests per admission (steady state) and per settlement.
-    tenant = T()
     admit(tenant, workspace=tenant.ws)  # warm clients
     n = 200
     counter.reset()
@@ -104,11 +103,19 @@ def main() -> None:
     counter.reset()
     for job in jobs:
         settle_job(job, Usage(images=1, credits=1, provider_ms=5), JobFinal("succeeded", clock.now()), clock.now())
-    per_settlement = counter.total / len(jobs)
+    return {
+        "ddb_requests_per_admission": round(per_admission, 3),
+        "ddb_requests_first_admission_after_busy_window": first_in_window,
+        "ddb_requests_next_admission_same_window": second_in_window,
+        "ddb_requests_per_settlement": round(counter.total / len(jobs), 3),
+    }
 
-    mark("overhead")
-    # 2. Admission overhead: in-process admission vs a bare transact_write_items of as many items.
+
+def admission_overhead(fc: Any, tenant: Tenant) -> dict[str, Any]:
+    """2. Admission overhead: in-process admission vs a bare transact_write_items of as many items."""
     from chalicelib.aws import client
+    from chalicelib.store.models import WalletModel
+    from tests.functional.accounting_helpers import admit
 
     ddb = client("dynamodb")
     table = WalletModel.Meta.table_name.replace("wallets", "counters")
@@ -120,79 +127,122 @@ def main() -> None:
         admit(tenant, workspace=tenant.ws)
         admit_times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        ddb.transact_write_items(TransactItems=[
-            {"Update": {"TableName": table, "Key": {"counter_key": {"S": f"bare#{i}#{k}"}},
-                        "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
-            for k in range(items_per_admission)
-        ])
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"counter_key": {"S": f"bare#{i}#{k}"}},
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+                for k in range(items_per_admission)
+            ]
+        )
         bare_times.append(time.perf_counter() - started)
-    overhead = statistics.median(admit_times) / statistics.median(bare_times)
+    return {
+        "admission_overhead_ratio": round(statistics.median(admit_times) / statistics.median(bare_times), 3),
+        "admission_median_ms": round(statistics.median(admit_times) * 1000, 2),
+        "bare_transact_median_ms": round(statistics.median(bare_times) * 1000, 2),
+    }
 
-    mark("reset")
-    # 3. monthly_reset: requests do not grow with idle workspaces.
-    def reset_cost(active: int, idle: int, month: int) -> int:
-        from chalicelib.accounting.periods import period_of
 
-        fc.set(datetime(2027, month, 10, tzinfo=UTC))
-        last = period_of(clock.now())
-        for _ in range(active):
-            t = T("free")
-            admit(t, workspace=t.ws)
-        with WalletModel.batch_write() as batch:
-            for i in range(idle):
-                batch.save(WalletModel(f"ws_idle_{month}_{i}", period="2026-01", plan="free", allowance_granted=50,
-                                       available=50, last_active="2026-01"))
-        fc.set(datetime(2027, month + 1, 1, 0, 5, tzinfo=UTC))
-        counter.reset()
-        report = monthly_reset(clock.now())
-        assert report.rolled_over == active, report
-        assert last < period_of(clock.now())
-        return counter.total
+def reset_cost(counter: RequestCounter, fc: Any, active: int, idle: int, month: int) -> int:
+    """3. Requests one monthly_reset makes with `active` and `idle` workspaces (idle ones cost nothing)."""
+    from chalicelib import clock
+    from chalicelib.accounting.maintenance import monthly_reset
+    from chalicelib.accounting.periods import period_of
+    from chalicelib.store.models import WalletModel
+    from tests.functional.accounting_helpers import admit
 
-    reset_10 = reset_cost(active=10, idle=10, month=1)
-    reset_1000 = reset_cost(active=10, idle=1000, month=3)
+    fc.set(datetime(2027, month, 10, tzinfo=UTC))
+    last = period_of(clock.now())
+    for _ in range(active):
+        t = Tenant("free")
+        admit(t, workspace=t.ws)
+    with WalletModel.batch_write() as batch:
+        for i in range(idle):
+            batch.save(
+                WalletModel(
+                    f"ws_idle_{month}_{i}",
+                    period="2026-01",
+                    plan="free",
+                    allowance_granted=50,
+                    available=50,
+                    last_active="2026-01",
+                )
+            )
+    fc.set(datetime(2027, month + 1, 1, 0, 5, tzinfo=UTC))
+    counter.reset()
+    report = monthly_reset(clock.now())
+    assert report.rolled_over == active, report
+    assert last < period_of(clock.now())
+    return counter.total
 
-    mark("concurrency")
-    # 4. Overspend under concurrency: 32 threads x 20 attempts on a wallet that affords 100.
+
+def overspend_under_concurrency(counter: RequestCounter, fc: Any) -> dict[str, Any]:
+    """4. Overspend under concurrency: 32 threads x 20 attempts on a wallet that affords 100."""
+    from chalicelib import clock
+    from chalicelib.accounting.ledger import adjust, get_wallet
+    from chalicelib.store.models import LedgerEntryModel
+
     fc.set(datetime(2027, 6, 1, 12, tzinfo=UTC))
-    poor = T("free")
+    poor = Tenant("free")
     adjust(poor.workspace_id, 50, reason="bench", actor="bench", now=clock.now())
     counter.enabled = False
-
-    def attempt(_: int) -> str:
-        from chalicelib.accounting.errors import AmbiguousWrite, Contention, Denied
-
-        try:
-            admit(poor, workspace=poor.ws)
-            return "admitted"
-        except Denied:
-            return "denied"
-        except (AmbiguousWrite, Contention) as exc:  # a 503 for the client: it retries later
-            return type(exc).__name__
-
     with ThreadPoolExecutor(max_workers=32) as pool:
-        outcomes = Counter(pool.map(attempt, range(32 * 20)))
+        outcomes = Counter(pool.map(lambda _: _attempt(poor), range(32 * 20)))
     # What was admitted is what the ledger holds, whatever the clients were told.
     admitted = sum(1 for e in LedgerEntryModel.query(poor.workspace_id, consistent_read=True) if e.type == "hold")
     wallet = get_wallet(poor.workspace_id)
-    overspend = max(0, admitted - 100) + max(0, -int(wallet.available))
-    stop()
-    mark("end")
-    result = {
-        "ddb_requests_per_admission": round(per_admission, 3),
-        "ddb_requests_first_admission_after_busy_window": first_in_window,
-        "ddb_requests_next_admission_same_window": second_in_window,
-        "ddb_requests_per_settlement": round(per_settlement, 3),
-        "admission_overhead_ratio": round(overhead, 3),
-        "admission_median_ms": round(statistics.median(admit_times) * 1000, 2),
-        "bare_transact_median_ms": round(statistics.median(bare_times) * 1000, 2),
-        "reset_requests_idle_10": reset_10,
-        "reset_requests_idle_1000": reset_1000,
+    return {
         "concurrent_admitted": admitted,
         "concurrent_outcomes": dict(outcomes),
-        "concurrent_overspend": overspend,
-        "section_seconds": sections,
+        "concurrent_overspend": max(0, admitted - 100) + max(0, -int(wallet.available)),
     }
+
+
+def _attempt(tenant: Tenant) -> str:
+    from chalicelib.accounting.errors import AmbiguousWrite, Contention, Denied
+    from tests.functional.accounting_helpers import admit
+
+    try:
+        admit(tenant, workspace=tenant.ws)
+        return "admitted"
+    except Denied:
+        return "denied"
+    except (AmbiguousWrite, Contention) as exc:  # a 503 for the client: it retries later
+        return type(exc).__name__
+
+
+def main() -> None:
+    from chalicelib import clock
+    from chalicelib.local.stack import configure_environment, create_resources
+
+    port, stop = start_moto()
+    sections = Sections()
+    configure_environment(port, "bench", STAGE="test", POWERTOOLS_METRICS_NAMESPACE="Bench", POWERTOOLS_LOG_LEVEL="ERROR")
+    os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "Bench"
+    create_resources()
+    counter = RequestCounter()
+    counter.install()
+    fc = clock.FrozenClock(datetime(2026, 11, 24, 12, 0, 5, tzinfo=UTC))
+    clock.set_clock(fc)
+    result: dict[str, Any] = {}
+    sections.mark("requests")
+    tenant = Tenant()
+    result.update(requests_per_operation(counter, fc, tenant))
+    sections.mark("overhead")
+    result.update(admission_overhead(fc, tenant))
+    sections.mark("reset")
+    result["reset_requests_idle_10"] = reset_cost(counter, fc, active=10, idle=10, month=1)
+    result["reset_requests_idle_1000"] = reset_cost(counter, fc, active=10, idle=1000, month=3)
+    sections.mark("concurrency")
+    result.update(overspend_under_concurrency(counter, fc))
+    stop()
+    sections.mark("end")
+    result["section_seconds"] = sections.seconds
     print(json.dumps(result))
 
 

@@ -26,8 +26,10 @@ from infra import package_check, packaging, runtime
 
 RUNS = 7
 MODULES = {"boto3": "boto3", "app": "app", "worker": package_check.WORKER_MODULE}
-PROBE = ("import sys, time; sys.path.insert(0, sys.argv[1]); c, w = time.process_time(), time.perf_counter(); "
-         "import {module}; print(time.process_time() - c, time.perf_counter() - w)")
+PROBE = (
+    "import sys, time; sys.path.insert(0, sys.argv[1]); c, w = time.process_time(), time.perf_counter(); "
+    "import {module}; print(time.process_time() - c, time.perf_counter() - w)"
+)
 
 
 def import_seconds(python: str, root: Path, env: dict[str, str], module: str, pyc: bool = True) -> tuple[float, float]:
@@ -60,8 +62,9 @@ def main() -> None:
     worker = package_check.template_functions(package_check.synth_template())["worker"]
     with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
         root = package_check.unpack(archive, Path(tmp))
-        env = package_check.lambda_environment(worker["Environment"]["Variables"], worker["FunctionName"],
-                                               worker["Handler"], root)
+        env = package_check.lambda_environment(
+            worker["Environment"]["Variables"], worker["FunctionName"], worker["Handler"], root
+        )
         figures = measure(root, python, env)
     print(json.dumps({"runtime": runtime.RUNTIME, **figures}))
 

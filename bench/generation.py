@@ -47,8 +47,12 @@ def measure() -> dict[str, float]:
         # do not share a GIL with the server's request handling.
         import subprocess
 
-        proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local.moto_server", str(port)], stdout=subprocess.PIPE,
-                                text=True, cwd=Path(__file__).resolve().parents[1])
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local.moto_server", str(port)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
         assert proc.stdout is not None and proc.stdout.readline().startswith("moto listening")
         stop = proc.terminate
     configure_environment(port, "benchgen", STAGE="test", POWERTOOLS_METRICS_NAMESPACE="Bench")
@@ -75,6 +79,7 @@ def measure() -> dict[str, float]:
 
     figures: dict[str, float] = {}
     with Client(chalice_app.app) as client:
+
         def post(auth: dict[str, str], n: int, prompt: str) -> None:
             body = json.dumps({"prompt": prompt, "n": n, "size": "512x512"})
             response = client.http.post("/v1/jobs", headers=auth, body=body)
@@ -101,14 +106,18 @@ def main() -> None:
     os.environ["LOCAL_PROVIDER_LATENCY_MS"] = str(int(LATENCY_S * 1000))
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     figures = measure()
-    print(json.dumps({
-        "job_n4_seconds": round(figures["job_n4_seconds"], 3),
-        "job_n4_ratio": round(figures["job_n4_seconds"] / LATENCY_S, 2),
-        "batch10_seconds": round(figures["batch10_seconds"], 3),
-        "batch10_ratio": round(figures["batch10_seconds"] / LATENCY_S, 2),
-        "worker_peak_python_alloc_mb": round(figures["peak"] / 2**20, 1),
-        "process_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "job_n4_seconds": round(figures["job_n4_seconds"], 3),
+                "job_n4_ratio": round(figures["job_n4_seconds"] / LATENCY_S, 2),
+                "batch10_seconds": round(figures["batch10_seconds"], 3),
+                "batch10_ratio": round(figures["batch10_seconds"] / LATENCY_S, 2),
+                "worker_peak_python_alloc_mb": round(figures["peak"] / 2**20, 1),
+                "process_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,9 +28,7 @@ def client(service: str) -> Any:
             s3={"addressing_style": "path"},
             signature_version="s3v4" if service == "s3" else None,  # presigned URLs: SigV4 (S3, R2)
         )
-        return boto3.session.Session().client(
-            service, region_name=s.region, endpoint_url=s.endpoint_url, config=config
-        )
+        return boto3.session.Session().client(service, region_name=s.region, endpoint_url=s.endpoint_url, config=config)
 
 
 @cache

@@ -64,8 +64,9 @@ class PaymentRequired(DomainError):
 class Throttled(DomainError):
     """A rate limit or a queue cap: come back after `retry_after` seconds."""
 
-    def __init__(self, message: str, *, scope: str, retry_after: int, headers: dict[str, str] | None = None,
-                 **details: Any) -> None:
+    def __init__(
+        self, message: str, *, scope: str, retry_after: int, headers: dict[str, str] | None = None, **details: Any
+    ) -> None:
         super().__init__(message, scope=scope, retry_after=retry_after, **details)
         self.scope = scope
         self.retry_after = retry_after

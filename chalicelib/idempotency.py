@@ -10,8 +10,9 @@ from chalicelib.aws import client
 from chalicelib.settings import get_settings
 
 
-def idempotent(key_path: str, expires_after_s: int, *, data_keyword: str,
-               payload_path: str | None = None) -> tuple[Callable[[Callable[..., Any]], Callable[..., Any]], Any]:
+def idempotent(
+    key_path: str, expires_after_s: int, *, data_keyword: str, payload_path: str | None = None
+) -> tuple[Callable[[Callable[..., Any]], Callable[..., Any]], Any]:
     """(decorator, config): Powertools' `idempotent_function` on our idempotency table, keyed by
     `key_path` (JMESPath into the `data_keyword` argument), records kept `expires_after_s`; with
     `payload_path`, a replay whose payload differs is refused (IdempotencyValidationError).
@@ -22,13 +23,15 @@ def idempotent(key_path: str, expires_after_s: int, *, data_keyword: str,
         idempotent_function,
     )
 
-    persistence = DynamoDBPersistenceLayer(table_name=get_settings().table_name("idempotency"),
-                                           boto3_client=client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath=key_path, payload_validation_jmespath=payload_path,
-                               expires_after_seconds=expires_after_s, raise_on_no_idempotency_key=True)
+    persistence = DynamoDBPersistenceLayer(table_name=get_settings().table_name("idempotency"), boto3_client=client("dynamodb"))
+    config = IdempotencyConfig(
+        event_key_jmespath=key_path,
+        payload_validation_jmespath=payload_path or "",
+        expires_after_seconds=expires_after_s,
+        raise_on_no_idempotency_key=True,
+    )
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        return idempotent_function(data_keyword_argument=data_keyword, persistence_store=persistence,
-                                   config=config)(function)
+        return idempotent_function(data_keyword_argument=data_keyword, persistence_store=persistence, config=config)(function)
 
     return decorate, config

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ def get_tracer() -> Tracer:
     from aws_lambda_powertools import Tracer
 
     return Tracer(service=SERVICE)
+
 
 CONTEXT_KEYS = ("request_id", "correlation_id", "route", "user_id", "workspace_id", "job_id", "latency_ms", "error_code")
 _file_handler_added = False
@@ -85,7 +86,7 @@ def span(name: str, **annotations: str | int | None) -> Iterator[None]:
     with get_tracer().provider.in_subsegment(f"## {name}") as subsegment:
         for key, value in annotations.items():
             if value is not None:
-                subsegment.put_annotation(key, value)
+                subsegment.put_annotation(key, value)  # type: ignore[arg-type]  # an int is a Number; the stub cannot say so
         yield
 
 
@@ -109,10 +110,11 @@ def note_cold_start(function: str) -> bool:
 _sentry_on = False
 
 
-def init_error_reporting(transport: Any = None) -> bool:
+def init_error_reporting(answered: Callable[[BaseException], bool] = lambda exc: False, transport: Any = None) -> bool:
     """Report unexpected errors to Sentry when SENTRY_DSN is set (Chalice + Lambda integrations).
 
-    4xx answers are the client's mistakes, not ours: they are dropped before sending.
+    `answered(exc)` says an exception became a 4xx answer (the client's mistake, not ours): those
+    are dropped before sending. The composition root passes `api.errors.is_client_error`.
     """
     global _sentry_on
     dsn = os.environ.get("SENTRY_DSN")
@@ -125,17 +127,21 @@ def init_error_reporting(transport: Any = None) -> bool:
 
     def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
         exc = (hint.get("exc_info") or (None, None, None))[1]
-        if isinstance(getattr(exc, "status", None), int) and exc.status < 500:  # an answered 4xx, not a bug
+        if exc is not None and answered(exc):
             return None
-        return scrub(event)
+        scrubbed: dict[str, Any] = scrub(event)
+        return scrubbed
 
     options: dict[str, Any] = {
         "dsn": dsn,
         "environment": os.environ.get("STAGE", "local"),
         "release": os.environ.get("APP_VERSION", "0.1.0"),
         # Log lines become breadcrumbs, not events: errors are reported once, explicitly.
-        "integrations": [ChaliceIntegration(), AwsLambdaIntegration(timeout_warning=True),
-                         LoggingIntegration(level=logging.INFO, event_level=None)],
+        "integrations": [
+            ChaliceIntegration(),
+            AwsLambdaIntegration(timeout_warning=True),
+            LoggingIntegration(level=logging.INFO, event_level=None),
+        ],
         "before_send": before_send,
         "send_default_pii": False,
         "include_local_variables": False,  # locals may hold API keys and bodies

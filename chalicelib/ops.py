@@ -42,21 +42,37 @@ def logs_insights_query(workspace_id: str | None) -> str:
     where = f' and workspace_id = "{workspace_id}"' if workspace_id else ""
     return (
         "fields @timestamp, level, message, error_code, route, job_id, correlation_id, latency_ms\n"
-        f"| filter (level = \"ERROR\" or ispresent(error_code)){where}\n"
+        f'| filter (level = "ERROR" or ispresent(error_code)){where}\n'
         "| sort @timestamp desc | limit 200"
     )
 
 
 def _failed(job: JobModel) -> dict[str, Any]:
-    return {"job_id": job.job_id, "workspace_id": job.workspace_id, "created_at": clock.iso(job.created_at),
-            "finished_at": clock.iso(job.finished_at), "provider": job.provider, "model": job.model,
-            "error": job.error, "timings": job.timings or {}, "correlation_id": job.correlation_id}
+    return {
+        "job_id": job.job_id,
+        "workspace_id": job.workspace_id,
+        "created_at": clock.iso(job.created_at),
+        "finished_at": clock.iso(job.finished_at),
+        "provider": job.provider,
+        "model": job.model,
+        "error": job.error,
+        "timings": job.timings or {},
+        "correlation_id": job.correlation_id,
+    }
 
 
 def _denied(d: DenialModel) -> dict[str, Any]:
-    return {"denial_id": d.denial_id, "workspace_id": d.workspace_id, "at": clock.iso(d.created_at), "code": d.code,
-            "scope": d.scope, "provider": d.provider, "message": d.message, "user_id": d.user_id,
-            "correlation_id": d.request_id}
+    return {
+        "denial_id": d.denial_id,
+        "workspace_id": d.workspace_id,
+        "at": clock.iso(d.created_at),
+        "code": d.code,
+        "scope": d.scope,
+        "provider": d.provider,
+        "message": d.message,
+        "user_id": d.user_id,
+        "correlation_id": d.request_id,
+    }
 
 
 def failures(workspace_id: str | None, at: datetime, window: timedelta) -> dict[str, list[dict[str, Any]]]:
@@ -64,8 +80,10 @@ def failures(workspace_id: str | None, at: datetime, window: timedelta) -> dict[
     ready()
     start, end = at - window / 2, at + window / 2
     jobs, _ = find_jobs(workspace_id, "failed", start, end, 100)
-    return {"failed_jobs": [_failed(job) for job in jobs],
-            "denials": [_denied(d) for d in find_denials(workspace_id, start, end)]}
+    return {
+        "failed_jobs": [_failed(job) for job in jobs],
+        "denials": [_denied(d) for d in find_denials(workspace_id, start, end)],
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,8 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("reconcile", help="re-sum every wallet's ledger and report drift")
     admin = sub.add_parser("create-admin", help="create a platform admin and print its first API key (once)")
     admin.add_argument("--email", required=True)
-    sub.add_parser("backfill-workspace-listing",
-                   help="give workspaces made before the admin listing index their shard (once per stage)")
+    sub.add_parser(
+        "backfill-workspace-listing", help="give workspaces made before the admin listing index their shard (once per stage)"
+    )
     return parser
 
 
@@ -88,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     ready()
     if args.command == "create-admin":
         made = create_workspace("Platform operators", args.email, "enterprise", actor="cli", is_admin=True)
-        print(json.dumps({"workspace_id": made.workspace.workspace_id, "user_id": made.owner.user_id,
-                          "api_key": made.secret}, indent=2))
+        print(
+            json.dumps(
+                {"workspace_id": made.workspace.workspace_id, "user_id": made.owner.user_id, "api_key": made.secret}, indent=2
+            )
+        )
         return 0
     if args.command == "failures":
         print(json.dumps(failures(args.workspace, args.at, args.window), indent=2))

@@ -91,8 +91,10 @@ def _refuse_placeholder_provider(settings: Settings, allowed: bool) -> None:
     """A deployed stage never silently serves the `local` provider's placeholder images."""
     if settings.stage in LOCAL_STAGES or settings.default_provider != "local" or allowed:
         return
-    message = (f"DEFAULT_PROVIDER is 'local' (placeholder images) on stage '{settings.stage}': set DEFAULT_PROVIDER "
-               "to a real provider (the stack's `default_provider` context), or ALLOW_LOCAL_PROVIDER=true for a demo stage")
+    message = (
+        f"DEFAULT_PROVIDER is 'local' (placeholder images) on stage '{settings.stage}': set DEFAULT_PROVIDER "
+        "to a real provider (the stack's `default_provider` context), or ALLOW_LOCAL_PROVIDER=true for a demo stage"
+    )
     logger.error("configuration refused", extra={"error_code": "misconfigured", "detail": message})
     raise ConfigurationError(message)
 

@@ -20,10 +20,22 @@ def monthly_reset() -> dict[str, Any]:
     report = maintenance.monthly_reset(clock.now())
     topups = sum(1 for ws in report.workspaces if after_settlement(ws))  # a new month may need a top-up
     statements = write_statements(previous_period(report.period))  # invoiced customers' statements
-    logger.info("monthly_reset done", extra={"period": report.period, "considered": report.considered,
-                                             "rolled_over": report.rolled_over, "statements": len(statements)})
-    return {"period": report.period, "considered": report.considered, "rolled_over": report.rolled_over,
-            "topups_queued": topups, "statements": len(statements)}
+    logger.info(
+        "monthly_reset done",
+        extra={
+            "period": report.period,
+            "considered": report.considered,
+            "rolled_over": report.rolled_over,
+            "statements": len(statements),
+        },
+    )
+    return {
+        "period": report.period,
+        "considered": report.considered,
+        "rolled_over": report.rolled_over,
+        "topups_queued": topups,
+        "statements": len(statements),
+    }
 
 
 def release_stale_holds() -> dict[str, Any]:

@@ -63,8 +63,10 @@ def gateway_responses() -> dict[str, dict[str, object]]:
         headers = {"X-Request-Id": "context.requestId", "Cache-Control": "'no-store'"}
         if answer.retry_after is not None:
             headers["Retry-After"] = f"'{answer.retry_after}'"
-        response: dict[str, object] = {"ResponseParameters": {"Headers": headers},
-                                       "ResponseTemplates": {"application/json": envelope(answer)}}
+        response: dict[str, object] = {
+            "ResponseParameters": {"Headers": headers},
+            "ResponseTemplates": {"application/json": envelope(answer)},
+        }
         if answer.status is not None:
             response["StatusCode"] = str(answer.status)
         out[response_type] = response
@@ -97,14 +99,31 @@ def access_log_format() -> str:
 def account_logs_role(scope: Construct) -> apigateway.CfnAccount:
     """API Gateway's account-wide CloudWatch role, which access logging needs (one per account and
     region; kept when the stack goes, since other APIs of the account may rely on it)."""
-    role = iam.Role(scope, "ApiGatewayLogsRole", assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-                    description="API Gateway (account setting): write REST API access and execution logs")
-    role.add_to_policy(iam.PolicyStatement(
-        sid="ApiGatewayLogs",
-        actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
-                 "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"],
-        resources=[Stack.of(scope).format_arn(service="logs", resource="log-group", resource_name="*",
-                                              arn_format=ArnFormat.COLON_RESOURCE_NAME)]))
+    role = iam.Role(
+        scope,
+        "ApiGatewayLogsRole",
+        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+        description="API Gateway (account setting): write REST API access and execution logs",
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ApiGatewayLogs",
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+                "logs:GetLogEvents",
+                "logs:FilterLogEvents",
+            ],
+            resources=[
+                Stack.of(scope).format_arn(
+                    service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+                )
+            ],
+        )
+    )
     role.apply_removal_policy(RemovalPolicy.RETAIN)  # the account setting may outlive this stack (another stage's)
     account = apigateway.CfnAccount(scope, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
     account.apply_removal_policy(RemovalPolicy.RETAIN)

@@ -34,22 +34,32 @@ API_HANDLER_ARN = "${APIHandler.Arn}"
 class ChaliceApp(Construct):
     """`get_resource(logical_id)` gives the included resources (APIHandler, Worker, RestAPI, ...)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str, stage_config: dict[str, Any],
-                 package: Path, api_handler_name: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        stage_config: dict[str, Any],
+        package: Path,
+        api_handler_name: str,
+    ) -> None:
         super().__init__(scope, construct_id)
         from chalice.api import package_app
 
         out = packaging.scratch("imagegen-sam-")
         with contextlib.redirect_stdout(sys.stderr), _environment_kept():  # progress lines to stderr
-            package_app(project_dir=str(packaging.stage_source()), output_dir=str(out / "sam"), stage=stage,
-                        chalice_config=stage_config)
+            package_app(
+                project_dir=str(packaging.stage_source()), output_dir=str(out / "sam"), stage=stage, chalice_config=stage_config
+            )
         template = json.loads((out / "sam" / "sam.json").read_text())
         code = assets.Asset(self, "Code", path=str(package))
         deployable(template, {"Bucket": code.s3_bucket_name, "Key": code.s3_object_key}, api_handler_name)
         (out / "template.json").write_text(json.dumps(template, indent=1))
         self.code = code
         self.sam_template = cloudformation_include.CfnInclude(
-            self, "ChaliceApp", template_file=str(out / "template.json"), preserve_logical_ids=True)
+            self, "ChaliceApp", template_file=str(out / "template.json"), preserve_logical_ids=True
+        )
 
     def get_resource(self, logical_id: str) -> CfnResource:
         return self.sam_template.get_resource(logical_id)
@@ -72,13 +82,13 @@ def deployable(template: dict[str, Any], code_uri: dict[str, Any], api_handler_n
     """Every function on the declared runtime and architecture with our package; integrations by name."""
     for resource in template["Resources"].values():
         if resource["Type"] == FUNCTION_TYPE:
-            resource["Properties"].update({"Runtime": runtime.RUNTIME, "Architectures": [runtime.ARCHITECTURE],
-                                           "CodeUri": dict(code_uri)})
+            resource["Properties"].update(
+                {"Runtime": runtime.RUNTIME, "Architectures": [runtime.ARCHITECTURE], "CodeUri": dict(code_uri)}
+            )
     function_arn = f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{api_handler_name}"
     api = template["Resources"].get("RestAPI")
     if api is not None:
-        api["Properties"]["DefinitionBody"] = _replace_in_subs(api["Properties"]["DefinitionBody"], API_HANDLER_ARN,
-                                                               function_arn)
+        api["Properties"]["DefinitionBody"] = _replace_in_subs(api["Properties"]["DefinitionBody"], API_HANDLER_ARN, function_arn)
 
 
 def _replace_in_subs(value: Any, old: str, new: str) -> Any:

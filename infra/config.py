@@ -29,8 +29,7 @@ FUNCTIONS = (API_HANDLER, WORKER, DEAD_LETTERS, BILLING_WORKER, MONTHLY_RESET, R
 SCHEDULED = (MONTHLY_RESET, RELEASE_STALE_HOLDS, RECONCILE)
 
 # Secrets the app reads as env NAME or, in AWS, from the SSM SecureString named by NAME_PARAM.
-SECRETS = ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY", "BILLING_HOOK_SECRET",
-           "CURSOR_SECRET")
+SECRETS = ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY", "BILLING_HOOK_SECRET", "CURSOR_SECRET")
 
 JOBS_MAX_RECEIVE_COUNT = 3  # a job message that failed 3 times is dead-lettered (the job fails, its hold released)
 BILLING_MAX_RECEIVE_COUNT = 5  # an auto top-up is worth a few more tries: Stripe outages are short
@@ -118,9 +117,24 @@ class StageConfig:
 STAGE_CONFIGS: dict[str, StageConfig] = {
     # dev reserves nothing by default: a new account's concurrency quota (sometimes 10) could not
     # spare the worker's 50 reserved executions plus the 100 Lambda keeps unreserved.
-    "dev": StageConfig(name="dev", protect_data=False, log_retention_days=14, worker_max_concurrency=10,
-                       reserve_concurrency=False, api_rate_limit=50, api_burst_limit=100,
-                       oldest_job_age_s=1800, job_p95_ms=180_000),
-    "prod": StageConfig(name="prod", protect_data=True, log_retention_days=90, worker_max_concurrency=100,
-                        reserve_concurrency=True, api_rate_limit=500, api_burst_limit=1000),
+    "dev": StageConfig(
+        name="dev",
+        protect_data=False,
+        log_retention_days=14,
+        worker_max_concurrency=10,
+        reserve_concurrency=False,
+        api_rate_limit=50,
+        api_burst_limit=100,
+        oldest_job_age_s=1800,
+        job_p95_ms=180_000,
+    ),
+    "prod": StageConfig(
+        name="prod",
+        protect_data=True,
+        log_retention_days=90,
+        worker_max_concurrency=100,
+        reserve_concurrency=True,
+        api_rate_limit=500,
+        api_burst_limit=1000,
+    ),
 }

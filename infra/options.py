@@ -84,5 +84,7 @@ class DeployOptions:
         if self.default_provider not in REGISTRY:
             raise ValueError(f"context default_provider={self.default_provider!r}: expected one of {', '.join(REGISTRY)}")
         if self.default_provider == "local" and not self.allow_local_provider:
-            raise ValueError("context default_provider=local deploys the placeholder image provider: "
-                             "add -c allow_local_provider=true if that is what you want (a demo stage)")
+            raise ValueError(
+                "context default_provider=local deploys the placeholder image provider: "
+                "add -c allow_local_provider=true if that is what you want (a demo stage)"
+            )

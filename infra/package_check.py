@@ -104,8 +104,9 @@ def version_problems(obj: SharedObject, allowed: frozenset[str], limits: dict[st
             if limit is None or parsed is None:
                 problems.append(f"{obj.path}: needs {version} from {library}, a version this check cannot vouch for")
             elif parsed > limit:
-                problems.append(f"{obj.path}: needs {version} from {library}; AL2023 has up to "
-                                f"{prefix}_{'.'.join(map(str, limit))}")
+                problems.append(
+                    f"{obj.path}: needs {version} from {library}; AL2023 has up to {prefix}_{'.'.join(map(str, limit))}"
+                )
     return problems
 
 
@@ -119,13 +120,16 @@ def loader_problems(obj: SharedObject, root: Path, allowed: frozenset[str]) -> l
         if library in allowed:
             continue
         if not any((d / library).resolve().is_relative_to(root.resolve()) and (d / library).is_file() for d in dirs):
-            problems.append(f"{obj.path}: needs {library}, which is neither in the {runtime.RUNTIME} runtime "
-                            f"nor bundled where the loader looks")
+            problems.append(
+                f"{obj.path}: needs {library}, which is neither in the {runtime.RUNTIME} runtime "
+                f"nor bundled where the loader looks"
+            )
     return problems
 
 
-def check_shared_objects(root: Path, allowed: frozenset[str] = runtime.RUNTIME_LIBRARIES,
-                         limits: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
+def check_shared_objects(
+    root: Path, allowed: frozenset[str] = runtime.RUNTIME_LIBRARIES, limits: dict[str, tuple[int, ...]] | None = None
+) -> dict[str, Any]:
     """Problems (empty when the package loads on the runtime) and figures over every ELF file."""
     limits = VERSION_LIMITS if limits is None else limits
     objects = [read_elf(root, relative) for relative in elf_files(root)]
@@ -138,11 +142,19 @@ def check_shared_objects(root: Path, allowed: frozenset[str] = runtime.RUNTIME_L
             problems.append(f"{obj.path}: an extension module for another Python than {runtime.PYTHON_VERSION}")
         problems += loader_problems(obj, root, allowed)
         problems += version_problems(obj, allowed, limits)
-        glibc += [v for versions in obj.versions.values() for name in versions
-                  if name.startswith("GLIBC_") and (v := _version_tuple(name[6:]))]
+        glibc += [
+            v
+            for versions in obj.versions.values()
+            for name in versions
+            if name.startswith("GLIBC_") and (v := _version_tuple(name[6:]))
+        ]
     runtime_needed = sorted({lib for obj in objects for lib in obj.needed if lib in allowed})
-    return {"problems": problems, "elf_files": len(objects), "runtime_libraries_used": runtime_needed,
-            "glibc_max_needed": ".".join(map(str, max(glibc))) if glibc else None}
+    return {
+        "problems": problems,
+        "elf_files": len(objects),
+        "runtime_libraries_used": runtime_needed,
+        "glibc_max_needed": ".".join(map(str, max(glibc))) if glibc else None,
+    }
 
 
 # --- importing the package in a clean interpreter -------------------------------------------------
@@ -180,14 +192,23 @@ print(json.dumps({"handler": callable(handler), "handlers": handlers, "images": 
 def lambda_environment(function_env: dict[str, Any], function_name: str, handler: str, root: Path) -> dict[str, str]:
     """The environment Lambda gives the function: the template's variables and the runtime's own."""
     env = {key: value if isinstance(value, str) else f"deploy-time-{key.lower()}" for key, value in function_env.items()}
-    env.update({
-        "_HANDLER": handler, "AWS_LAMBDA_FUNCTION_NAME": function_name, "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime.RUNTIME}",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024", "LAMBDA_TASK_ROOT": str(root), "TZ": ":UTC",
-        "LANG": "en_US.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "LD_LIBRARY_PATH": ":".join(str(root / sub) for sub in runtime.TASK_LIBRARY_DIRS),
-        "AWS_ACCESS_KEY_ID": "package-check", "AWS_SECRET_ACCESS_KEY": "package-check",
-    })
+    env.update(
+        {
+            "_HANDLER": handler,
+            "AWS_LAMBDA_FUNCTION_NAME": function_name,
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime.RUNTIME}",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+            "LAMBDA_TASK_ROOT": str(root),
+            "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LD_LIBRARY_PATH": ":".join(str(root / sub) for sub in runtime.TASK_LIBRARY_DIRS),
+            "AWS_ACCESS_KEY_ID": "package-check",
+            "AWS_SECRET_ACCESS_KEY": "package-check",
+        }
+    )
     return env
 
 
@@ -196,11 +217,23 @@ def clean_command(python: str, code: str, *args: str, importtime: bool = False) 
     return [python, "-I", "-S", *(["-X", "importtime"] if importtime else []), "-c", code, *args]
 
 
-def import_probe(python: str, root: Path, env: dict[str, str], extra: tuple[str, ...] = (),
-                 handlers: tuple[str, ...] = (), images: bool = False) -> dict[str, Any]:
+def import_probe(
+    python: str,
+    root: Path,
+    env: dict[str, str],
+    extra: tuple[str, ...] = (),
+    handlers: tuple[str, ...] = (),
+    images: bool = False,
+) -> dict[str, Any]:
     env = {**env, **({"PROBE_IMAGES": "1"} if images else {})}
-    out = subprocess.run(clean_command(python, IMPORT_PROBE, str(root), ",".join(extra), ",".join(handlers)),
-                         env=env, capture_output=True, text=True, timeout=300, check=False)
+    out = subprocess.run(
+        clean_command(python, IMPORT_PROBE, str(root), ",".join(extra), ",".join(handlers)),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-20:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -243,8 +276,11 @@ def synth_template(stage: str = "dev") -> dict[str, Any]:
 
 def check_imports(python: str, root: Path, template: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     functions = template_functions(template)
-    problems = [f"{name}: runtime {p['Runtime']}, not {runtime.RUNTIME}" for name, p in functions.items()
-                if p["Runtime"] != runtime.RUNTIME]
+    problems = [
+        f"{name}: runtime {p['Runtime']}, not {runtime.RUNTIME}"
+        for name, p in functions.items()
+        if p["Runtime"] != runtime.RUNTIME
+    ]
     reports = {}
     for name, extra, images in (("api_handler", (), False), ("worker", (WORKER_MODULE,), True)):
         props = functions[name]
@@ -273,8 +309,15 @@ def run(archive: Path | None = None) -> dict[str, Any]:
         unpacked = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
         elf = check_shared_objects(root)
         problems, reports = check_imports(python, root, synth_template())
-    return {"problems": elf.pop("problems") + problems, "runtime": runtime.RUNTIME, "zip_bytes": archive.stat().st_size,
-            "unzipped_bytes": unpacked, **elf, "imports": reports, "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "problems": elf.pop("problems") + problems,
+        "runtime": runtime.RUNTIME,
+        "zip_bytes": archive.stat().st_size,
+        "unzipped_bytes": unpacked,
+        **elf,
+        "imports": reports,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> int:
@@ -283,8 +326,11 @@ def main() -> int:
     if report["problems"]:
         print(f"package check FAILED: {len(report['problems'])} problem(s)", file=sys.stderr)
         return 1
-    print(f"package check passed: {report['elf_files']} ELF files, glibc <= {report['glibc_max_needed']}, "
-          f"imports clean, {report['seconds']} s", file=sys.stderr)
+    print(
+        f"package check passed: {report['elf_files']} ELF files, glibc <= {report['glibc_max_needed']}, "
+        f"imports clean, {report['seconds']} s",
+        file=sys.stderr,
+    )
     return 0
 
 

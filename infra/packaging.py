@@ -99,9 +99,28 @@ def dependencies_key() -> str:
 def pip_command(python: str, target: Path) -> list[str]:
     """pip install of requirements.txt for the runtime: wheels only, manylinux tags up to its glibc."""
     platforms = [arg for tag in runtime.PLATFORMS for arg in ("--platform", tag)]
-    return [python, "-m", "pip", "install", "--quiet", "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--target", str(target), *platforms, "--implementation", "cp", "--python-version",
-            runtime.PYTHON_VERSION, "--abi", runtime.ABI, "--only-binary=:all:", "-r", str(REQUIREMENTS)]
+    return [
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--target",
+        str(target),
+        *platforms,
+        "--implementation",
+        "cp",
+        "--python-version",
+        runtime.PYTHON_VERSION,
+        "--abi",
+        runtime.ABI,
+        "--only-binary=:all:",
+        "-r",
+        str(REQUIREMENTS),
+    ]
 
 
 def dependencies_zip(python: str | None = None) -> Path:
@@ -134,8 +153,25 @@ def dependencies_zip(python: str | None = None) -> Path:
 def compile_pyc(python: str, root: Path) -> None:
     """`.pyc` for the runtime's Python, checked against the source hash, naming files as Lambda sees
     them (`/var/task/...` in tracebacks): reproducible, and no build machine path in the package."""
-    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "checked-hash",
-                    "-s", str(root), "-p", LAMBDA_TASK_ROOT, str(root)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            python,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "checked-hash",
+            "-s",
+            str(root),
+            "-p",
+            LAMBDA_TASK_ROOT,
+            str(root),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 # --- the zip -------------------------------------------------------------------------------------
@@ -154,9 +190,11 @@ def app_files(with_pyc: bool) -> list[tuple[str, Path]]:
     import chalice
     from chalice import app as chalice_app
 
-    files = [("chalice/__init__.py", Path(inspect.getfile(chalice))),
-             ("chalice/app.py", Path(inspect.getfile(chalice_app))),
-             ("app.py", REPO_ROOT / "app.py")]
+    files = [
+        ("chalice/__init__.py", Path(inspect.getfile(chalice))),
+        ("chalice/app.py", Path(inspect.getfile(chalice_app))),
+        ("app.py", REPO_ROOT / "app.py"),
+    ]
     for path in sorted((REPO_ROOT / "chalicelib").rglob("*")):
         name = path.relative_to(REPO_ROOT).as_posix()
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc" and not name.startswith(LOCAL_ONLY):

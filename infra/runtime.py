@@ -29,7 +29,8 @@ GLIBC_MAX = (2, 34)  # Amazon Linux 2023: `ldd --version` in public.ecr.aws/lamb
 
 # pip --platform tags, newest first: every manylinux level the runtime's glibc can load.
 PLATFORMS = tuple(f"manylinux_2_{minor}_{ARCHITECTURE}" for minor in range(GLIBC_MAX[1], 16, -1)) + (
-    f"manylinux2014_{ARCHITECTURE}",)
+    f"manylinux2014_{ARCHITECTURE}",
+)
 
 # Shared libraries the runtime provides, by SONAME (anything else must be in the zip). Kept to
 # what every manylinux wheel may assume (PEP 600's base set, as audited by auditwheel) AND what
@@ -38,19 +39,21 @@ PLATFORMS = tuple(f"manylinux_2_{minor}_{ARCHITECTURE}" for minor in range(GLIBC
 # libstdc++ (microdnf's libdnf is C++). Deliberately absent although manylinux allows them:
 # libX11/libXext/libGL/glib/libexpat (not in the minimal image) and libnsl/libcrypt (libnsl is
 # gone from AL2023, libcrypt is libxcrypt's .so.2 there, not the .so.1 wheels would name).
-RUNTIME_LIBRARIES = frozenset({
-    "ld-linux-x86-64.so.2",
-    "libc.so.6",
-    "libm.so.6",
-    "libpthread.so.0",
-    "libdl.so.2",
-    "librt.so.1",
-    "libutil.so.1",
-    "libresolv.so.2",
-    "libgcc_s.so.1",
-    "libstdc++.so.6",
-    "libz.so.1",
-})
+RUNTIME_LIBRARIES = frozenset(
+    {
+        "ld-linux-x86-64.so.2",
+        "libc.so.6",
+        "libm.so.6",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+        "libutil.so.1",
+        "libresolv.so.2",
+        "libgcc_s.so.1",
+        "libstdc++.so.6",
+        "libz.so.1",
+    }
+)
 
 # LD_LIBRARY_PATH of the python runtimes, as far as it points into the deployment package
 # (/var/task is the unzipped package): a bundled library there is found without an RPATH.
@@ -64,8 +67,11 @@ def find_python() -> str:
     """
     candidates = [os.environ.get("LAMBDA_PYTHON", "")]
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    versions = sorted((p for p in pyenv.glob(f"{PYTHON_VERSION}.*") if re.fullmatch(r"\d+\.\d+\.\d+", p.name)),
-                      key=lambda p: tuple(int(x) for x in p.name.split(".")), reverse=True)
+    versions = sorted(
+        (p for p in pyenv.glob(f"{PYTHON_VERSION}.*") if re.fullmatch(r"\d+\.\d+\.\d+", p.name)),
+        key=lambda p: tuple(int(x) for x in p.name.split(".")),
+        reverse=True,
+    )
     candidates += [str(v / "bin" / f"python{PYTHON_VERSION}") for v in versions]
     candidates.append(shutil.which(f"python{PYTHON_VERSION}") or "")
     for candidate in filter(None, candidates):
@@ -74,13 +80,19 @@ def find_python() -> str:
     raise RuntimeError(
         f"building and checking the Lambda package needs a CPython {PYTHON_VERSION} (the {RUNTIME} runtime's): "
         f"install one (`pyenv install {PYTHON_VERSION}`, `uv python install {PYTHON_VERSION}`, or your OS's "
-        f"python{PYTHON_VERSION}) and put it on PATH, or point LAMBDA_PYTHON at it")
+        f"python{PYTHON_VERSION}) and put it on PATH, or point LAMBDA_PYTHON at it"
+    )
 
 
 def _runs_version(python: str) -> bool:
     try:
-        out = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=30, check=False)
+        out = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     except OSError:
         return False
     return out.returncode == 0 and out.stdout.strip() == PYTHON_VERSION

@@ -40,8 +40,13 @@ class ImageGenStack(Stack):
 
     def __init__(self, scope: Construct, stage: StageConfig, options: DeployOptions, **kwargs: Any) -> None:
         # The construct id is the stage name: chalice.cdk.Chalice packages the stage named by its scope.
-        super().__init__(scope, stage.name, stack_name=stage.prefix,
-                         description=f"imagegen {stage.name}: API, workers, schedules, data and monitoring", **kwargs)
+        super().__init__(
+            scope,
+            stage.name,
+            stack_name=stage.prefix,
+            description=f"imagegen {stage.name}: API, workers, schedules, data and monitoring",
+            **kwargs,
+        )
         self.stage = stage
         self.options = options
         Tags.of(self).add("app", config.APP_NAME)
@@ -53,16 +58,22 @@ class ImageGenStack(Stack):
         self.bucket = self._images_bucket(retain)
         self.queues = self._queues()
         self.log_groups = {
-            fn: logs.LogGroup(self, f"Logs-{fn}", log_group_name=f"/aws/lambda/{stage.function_name(fn)}",
-                              retention=_retention(stage.log_retention_days), removal_policy=retain)
+            fn: logs.LogGroup(
+                self,
+                f"Logs-{fn}",
+                log_group_name=f"/aws/lambda/{stage.function_name(fn)}",
+                retention=_retention(stage.log_retention_days),
+                removal_policy=retain,
+            )
             for fn in config.FUNCTIONS
         }
         self.roles = {fn: self._role(fn, grants) for fn, grants in access.access_map().items()}
         self.chalice = self._app()
         self._event_sources()
         self._on_failure_destinations()
-        self.monitoring = Monitoring(self, "Monitoring", stage=stage, options=options, log_groups=self.log_groups,
-                                     queues=self.queues)
+        self.monitoring = Monitoring(
+            self, "Monitoring", stage=stage, options=options, log_groups=self.log_groups, queues=self.queues
+        )
         if options.log_shipping:
             LogShipping(self, "LogShipping", stage=stage, options=options, log_groups=list(self.log_groups.values()))
         Aspects.of(self).add(CheckovSuppressions())
@@ -76,16 +87,26 @@ class ImageGenStack(Stack):
         versioned = self.stage.protect_data
         rules = [
             s3.LifecycleRule(id="tmp-expire", prefix=access.TMP_PREFIX, expiration=Duration.days(1)),
-            s3.LifecycleRule(id="statements-infrequent-access", prefix=access.STATEMENTS_PREFIX, transitions=[
-                s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=Duration.days(30)),
-            ]),
+            s3.LifecycleRule(
+                id="statements-infrequent-access",
+                prefix=access.STATEMENTS_PREFIX,
+                transitions=[
+                    s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=Duration.days(30)),
+                ],
+            ),
             s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
         ]
         if versioned:
-            rules.append(s3.LifecycleRule(id="noncurrent-expire", noncurrent_version_expiration=Duration.days(NONCURRENT_DAYS),
-                                          expired_object_delete_marker=True))
+            rules.append(
+                s3.LifecycleRule(
+                    id="noncurrent-expire",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_DAYS),
+                    expired_object_delete_marker=True,
+                )
+            )
         return s3.Bucket(
-            self, "Images",
+            self,
+            "Images",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
@@ -99,11 +120,14 @@ class ImageGenStack(Stack):
         """Jobs and billing queues, each with its dead-letter queue; names follow the app's settings."""
         prefix = self.stage.prefix
 
-        def queue(key: str, name: str, *, consumer: str | None, retention_days: int,
-                  dlq: sqs.Queue | None = None, max_receive: int = 0) -> sqs.Queue:
+        def queue(
+            key: str, name: str, *, consumer: str | None, retention_days: int, dlq: sqs.Queue | None = None, max_receive: int = 0
+        ) -> sqs.Queue:
             visibility = self.stage.visibility_timeout_s(consumer) if consumer else 30
             return sqs.Queue(
-                self, f"Queue-{key}", queue_name=name,
+                self,
+                f"Queue-{key}",
+                queue_name=name,
                 visibility_timeout=Duration.seconds(visibility),
                 retention_period=Duration.days(retention_days),
                 encryption=sqs.QueueEncryption.SQS_MANAGED,
@@ -112,70 +136,127 @@ class ImageGenStack(Stack):
             )
 
         jobs_dlq = queue(access.JOBS_DLQ, f"{prefix}-jobs-dlq", consumer=config.DEAD_LETTERS, retention_days=14)
-        jobs = queue(access.JOBS, f"{prefix}-jobs", consumer=config.WORKER, retention_days=4,
-                     dlq=jobs_dlq, max_receive=config.JOBS_MAX_RECEIVE_COUNT)
+        jobs = queue(
+            access.JOBS,
+            f"{prefix}-jobs",
+            consumer=config.WORKER,
+            retention_days=4,
+            dlq=jobs_dlq,
+            max_receive=config.JOBS_MAX_RECEIVE_COUNT,
+        )
         billing_dlq = queue(access.BILLING_DLQ, f"{prefix}-billing-dlq", consumer=None, retention_days=14)
-        billing = queue(access.BILLING_QUEUE, f"{prefix}-billing", consumer=config.BILLING_WORKER, retention_days=4,
-                        dlq=billing_dlq, max_receive=config.BILLING_MAX_RECEIVE_COUNT)
+        billing = queue(
+            access.BILLING_QUEUE,
+            f"{prefix}-billing",
+            consumer=config.BILLING_WORKER,
+            retention_days=4,
+            dlq=billing_dlq,
+            max_receive=config.BILLING_MAX_RECEIVE_COUNT,
+        )
         failures = queue(access.SCHEDULED_FAILURES, f"{prefix}-scheduled-failures", consumer=None, retention_days=14)
-        return {access.JOBS: jobs, access.JOBS_DLQ: jobs_dlq, access.BILLING_QUEUE: billing,
-                access.BILLING_DLQ: billing_dlq, access.SCHEDULED_FAILURES: failures}
+        return {
+            access.JOBS: jobs,
+            access.JOBS_DLQ: jobs_dlq,
+            access.BILLING_QUEUE: billing,
+            access.BILLING_DLQ: billing_dlq,
+            access.SCHEDULED_FAILURES: failures,
+        }
 
     # --- permissions -----------------------------------------------------------------------
 
     def _role(self, function: str, grants: access.Access) -> iam.Role:
         """The function's own role: its log group, X-Ray, and exactly the data of its access row."""
-        role = iam.Role(self, f"Role-{function}", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                        description=f"{self.stage.function_name(function)}: least privilege (infra/access.py)")
-        role.add_to_policy(iam.PolicyStatement(
-            sid="OwnLogGroup", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[self.log_groups[function].log_group_arn]))
-        role.add_to_policy(iam.PolicyStatement(
-            sid="XRay", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]))
+        role = iam.Role(
+            self,
+            f"Role-{function}",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{self.stage.function_name(function)}: least privilege (infra/access.py)",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="OwnLogGroup",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_groups[function].log_group_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(sid="XRay", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+        )
         indexes = {spec.suffix: [index.name for index in spec.indexes] for spec in table_specs()}
         if grants.tables:
             tables = [self.tables[suffix] for suffix in grants.tables]
-            role.add_to_policy(iam.PolicyStatement(sid="ReadTables", actions=list(access.TABLE_READ_ACTIONS),
-                                                   resources=[table.table_arn for table in tables]))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadTables", actions=list(access.TABLE_READ_ACTIONS), resources=[table.table_arn for table in tables]
+                )
+            )
             index_arns = [f"{self.tables[suffix].table_arn}/index/{name}" for suffix in grants.tables for name in indexes[suffix]]
             if index_arns:
-                role.add_to_policy(iam.PolicyStatement(sid="QueryIndexes", actions=list(access.INDEX_READ_ACTIONS),
-                                                       resources=index_arns))
+                role.add_to_policy(
+                    iam.PolicyStatement(sid="QueryIndexes", actions=list(access.INDEX_READ_ACTIONS), resources=index_arns)
+                )
         if grants.write:
-            role.add_to_policy(iam.PolicyStatement(
-                sid="WriteTables", actions=list(access.TABLE_WRITE_ACTIONS),
-                resources=[self.tables[suffix].table_arn for suffix in sorted(grants.write)]))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="WriteTables",
+                    actions=list(access.TABLE_WRITE_ACTIONS),
+                    resources=[self.tables[suffix].table_arn for suffix in sorted(grants.write)],
+                )
+            )
         if grants.s3_read:
-            role.add_to_policy(iam.PolicyStatement(
-                sid="ReadObjects", actions=["s3:GetObject"],
-                resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in grants.s3_read]))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadObjects",
+                    actions=["s3:GetObject"],
+                    resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in grants.s3_read],
+                )
+            )
         if grants.s3_write:
-            role.add_to_policy(iam.PolicyStatement(
-                sid="WriteObjects", actions=["s3:PutObject"],
-                resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in grants.s3_write]))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="WriteObjects",
+                    actions=["s3:PutObject"],
+                    resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in grants.s3_write],
+                )
+            )
         if grants.send_to:
-            role.add_to_policy(iam.PolicyStatement(
-                sid="SendMessages", actions=list(access.QUEUE_SEND_ACTIONS),
-                resources=[self.queues[key].queue_arn for key in grants.send_to]))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="SendMessages",
+                    actions=list(access.QUEUE_SEND_ACTIONS),
+                    resources=[self.queues[key].queue_arn for key in grants.send_to],
+                )
+            )
         if grants.on_failure:
-            role.add_to_policy(iam.PolicyStatement(
-                sid="OnFailureDestination", actions=["sqs:SendMessage"], resources=[self.queues[grants.on_failure].queue_arn]))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="OnFailureDestination", actions=["sqs:SendMessage"], resources=[self.queues[grants.on_failure].queue_arn]
+                )
+            )
         if grants.consume:
-            role.add_to_policy(iam.PolicyStatement(
-                sid="ConsumeQueue", actions=list(access.QUEUE_CONSUME_ACTIONS),
-                resources=[self.queues[grants.consume].queue_arn]))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ConsumeQueue",
+                    actions=list(access.QUEUE_CONSUME_ACTIONS),
+                    resources=[self.queues[grants.consume].queue_arn],
+                )
+            )
         if grants.secrets:
             parameters = [self.parameter_arn(name) for name in grants.secrets]
             role.add_to_policy(iam.PolicyStatement(sid="ReadSecrets", actions=["ssm:GetParameter"], resources=parameters))
             # SecureStrings are encrypted with the aws/ssm key (or another): decrypt only through SSM,
             # and only for these parameters (SSM puts the parameter ARN in the encryption context).
-            role.add_to_policy(iam.PolicyStatement(
-                sid="DecryptSecrets", actions=["kms:Decrypt"],
-                resources=[self.format_arn(service="kms", resource="key", resource_name="*")],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"ssm.{self.region}.amazonaws.com"},
-                    "ForAnyValue:StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": parameters},
-                }))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="DecryptSecrets",
+                    actions=["kms:Decrypt"],
+                    resources=[self.format_arn(service="kms", resource="key", resource_name="*")],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"ssm.{self.region}.amazonaws.com"},
+                        "ForAnyValue:StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": parameters},
+                    },
+                )
+            )
         return role
 
     def parameter_arn(self, secret: str) -> str:
@@ -220,9 +301,14 @@ class ImageGenStack(Stack):
             "manage_iam_role": False,
             "iam_role_arn": self.roles[config.API_HANDLER].role_arn,
         }
-        app = ChaliceApp(self, "App", stage=self.stage.name, stage_config=stage_config,
-                         package=packaging.package_for(self.options.package),
-                         api_handler_name=self.stage.function_name(config.API_HANDLER))
+        app = ChaliceApp(
+            self,
+            "App",
+            stage=self.stage.name,
+            stage_config=stage_config,
+            package=packaging.package_for(self.options.package),
+            api_handler_name=self.stage.function_name(config.API_HANDLER),
+        )
         reserve = self.options.reserved_concurrency
         reserve = self.stage.reserve_concurrency if reserve is None else reserve
         for function in config.FUNCTIONS:
@@ -253,16 +339,27 @@ class ImageGenStack(Stack):
         rest_api.add_property_override("Name", stage.prefix)  # ApiName: the dimension of the API's metrics
         rest_api.add_property_override("DefinitionBody.info.title", stage.prefix)
         rest_api.add_property_override("TracingEnabled", True)  # X-Ray from the API stage on (functions: `xray` in config.json)
-        rest_api.add_property_override("MethodSettings", [{
-            "ResourcePath": "/*", "HttpMethod": "*",  # no per-method metrics: billed per metric, the API's own suffice
-            "ThrottlingRateLimit": options.api_rate_limit or stage.api_rate_limit,
-            "ThrottlingBurstLimit": options.api_burst_limit or stage.api_burst_limit,
-        }])
-        self.access_logs = logs.LogGroup(self, "ApiAccessLogs", log_group_name=f"/aws/apigateway/{stage.prefix}/access",
-                                         retention=_retention(stage.log_retention_days),
-                                         removal_policy=RemovalPolicy.RETAIN if stage.protect_data else RemovalPolicy.DESTROY)
-        rest_api.add_property_override("AccessLogSetting", {"DestinationArn": self.access_logs.log_group_arn,
-                                                            "Format": api.access_log_format()})
+        rest_api.add_property_override(
+            "MethodSettings",
+            [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",  # no per-method metrics: billed per metric, the API's own suffice
+                    "ThrottlingRateLimit": options.api_rate_limit or stage.api_rate_limit,
+                    "ThrottlingBurstLimit": options.api_burst_limit or stage.api_burst_limit,
+                }
+            ],
+        )
+        self.access_logs = logs.LogGroup(
+            self,
+            "ApiAccessLogs",
+            log_group_name=f"/aws/apigateway/{stage.prefix}/access",
+            retention=_retention(stage.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN if stage.protect_data else RemovalPolicy.DESTROY,
+        )
+        rest_api.add_property_override(
+            "AccessLogSetting", {"DestinationArn": self.access_logs.log_group_arn, "Format": api.access_log_format()}
+        )
         rest_api.add_property_override("GatewayResponses", api.gateway_responses())
         if options.api_logs_role:
             rest_api.add_resource_dependency(api.account_logs_role(self))
@@ -279,7 +376,8 @@ class ImageGenStack(Stack):
         )
         for function, queue_key, concurrency in wiring:
             mapping = lambda_.CfnEventSourceMapping(
-                self, f"Source-{function}",
+                self,
+                f"Source-{function}",
                 function_name=self.function_resource(function).ref,
                 event_source_arn=self.queues[queue_key].queue_arn,
                 batch_size=ESM_BATCH_SIZE[function],
@@ -288,7 +386,6 @@ class ImageGenStack(Stack):
             )
             mapping.add_resource_dependency(_policy_of(self.roles[function]))  # Lambda checks the role can read the queue
 
-
     def _on_failure_destinations(self) -> None:
         """EventBridge invokes the scheduled functions asynchronously: after 2 retries, the event
         goes to the scheduled-failures queue (alarmed) instead of vanishing."""
@@ -296,10 +393,16 @@ class ImageGenStack(Stack):
             target = access.access_map()[function].on_failure
             assert target, f"{function} has no on-failure destination in infra/access.py"
             invoke_config = lambda_.CfnEventInvokeConfig(
-                self, f"OnFailure-{function}", function_name=self.function_resource(function).ref, qualifier="$LATEST",
-                maximum_retry_attempts=2, maximum_event_age_in_seconds=6 * 3600,
+                self,
+                f"OnFailure-{function}",
+                function_name=self.function_resource(function).ref,
+                qualifier="$LATEST",
+                maximum_retry_attempts=2,
+                maximum_event_age_in_seconds=6 * 3600,
                 destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
-                    on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=self.queues[target].queue_arn)))
+                    on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=self.queues[target].queue_arn)
+                ),
+            )
             invoke_config.add_resource_dependency(_policy_of(self.roles[function]))  # Lambda checks the role may send
 
 
@@ -309,6 +412,11 @@ def _policy_of(role: iam.Role) -> CfnResource:
 
 
 def _retention(days: int) -> logs.RetentionDays:
-    by_days = {14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH, 90: logs.RetentionDays.THREE_MONTHS,
-               180: logs.RetentionDays.SIX_MONTHS, 365: logs.RetentionDays.ONE_YEAR}
+    by_days = {
+        14: logs.RetentionDays.TWO_WEEKS,
+        30: logs.RetentionDays.ONE_MONTH,
+        90: logs.RetentionDays.THREE_MONTHS,
+        180: logs.RetentionDays.SIX_MONTHS,
+        365: logs.RetentionDays.ONE_YEAR,
+    }
     return by_days[days]

@@ -22,8 +22,7 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
     unknown = [s for s in stages if s not in STAGE_CONFIGS]
     if unknown:
         raise ValueError(f"unknown stage {unknown[0]!r}: expected one of {', '.join(STAGES)}")
-    env = cdk.Environment(account=app.node.try_get_context("account") or None,
-                          region=app.node.try_get_context("region") or None)
+    env = cdk.Environment(account=app.node.try_get_context("account") or None, region=app.node.try_get_context("region") or None)
     for stage in stages:
         ImageGenStack(app, STAGE_CONFIGS[stage], DeployOptions.from_context(app.node.try_get_context, stage), env=env)
     return app

@@ -59,12 +59,18 @@ def spec_of(model: type[BaseModel]) -> TableSpec:
         index_types = {d["AttributeName"]: d["AttributeType"] for d in index["attribute_definitions"]}
         i_partition, i_sort = _keys(index["key_schema"], index_types)
         projection = index["projection"]
-        indexes.append(IndexSpec(index["index_name"], i_partition, i_sort, projection["ProjectionType"],
-                                 tuple(projection.get("NonKeyAttributes", ()))))
+        indexes.append(
+            IndexSpec(
+                index["index_name"],
+                i_partition,
+                i_sort,
+                projection["ProjectionType"],
+                tuple(projection.get("NonKeyAttributes", ())),
+            )
+        )
     if schema["local_secondary_indexes"]:
         raise ValueError(f"{model.__name__}: local secondary indexes are not supported by the infra")
-    return TableSpec(model.table_suffix, partition, sort, tuple(sorted(indexes, key=lambda i: i.name)),
-                     model.ttl_attribute)
+    return TableSpec(model.table_suffix, partition, sort, tuple(sorted(indexes, key=lambda i: i.name)), model.ttl_attribute)
 
 
 def table_specs() -> list[TableSpec]:
@@ -80,13 +86,13 @@ def build_tables(scope: Construct, prefix: str, *, protect: bool) -> dict[str, d
     tables: dict[str, dynamodb.Table] = {}
     for spec in table_specs():
         table = dynamodb.Table(
-            scope, f"Table-{spec.suffix}",
+            scope,
+            f"Table-{spec.suffix}",
             table_name=f"{prefix}-{spec.suffix}",
             partition_key=_attribute(spec.partition_key),
             sort_key=_attribute(spec.sort_key),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
             deletion_protection=protect,
             time_to_live_attribute=spec.ttl_attribute,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,

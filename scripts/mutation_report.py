@@ -69,16 +69,30 @@ def main(argv: list[str] | None = None) -> int:
         survivors = sorted(name for name, code in codes.items() if classify(code) in ("survived", "no_tests"))
         open_survivors += [name for name in survivors if name not in judged]
         print(f"{module}: {counts['killed']} killed, {counts['survived']} survived, {counts['no_tests']} no tests")
-    equivalent = sum(1 for codes in results.values() for name, code in codes.items()
-                     if name in judged and classify(code) in ("survived", "no_tests"))
+    equivalent = sum(
+        1
+        for codes in results.values()
+        for name, code in codes.items()
+        if name in judged and classify(code) in ("survived", "no_tests")
+    )
     considered = sum(totals.values()) - equivalent - totals["not_checked"]
     score = totals["killed"] / considered if considered else 0.0
     for name in open_survivors:
         print(f"survivor to look at: {name}  (mutmut show {name})")
-    print(json.dumps({"mutants": sum(totals.values()), "killed": totals["killed"], "survived": totals["survived"],
-                      "no_tests": totals["no_tests"], "not_checked": totals["not_checked"],
-                      "equivalent": equivalent, "open_survivors": len(open_survivors),
-                      "score_non_equivalent": round(score, 4)}))
+    print(
+        json.dumps(
+            {
+                "mutants": sum(totals.values()),
+                "killed": totals["killed"],
+                "survived": totals["survived"],
+                "no_tests": totals["no_tests"],
+                "not_checked": totals["not_checked"],
+                "equivalent": equivalent,
+                "open_survivors": len(open_survivors),
+                "score_non_equivalent": round(score, 4),
+            }
+        )
+    )
     return 0
 
 

@@ -57,8 +57,9 @@ class Smoke:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, key: str | None = None, body: Any = None,
-             expect: int | tuple[int, ...] = 200) -> requests.Response:
+    def call(
+        self, method: str, path: str, key: str | None = None, body: Any = None, expect: int | tuple[int, ...] = 200
+    ) -> requests.Response:
         headers = {"Authorization": f"Bearer {key or self.admin_key}"}
         response = self.session.request(method, self.base + path, json=body, headers=headers, timeout=TIMEOUT)
         if response.status_code not in (expect if isinstance(expect, tuple) else (expect,)):
@@ -89,8 +90,12 @@ class Smoke:
 
     def workspace(self) -> str:
         name = f"smoke-{self.stage}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-        body = self.call("POST", "/admin/api/workspaces", body={
-            "name": name, "owner_email": f"{name}@example.invalid", "plan": "starter"}, expect=201).json()
+        body = self.call(
+            "POST",
+            "/admin/api/workspaces",
+            body={"name": name, "owner_email": f"{name}@example.invalid", "plan": "starter"},
+            expect=201,
+        ).json()
         self.state.update(workspace_id=body["workspace"]["id"], key=body["api_key"], key_id=body["key"]["id"])
         return f"{name} ({self.state['workspace_id']})"
 
@@ -126,8 +131,9 @@ class Smoke:
 
     def unknown_route(self) -> str:
         secret = f"sk_test_smoke_{os.urandom(6).hex()}"
-        response = self.session.get(self.base + "/v1/no-such-route", headers={"Authorization": f"Bearer {secret}"},
-                                    timeout=TIMEOUT)
+        response = self.session.get(
+            self.base + "/v1/no-such-route", headers={"Authorization": f"Bearer {secret}"}, timeout=TIMEOUT
+        )
         return check_unknown_route(response, secret)
 
     def cleanup(self) -> str:
@@ -136,8 +142,11 @@ class Smoke:
             self.call("DELETE", f"/v1/keys/{self.state['key_id']}", self.state["key"], expect=(204,))
             done.append("key revoked")
         if "workspace_id" in self.state:
-            self.call("POST", f"/admin/api/workspaces/{self.state['workspace_id']}/ban",
-                      body={"reason": "smoke test workspace (scripts/smoke.py)"})
+            self.call(
+                "POST",
+                f"/admin/api/workspaces/{self.state['workspace_id']}/ban",
+                body={"reason": "smoke test workspace (scripts/smoke.py)"},
+            )
             done.append("workspace banned")
         return ", ".join(done) or "nothing to clean"
 

@@ -32,8 +32,11 @@ def deployed_environment(stage: str, lambda_client: Any = None) -> dict[str, str
     configuration = client.get_function_configuration(FunctionName=STAGE_CONFIGS[stage].function_name(API_HANDLER))
     variables = dict(configuration.get("Environment", {}).get("Variables", {}))
     region = configuration["FunctionArn"].split(":")[3]
-    return {**{k: v for k, v in variables.items() if not k.startswith(SKIPPED)}, "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region}
+    return {
+        **{k: v for k, v in variables.items() if not k.startswith(SKIPPED)},
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
 
 
 def exports(variables: dict[str, str]) -> str:

@@ -26,24 +26,49 @@ from chalicelib.local.fake_stripe import event_for, new_id, stripe_object  # noq
 
 
 def _plan_price(plan: str, interval: str) -> dict:
-    return stripe_object("price", id=new_id("price"), lookup_key=plan_lookup_key(plan, interval), currency="usd",
-                         unit_amount=PLAN_PRICES_CENTS[(plan, interval)], type="recurring",
-                         recurring={"interval": interval, "interval_count": 1})
+    return stripe_object(
+        "price",
+        id=new_id("price"),
+        lookup_key=plan_lookup_key(plan, interval),
+        currency="usd",
+        unit_amount=PLAN_PRICES_CENTS[(plan, interval)],
+        type="recurring",
+        recurring={"interval": interval, "interval_count": 1},
+    )
 
 
 def _checkout(workspace: str, pack: str | None, plan: str | None, interval: str) -> dict:
     meta = {"workspace_id": workspace}
     if plan:
-        return stripe_object("checkout.session", id=new_id("cs_test"), mode="subscription", status="complete",
-                             payment_status="paid", client_reference_id=workspace, subscription=new_id("sub"),
-                             invoice=new_id("in"), amount_total=PLAN_PRICES_CENTS[(plan, interval)], currency="usd",
-                             metadata={**meta, "kind": "subscription", "plan": plan, "interval": interval},
-                             customer=new_id("cus"), payment_intent=None)
+        return stripe_object(
+            "checkout.session",
+            id=new_id("cs_test"),
+            mode="subscription",
+            status="complete",
+            payment_status="paid",
+            client_reference_id=workspace,
+            subscription=new_id("sub"),
+            invoice=new_id("in"),
+            amount_total=PLAN_PRICES_CENTS[(plan, interval)],
+            currency="usd",
+            metadata={**meta, "kind": "subscription", "plan": plan, "interval": interval},
+            customer=new_id("cus"),
+            payment_intent=None,
+        )
     p = PACKS[pack or "pack_1000"]
-    return stripe_object("checkout.session", id=new_id("cs_test"), mode="payment", status="complete",
-                         payment_status="paid", client_reference_id=workspace, payment_intent=new_id("pi"),
-                         amount_total=p.amount_cents, currency="usd", customer=new_id("cus"),
-                         metadata={**meta, "kind": "credit_pack", "pack": p.lookup_key, "credits": str(p.credits)})
+    return stripe_object(
+        "checkout.session",
+        id=new_id("cs_test"),
+        mode="payment",
+        status="complete",
+        payment_status="paid",
+        client_reference_id=workspace,
+        payment_intent=new_id("pi"),
+        amount_total=p.amount_cents,
+        currency="usd",
+        customer=new_id("cus"),
+        metadata={**meta, "kind": "credit_pack", "pack": p.lookup_key, "credits": str(p.credits)},
+    )
 
 
 def build(kind: str, workspace: str, pack: str | None, plan: str | None, interval: str, credits: int | None) -> dict:
@@ -54,24 +79,47 @@ def build(kind: str, workspace: str, pack: str | None, plan: str | None, interva
         obj = _checkout(workspace, pack, plan, interval)
     elif kind.startswith("payment_intent."):
         p = PACKS[pack or "pack_1000"]
-        obj = stripe_object("payment_intent", id=new_id("pi"), amount=p.amount_cents, amount_received=p.amount_cents,
-                            currency="usd", customer=new_id("cus"),
-                            status="succeeded" if kind.endswith("succeeded") else "requires_payment_method",
-                            metadata={**meta, "kind": "credit_pack", "pack": p.lookup_key,
-                                      "credits": str(credits or p.credits)})
+        obj = stripe_object(
+            "payment_intent",
+            id=new_id("pi"),
+            amount=p.amount_cents,
+            amount_received=p.amount_cents,
+            currency="usd",
+            customer=new_id("cus"),
+            status="succeeded" if kind.endswith("succeeded") else "requires_payment_method",
+            metadata={**meta, "kind": "credit_pack", "pack": p.lookup_key, "credits": str(credits or p.credits)},
+        )
     elif kind.startswith("customer.subscription."):
-        obj = stripe_object("subscription", id=new_id("sub"), status="active", customer=new_id("cus"),
-                            metadata={**meta, "plan": plan or "pro", "interval": interval}, cancel_at_period_end=False,
-                            items={"object": "list", "data": [{"object": "subscription_item", "id": new_id("si"),
-                                                               "price": _plan_price(plan or "pro", interval)}]})
+        obj = stripe_object(
+            "subscription",
+            id=new_id("sub"),
+            status="active",
+            customer=new_id("cus"),
+            metadata={**meta, "plan": plan or "pro", "interval": interval},
+            cancel_at_period_end=False,
+            items={
+                "object": "list",
+                "data": [{"object": "subscription_item", "id": new_id("si"), "price": _plan_price(plan or "pro", interval)}],
+            },
+        )
     elif kind == "invoice.paid":
         sub, price = new_id("sub"), _plan_price(plan or "pro", interval)
-        obj = stripe_object("invoice", id=new_id("in"), customer=new_id("cus"), status="paid", currency="usd",
-                            billing_reason="subscription_create", amount_paid=price["unit_amount"], metadata={},
-                            subscription=sub, parent={"type": "subscription_details", "subscription_details": {
-                                "subscription": sub, "metadata": meta}},
-                            lines={"object": "list", "data": [{"object": "line_item", "id": new_id("il"),
-                                                               "amount": price["unit_amount"], "price": price}]})
+        obj = stripe_object(
+            "invoice",
+            id=new_id("in"),
+            customer=new_id("cus"),
+            status="paid",
+            currency="usd",
+            billing_reason="subscription_create",
+            amount_paid=price["unit_amount"],
+            metadata={},
+            subscription=sub,
+            parent={"type": "subscription_details", "subscription_details": {"subscription": sub, "metadata": meta}},
+            lines={
+                "object": "list",
+                "data": [{"object": "line_item", "id": new_id("il"), "amount": price["unit_amount"], "price": price}],
+            },
+        )
     else:
         raise SystemExit(f"unsupported --type {kind}")
     return event_for(kind, obj, created=int(time.time()))
@@ -98,8 +146,12 @@ def main() -> int:
     event = build(args.type, args.workspace, args.pack, args.plan, args.interval, args.credits)
     payload = json.dumps(event)
     header = stripe.WebhookSignature.generate_signature_header(payload, secret)
-    request = urllib.request.Request(args.url, data=payload.encode(), method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header})
+    request = urllib.request.Request(
+        args.url,
+        data=payload.encode(),
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         print(response.status, response.read().decode())
     print(f"sent {event['type']} {event['id']}")

@@ -50,11 +50,28 @@ class CatalogPrice:
 
 def catalog() -> list[CatalogPrice]:
     """Every price the app looks up, with a stable product id per pack and per plan."""
-    prices = [CatalogPrice(p.lookup_key, f"{APP_NAME}_{p.lookup_key}", f"{p.credits:,} credits", p.amount_cents, None,
-                           {"app": APP_NAME, "kind": "pack", "credits": str(p.credits)}) for p in PACKS.values()]
-    prices += [CatalogPrice(plan_lookup_key(plan, interval), f"{APP_NAME}_plan_{plan}", f"{plan.capitalize()} plan", cents,
-                            interval, {"app": APP_NAME, "kind": "plan", "plan": plan})
-               for (plan, interval), cents in sorted(PLAN_PRICES_CENTS.items())]
+    prices = [
+        CatalogPrice(
+            p.lookup_key,
+            f"{APP_NAME}_{p.lookup_key}",
+            f"{p.credits:,} credits",
+            p.amount_cents,
+            None,
+            {"app": APP_NAME, "kind": "pack", "credits": str(p.credits)},
+        )
+        for p in PACKS.values()
+    ]
+    prices += [
+        CatalogPrice(
+            plan_lookup_key(plan, interval),
+            f"{APP_NAME}_plan_{plan}",
+            f"{plan.capitalize()} plan",
+            cents,
+            interval,
+            {"app": APP_NAME, "kind": "plan", "plan": plan},
+        )
+        for (plan, interval), cents in sorted(PLAN_PRICES_CENTS.items())
+    ]
     return prices
 
 
@@ -70,8 +87,9 @@ def stripe_client(stage: str) -> Any:
 
     key = os.environ.get("STRIPE_API_KEY") or read_parameter(secret_parameter_name(stage, "STRIPE_API_KEY"))
     if not key:
-        raise SystemExit(f"no Stripe key: set STRIPE_API_KEY or the SSM parameter "
-                         f"{secret_parameter_name(stage, 'STRIPE_API_KEY')}")
+        raise SystemExit(
+            f"no Stripe key: set STRIPE_API_KEY or the SSM parameter {secret_parameter_name(stage, 'STRIPE_API_KEY')}"
+        )
     options: dict[str, Any] = {"max_network_retries": 2}
     if os.environ.get("STRIPE_API_BASE"):
         options["base_addresses"] = {"api": os.environ["STRIPE_API_BASE"]}
@@ -93,14 +111,20 @@ def ensure_product(client: Any, price: CatalogPrice, created: list[str]) -> None
     except stripe.InvalidRequestError as exc:
         if exc.http_status != 404:
             raise
-        client.v1.products.create(params={"id": price.product_id, "name": f"imagegen {price.product_name}",
-                                          "metadata": {"app": APP_NAME}})
+        client.v1.products.create(
+            params={"id": price.product_id, "name": f"imagegen {price.product_name}", "metadata": {"app": APP_NAME}}
+        )
         created.append(price.product_id)
 
 
 def create_price(client: Any, price: CatalogPrice, transfer: bool = False) -> None:
-    params: dict[str, Any] = {"product": price.product_id, "unit_amount": price.unit_amount, "currency": CURRENCY,
-                              "lookup_key": price.lookup_key, "metadata": price.metadata}
+    params: dict[str, Any] = {
+        "product": price.product_id,
+        "unit_amount": price.unit_amount,
+        "currency": CURRENCY,
+        "lookup_key": price.lookup_key,
+        "metadata": price.metadata,
+    }
     if price.interval:
         params["recurring"] = {"interval": price.interval}
     if transfer:
@@ -111,15 +135,21 @@ def create_price(client: Any, price: CatalogPrice, transfer: bool = False) -> No
 def existing_prices(client: Any, keys: list[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for start in range(0, len(keys), LOOKUP_BATCH):
-        listed = client.v1.prices.list(params={"lookup_keys": keys[start:start + LOOKUP_BATCH], "limit": 100})
+        listed = client.v1.prices.list(params={"lookup_keys": keys[start : start + LOOKUP_BATCH], "limit": 100})
         found.update({p["lookup_key"]: p for p in (item.to_dict() for item in listed.data)})
     return found
 
 
 def ensure_prices(client: Any, replace_mismatched: bool) -> dict[str, list[str]]:
     """Create the catalog's missing products and prices; report (or replace) the mismatched ones."""
-    report: dict[str, list[str]] = {"products_created": [], "prices_created": [], "prices_existing": [],
-                                    "prices_reactivated": [], "mismatched": [], "replaced": []}
+    report: dict[str, list[str]] = {
+        "products_created": [],
+        "prices_created": [],
+        "prices_existing": [],
+        "prices_reactivated": [],
+        "mismatched": [],
+        "replaced": [],
+    }
     wanted = catalog()
     found = existing_prices(client, [p.lookup_key for p in wanted])
     for price in wanted:
@@ -161,14 +191,22 @@ def ensure_webhook(client: Any, stage: str, url: str, secret_stored: bool, recre
     endpoint = find_endpoint(client, stage, url)
     if endpoint is not None and not secret_stored:
         if not recreate:
-            raise SystemExit(f"webhook endpoint {endpoint['id']} exists but its signing secret is not in SSM, and Stripe "
-                             "shows it only at creation: rerun with --recreate-webhook (it is deleted and created anew)")
+            raise SystemExit(
+                f"webhook endpoint {endpoint['id']} exists but its signing secret is not in SSM, and Stripe "
+                "shows it only at creation: rerun with --recreate-webhook (it is deleted and created anew)"
+            )
         client.v1.webhook_endpoints.delete(endpoint["id"])
         endpoint = None
     if endpoint is None:
-        created = client.v1.webhook_endpoints.create(params={
-            "url": url, "enabled_events": events, "api_version": stripe.api_version,
-            "description": f"{APP_NAME} {stage}", "metadata": {"app": APP_NAME, "stage": stage}})
+        created = client.v1.webhook_endpoints.create(
+            params={
+                "url": url,
+                "enabled_events": events,
+                "api_version": stripe.api_version,
+                "description": f"{APP_NAME} {stage}",
+                "metadata": {"app": APP_NAME, "stage": stage},
+            }
+        )
         return "created", str(created["secret"])
     current = (endpoint.get("url"), sorted(endpoint.get("enabled_events") or []), endpoint.get("status"))
     if current != (url, events, "enabled"):
@@ -193,8 +231,13 @@ def read_parameter(name: str) -> str | None:
 def store_secret(name: str, value: str) -> None:
     import boto3
 
-    boto3.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True,
-                                      Description="Stripe webhook signing secret (scripts/stripe_setup.py)")
+    boto3.client("ssm").put_parameter(
+        Name=name,
+        Value=value,
+        Type="SecureString",
+        Overwrite=True,
+        Description="Stripe webhook signing secret (scripts/stripe_setup.py)",
+    )
 
 
 def endpoint_url(stage: str) -> str:
@@ -214,8 +257,13 @@ def run(stage: str, url: str | None, replace_mismatched: bool = False, recreate_
     action, secret = ensure_webhook(client, stage, webhook_url, read_parameter(parameter) is not None, recreate_webhook)
     if secret:
         store_secret(parameter, secret)
-    report.update({"webhook": {"url": webhook_url, "action": action, "events": handled_events()},
-                   "webhook_secret_parameter": parameter, "webhook_secret_stored": bool(secret)})
+    report.update(
+        {
+            "webhook": {"url": webhook_url, "action": action, "events": handled_events()},
+            "webhook_secret_parameter": parameter,
+            "webhook_secret_stored": bool(secret),
+        }
+    )
     return report
 
 

@@ -8,5 +8,7 @@ export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-testing}
 export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-testing}
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
 $BIN/ruff check .
+$BIN/ruff format --check .
+$BIN/mypy  # files and strictness per module: [tool.mypy] in pyproject.toml
 bash scripts/ensure-chromium.sh  # Debian's Chromium for tests/browser (no-op when present)
 $BIN/python -m pytest -n 2 --dist loadgroup -q "$@"

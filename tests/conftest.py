@@ -14,16 +14,18 @@ from typing import Any
 
 import pytest
 
-os.environ.update({
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "ImageGenTest",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "STAGE": "test",
-    "FAULT_INJECTION": "true",
-})
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "ImageGenTest",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "STAGE": "test",
+        "FAULT_INJECTION": "true",
+    }
+)
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 

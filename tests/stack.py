@@ -34,21 +34,31 @@ class Stack:
     def sqs(self) -> Any:
         import boto3
 
-        return boto3.client("sqs", endpoint_url=self.moto, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            "sqs", endpoint_url=self.moto, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
 
 
 def start_stack(extra_env: dict[str, str] | None = None) -> Stack:
     admin_key = "sk_test_admin_e2e_" + os.urandom(8).hex()
-    env = {**os.environ, "PORT": "0", "MOTO_PORT": "0", "ADMIN_API_KEY": admin_key,
-           "LOCAL_VISIBILITY_TIMEOUT_S": "2", "PYTHONUNBUFFERED": "1", "STAGE": "local", "FAULT_INJECTION": "true",
-           "LOG_FILE": str(ROOT / "test-artifacts" / f"e2e-{os.getpid()}-{os.urandom(4).hex()}.log"),
-           **(extra_env or {})}
+    env = {
+        **os.environ,
+        "PORT": "0",
+        "MOTO_PORT": "0",
+        "ADMIN_API_KEY": admin_key,
+        "LOCAL_VISIBILITY_TIMEOUT_S": "2",
+        "PYTHONUNBUFFERED": "1",
+        "STAGE": "local",
+        "FAULT_INJECTION": "true",
+        "LOG_FILE": str(ROOT / "test-artifacts" / f"e2e-{os.getpid()}-{os.urandom(4).hex()}.log"),
+        **(extra_env or {}),
+    }
     env.pop("AWS_ENDPOINT_URL", None)
     env.pop("TABLE_PREFIX", None)
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     lines: list[str] = []
     deadline = time.monotonic() + 60
     assert process.stdout is not None

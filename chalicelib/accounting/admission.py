@@ -150,29 +150,47 @@ def _take_rate_slots(txn: Transaction, checks: list[ratelimit.WindowCheck]) -> N
     window's count where this process has not learned it yet."""
     for check in checks:
         expires = (check.window_index + 3) * ratelimit.WINDOW_MS // 1000
-        txn.update(f"rate:{check.scope}", CounterModel(check.current_key),
-                   [CounterModel.n.add(1), CounterModel.expires_at.set(expires)],
-                   CounterModel.n.does_not_exist() | (CounterModel.n <= check.threshold), return_old=True)
+        txn.update(
+            f"rate:{check.scope}",
+            CounterModel(check.current_key),
+            [CounterModel.n.add(1), CounterModel.expires_at.set(expires)],
+            CounterModel.n.does_not_exist() | (CounterModel.n <= check.threshold),
+            return_old=True,
+        )
         if check.previous is None:
-            txn.check(f"prev:{check.scope}", CounterModel, check.previous_key,
-                      condition=CounterModel.n.does_not_exist() | (CounterModel.n <= 0), return_old=True)
+            txn.check(
+                f"prev:{check.scope}",
+                CounterModel,
+                check.previous_key,
+                condition=CounterModel.n.does_not_exist() | (CounterModel.n <= 0),
+                return_old=True,
+            )
 
 
 def _take_quota(txn: Transaction, req: AdmissionRequest, credits: int, tokens: int) -> None:
     """The day's credit and token quota, under precomputed bounds (no arithmetic in conditions)."""
     lim = req.limits
-    txn.update("quota", CounterModel(keys.quota_key(req.job.workspace_id, day_of(req.now))), [
-        CounterModel.credits.add(credits), CounterModel.tokens.add(tokens),
-        CounterModel.expires_at.set(int(req.now.timestamp()) + QUOTA_TTL_S),
-    ], (CounterModel.credits.does_not_exist() | (CounterModel.credits <= lim.credits_per_day - credits))
+    txn.update(
+        "quota",
+        CounterModel(keys.quota_key(req.job.workspace_id, day_of(req.now))),
+        [
+            CounterModel.credits.add(credits),
+            CounterModel.tokens.add(tokens),
+            CounterModel.expires_at.set(int(req.now.timestamp()) + QUOTA_TTL_S),
+        ],
+        (CounterModel.credits.does_not_exist() | (CounterModel.credits <= lim.credits_per_day - credits))
         & (CounterModel.tokens.does_not_exist() | (CounterModel.tokens <= lim.tokens_per_day - tokens)),
-        return_old=True)
+        return_old=True,
+    )
 
 
 def _hold_credits(txn: Transaction, req: AdmissionRequest, credits: int, period: str) -> None:
     """The wallet hold: affordable, current period, not banned, below the queued-jobs cap."""
     update_wallet(
-        txn, req.job.workspace_id, rules.hold(credits), req.now,
+        txn,
+        req.job.workspace_id,
+        rules.hold(credits),
+        req.now,
         actions=(WalletModel.active_jobs.add(1), WalletModel.last_active.set(period)),
         condition=(WalletModel.period == period)
         & (WalletModel.banned == False)  # noqa: E712 (a DynamoDB condition, not a Python test)
@@ -184,14 +202,35 @@ def _hold_credits(txn: Transaction, req: AdmissionRequest, credits: int, period:
 def _write_hold_and_job(txn: Transaction, req: AdmissionRequest, credits: int, tokens: int) -> None:
     """The hold row (keyed by the idempotency key: exactly once), its ledger entry and the job."""
     job = req.job
-    txn.put("hold", HoldModel(
-        keys.hold_key(job.workspace_id, req.idempotency_key), workspace_id=job.workspace_id, job_id=job.job_id,
-        user_id=job.user_id, status="held", credits=credits, tokens=tokens, day=day_of(req.now),
-        request_hash=req.request_hash, open_shard=keys.open_hold_shard(job.job_id),
-        created_epoch=int(req.now.timestamp()),
-    ), HoldModel.hold_key.does_not_exist(), return_old=True)
-    txn.put("ledger", job_entry(job, "hold", req.now, amount=0, held_delta=credits, details={
-        "n": int(job.n), "size": job.size, "kind": job.kind, "tokens_reserved": tokens}))
+    txn.put(
+        "hold",
+        HoldModel(
+            keys.hold_key(job.workspace_id, req.idempotency_key),
+            workspace_id=job.workspace_id,
+            job_id=job.job_id,
+            user_id=job.user_id,
+            status="held",
+            credits=credits,
+            tokens=tokens,
+            day=day_of(req.now),
+            request_hash=req.request_hash,
+            open_shard=keys.open_hold_shard(job.job_id),
+            created_epoch=int(req.now.timestamp()),
+        ),
+        HoldModel.hold_key.does_not_exist(),
+        return_old=True,
+    )
+    txn.put(
+        "ledger",
+        job_entry(
+            job,
+            "hold",
+            req.now,
+            amount=0,
+            held_delta=credits,
+            details={"n": int(job.n), "size": job.size, "kind": job.kind, "tokens_reserved": tokens},
+        ),
+    )
     job.credits_reserved = credits
     job.tokens_reserved = tokens
     job.max_running = req.limits.max_concurrent_jobs  # the worker's running cap for this workspace
@@ -199,8 +238,9 @@ def _write_hold_and_job(txn: Transaction, req: AdmissionRequest, credits: int, t
     txn.put("job", job, JobModel.job_id.does_not_exist())
 
 
-def _refusal(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credits: int, period: str,
-             failures: dict[str, Failure]) -> Exception:
+def _refusal(
+    req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credits: int, period: str, failures: dict[str, Failure]
+) -> Exception:
     """What a cancelled admission means; a denial carries the windows as they stand (nothing taken)."""
     error = _interpret(req, checks, credits, period, failures)
     if isinstance(error, Denied) and not isinstance(error, RateLimitDenied):
@@ -233,8 +273,9 @@ def _was_admitted(job: JobModel) -> bool:
     return True
 
 
-def _interpret(req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credits: int, period: str,
-               failures: dict[str, Failure]) -> Exception:
+def _interpret(
+    req: AdmissionRequest, checks: list[ratelimit.WindowCheck], credits: int, period: str, failures: dict[str, Failure]
+) -> Exception:
     """Turn cancellation reasons into a denial, a duplicate, or a retry with what we learned.
 
     The order matters: a replayed key is a duplicate whatever else failed; a ban outranks
@@ -271,8 +312,9 @@ def _learn_previous_counts(checks: list[ratelimit.WindowCheck], failures: dict[s
     return learned
 
 
-def _wallet_refusal(req: AdmissionRequest, credits: int, period: str, wallet_old: dict[str, Any], *,
-                    quota_failed: bool) -> Exception:
+def _wallet_refusal(
+    req: AdmissionRequest, credits: int, period: str, wallet_old: dict[str, Any], *, quota_failed: bool
+) -> Exception:
     """Why the wallet refused: no wallet, another period (roll over, retry), the queue cap, credits."""
     if not wallet_old:
         return Denied("no_wallet", "this workspace has no wallet")
@@ -284,14 +326,21 @@ def _wallet_refusal(req: AdmissionRequest, credits: int, period: str, wallet_old
         return _Retry(period=old_period)
     if int(wallet_old.get("active_jobs", 0)) >= req.limits.max_queued_jobs:
         cap = req.limits.max_queued_jobs
-        return RateLimitDenied("queue", 5, cap, 5, message=(
-            f"{cap} jobs are already queued or running, the most your plan allows at once; "
-            "retry when some have finished"))
+        return RateLimitDenied(
+            "queue",
+            5,
+            cap,
+            5,
+            message=(
+                f"{cap} jobs are already queued or running, the most your plan allows at once; retry when some have finished"
+            ),
+        )
     if quota_failed:
         return _quota_denial()
     available = int(wallet_old.get("available", 0))
-    return Denied("insufficient_credits", f"this job needs {credits} credits; {available} available",
-                  required=credits, available=available)
+    return Denied(
+        "insufficient_credits", f"this job needs {credits} credits; {available} available", required=credits, available=available
+    )
 
 
 def _quota_denial() -> Denied:

@@ -43,8 +43,6 @@ class DuplicateAdmission(AccountingError):
         self.request_hash = request_hash
 
 
-
-
 class InsufficientForAdjustment(AccountingError):
     """A negative adjustment would make `available` negative."""
 

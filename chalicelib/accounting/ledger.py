@@ -33,16 +33,25 @@ def to_rules(w: WalletModel) -> rules.Wallet:
     )
 
 
-def update_wallet(txn: Transaction, workspace_id: str, delta: rules.Delta, now: datetime, *,
-                  condition: Any = None, actions: tuple[Any, ...] = (), return_old: bool = False) -> None:
+def update_wallet(
+    txn: Transaction,
+    workspace_id: str,
+    delta: rules.Delta,
+    now: datetime,
+    *,
+    condition: Any = None,
+    actions: tuple[Any, ...] = (),
+    return_old: bool = False,
+) -> None:
     """Add `delta` to the wallet in `txn`: one ADD per moved pool, under `available >= bound`
     when the delta spends, plus the caller's own actions and condition."""
     adds = [getattr(WalletModel, name).add(value) for name, value in delta.nonzero().items()]
     guard = WalletModel.available >= delta.requires_available if delta.requires_available else None
     if condition is not None:
         guard = condition if guard is None else guard & condition
-    txn.update("wallet", WalletModel(workspace_id), [*adds, *actions, WalletModel.updated_at.set(now)], guard,
-               return_old=return_old)
+    txn.update(
+        "wallet", WalletModel(workspace_id), [*adds, *actions, WalletModel.updated_at.set(now)], guard, return_old=return_old
+    )
 
 
 def new_wallet(workspace_id: str, plan: str, allowance: int, period: str, now: datetime) -> tuple[WalletModel, LedgerEntryModel]:
@@ -62,8 +71,14 @@ def new_wallet(workspace_id: str, plan: str, allowance: int, period: str, now: d
         updated_at=now,
     )
     entry = LedgerEntryModel(
-        workspace_id, ids.new_id("led", now), type="grant", amount=allowance, period=period,
-        reason="plan allowance", source=f"allowance:{period}", created_at=now,
+        workspace_id,
+        ids.new_id("led", now),
+        type="grant",
+        amount=allowance,
+        period=period,
+        reason="plan allowance",
+        source=f"allowance:{period}",
+        created_at=now,
     )
     return wallet, entry
 
@@ -95,26 +110,45 @@ def _rollover_transaction(current: WalletModel, period: str, allowance: int, now
     before = to_rules(current)
     after = rules.rollover(before, period, allowance)
     txn = Transaction()
-    txn.update("wallet", current, [
-        WalletModel.period.set(period),
-        WalletModel.allowance_granted.set(after.wallet.allowance_granted),
-        WalletModel.period_spent.set(0),
-        WalletModel.purchased.add(after.wallet.purchased - before.purchased),
-        WalletModel.available.add(after.granted + after.expired),
-        WalletModel.updated_at.set(now),
-    ], (WalletModel.period == before.period) & (WalletModel.period_spent == before.period_spent)
-        & (WalletModel.allowance_granted == before.allowance_granted))
+    txn.update(
+        "wallet",
+        current,
+        [
+            WalletModel.period.set(period),
+            WalletModel.allowance_granted.set(after.wallet.allowance_granted),
+            WalletModel.period_spent.set(0),
+            WalletModel.purchased.add(after.wallet.purchased - before.purchased),
+            WalletModel.available.add(after.granted + after.expired),
+            WalletModel.updated_at.set(now),
+        ],
+        (WalletModel.period == before.period)
+        & (WalletModel.period_spent == before.period_spent)
+        & (WalletModel.allowance_granted == before.allowance_granted),
+    )
     if after.expired:
-        txn.put("expire", _entry(current.workspace_id, "expire", after.expired, before.period, now,
-                                 reason="unused allowance expired", source=f"allowance:{before.period}"))
-    txn.put("grant", _entry(current.workspace_id, "grant", after.granted, period, now, reason="plan allowance",
-                            source=f"allowance:{period}"))
+        txn.put(
+            "expire",
+            _entry(
+                current.workspace_id,
+                "expire",
+                after.expired,
+                before.period,
+                now,
+                reason="unused allowance expired",
+                source=f"allowance:{before.period}",
+            ),
+        )
+    txn.put(
+        "grant",
+        _entry(current.workspace_id, "grant", after.granted, period, now, reason="plan allowance", source=f"allowance:{period}"),
+    )
     return txn
 
 
 def _entry(workspace_id: str, entry_type: str, amount: int, period: str, now: datetime, **fields: Any) -> LedgerEntryModel:
-    return LedgerEntryModel(workspace_id, ids.new_id("led", now), type=entry_type, amount=amount, period=period,
-                            created_at=now, **fields)
+    return LedgerEntryModel(
+        workspace_id, ids.new_id("led", now), type=entry_type, amount=amount, period=period, created_at=now, **fields
+    )
 
 
 @dataclass(frozen=True)
@@ -144,16 +178,32 @@ def apply_change(change: Change, now: datetime, extra: Callable[[Transaction], N
     txn = Transaction()
     delta = rules.credit(change.amount) if change.amount >= 0 else rules.debit(-change.amount)
     update_wallet(txn, change.workspace_id, delta, now, condition=WalletModel.workspace_id.exists())
-    entry = _entry(change.workspace_id, change.entry_type, change.amount, before.period, now, reason=change.reason,
-                   source=change.source, user_id=change.actor, details=change.details)
+    entry = _entry(
+        change.workspace_id,
+        change.entry_type,
+        change.amount,
+        before.period,
+        now,
+        reason=change.reason,
+        source=change.source,
+        user_id=change.actor,
+        details=change.details,
+    )
     txn.put("ledger", entry)
     _put_markers(txn, change, now)
     if extra is not None:
         extra(txn)
     if change.audited:
-        audit_in(txn, change.workspace_id, change.actor, f"credits.{change.entry_type}", reason=change.reason,
-                 before={"available": int(before.available)}, after={"available": int(before.available) + change.amount},
-                 now=now)
+        audit_in(
+            txn,
+            change.workspace_id,
+            change.actor,
+            f"credits.{change.entry_type}",
+            reason=change.reason,
+            before={"available": int(before.available)},
+            after={"available": int(before.available) + change.amount},
+            now=now,
+        )
     try:
         txn.commit()
     except TransactionCancelled as cancelled:
@@ -169,15 +219,25 @@ def _put_markers(txn: Transaction, change: Change, now: datetime) -> None:
     """The exactly-once guards of a change: its business object, then any event markers."""
     if change.source:
         data = {"workspace_id": change.workspace_id, "amount": change.amount, **change.source_data}
-        txn.put("marker", MarkerModel(f"grant:{change.source}", data=data, created_at=now),
-                MarkerModel.marker.does_not_exist())
+        txn.put("marker", MarkerModel(f"grant:{change.source}", data=data, created_at=now), MarkerModel.marker.does_not_exist())
     for n, marker in enumerate(change.markers):
-        txn.put(f"marker:{n}", MarkerModel(marker, data={"workspace_id": change.workspace_id}, created_at=now),
-                MarkerModel.marker.does_not_exist())
+        txn.put(
+            f"marker:{n}",
+            MarkerModel(marker, data={"workspace_id": change.workspace_id}, created_at=now),
+            MarkerModel.marker.does_not_exist(),
+        )
 
 
-def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: datetime,
-           extra: Callable[[Transaction], None] | None = None, **options: Any) -> LedgerEntryModel | None:
+def adjust(
+    workspace_id: str,
+    amount: int,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
+    extra: Callable[[Transaction], None] | None = None,
+    **options: Any,
+) -> LedgerEntryModel | None:
     """`apply_change` for the simple case (an admin grant or deduction); `options` are Change's
     fields (entry_type, source, source_data, markers, details, audit)."""
     if "audit" in options:
@@ -189,8 +249,9 @@ def adjust(workspace_id: str, amount: int, *, reason: str, actor: str, now: date
     return apply_change(Change(workspace_id, amount, reason, actor, **options), now, extra)
 
 
-def raise_allowance(workspace_id: str, plan: str, allowance: int, *, source: str, now: datetime,
-                    markers: tuple[str, ...] = ()) -> int | None:
+def raise_allowance(
+    workspace_id: str, plan: str, allowance: int, *, source: str, now: datetime, markers: tuple[str, ...] = ()
+) -> int | None:
     """An upgrade mid-period: the new plan's allowance applies now (the difference is granted
     once, keyed on `source`, e.g. the first invoice). Returns the credits granted (0 if none),
     or None when a marker was written before (this call changed nothing)."""
@@ -199,18 +260,39 @@ def raise_allowance(workspace_id: str, plan: str, allowance: int, *, source: str
         change = rules.raise_allowance(to_rules(w), allowance)
         delta = change.allowance_granted
         txn = Transaction()
-        update_wallet(txn, workspace_id, change, now, actions=(WalletModel.plan.set(plan),),
-                      condition=(WalletModel.period == w.period)
-                      & (WalletModel.allowance_granted == int(w.allowance_granted)))
+        update_wallet(
+            txn,
+            workspace_id,
+            change,
+            now,
+            actions=(WalletModel.plan.set(plan),),
+            condition=(WalletModel.period == w.period) & (WalletModel.allowance_granted == int(w.allowance_granted)),
+        )
         if delta > 0:
-            txn.put("ledger", LedgerEntryModel(
-                workspace_id, ids.new_id("led", now), type="grant", amount=delta, period=w.period,
-                reason=f"upgrade to {plan}", source=f"upgrade:{source}", created_at=now))
-        txn.put("marker", MarkerModel(f"upgrade:{source}", data={"workspace_id": workspace_id, "amount": max(0, delta)},
-                                      created_at=now), MarkerModel.marker.does_not_exist())
+            txn.put(
+                "ledger",
+                LedgerEntryModel(
+                    workspace_id,
+                    ids.new_id("led", now),
+                    type="grant",
+                    amount=delta,
+                    period=w.period,
+                    reason=f"upgrade to {plan}",
+                    source=f"upgrade:{source}",
+                    created_at=now,
+                ),
+            )
+        txn.put(
+            "marker",
+            MarkerModel(f"upgrade:{source}", data={"workspace_id": workspace_id, "amount": max(0, delta)}, created_at=now),
+            MarkerModel.marker.does_not_exist(),
+        )
         for n, marker in enumerate(markers):
-            txn.put(f"marker:{n}", MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
-                    MarkerModel.marker.does_not_exist())
+            txn.put(
+                f"marker:{n}",
+                MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
+                MarkerModel.marker.does_not_exist(),
+            )
         try:
             txn.commit()
             return max(0, delta)
@@ -227,9 +309,19 @@ class Clawback:
     debt_added: int  # what the wallet could not cover
 
 
-def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: datetime,
-              record: str, record_total: int, record_prev: int,
-              record_data: dict[str, Any] | None = None, markers: tuple[str, ...] = ()) -> Clawback | None:
+def claw_back(
+    workspace_id: str,
+    owed: int,
+    *,
+    reason: str,
+    source: str,
+    now: datetime,
+    record: str,
+    record_total: int,
+    record_prev: int,
+    record_data: dict[str, Any] | None = None,
+    markers: tuple[str, ...] = (),
+) -> Clawback | None:
     """Take back `owed` credits (a refund, a dispute), never below available 0: the rest is debt.
 
     `record` keeps the running total clawed for the business object (`record_prev` -> `record_total`)
@@ -242,21 +334,47 @@ def claw_back(workspace_id: str, owed: int, *, reason: str, source: str, now: da
         change = rules.clawback(w, owed)
         from_purchased, from_allowance, debt = -change.purchased, change.period_spent, change.debt
         txn = Transaction()
-        update_wallet(txn, workspace_id, change, now, condition=(WalletModel.period == w.period)
-                      & (WalletModel.purchased == w.purchased) & (WalletModel.period_spent == w.period_spent)
-                      & (WalletModel.held == w.held))
-        txn.put("ledger", LedgerEntryModel(
-            workspace_id, ids.new_id("led", now), type="clawback", amount=-(from_purchased + from_allowance),
-            period=w.period, reason=reason, source=source, created_at=now,
-            details={"owed": owed, "debt_added": debt, "from_purchased": from_purchased, "from_allowance": from_allowance}))
+        update_wallet(
+            txn,
+            workspace_id,
+            change,
+            now,
+            condition=(WalletModel.period == w.period)
+            & (WalletModel.purchased == w.purchased)
+            & (WalletModel.period_spent == w.period_spent)
+            & (WalletModel.held == w.held),
+        )
+        txn.put(
+            "ledger",
+            LedgerEntryModel(
+                workspace_id,
+                ids.new_id("led", now),
+                type="clawback",
+                amount=-(from_purchased + from_allowance),
+                period=w.period,
+                reason=reason,
+                source=source,
+                created_at=now,
+                details={"owed": owed, "debt_added": debt, "from_purchased": from_purchased, "from_allowance": from_allowance},
+            ),
+        )
         condition = MarkerModel.marker.does_not_exist() if record_prev == 0 else MarkerModel.value == record_prev
-        txn.update("record", MarkerModel(record), [
-            MarkerModel.value.set(record_total),
-            MarkerModel.data.set({"workspace_id": workspace_id, **(record_data or {})}),
-            MarkerModel.created_at.set(now)], condition)
+        txn.update(
+            "record",
+            MarkerModel(record),
+            [
+                MarkerModel.value.set(record_total),
+                MarkerModel.data.set({"workspace_id": workspace_id, **(record_data or {})}),
+                MarkerModel.created_at.set(now),
+            ],
+            condition,
+        )
         for n, marker in enumerate(markers):
-            txn.put(f"marker:{n}", MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
-                    MarkerModel.marker.does_not_exist())
+            txn.put(
+                f"marker:{n}",
+                MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
+                MarkerModel.marker.does_not_exist(),
+            )
         try:
             txn.commit()
             return Clawback(from_purchased + from_allowance, debt)
@@ -275,21 +393,33 @@ def reconcile_wallet(workspace_id: str, attempts: int = 5) -> Drift:
     ledger read was consistent with it; otherwise it reads again."""
     for _ in range(attempts):
         before = get_wallet(workspace_id)
-        entries = [EntryFacts(str(e.type), int(e.amount), int(e.held_delta), e.job_id)
-                   for e in LedgerEntryModel.query(workspace_id, consistent_read=True)]
+        entries = [
+            EntryFacts(str(e.type), int(e.amount), int(e.held_delta), e.job_id)
+            for e in LedgerEntryModel.query(workspace_id, consistent_read=True)
+        ]
         slotted = _open_slots(workspace_id, entries)
         if get_wallet(workspace_id).attribute_values == before.attribute_values:
             break
-    return check(workspace_id, to_rules(before), entries, active_jobs=int(before.active_jobs or 0),
-                 running_jobs=int(before.running_jobs or 0), slot_of=lambda open_jobs: len(slotted & open_jobs))
+    return check(
+        workspace_id,
+        to_rules(before),
+        entries,
+        active_jobs=int(before.active_jobs or 0),
+        running_jobs=int(before.running_jobs or 0),
+        slot_of=lambda open_jobs: len(slotted & open_jobs),
+    )
 
 
 def _open_slots(workspace_id: str, entries: list[EntryFacts]) -> set[str]:
     """Jobs whose hold is open and that hold a running slot (a read per open job: few)."""
     opened = {e.job_id for e in entries if e.type == "hold" and e.job_id}
     opened -= {e.job_id for e in entries if e.type in ("charge", "release")}
-    return {job_id for job_id in opened if job_id and getattr(
-        JobModel.get(workspace_id, job_id, consistent_read=True, attributes_to_get=["job_id", "slot"]), "slot", None)}
+    return {
+        job_id
+        for job_id in opened
+        if job_id
+        and getattr(JobModel.get(workspace_id, job_id, consistent_read=True, attributes_to_get=["job_id", "slot"]), "slot", None)
+    }
 
 
 def reconcile_all() -> list[Drift]:

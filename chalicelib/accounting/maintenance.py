@@ -55,8 +55,9 @@ def release_stale_holds(now: datetime, max_age_s: int) -> list[str]:
                 continue
             if waiting_on_purpose(job, now):
                 continue  # queued behind its workspace's running cap or a provider's quota
-            final = JobFinal("failed", now, error={
-                "code": "timeout", "message": "the job did not finish within the worker's lifetime"})
+            final = JobFinal(
+                "failed", now, error={"code": "timeout", "message": "the job did not finish within the worker's lifetime"}
+            )
             outcome = release_job(job, final, now, reason="stale_hold", job_condition=~JobModel.status.is_in(*TERMINAL))
             if outcome.applied:
                 released.append(job.job_id)

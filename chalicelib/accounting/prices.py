@@ -18,8 +18,7 @@ SIZES: dict[str, tuple[int, int]] = {
 KINDS = ("generate", "vary", "upscale", "edit", "style_transfer")
 
 # Credits per image for a 1024x1024 `generate`; size and kind multiply it.
-_SIZE_FACTOR = {"256x256": 1, "512x512": 1, "1024x1024": 1, "1024x1536": 2, "1536x1024": 2, "2048x2048": 4,
-                "4096x4096": 16}
+_SIZE_FACTOR = {"256x256": 1, "512x512": 1, "1024x1024": 1, "1024x1536": 2, "1536x1024": 2, "2048x2048": 4, "4096x4096": 16}
 
 
 def size_class(width: int, height: int) -> str:
@@ -30,6 +29,8 @@ def size_class(width: int, height: int) -> str:
         if pixels <= w * h:
             return label
     return "4096x4096"
+
+
 _KIND_FACTOR = {"generate": 1, "vary": 1, "edit": 1, "upscale": 2, "style_transfer": 2}
 
 
@@ -58,17 +59,28 @@ class ModelPrice:
 MODELS: dict[tuple[str, str], ModelPrice] = {
     ("local", "local-v1"): ModelPrice("local", "local-v1", credits_per_image=1),
     ("gemini", "gemini-2.5-flash-image"): ModelPrice(
-        "gemini", "gemini-2.5-flash-image", credits_per_image=4,
-        input_micro_usd_per_mtok=300_000, output_micro_usd_per_mtok=30_000_000,
-        max_output_tokens_per_image=1_290, input_tokens_per_char_x100=50,
+        "gemini",
+        "gemini-2.5-flash-image",
+        credits_per_image=4,
+        input_micro_usd_per_mtok=300_000,
+        output_micro_usd_per_mtok=30_000_000,
+        max_output_tokens_per_image=1_290,
+        input_tokens_per_char_x100=50,
     ),
     ("gemini", "imagen-4.0-generate-001"): ModelPrice(
-        "gemini", "imagen-4.0-generate-001", credits_per_image=4, cost_per_image_micro_usd=40_000,
+        "gemini",
+        "imagen-4.0-generate-001",
+        credits_per_image=4,
+        cost_per_image_micro_usd=40_000,
     ),
     ("openai", "gpt-image-1"): ModelPrice(
-        "openai", "gpt-image-1", credits_per_image=5,
-        input_micro_usd_per_mtok=5_000_000, output_micro_usd_per_mtok=40_000_000,
-        max_output_tokens_per_image=6_240, input_tokens_per_char_x100=50,
+        "openai",
+        "gpt-image-1",
+        credits_per_image=5,
+        input_micro_usd_per_mtok=5_000_000,
+        output_micro_usd_per_mtok=40_000_000,
+        max_output_tokens_per_image=6_240,
+        input_tokens_per_char_x100=50,
     ),
 }
 

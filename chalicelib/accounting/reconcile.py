@@ -75,8 +75,15 @@ def _job_problems(entries: Iterable[EntryFacts]) -> tuple[list[str], set[str]]:
     return problems, open_jobs
 
 
-def check(workspace_id: str, w: rules.Wallet, entries: list[EntryFacts], *, active_jobs: int, running_jobs: int,
-          slot_of: Callable[[set[str]], int]) -> Drift:
+def check(
+    workspace_id: str,
+    w: rules.Wallet,
+    entries: list[EntryFacts],
+    *,
+    active_jobs: int,
+    running_jobs: int,
+    slot_of: Callable[[set[str]], int],
+) -> Drift:
     """Every invariant above for one wallet; `slot_of(open_jobs)` counts those holding a slot."""
     ledger_balance = sum(e.amount for e in entries)
     ledger_held = sum(e.held_delta for e in entries)

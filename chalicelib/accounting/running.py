@@ -67,8 +67,12 @@ def start_job(workspace_id: str, job_id: str, now: datetime) -> Start:
     ]
     capped = job.max_running is not None
     if capped:
-        txn.update("wallet", WalletModel(workspace_id), [WalletModel.running_jobs.add(1)],
-                   WalletModel.running_jobs.does_not_exist() | (WalletModel.running_jobs < int(job.max_running)))
+        txn.update(
+            "wallet",
+            WalletModel(workspace_id),
+            [WalletModel.running_jobs.add(1)],
+            WalletModel.running_jobs.does_not_exist() | (WalletModel.running_jobs < int(job.max_running)),
+        )
         actions.append(JobModel.slot.set(True))
     txn.update("job", job, actions, JobModel.status.is_in("queued", "running") & JobModel.slot.does_not_exist())
     try:

@@ -102,26 +102,68 @@ def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime, imag
         "provider_ms": usage.provider_ms,
     }
     charged = Usage(usage.images, actual, usage.cost_micro_usd, usage.input_tokens, usage.output_tokens, usage.provider_ms)
-    rollup = {"jobs": 1, "images": usage.images, "credits": actual, "cost_micro_usd": usage.cost_micro_usd,
-              "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "provider_ms": usage.provider_ms}
-    return _resolve(job, final, now, status="settled", entry_type="charge", actual=actual,
-                    usage=charged.as_dict(reserved), details=details,
-                    tokens_used=usage.input_tokens + usage.output_tokens, rollup=rollup, extra_puts=image_rows)
+    rollup = {
+        "jobs": 1,
+        "images": usage.images,
+        "credits": actual,
+        "cost_micro_usd": usage.cost_micro_usd,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "provider_ms": usage.provider_ms,
+    }
+    return _resolve(
+        job,
+        final,
+        now,
+        status="settled",
+        entry_type="charge",
+        actual=actual,
+        usage=charged.as_dict(reserved),
+        details=details,
+        tokens_used=usage.input_tokens + usage.output_tokens,
+        rollup=rollup,
+        extra_puts=image_rows,
+    )
 
 
-def release_job(job: JobModel, final: JobFinal, now: datetime, *, reason: str,
-                job_condition: Any = None, cost_micro_usd: int = 0) -> Outcome:
+def release_job(
+    job: JobModel, final: JobFinal, now: datetime, *, reason: str, job_condition: Any = None, cost_micro_usd: int = 0
+) -> Outcome:
     """Release a job's hold (failed, canceled, dead-lettered, swept), exactly once."""
     usage = Usage(0, 0, cost_micro_usd).as_dict(int(job.credits_reserved))
     rollup = {"failed": 1, "cost_micro_usd": cost_micro_usd} if final.status == "failed" else None
-    return _resolve(job, final, now, status="released", entry_type="release", actual=0, usage=usage,
-                    details={"cost_micro_usd": cost_micro_usd} if cost_micro_usd else {}, tokens_used=0,
-                    rollup=rollup, reason=reason, job_condition=job_condition)
+    return _resolve(
+        job,
+        final,
+        now,
+        status="released",
+        entry_type="release",
+        actual=0,
+        usage=usage,
+        details={"cost_micro_usd": cost_micro_usd} if cost_micro_usd else {},
+        tokens_used=0,
+        rollup=rollup,
+        reason=reason,
+        job_condition=job_condition,
+    )
 
 
-def _resolve(job: JobModel, final: JobFinal, now: datetime, *, status: str, entry_type: str, actual: int,
-             usage: dict[str, int], details: dict[str, int], tokens_used: int, rollup: dict[str, int] | None,
-             reason: str | None = None, job_condition: Any = None, extra_puts: list[Any] | None = None) -> Outcome:
+def _resolve(
+    job: JobModel,
+    final: JobFinal,
+    now: datetime,
+    *,
+    status: str,
+    entry_type: str,
+    actual: int,
+    usage: dict[str, int],
+    details: dict[str, int],
+    tokens_used: int,
+    rollup: dict[str, int] | None,
+    reason: str | None = None,
+    job_condition: Any = None,
+    extra_puts: list[Any] | None = None,
+) -> Outcome:
     """The one transaction that ends a hold: charge `actual` of it, return the rest."""
     hold = _hold_of(job)
     reserved = int(job.credits_reserved)
@@ -131,8 +173,7 @@ def _resolve(job: JobModel, final: JobFinal, now: datetime, *, status: str, entr
     if job.slot:
         counts.append(WalletModel.running_jobs.add(-1))  # the job's running slot comes back
     update_wallet(txn, job.workspace_id, rules.resolve(reserved, actual), now, actions=tuple(counts))
-    txn.put("ledger", job_entry(job, entry_type, now, amount=-actual, held_delta=-reserved, reason=reason,
-                                details=details))
+    txn.put("ledger", job_entry(job, entry_type, now, amount=-actual, held_delta=-reserved, reason=reason, details=details))
     txn.update("job", job, [*_job_actions(final, usage), JobModel.slot.remove()], _slot_condition(job, job_condition))
     _quota_correction(txn, hold, actual - reserved, tokens_used - int(job.tokens_reserved))
     if rollup:
@@ -143,9 +184,21 @@ def _resolve(job: JobModel, final: JobFinal, now: datetime, *, status: str, entr
     if outcome.hold_status == "job_changed" and _slot_moved(job):
         # A worker took (or gave back) the job's slot after `job` was read: decide again on
         # the job as it is now; the caller's own condition is re-checked in that transaction.
-        return _resolve(JobModel.get(job.workspace_id, job.job_id, consistent_read=True), final, now, status=status,
-                        entry_type=entry_type, actual=actual, usage=usage, details=details, tokens_used=tokens_used,
-                        rollup=rollup, reason=reason, job_condition=job_condition, extra_puts=extra_puts)
+        return _resolve(
+            JobModel.get(job.workspace_id, job.job_id, consistent_read=True),
+            final,
+            now,
+            status=status,
+            entry_type=entry_type,
+            actual=actual,
+            usage=usage,
+            details=details,
+            tokens_used=tokens_used,
+            rollup=rollup,
+            reason=reason,
+            job_condition=job_condition,
+            extra_puts=extra_puts,
+        )
     return outcome
 
 
@@ -163,8 +216,16 @@ def _slot_moved(job: JobModel) -> bool:
     return bool(current.slot) != bool(job.slot)
 
 
-def job_entry(job: JobModel, entry_type: str, now: datetime, *, amount: int, held_delta: int,
-              reason: str | None = None, details: dict[str, Any] | None = None) -> LedgerEntryModel:
+def job_entry(
+    job: JobModel,
+    entry_type: str,
+    now: datetime,
+    *,
+    amount: int,
+    held_delta: int,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> LedgerEntryModel:
     """A ledger entry about a job: who, which key, which provider and model, when."""
     return LedgerEntryModel(
         job.workspace_id,

@@ -65,12 +65,25 @@ def _months(first: str, last: str) -> list[str]:
 
 
 def _group_key(group_by: str, day: str, provider: str, model: str, user: str = "") -> str:
-    return {GroupBy.DAY: day, GroupBy.PROVIDER: provider, GroupBy.MODEL: f"{provider}/{model}",
-            GroupBy.PROVIDER_DAY: f"{day}#{provider}", GroupBy.USER: user}[GroupBy(group_by)]
+    return {
+        GroupBy.DAY: day,
+        GroupBy.PROVIDER: provider,
+        GroupBy.MODEL: f"{provider}/{model}",
+        GroupBy.PROVIDER_DAY: f"{day}#{provider}",
+        GroupBy.USER: user,
+    }[GroupBy(group_by)]
 
 
-def workspace_usage(workspace_id: str, start: datetime, end: datetime, group_by: str, *, provider: str | None = None,
-                    model: str | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
+def workspace_usage(
+    workspace_id: str,
+    start: datetime,
+    end: datetime,
+    group_by: str,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    user_id: str | None = None,
+) -> list[dict[str, Any]]:
     """Usage rows for one workspace (GET /v1/usage and the admin views), from its daily rollups.
 
     A provider/model filter reads the per-provider rollups, a user filter the per-user ones: one
@@ -98,21 +111,24 @@ def workspace_usage(workspace_id: str, start: datetime, end: datetime, group_by:
     return _shape(groups)
 
 
-def workspace_day_model_rows(workspace_id: str, start: datetime, end: datetime, *, provider: str | None = None,
-                             model: str | None = None) -> list[dict[str, Any]]:
+def workspace_day_model_rows(
+    workspace_id: str, start: datetime, end: datetime, *, provider: str | None = None, model: str | None = None
+) -> list[dict[str, Any]]:
     """One workspace's rollups by day, provider and model, ungrouped (the usage CSV's rows)."""
     out = []
     for row in _rows(f"WSP#{workspace_id}", day_of(start), day_of(end)):
         day, row_provider, row_model = row.sort_key.split("#", 2)
         if (provider and row_provider != provider) or (model and row_model != model):
             continue
-        out.append({"day": day, "provider": row_provider, "model": row_model,
-                    **{name: int(getattr(row, name) or 0) for name in FIELDS}})
+        out.append(
+            {"day": day, "provider": row_provider, "model": row_model, **{name: int(getattr(row, name) or 0) for name in FIELDS}}
+        )
     return out
 
 
-def platform_usage(start: datetime, end: datetime, group_by: str, *, provider: str | None = None,
-                   model: str | None = None) -> list[dict[str, Any]]:
+def platform_usage(
+    start: datetime, end: datetime, group_by: str, *, provider: str | None = None, model: str | None = None
+) -> list[dict[str, Any]]:
     """Platform-wide rows (admin): each shard's daily items, ROLLUP_SHARDS queries in all."""
     first, last = day_of(start), day_of(end)
     groups: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))

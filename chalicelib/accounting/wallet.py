@@ -118,9 +118,15 @@ def apply(w: Wallet, d: Delta) -> Wallet:
     """What DynamoDB does with the delta: refused when the condition fails, else every ADD."""
     if w.available < d.requires_available:
         raise ValueError("the condition available >= required does not hold")
-    return replace(w, allowance_granted=w.allowance_granted + d.allowance_granted,
-                   period_spent=w.period_spent + d.period_spent, purchased=w.purchased + d.purchased,
-                   held=w.held + d.held, available=w.available + d.available, debt=w.debt + d.debt)
+    return replace(
+        w,
+        allowance_granted=w.allowance_granted + d.allowance_granted,
+        period_spent=w.period_spent + d.period_spent,
+        purchased=w.purchased + d.purchased,
+        held=w.held + d.held,
+        available=w.available + d.available,
+        debt=w.debt + d.debt,
+    )
 
 
 def rollover(w: Wallet, new_period: str, allowance: int) -> Rollover:

@@ -47,9 +47,13 @@ def create_key() -> Response:
     request = account.current_request
     caller = authenticate(request)
     body = validate(schemas.KeyCreate, json_body(request))
-    return idempotent(request, caller.user_id,
-                      lambda: render(responses.KeyCreated.of(service.create_key(caller.user, body.name)), 201),
-                      account.lambda_context, redact=secret_shown_once("secret"))
+    return idempotent(
+        request,
+        caller.user_id,
+        lambda: render(responses.KeyCreated.of(service.create_key(caller.user, body.name)), 201),
+        account.lambda_context,
+        redact=secret_shown_once("secret"),
+    )
 
 
 @route(account, "/v1/keys", methods=["GET"])

@@ -59,9 +59,16 @@ def meta() -> Response:
 def create_workspace() -> Response:
     caller = _admin()
     body = validate(schemas.WorkspaceCreate, json_body(admin.current_request))
-    return idempotent(admin.current_request, caller.user_id, lambda: render(responses.WorkspaceCreated.of(
-        service.create_workspace(body.name, body.owner_email, body.plan, actor=caller.user_id)), 201),
-        admin.lambda_context, redact=secret_shown_once("api_key"))
+    return idempotent(
+        admin.current_request,
+        caller.user_id,
+        lambda: render(
+            responses.WorkspaceCreated.of(service.create_workspace(body.name, body.owner_email, body.plan, actor=caller.user_id)),
+            201,
+        ),
+        admin.lambda_context,
+        redact=secret_shown_once("api_key"),
+    )
 
 
 @route(admin, "/admin/api/workspaces", methods=["GET"])
@@ -69,8 +76,9 @@ def list_workspaces() -> Response:
     caller, query = _admin(), _query()
     limit, position = page_limit(query), cursors.decode(query, "admin.workspaces", caller.workspace_id) or {}
     before = position.get("id") if isinstance(position.get("id"), str) else None
-    found, after = operators.list_workspaces(limit, before, status=query.get("status"), plan=query.get("plan"),
-                                             query=query.get("query", ""))
+    found, after = operators.list_workspaces(
+        limit, before, status=query.get("status"), plan=query.get("plan"), query=query.get("query", "")
+    )
     next_cursor = cursors.encode("admin.workspaces", caller.workspace_id, {"id": after} if after else None)
     return render(responses.WorkspacePage.of(found, next_cursor))
 
@@ -85,9 +93,17 @@ def get_workspace(workspace_id: str) -> Response:
 def adjust_credits(workspace_id: str) -> Response:
     caller = _admin()
     body = validate(schemas.CreditAdjust, json_body(admin.current_request))
-    return idempotent(admin.current_request, caller.user_id, lambda: render(responses.CreditEntry.of(
-        operators.adjust_credits(workspace_id, body.amount, reason=body.reason, actor=caller.user_id)), 201),
-        admin.lambda_context)
+    return idempotent(
+        admin.current_request,
+        caller.user_id,
+        lambda: render(
+            responses.CreditEntry.of(
+                operators.adjust_credits(workspace_id, body.amount, reason=body.reason, actor=caller.user_id)
+            ),
+            201,
+        ),
+        admin.lambda_context,
+    )
 
 
 @route(admin, "/admin/api/workspaces/{workspace_id}/limits", methods=["PUT"])
@@ -101,15 +117,17 @@ def put_limits(workspace_id: str) -> Response:
 @route(admin, "/admin/api/workspaces/{workspace_id}/ban", methods=["POST"])
 def ban_workspace(workspace_id: str) -> Response:
     caller = _admin()
-    return render(responses.BanResult.of(operators.ban_workspace(workspace_id, True, actor=caller.user_id,
-                                                       reason=_ban_reason(True))))
+    return render(
+        responses.BanResult.of(operators.ban_workspace(workspace_id, True, actor=caller.user_id, reason=_ban_reason(True)))
+    )
 
 
 @route(admin, "/admin/api/workspaces/{workspace_id}/unban", methods=["POST"])
 def unban_workspace(workspace_id: str) -> Response:
     caller = _admin()
-    return render(responses.BanResult.of(operators.ban_workspace(workspace_id, False, actor=caller.user_id,
-                                                       reason=_ban_reason(False))))
+    return render(
+        responses.BanResult.of(operators.ban_workspace(workspace_id, False, actor=caller.user_id, reason=_ban_reason(False)))
+    )
 
 
 @route(admin, "/admin/api/users/{user_id}/ban", methods=["POST"])

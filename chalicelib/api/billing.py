@@ -55,8 +55,14 @@ def auto_topup() -> Response:
     request = billing.current_request
     p = _buyer(authenticate(request))
     body = validate(schemas.AutoTopupPut, json_body(request))
-    state = topup.configure(p.workspace.workspace_id, enabled=body.enabled, threshold=body.threshold,
-                            amount=body.amount, monthly_cap=body.monthly_cap, actor=p.user.user_id)
+    state = topup.configure(
+        p.workspace.workspace_id,
+        enabled=body.enabled,
+        threshold=body.threshold,
+        amount=body.amount,
+        monthly_cap=body.monthly_cap,
+        actor=p.user.user_id,
+    )
     return render(responses.AutoTopupEnvelope.of(state))
 
 
@@ -86,5 +92,9 @@ def admin_rejected_events() -> Response:
     require_admin(authenticate(billing.current_request, allow_banned=True))
     params = query_params(billing.current_request)
     rows, last = events.list_rejected(page_limit(params), cursors.decode(params, "rejected_events", "platform"))
-    return render(responses.Page[responses.RejectedEventView](data=[responses.RejectedEventView.of(r) for r in rows],
-                                          next_cursor=cursors.encode("rejected_events", "platform", last)))
+    return render(
+        responses.Page[responses.RejectedEventView](
+            data=[responses.RejectedEventView.of(r) for r in rows],
+            next_cursor=cursors.encode("rejected_events", "platform", last),
+        )
+    )

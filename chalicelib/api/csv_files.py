@@ -30,8 +30,12 @@ def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename:
     writer.writerow(header)
     for row in rows:
         writer.writerow([defused(v) for v in row])
-    return Response(body=out.getvalue(), status_code=200, headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-    })
+    return Response(
+        body=out.getvalue(),
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

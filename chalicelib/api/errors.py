@@ -130,6 +130,13 @@ def _status_of(error: domain.DomainError) -> tuple[int, str]:
     return 500, "internal_error"
 
 
+def is_client_error(exc: BaseException) -> bool:
+    """True when `exc` is answered with a 4xx: the client's mistake, not a bug to report."""
+    if isinstance(exc, ApiError):
+        return exc.status < 500
+    return isinstance(exc, domain.DomainError) and _status_of(exc)[0] < 500
+
+
 def to_api_error(error: domain.DomainError) -> ApiError:
     """The status and envelope of a domain error: by its kind, with its own code when it has one."""
     status, code = _status_of(error)

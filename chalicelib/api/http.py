@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice.app import Request, Response
@@ -30,9 +30,16 @@ else:
 
 S = TypeVar("S", bound="BaseModel")
 JSON_TYPE = "application/json; charset=utf-8"
-CHALICE_ERROR_CODES = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                       413: "payload_too_large", 415: "invalid_request", 500: "internal_error",
-                       501: "not_implemented"}
+CHALICE_ERROR_CODES = {
+    400: "invalid_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "invalid_request",
+    500: "internal_error",
+    501: "not_implemented",
+}
 # On every answer (the middleware and the local server's own errors): no MIME sniffing, no
 # framing, no Referer leaving the admin page.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
@@ -46,9 +53,11 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body, separators=(",", ":")), status_code=status,
-                    headers={"Content-Type": JSON_TYPE, **(headers or {})})
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str | list[str]] | None = None) -> Response:
+    """`body` as compact JSON; `headers` may hold a list for a repeated header (Chalice's multi-value)."""
+    return Response(
+        body=json.dumps(body, separators=(",", ":")), status_code=status, headers={"Content-Type": JSON_TYPE, **(headers or {})}
+    )
 
 
 def error_response(error: ApiError, request_id: str) -> Response:

@@ -43,15 +43,21 @@ def reset() -> None:
     _runner.cache_clear()
 
 
-def idempotent(request: Request, caller: str, handler: Callable[[], Response], lambda_context: Any = None,
-               *, redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response:
+def idempotent(
+    request: Request,
+    caller: str,
+    handler: Callable[[], Response],
+    lambda_context: Any = None,
+    *,
+    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Response:
     """Run `handler` once per (caller, route, Idempotency-Key); without the header, just run it.
 
     `redact` rewrites the JSON body before it is stored: the first caller gets the real response,
     a replay gets the stored (redacted) one. Responses that carry a secret shown once use it, so
     the idempotency table never holds a secret.
     """
-    key = (request.headers or {}).get("idempotency-key")
+    key: str | None = request.headers.get("idempotency-key") if request.headers else None
     if key is None:
         return handler()
     if not 1 <= len(key) <= 255 or not key.isprintable():
@@ -64,7 +70,8 @@ def idempotent(request: Request, caller: str, handler: Callable[[], Response], l
     run, config = _runner()
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)  # a crashed request frees its key in time
-    body_hash = hashlib.sha256(request.raw_body or b"").hexdigest()
+    raw = request.raw_body or b""
+    body_hash = hashlib.sha256(raw.encode() if isinstance(raw, str) else raw).hexdigest()
     data = {"key": f"{caller}:{request.method}:{request.path}:{key}", "body": body_hash}
     first: list[Response] = []
 
@@ -98,8 +105,13 @@ def secret_shown_once(field: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A `redact` for a response whose `field` holds a new secret: stored as null, with a note."""
 
     def redact(body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, field: None, "message": (
-            f"replayed: `{field}` is shown only in the first response and is never stored; "
-            "if it was lost, revoke this key and create a new one")}
+        return {
+            **body,
+            field: None,
+            "message": (
+                f"replayed: `{field}` is shown only in the first response and is never stored; "
+                "if it was lost, revoke this key and create a new one"
+            ),
+        }
 
     return redact

@@ -71,8 +71,12 @@ def cancel_job(job_id: str) -> Response:
     request = jobs.current_request
     principal = authenticate(request)
     json_body(request)  # no body is needed; one that is given must still be a JSON object
-    return idempotent(request, principal.user.user_id, lambda: render(
-        responses.JobEnvelope.of(service.cancel_job(principal.workspace.workspace_id, job_id))), jobs.lambda_context)
+    return idempotent(
+        request,
+        principal.user.user_id,
+        lambda: render(responses.JobEnvelope.of(service.cancel_job(principal.workspace.workspace_id, job_id))),
+        jobs.lambda_context,
+    )
 
 
 def _order(request: Request, principal: Principal, body: schemas.JobCreate) -> service.JobOrder:

@@ -16,12 +16,18 @@ from chalicelib.api import schemas
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {
-        "type": "object",
-        "required": ["code", "message", "request_id"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "request_id": {"type": "string"},
-                       "field": {"type": "string"}},
-    }},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "request_id"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "request_id": {"type": "string"},
+                "field": {"type": "string"},
+            },
+        }
+    },
 }
 
 # (method, path) -> (model in chalicelib.api.schemas, whether a body is required)
@@ -44,10 +50,11 @@ BODIES: dict[tuple[str, str], tuple[str, bool]] = {
 # Routes whose body is not one of our models.
 OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/webhooks/stripe"): {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-    ("POST", "/v1/jobs/{job_id}/cancel"): {"required": False, "content": {"application/json": {
-        "schema": {"type": "object", "maxProperties": 0}}}},
-    ("POST", "/admin"): {"required": False, "content": {"application/x-www-form-urlencoded": {
-        "schema": {"type": "object"}}}},
+    ("POST", "/v1/jobs/{job_id}/cancel"): {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+    },
+    ("POST", "/admin"): {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
 }
 
 _ID = {"type": "string", "maxLength": 100}
@@ -55,8 +62,12 @@ _TIME = {"type": "string", "format": "date-time", "description": "RFC 3339 or YY
 QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
     "cursor": {"type": "string", "description": "next_cursor of the previous page, unchanged (signed)"},
-    "from": _TIME, "to": _TIME,
-    "workspace_id": _ID, "user_id": _ID, "provider": _ID, "model": _ID,
+    "from": _TIME,
+    "to": _TIME,
+    "workspace_id": _ID,
+    "user_id": _ID,
+    "provider": _ID,
+    "model": _ID,
     "query": {"type": "string", "maxLength": 200},
     "plan": {"type": "string"},
     "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled", "active", "banned"]},
@@ -74,8 +85,13 @@ QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/api/reports/usage.csv"): (*_ADMIN_FILTERS, "group_by"),
     ("GET", "/admin/api/reports/ledger.csv"): ("from", "to", "workspace_id", "user_id", "provider", "model"),
 }
-PUBLIC = {("GET", "/healthz"), ("POST", "/webhooks/stripe"), ("GET", "/admin"), ("POST", "/admin"),
-          ("GET", "/admin/assets/{name}")}
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("POST", "/webhooks/stripe"),
+    ("GET", "/admin"),
+    ("POST", "/admin"),
+    ("GET", "/admin/assets/{name}"),
+}
 HEADERS: dict[tuple[str, str], tuple[str, ...]] = {("POST", "/webhooks/stripe"): ("Stripe-Signature",)}
 IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {("POST", "/v1/jobs/{job_id}/cancel")}
 
@@ -91,8 +107,7 @@ def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") 
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": paths,
-        "components": {"schemas": components,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     }
 
@@ -102,30 +117,41 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
     operation: dict[str, Any] = {
         "operationId": entry.view_name,
         "parameters": _parameters(key, entry.view_args),
-        "responses": {"default": {"description": "the answer, or an error in the envelope",
-                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+        "responses": {
+            "default": {
+                "description": "the answer, or an error in the envelope",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        },
     }
     if key in PUBLIC:
         operation["security"] = []
     if key in BODIES:
         name, required = BODIES[key]
-        operation["requestBody"] = {"required": required, "content": {"application/json": {
-            "schema": _model(getattr(schemas, name), components)}}}
+        operation["requestBody"] = {
+            "required": required,
+            "content": {"application/json": {"schema": _model(getattr(schemas, name), components)}},
+        }
     elif key in OTHER_BODIES:
         operation["requestBody"] = OTHER_BODIES[key]
     return operation
 
 
 def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, Any]]:
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-              for name in path_args]
-    params += [{"name": name, "in": "query", "required": False, "schema": QUERY_PARAMETERS[name]}
-               for name in QUERIES.get(key, ())]
-    params += [{"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
-               for name in HEADERS.get(key, ())]
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}} for name in path_args]
+    params += [
+        {"name": name, "in": "query", "required": False, "schema": QUERY_PARAMETERS[name]} for name in QUERIES.get(key, ())
+    ]
+    params += [{"name": name, "in": "header", "required": False, "schema": {"type": "string"}} for name in HEADERS.get(key, ())]
     if key in IDEMPOTENT:
-        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                       "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
     return params
 
 

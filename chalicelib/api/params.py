@@ -27,8 +27,7 @@ def parse_time(params: dict[str, str], name: str) -> datetime | None:
     try:
         return clock.parse_iso(raw)
     except ValueError as exc:
-        raise InvalidRequest(f"{name}: {exc} (RFC 3339 or YYYY-MM-DD, within {clock.RANGE_TEXT})",
-                             field=name) from None
+        raise InvalidRequest(f"{name}: {exc} (RFC 3339 or YYYY-MM-DD, within {clock.RANGE_TEXT})", field=name) from None
 
 
 def date_range(params: dict[str, str], default_days: int = 30) -> tuple[datetime, datetime]:
@@ -45,13 +44,18 @@ def date_range(params: dict[str, str], default_days: int = 30) -> tuple[datetime
 def _identifier(params: dict[str, str], name: str) -> str | None:
     """An id or a provider/model name: letters, digits, `-`, `_` and `.`, at most 100."""
     value = params.get(name, "").strip() or None
-    if value is not None and (len(value) > MAX_ID_CHARS
-                              or not value.replace("-", "").replace("_", "").replace(".", "").isalnum()):
+    if value is not None and (
+        len(value) > MAX_ID_CHARS or not value.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
         raise InvalidRequest(f"{name} is not a valid identifier", field=name)
     return value
 
 
 def filters(params: dict[str, str]) -> reports_module.Filters:
     """The admin views' `workspace_id`, `user_id`, `provider` and `model`."""
-    return reports_module.Filters(workspace_id=_identifier(params, "workspace_id"), user_id=_identifier(params, "user_id"),
-                   provider=_identifier(params, "provider"), model=_identifier(params, "model"))
+    return reports_module.Filters(
+        workspace_id=_identifier(params, "workspace_id"),
+        user_id=_identifier(params, "user_id"),
+        provider=_identifier(params, "provider"),
+        model=_identifier(params, "model"),
+    )

@@ -85,9 +85,17 @@ class ImageView(Response):
     @classmethod
     def of(cls, image: dict[str, Any], job_id: str, url: str) -> ImageView:
         """One of a job's image records (as settlement stored it) with its presigned URL."""
-        return cls(id=image["id"], job_id=job_id, url=url, width=image["width"], height=image["height"],
-                   content_type=image["content_type"], bytes=image["bytes"], created_at=image["created_at"],
-                   source_image_id=image.get("source_image_id"))
+        return cls(
+            id=image["id"],
+            job_id=job_id,
+            url=url,
+            width=image["width"],
+            height=image["height"],
+            content_type=image["content_type"],
+            bytes=image["bytes"],
+            created_at=image["created_at"],
+            source_image_id=image.get("source_image_id"),
+        )
 
 
 class JobUsage(Response):
@@ -104,9 +112,13 @@ class JobUsage(Response):
     def of(cls, usage: dict[str, Any] | None, credits_reserved: float | None) -> JobUsage:
         """The job's usage record; before settlement only the reservation is known (the rest 0)."""
         usage = usage or {}
-        return cls(credits_reserved=int(usage.get("credits_reserved", credits_reserved or 0)),
-                   **{name: int(usage.get(name, 0)) for name in
-                      ("credits_charged", "cost_micro_usd", "input_tokens", "output_tokens", "provider_ms")})
+        return cls(
+            credits_reserved=int(usage.get("credits_reserved", credits_reserved or 0)),
+            **{
+                name: int(usage.get(name, 0))
+                for name in ("credits_charged", "cost_micro_usd", "input_tokens", "output_tokens", "provider_ms")
+            },
+        )
 
 
 class JobView(Response):
@@ -134,14 +146,26 @@ class JobView(Response):
     def of(cls, record: JobRecord) -> JobView:
         """The job of a service's `JobRecord` (its presigned URLs already made)."""
         job = record.job
-        images = [ImageView.of(image, job.job_id, url)
-                  for image, url in zip(job.images or [], record.image_urls, strict=True)]
-        return cls(id=job.job_id, status=cast("JobStatus", job.status), kind=job.kind, prompt=job.prompt, provider=job.provider,
-                   model=job.model, n=int(job.n), size=job.size, created_at=rfc3339(job.created_at),
-                   started_at=rfc3339(job.started_at), finished_at=rfc3339(job.finished_at),
-                   error=ErrorInfo.model_validate(job.error) if job.error else None, images=images,
-                   usage=JobUsage.of(job.usage, job.credits_reserved), params=job.params or {},
-                   timings=job.timings or {}, correlation_id=job.correlation_id)
+        images = [ImageView.of(image, job.job_id, url) for image, url in zip(job.images or [], record.image_urls, strict=True)]
+        return cls(
+            id=job.job_id,
+            status=cast("JobStatus", job.status),
+            kind=job.kind,
+            prompt=job.prompt,
+            provider=job.provider,
+            model=job.model,
+            n=int(job.n),
+            size=job.size,
+            created_at=rfc3339(job.created_at),
+            started_at=rfc3339(job.started_at),
+            finished_at=rfc3339(job.finished_at),
+            error=ErrorInfo.model_validate(job.error) if job.error else None,
+            images=images,
+            usage=JobUsage.of(job.usage, job.credits_reserved),
+            params=job.params or {},
+            timings=job.timings or {},
+            correlation_id=job.correlation_id,
+        )
 
 
 class JobEnvelope(Response):
@@ -208,8 +232,10 @@ class WebhookReceipt(Response):
     """What the Stripe webhook answers (2xx): Stripe shows it next to the delivery."""
 
     received: bool = True
-    outcome: WebhookOutcome = Field(description="applied · duplicate (seen before) · ignored (not ours or not "
-                                                "handled) · rejected (signed but refused for good; listed for admins)")
+    outcome: WebhookOutcome = Field(
+        description="applied · duplicate (seen before) · ignored (not ours or not "
+        "handled) · rejected (signed but refused for good; listed for admins)"
+    )
     reason: str | None = Field(default=None, description="why it was rejected (only when rejected)")
 
     @classmethod
@@ -266,8 +292,15 @@ class RejectedEventView(Response):
 
     @classmethod
     def of(cls, row: RejectedEvent) -> RejectedEventView:
-        return cls(id=row.id, event_id=row.event_id, event_type=row.event_type, reason=row.reason, field=row.field,
-                   workspace_id=row.workspace_id, created_at=rfc3339(row.created_at))
+        return cls(
+            id=row.id,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            reason=row.reason,
+            field=row.field,
+            workspace_id=row.workspace_id,
+            created_at=rfc3339(row.created_at),
+        )
 
 
 def rfc3339(value: datetime | None) -> str | None:
@@ -293,9 +326,17 @@ class UserView(Response):
 
     @classmethod
     def of(cls, user: UserModel) -> UserView:
-        return cls(id=user.user_id, email=user.email, display_name=user.display_name, role=user.role,
-                   is_admin=bool(user.is_admin), status=user.status, settings=user.settings or {},
-                   workspace_id=user.workspace_id, created_at=rfc3339(user.created_at))
+        return cls(
+            id=user.user_id,
+            email=user.email,
+            display_name=user.display_name,
+            role=user.role,
+            is_admin=bool(user.is_admin),
+            status=user.status,
+            settings=user.settings or {},
+            workspace_id=user.workspace_id,
+            created_at=rfc3339(user.created_at),
+        )
 
 
 class WorkspaceView(Response):
@@ -313,9 +354,17 @@ class WorkspaceView(Response):
 
     @classmethod
     def of(cls, ws: WorkspaceModel) -> WorkspaceView:
-        return cls(id=ws.workspace_id, name=ws.name, plan=ws.plan, billing_interval=ws.billing_interval,
-                   status=ws.status, ban_reason=ws.ban_reason, owner_user_id=ws.owner_user_id,
-                   limits=ws.limits or {}, created_at=rfc3339(ws.created_at))
+        return cls(
+            id=ws.workspace_id,
+            name=ws.name,
+            plan=ws.plan,
+            billing_interval=ws.billing_interval,
+            status=ws.status,
+            ban_reason=ws.ban_reason,
+            owner_user_id=ws.owner_user_id,
+            limits=ws.limits or {},
+            created_at=rfc3339(ws.created_at),
+        )
 
 
 class MeView(Response):
@@ -342,8 +391,14 @@ class KeyView(Response):
 
     @classmethod
     def of(cls, key: ApiKeyModel) -> KeyView:
-        return cls(id=key.key_id, name=key.name, prefix=key.prefix, created_at=rfc3339(key.created_at),
-                   last_used_at=rfc3339(key.last_used_at), revoked_at=rfc3339(key.revoked_at))
+        return cls(
+            id=key.key_id,
+            name=key.name,
+            prefix=key.prefix,
+            created_at=rfc3339(key.created_at),
+            last_used_at=rfc3339(key.last_used_at),
+            revoked_at=rfc3339(key.revoked_at),
+        )
 
 
 class KeyCreated(Response):
@@ -415,9 +470,22 @@ class LedgerEntryView(Response):
 
     @classmethod
     def of(cls, e: LedgerEntryModel) -> LedgerEntryView:
-        return cls(id=e.entry_id, type=e.type, amount=int(e.amount), held_delta=int(e.held_delta), job_id=e.job_id,
-                   user_id=e.user_id, key_id=e.key_id, provider=e.provider, model=e.model, period=e.period,
-                   source=e.source, reason=e.reason, details=e.details or {}, created_at=rfc3339(e.created_at))
+        return cls(
+            id=e.entry_id,
+            type=e.type,
+            amount=int(e.amount),
+            held_delta=int(e.held_delta),
+            job_id=e.job_id,
+            user_id=e.user_id,
+            key_id=e.key_id,
+            provider=e.provider,
+            model=e.model,
+            period=e.period,
+            source=e.source,
+            reason=e.reason,
+            details=e.details or {},
+            created_at=rfc3339(e.created_at),
+        )
 
 
 class LedgerPage(Page[LedgerEntryView]):
@@ -481,11 +549,16 @@ class AdminMeta(Response):
 
     @classmethod
     def of(cls, catalog: Catalog, caller: Principal) -> AdminMeta:
-        return cls(plans=list(catalog.plans), providers=sorted({p for p, _ in catalog.models}),
-                   models=[ProviderModel(provider=p, model=m) for p, m in catalog.models],
-                   job_statuses=list(catalog.job_statuses), scheduled=list(catalog.scheduled),
-                   limits=list(catalog.limits), credit_value_micro_usd=catalog.credit_value_micro_usd,
-                   admin=AdminIdentity(user_id=caller.user.user_id, email=caller.user.email))
+        return cls(
+            plans=list(catalog.plans),
+            providers=sorted({p for p, _ in catalog.models}),
+            models=[ProviderModel(provider=p, model=m) for p, m in catalog.models],
+            job_statuses=list(catalog.job_statuses),
+            scheduled=list(catalog.scheduled),
+            limits=list(catalog.limits),
+            credit_value_micro_usd=catalog.credit_value_micro_usd,
+            admin=AdminIdentity(user_id=caller.user.user_id, email=caller.user.email),
+        )
 
 
 class WorkspaceCreated(Response):
@@ -498,8 +571,12 @@ class WorkspaceCreated(Response):
 
     @classmethod
     def of(cls, made: NewWorkspace) -> WorkspaceCreated:
-        return cls(workspace=WorkspaceView.of(made.workspace), owner=UserView.of(made.owner), api_key=made.secret,
-                   key=KeyView.of(made.key))
+        return cls(
+            workspace=WorkspaceView.of(made.workspace),
+            owner=UserView.of(made.owner),
+            api_key=made.secret,
+            key=KeyView.of(made.key),
+        )
 
 
 class WorkspacePage(Page[WorkspaceView]):
@@ -542,8 +619,16 @@ class AuditView(Response):
 
     @classmethod
     def of(cls, entry: AuditEntry) -> AuditView:
-        return cls(id=entry.id, target=entry.target, actor=entry.actor, action=entry.action, before=entry.before,
-                   after=entry.after, reason=entry.reason, created_at=rfc3339(entry.created_at))
+        return cls(
+            id=entry.id,
+            target=entry.target,
+            actor=entry.actor,
+            action=entry.action,
+            before=entry.before,
+            after=entry.after,
+            reason=entry.reason,
+            created_at=rfc3339(entry.created_at),
+        )
 
 
 class WorkspaceDetailView(Response):
@@ -559,10 +644,15 @@ class WorkspaceDetailView(Response):
 
     @classmethod
     def of(cls, d: WorkspaceDetail) -> WorkspaceDetailView:
-        return cls(workspace=WorkspaceView.of(d.workspace), balance=BalanceView.of(d.balance),
-                   limits=LimitsView.of(d.limits), users=[UserView.of(u) for u in d.users],
-                   ledger=[LedgerEntryView.of(e) for e in d.ledger],
-                   jobs=[JobView.of(j) for j in d.jobs], audit=[AuditView.of(a) for a in d.audit])
+        return cls(
+            workspace=WorkspaceView.of(d.workspace),
+            balance=BalanceView.of(d.balance),
+            limits=LimitsView.of(d.limits),
+            users=[UserView.of(u) for u in d.users],
+            ledger=[LedgerEntryView.of(e) for e in d.ledger],
+            jobs=[JobView.of(j) for j in d.jobs],
+            audit=[AuditView.of(a) for a in d.audit],
+        )
 
 
 class CreditEntry(Response):
@@ -634,10 +724,13 @@ class AdminUsage(Response):
 
     @classmethod
     def of(cls, report: UsageReport) -> AdminUsage:
-        return cls(data=[UsageRow.model_validate(r) for r in report.rows], group_by=report.group_by,
-                   top_workspaces=[UsageRow.model_validate(r) for r in report.top_workspaces],
-                   totals=UsageTotals.model_validate(report.totals),
-                   credit_value_micro_usd=report.credit_value_micro_usd)
+        return cls(
+            data=[UsageRow.model_validate(r) for r in report.rows],
+            group_by=report.group_by,
+            top_workspaces=[UsageRow.model_validate(r) for r in report.top_workspaces],
+            totals=UsageTotals.model_validate(report.totals),
+            credit_value_micro_usd=report.credit_value_micro_usd,
+        )
 
 
 class AdminJobView(JobView):
@@ -647,7 +740,7 @@ class AdminJobView(JobView):
     user_id: str
 
     @classmethod
-    def of(cls, record: JobRecord) -> AdminJobView:  # type: ignore[override]
+    def of(cls, record: JobRecord) -> AdminJobView:
         return cls(**JobView.of(record).model_dump(), workspace_id=record.job.workspace_id, user_id=record.job.user_id)
 
 
@@ -675,9 +768,18 @@ class DenialView(Response):
 
     @classmethod
     def of(cls, d: DenialModel) -> DenialView:
-        return cls(id=d.denial_id, workspace_id=d.workspace_id, user_id=d.user_id, key_id=d.key_id, code=d.code,
-                   scope=d.scope, provider=d.provider, message=d.message, request_id=d.request_id,
-                   created_at=rfc3339(d.created_at))
+        return cls(
+            id=d.denial_id,
+            workspace_id=d.workspace_id,
+            user_id=d.user_id,
+            key_id=d.key_id,
+            code=d.code,
+            scope=d.scope,
+            provider=d.provider,
+            message=d.message,
+            request_id=d.request_id,
+            created_at=rfc3339(d.created_at),
+        )
 
 
 class DenialList(Response):

@@ -49,8 +49,7 @@ def route(owner: Blueprint | Chalice, path: str, **options: Any) -> Callable[[Vi
     return register
 
 
-def render(body: BaseModel | list[Any] | dict[str, Any], status: int = 200,
-           headers: dict[str, str] | None = None) -> Response:
+def render(body: BaseModel | list[Any] | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A response model (or a plain JSON value) as the JSON answer, with RFC 3339 times."""
     from pydantic import BaseModel
 

@@ -19,8 +19,7 @@ from chalicelib.store.transaction import Transaction
 class BillingBackend(Protocol):
     name: Provider
 
-    def checkout(self, workspace_id: str, email: str | None, settings: BillingSettings,
-                 request: CheckoutRequest) -> str: ...
+    def checkout(self, workspace_id: str, email: str | None, settings: BillingSettings, request: CheckoutRequest) -> str: ...
 
 
 class StripeBackend:
@@ -28,8 +27,7 @@ class StripeBackend:
 
     name: Provider = "stripe"
 
-    def checkout(self, workspace_id: str, email: str | None, settings: BillingSettings,
-                 request: CheckoutRequest) -> str:
+    def checkout(self, workspace_id: str, email: str | None, settings: BillingSettings, request: CheckoutRequest) -> str:
         return create_checkout(workspace_id, email, settings, request)
 
 
@@ -38,8 +36,7 @@ class InvoiceBackend:
 
     name: Provider = "internal"
 
-    def checkout(self, workspace_id: str, email: str | None, settings: BillingSettings,
-                 request: CheckoutRequest) -> str:
+    def checkout(self, workspace_id: str, email: str | None, settings: BillingSettings, request: CheckoutRequest) -> str:
         raise BilledByInvoice("this workspace is billed by invoice: credits are granted by your account manager")
 
 
@@ -60,8 +57,15 @@ def switch_backend(workspace_id: str, provider: Provider, *, actor: str, reason:
     def write(current: BilledWorkspace, txn: Transaction) -> BillingSettings:
         after = replace(current.settings, provider=provider)
         billing_settings.write_in(txn, current, after)
-        audit_in(txn, workspace_id, actor, "billing.provider", before={"provider": current.settings.provider},
-                 after={"provider": provider}, reason=reason)
+        audit_in(
+            txn,
+            workspace_id,
+            actor,
+            "billing.provider",
+            before={"provider": current.settings.provider},
+            after={"provider": provider},
+            reason=reason,
+        )
         return after
 
     return billing_settings.transact(workspace_id, write)

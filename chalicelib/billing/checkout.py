@@ -41,13 +41,14 @@ def _what(settings: BillingSettings, request: CheckoutRequest) -> Pack | tuple[s
         return pack
     plan = (str(request.plan), request.interval or "month")
     if plan not in PLAN_PRICES_CENTS:
-        raise UnknownProduct("unknown plan/interval; plans: starter, pro, enterprise; interval: month or year",
-                             field="plan")
+        raise UnknownProduct("unknown plan/interval; plans: starter, pro, enterprise; interval: month or year", field="plan")
     live = current_live(settings)
     if live is not None:
-        raise SubscriptionExists(f"this workspace already has an active {live.plan} subscription "
-                                 f"({live.subscription_id}); a workspace has one subscription: change its plan or "
-                                 "cancel it instead of starting another")
+        raise SubscriptionExists(
+            f"this workspace already has an active {live.plan} subscription "
+            f"({live.subscription_id}); a workspace has one subscription: change its plan or "
+            "cancel it instead of starting another"
+        )
     return plan
 
 
@@ -77,20 +78,30 @@ def create_checkout(workspace_id: str, email: str | None, settings: BillingSetti
 def _pack_session(ws_id: str, pack: Pack, common: dict[str, Any]) -> str:
     price = gateway.price_by_lookup_key(pack.lookup_key)
     metadata = {"workspace_id": ws_id, "kind": "credit_pack", "pack": pack.lookup_key, "credits": str(pack.credits)}
-    session = gateway.create_checkout_session({
-        **common, "mode": "payment", "line_items": [{"price": price.id, "quantity": 1}], "metadata": metadata,
-        "payment_intent_data": {"metadata": metadata, "setup_future_usage": "off_session"},
-    })
+    session = gateway.create_checkout_session(
+        {
+            **common,
+            "mode": "payment",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata, "setup_future_usage": "off_session"},
+        }
+    )
     return str(session.url)
 
 
 def _subscription_session(ws_id: str, plan: tuple[str, str], common: dict[str, Any]) -> str:
     price = gateway.price_by_lookup_key(plan_lookup_key(*plan))
     metadata = {"workspace_id": ws_id, "kind": "subscription", "plan": plan[0], "interval": plan[1]}
-    session = gateway.create_checkout_session({
-        **common, "mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}], "metadata": metadata,
-        "subscription_data": {"metadata": metadata},
-    })
+    session = gateway.create_checkout_session(
+        {
+            **common,
+            "mode": "subscription",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "metadata": metadata,
+            "subscription_data": {"metadata": metadata},
+        }
+    )
     _replace_open_session(ws_id, str(session.id))
     return str(session.url)
 

@@ -42,8 +42,9 @@ def seen(event_id: str) -> bool:
 def record_only(event_id: str, workspace_id: str | None, note: str) -> Result:
     """Writes: mark an event processed when it changes no balance (a replay is then a duplicate)."""
     try:
-        MarkerModel(event_marker(event_id), data={"workspace_id": workspace_id, "note": note},
-                    created_at=clock.now()).save(MarkerModel.marker.does_not_exist())
+        MarkerModel(event_marker(event_id), data={"workspace_id": workspace_id, "note": note}, created_at=clock.now()).save(
+            MarkerModel.marker.does_not_exist()
+        )
     except PutError:
         return Result("duplicate")
     return Result("applied", note)

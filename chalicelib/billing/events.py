@@ -82,27 +82,44 @@ def _named_workspace(event: dict[str, Any]) -> str | None:
     return named if isinstance(named, str) and ids.is_id(named, "ws") else None
 
 
-def _rejection(partition: str, row_id: str, event: dict[str, Any], rejected: Rejected,
-               now: datetime) -> RejectedEventModel:
-    return RejectedEventModel(partition, row_id, event_id=str(event["id"]), event_type=str(event["type"]),
-                              reason=rejected.reason, field=rejected.field, workspace_id=_named_workspace(event),
-                              created_at=now, expires_at=int((now + timedelta(days=REJECTED_KEEP_DAYS)).timestamp()))
+def _rejection(partition: str, row_id: str, event: dict[str, Any], rejected: Rejected, now: datetime) -> RejectedEventModel:
+    return RejectedEventModel(
+        partition,
+        row_id,
+        event_id=str(event["id"]),
+        event_type=str(event["type"]),
+        reason=rejected.reason,
+        field=rejected.field,
+        workspace_id=_named_workspace(event),
+        created_at=now,
+        expires_at=int((now + timedelta(days=REJECTED_KEEP_DAYS)).timestamp()),
+    )
 
 
 def _reject(event: dict[str, Any], rejected: Rejected) -> Result:
     """Writes only the rejection (two rows of one table, once per event id): nothing else."""
     now = clock.now()
     txn = Transaction()
-    txn.put("guard", _rejection(f"stripe_event:{event['id']}", "guard", event, rejected, now),
-            RejectedEventModel.partition.does_not_exist())
+    txn.put(
+        "guard",
+        _rejection(f"stripe_event:{event['id']}", "guard", event, rejected, now),
+        RejectedEventModel.partition.does_not_exist(),
+    )
     txn.put("row", _rejection("stripe", ids.new_id("rej", now), event, rejected, now))
     try:
         txn.commit()
     except TransactionCancelled:
         return Result("rejected", rejected.reason)  # a replay: recorded and counted the first time
     count("StripeEventsRejected", type=str(event["type"]))
-    logger.warning("stripe event rejected", extra={"error_code": "stripe_event_rejected", "event_id": event["id"],
-                                                   "event_type": event["type"], "reason": rejected.reason})
+    logger.warning(
+        "stripe event rejected",
+        extra={
+            "error_code": "stripe_event_rejected",
+            "event_id": event["id"],
+            "event_type": event["type"],
+            "reason": rejected.reason,
+        },
+    )
     return Result("rejected", rejected.reason)
 
 
@@ -121,10 +138,11 @@ def _handle(event: dict[str, Any]) -> Result:
 def apply_event(event: dict[str, Any]) -> Result:
     """Apply one verified event (a dict with a string `id` and `type`); unknown types are ignored."""
     result = _handle(event)
-    count("WebhookEvents", type=str(event.get("type")) if event.get("type") in HANDLERS else "other",
-          result=result.outcome)
-    logger.info("stripe event", extra={"event_id": event.get("id"), "event_type": event.get("type"),
-                                       "outcome": result.outcome, "detail": result.detail})
+    count("WebhookEvents", type=str(event.get("type")) if event.get("type") in HANDLERS else "other", result=result.outcome)
+    logger.info(
+        "stripe event",
+        extra={"event_id": event.get("id"), "event_type": event.get("type"), "outcome": result.outcome, "detail": result.detail},
+    )
     return result
 
 
@@ -144,6 +162,7 @@ class RejectedEvent:
 def list_rejected(limit: int, cursor: dict[str, Any] | None) -> tuple[list[RejectedEvent], dict[str, Any] | None]:
     """Rejected events, newest first (the operators' list), and where the next page starts."""
     result = RejectedEventModel.query("stripe", scan_index_forward=False, limit=limit, last_evaluated_key=cursor)
-    rows = [RejectedEvent(r.rejected_id, r.event_id, r.event_type, r.reason, r.field, r.workspace_id, r.created_at)
-            for r in result]
+    rows = [
+        RejectedEvent(r.rejected_id, r.event_id, r.event_type, r.reason, r.field, r.workspace_id, r.created_at) for r in result
+    ]
     return rows, result.last_evaluated_key

@@ -75,8 +75,9 @@ def expire_checkout_session(session_id: str) -> bool:
         return False
 
 
-def create_off_session_payment(customer_id: str, payment_method: str | None, amount_cents: int,
-                               metadata: dict[str, str], idempotency_key: str) -> Any:
+def create_off_session_payment(
+    customer_id: str, payment_method: str | None, amount_cents: int, metadata: dict[str, str], idempotency_key: str
+) -> Any:
     """An off-session PaymentIntent confirmed now with the saved payment method."""
     params: dict[str, Any] = {
         "amount": amount_cents,

@@ -43,12 +43,13 @@ def pack_bought(metadata: dict[str, str], paid_cents: int | None, currency: str 
     if pack is None:
         raise Rejected(f"unknown credit pack {metadata.get('pack')!r}", "metadata.pack")
     if "credits" in metadata and metadata["credits"] != str(pack.credits):
-        raise Rejected(f"metadata.credits {metadata['credits'][:40]!r} is not what {pack.lookup_key} gives "
-                       f"({pack.credits})", "metadata.credits")
+        raise Rejected(
+            f"metadata.credits {metadata['credits'][:40]!r} is not what {pack.lookup_key} gives ({pack.credits})",
+            "metadata.credits",
+        )
     require_usd(currency, "the payment")
     if paid_cents is None or paid_cents < pack.amount_cents:
-        raise Rejected(f"{paid_cents} cents paid is less than {pack.lookup_key}'s price of {pack.amount_cents}",
-                       "amount")
+        raise Rejected(f"{paid_cents} cents paid is less than {pack.lookup_key}'s price of {pack.amount_cents}", "amount")
     return pack
 
 
@@ -95,11 +96,29 @@ def _topup_expected(workspace_id: str, key: str | None) -> tuple[int, int]:
 # --- grants -------------------------------------------------------------------------------------
 
 
-def _grant(event_id: str, workspace_id: str, credits: int, source: str, reason: str, amount_cents: int,
-           extra: Callable[[Transaction], None] | None = None) -> Result:
-    entry = adjust(workspace_id, credits, reason=reason, actor="stripe", now=clock.now(), entry_type="purchase",
-                   source=source, audit=False, markers=(event_marker(event_id),), extra=extra,
-                   source_data={"amount_cents": amount_cents}, details={"event": event_id})
+def _grant(
+    event_id: str,
+    workspace_id: str,
+    credits: int,
+    source: str,
+    reason: str,
+    amount_cents: int,
+    extra: Callable[[Transaction], None] | None = None,
+) -> Result:
+    entry = adjust(
+        workspace_id,
+        credits,
+        reason=reason,
+        actor="stripe",
+        now=clock.now(),
+        entry_type="purchase",
+        source=source,
+        audit=False,
+        markers=(event_marker(event_id),),
+        extra=extra,
+        source_data={"amount_cents": amount_cents},
+        details={"event": event_id},
+    )
     if entry is None:
         # Either this event was seen, or the purchase was granted through its other path.
         if not seen(event_id):
@@ -119,8 +138,14 @@ def checkout_pack(event: Event[CheckoutSession], workspace: BilledWorkspace) -> 
     if not session.payment_intent:
         raise Rejected("a paid credit-pack session without a payment intent", "data.object.payment_intent")
     remember_customer(workspace, session.customer)
-    return _grant(event.id, workspace.workspace_id, pack.credits, session.payment_intent,
-                  f"credit_pack:{pack.lookup_key}", int(session.amount_total or 0))
+    return _grant(
+        event.id,
+        workspace.workspace_id,
+        pack.credits,
+        session.payment_intent,
+        f"credit_pack:{pack.lookup_key}",
+        int(session.amount_total or 0),
+    )
 
 
 def on_payment_intent_succeeded(event: Event[PaymentIntent]) -> Result:
@@ -163,8 +188,11 @@ def on_payment_intent_failed(event: Event[PaymentIntent]) -> Result:
     ws = workspace.workspace_id
     try:
         txn = Transaction()
-        txn.put("marker", MarkerModel(event_marker(event.id), data={"workspace_id": ws}, created_at=clock.now()),
-                MarkerModel.marker.does_not_exist())
+        txn.put(
+            "marker",
+            MarkerModel(event_marker(event.id), data={"workspace_id": ws}, created_at=clock.now()),
+            MarkerModel.marker.does_not_exist(),
+        )
         record_failure(txn, ws, intent.id)
         txn.commit()
     except TransactionCancelled as cancelled:
@@ -209,8 +237,11 @@ def _returned(payment_intent: str) -> tuple[Returned, int]:
     except MarkerModel.DoesNotExist:
         return Returned(), 0
     data = row.data or {}
-    return Returned(int(data.get("refunded", 0)), {str(k): int(v) for k, v in (data.get("disputes") or {}).items()},
-                    int(data.get("clawed", 0))), int(row.value or 0)
+    return Returned(
+        int(data.get("refunded", 0)),
+        {str(k): int(v) for k, v in (data.get("disputes") or {}).items()},
+        int(data.get("clawed", 0)),
+    ), int(row.value or 0)
 
 
 def _save_state(event_id: str, payment_intent: str, workspace_id: str, state: Returned, version: int) -> bool:
@@ -218,12 +249,21 @@ def _save_state(event_id: str, payment_intent: str, workspace_id: str, state: Re
     with the event's marker; False when another delivery moved the state first."""
     now = clock.now()
     txn = Transaction()
-    txn.update("record", MarkerModel(f"returned:{payment_intent}"), [
-        MarkerModel.value.set(version + 1), MarkerModel.data.set({"workspace_id": workspace_id, **state.as_data()}),
-        MarkerModel.created_at.set(now)],
-        MarkerModel.marker.does_not_exist() if version == 0 else MarkerModel.value == version)
-    txn.put("marker", MarkerModel(event_marker(event_id), data={"workspace_id": workspace_id}, created_at=now),
-            MarkerModel.marker.does_not_exist())
+    txn.update(
+        "record",
+        MarkerModel(f"returned:{payment_intent}"),
+        [
+            MarkerModel.value.set(version + 1),
+            MarkerModel.data.set({"workspace_id": workspace_id, **state.as_data()}),
+            MarkerModel.created_at.set(now),
+        ],
+        MarkerModel.marker.does_not_exist() if version == 0 else MarkerModel.value == version,
+    )
+    txn.put(
+        "marker",
+        MarkerModel(event_marker(event_id), data={"workspace_id": workspace_id}, created_at=now),
+        MarkerModel.marker.does_not_exist(),
+    )
     try:
         txn.commit()
         return True
@@ -240,8 +280,15 @@ def _grant_of(payment_intent: str | None) -> MarkerModel | None:
         return None
 
 
-def _claw(event: Event[Any], payment_intent: str, grant: MarkerModel, reason: str, *, refunded: int | None = None,
-          dispute: tuple[str, int] | None = None) -> Result:
+def _claw(
+    event: Event[Any],
+    payment_intent: str,
+    grant: MarkerModel,
+    reason: str,
+    *,
+    refunded: int | None = None,
+    dispute: tuple[str, int] | None = None,
+) -> Result:
     """Take back the credits of the money returned so far, once: proportional to the cumulative
     money returned (refunds + disputes, capped at what was paid) minus what was taken already."""
     workspace_id = str(grant.data["workspace_id"])
@@ -258,14 +305,24 @@ def _claw(event: Event[Any], payment_intent: str, grant: MarkerModel, reason: st
             if _save_state(event.id, payment_intent, workspace_id, new, version):
                 return Result("applied", f"{reason}: the money was returned before, nothing more to claw back")
             continue
-        result = claw_back(workspace_id, owed, reason=reason, source=payment_intent, now=clock.now(),
-                           record=f"returned:{payment_intent}", record_total=version + 1, record_prev=version,
-                           record_data=new.as_data(), markers=(event_marker(event.id),))
+        result = claw_back(
+            workspace_id,
+            owed,
+            reason=reason,
+            source=payment_intent,
+            now=clock.now(),
+            record=f"returned:{payment_intent}",
+            record_total=version + 1,
+            record_prev=version,
+            record_data=new.as_data(),
+            markers=(event_marker(event.id),),
+        )
         if result is None:
             continue  # another refund or dispute of this payment (or this one) moved the state: re-read it
         if result.debt_added:
-            logger.warning("clawback left debt", extra={"error_code": "wallet_debt", "workspace_id": workspace_id,
-                                                         "debt": result.debt_added})
+            logger.warning(
+                "clawback left debt", extra={"error_code": "wallet_debt", "workspace_id": workspace_id, "debt": result.debt_added}
+            )
         return Result("applied", f"clawed back {result.deducted}, debt +{result.debt_added}")
     raise WalletBusy("the wallet is busy; retry the event")
 
@@ -273,8 +330,9 @@ def _claw(event: Event[Any], payment_intent: str, grant: MarkerModel, reason: st
 def on_charge_refunded(event: Event[Charge]) -> Result:
     charge = event.data.object
     if charge.amount_refunded > charge.amount:
-        raise Rejected(f"amount_refunded {charge.amount_refunded} exceeds the charge's {charge.amount}",
-                       "data.object.amount_refunded")
+        raise Rejected(
+            f"amount_refunded {charge.amount_refunded} exceeds the charge's {charge.amount}", "data.object.amount_refunded"
+        )
     if not charge.payment_intent:
         return Result("ignored", "no payment intent")
     grant = _grant_of(charge.payment_intent)

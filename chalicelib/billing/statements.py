@@ -59,10 +59,17 @@ def sign_and_post(url: str, hook_secret: str, event_type: str, data: dict[str, A
     payload = json.dumps({"type": event_type, "data": data}, separators=(",", ":"))
     now = datetime.now(UTC)  # delivery time (receivers reject stale timestamps), not business time
     signature = Webhook(hook_secret).sign(msg_id, now, payload)
-    request = urllib.request.Request(url, data=payload.encode(), method="POST", headers={
-        "content-type": "application/json", "webhook-id": msg_id,
-        "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signature,
-    })
+    request = urllib.request.Request(
+        url,
+        data=payload.encode(),
+        method="POST",
+        headers={
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+        },
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return int(response.status)
 
@@ -85,8 +92,7 @@ def _deliver(workspace_id: str, period: str, key: str, totals: dict[str, int]) -
         return False
     data = {"workspace_id": workspace_id, "period": period, "s3_key": key, "totals": totals}
     try:
-        status = sign_and_post(url, secret("BILLING_HOOK_SECRET"), "billing.statement", data,
-                               f"msg_{workspace_id}_{period}")
+        status = sign_and_post(url, secret("BILLING_HOOK_SECRET"), "billing.statement", data, f"msg_{workspace_id}_{period}")
     except OSError:
         return False  # retried on the next run: the marker says it was not delivered
     return 200 <= status < 300
@@ -98,8 +104,11 @@ def write_statement(workspace_id: str, period: str) -> Statement:
     key = f"statements/{period}/{workspace_id}.csv"
     client("s3").put_object(Bucket=get_settings().images_bucket, Key=key, Body=text.encode(), ContentType="text/csv")
     delivered = _deliver(workspace_id, period, key, totals)
-    MarkerModel(_marker(workspace_id, period), data={"s3_key": key, "delivered": delivered, "workspace_id": workspace_id},
-                created_at=clock.now()).save()
+    MarkerModel(
+        _marker(workspace_id, period),
+        data={"s3_key": key, "delivered": delivered, "workspace_id": workspace_id},
+        created_at=clock.now(),
+    ).save()
     return Statement(workspace_id, period, key, totals, delivered)
 
 

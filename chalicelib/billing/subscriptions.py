@@ -72,8 +72,11 @@ def plan_of_price(price: Price | None) -> tuple[str, str] | None:
     expected = PLAN_PRICES_CENTS[parsed]
     interval = price.recurring.interval if price.recurring else None
     if price.unit_amount != expected or (price.currency or "").lower() != "usd" or interval not in (None, parsed[1]):
-        raise Rejected(f"price {price.lookup_key} is {price.unit_amount} {price.currency} per {interval}; the catalog "
-                       f"says {expected} usd per {parsed[1]}", "price")
+        raise Rejected(
+            f"price {price.lookup_key} is {price.unit_amount} {price.currency} per {interval}; the catalog "
+            f"says {expected} usd per {parsed[1]}",
+            "price",
+        )
     return parsed
 
 
@@ -90,8 +93,15 @@ def state_of(sub: Subscription, *, deleted: bool) -> SubState:
         raise Rejected("the subscription has no plan price of ours", "data.object.items")
     plan, interval = plans[0] if plans else ("free", None)
     ends = [item.current_period_end for item in items if item.current_period_end is not None]
-    return SubState(sub.id, "canceled" if deleted else sub.status, sub.customer, plan, interval,
-                    sub.cancel_at_period_end, ends[0] if ends else sub.current_period_end)
+    return SubState(
+        sub.id,
+        "canceled" if deleted else sub.status,
+        sub.customer,
+        plan,
+        interval,
+        sub.cancel_at_period_end,
+        ends[0] if ends else sub.current_period_end,
+    )
 
 
 def _row(subscription_id: str | None) -> SubscriptionModel | None:
@@ -127,11 +137,19 @@ def current_live(settings: BillingSettings) -> SubscriptionModel | None:
 def _store(created: int, workspace_id: str, state: SubState, *, rank: int, deleted: bool) -> bool:
     """Writes: the row, if this event is newer than what we applied (else False)."""
     now = clock.now()
-    row = SubscriptionModel(state.subscription_id, workspace_id=workspace_id, customer_id=state.customer,
-                            status=state.status, plan=state.plan, interval=state.interval,
-                            cancel_at_period_end=state.cancel_at_period_end,
-                            current_period_end=state.current_period_end, event_created=created, deleted=deleted,
-                            updated_at=now)
+    row = SubscriptionModel(
+        state.subscription_id,
+        workspace_id=workspace_id,
+        customer_id=state.customer,
+        status=state.status,
+        plan=state.plan,
+        interval=state.interval,
+        cancel_at_period_end=state.cancel_at_period_end,
+        current_period_end=state.current_period_end,
+        event_created=created,
+        deleted=deleted,
+        updated_at=now,
+    )
     exists = SubscriptionModel.subscription_id.does_not_exist()
     alive = SubscriptionModel.deleted == False  # noqa: E712
     if deleted:
@@ -162,16 +180,27 @@ def _synced(current: BilledWorkspace, sub: SubscriptionModel, txn: Transaction) 
     if other not in (None, sub.subscription_id) and (not _live(sub) or _live(_row(other))):
         return False
     plan, interval = (sub.plan, sub.interval) if _live(sub) else ("free", None)
-    settings = replace(current.settings, subscription_id=sub.subscription_id, subscription_status=sub.status,
-                       cancel_at_period_end=bool(sub.cancel_at_period_end),
-                       current_period_end=_int(sub.current_period_end), past_due_since=_int(sub.past_due_since))
+    settings = replace(
+        current.settings,
+        subscription_id=sub.subscription_id,
+        subscription_status=sub.status,
+        cancel_at_period_end=bool(sub.cancel_at_period_end),
+        current_period_end=_int(sub.current_period_end),
+        past_due_since=_int(sub.past_due_since),
+    )
     billing_settings.write_in(txn, current, settings, plan=(plan, interval))
     txn.update("wallet", WalletModel(current.workspace_id), [WalletModel.plan.set(plan)], WalletModel.workspace_id.exists())
     before = {"plan": current.plan, "billing_interval": current.billing_interval}
     if before != {"plan": plan, "billing_interval": interval}:
-        audit_in(txn, current.workspace_id, "stripe", "workspace.plan", before=before,
-                 after={"plan": plan, "billing_interval": interval, "status": sub.status},
-                 reason=f"subscription {sub.subscription_id}")
+        audit_in(
+            txn,
+            current.workspace_id,
+            "stripe",
+            "workspace.plan",
+            before=before,
+            after={"plan": plan, "billing_interval": interval, "status": sub.status},
+            reason=f"subscription {sub.subscription_id}",
+        )
     return True
 
 
@@ -190,8 +219,9 @@ def upgrade(event_id: str, workspace_id: str, subscription_id: str, plan: str) -
     """Writes: the plan's allowance for this month, raised once per (subscription, plan, month)."""
     now = clock.now()
     source = f"{subscription_id}:{plan}:{period_of(now)}"
-    granted = raise_allowance(workspace_id, plan, get_plan(plan).monthly_allowance, source=source, now=now,
-                              markers=(event_marker(event_id),))
+    granted = raise_allowance(
+        workspace_id, plan, get_plan(plan).monthly_allowance, source=source, now=now, markers=(event_marker(event_id),)
+    )
     if granted is None:  # this event was applied already, or this upgrade through another path
         if not seen(event_id):
             record_only(event_id, workspace_id, f"upgrade {source} already applied")
@@ -214,14 +244,20 @@ def checkout_subscription(event: Event[CheckoutSession], workspace: BilledWorksp
     if paid:
         require_usd(session.currency, "the subscription")
         if session.amount_total is None or session.amount_total < PLAN_PRICES_CENTS[key]:
-            raise Rejected(f"{session.amount_total} cents paid is less than {key[0]}/{key[1]}'s price of "
-                           f"{PLAN_PRICES_CENTS[key]}", "amount_total")
+            raise Rejected(
+                f"{session.amount_total} cents paid is less than {key[0]}/{key[1]}'s price of {PLAN_PRICES_CENTS[key]}",
+                "amount_total",
+            )
     other = live_other(workspace.settings, sub_id)
     if other:
-        logger.error("a second subscription was paid for", extra={
-            "error_code": "duplicate_subscription", "workspace_id": workspace.workspace_id})
-        raise Rejected(f"the workspace already has the live subscription {other}; {sub_id} was not applied "
-                       "(cancel and refund it in Stripe)", "data.object.subscription")
+        logger.error(
+            "a second subscription was paid for",
+            extra={"error_code": "duplicate_subscription", "workspace_id": workspace.workspace_id},
+        )
+        raise Rejected(
+            f"the workspace already has the live subscription {other}; {sub_id} was not applied (cancel and refund it in Stripe)",
+            "data.object.subscription",
+        )
     ws = workspace.workspace_id
     remember_customer(workspace, session.customer)
     # Until its own events say more: live once paid, not before (no plan limits on credit).
@@ -249,8 +285,11 @@ def on_subscription(event: Event[Subscription]) -> Result:
     if not sync_workspace(ws, sub.id):
         result = record_only(event.id, ws, "not the workspace's current subscription")
         return result if result.outcome == "duplicate" else Result("ignored", "not the workspace's subscription")
-    raised = before is not None and not before.deleted and \
-        get_plan(state.plan).monthly_allowance > get_plan(before.plan).monthly_allowance
+    raised = (
+        before is not None
+        and not before.deleted
+        and get_plan(state.plan).monthly_allowance > get_plan(before.plan).monthly_allowance
+    )
     if kind == "updated" and state.status == "active" and raised:
         return upgrade(event.id, ws, sub.id, state.plan)
     return record_only(event.id, ws, f"subscription {kind}")
@@ -273,8 +312,7 @@ def _plan_of_first_invoice(invoice: Invoice, subscription_id: str) -> str | None
     """From the invoice's plan price (older API versions carry it), else from our row; None
     once the subscription has ended."""
     row = _row(subscription_id)
-    prices = [plan_of_price(line.price) for line in (invoice.lines.data if invoice.lines else [])
-              if (line.amount or 0) > 0]
+    prices = [plan_of_price(line.price) for line in (invoice.lines.data if invoice.lines else []) if (line.amount or 0) > 0]
     if row is not None and not _live(row):
         return None
     plans = [p[0] for p in prices if p]
@@ -329,4 +367,3 @@ def _clear_past_due(subscription_id: str, workspace_id: str) -> None:
         sync_workspace(workspace_id, subscription_id)
     except UpdateError:
         pass
-

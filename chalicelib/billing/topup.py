@@ -66,11 +66,16 @@ def state(workspace_id: str) -> AutoTopupState | None:
 
 def _state_of(t: TopupModel) -> AutoTopupState:
     current = t.period == period_of(clock.now())
-    return AutoTopupState(enabled=bool(t.enabled), threshold=int(t.threshold), amount=int(t.amount),
-                          monthly_cap=int(t.monthly_cap),
-                          granted_this_month=int(t.granted_this_period) if current else 0,
-                          consecutive_failures=int(t.consecutive_failures), disabled_reason=t.disabled_reason,
-                          pending=bool(t.pending_payment_intent))
+    return AutoTopupState(
+        enabled=bool(t.enabled),
+        threshold=int(t.threshold),
+        amount=int(t.amount),
+        monthly_cap=int(t.monthly_cap),
+        granted_this_month=int(t.granted_this_period) if current else 0,
+        consecutive_failures=int(t.consecutive_failures),
+        disabled_reason=t.disabled_reason,
+        pending=bool(t.pending_payment_intent),
+    )
 
 
 def view(workspace_id: str) -> dict[str, Any] | None:
@@ -79,21 +84,22 @@ def view(workspace_id: str) -> dict[str, Any] | None:
     return asdict(found) if found is not None else None
 
 
-def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, monthly_cap: int,
-              actor: str) -> AutoTopupState:
+def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, monthly_cap: int, actor: str) -> AutoTopupState:
     """PUT /v1/billing/auto-topup: (re)configure; enabling clears a previous failure streak.
     Refused, changing nothing: an amount over the monthly cap (400), and enabling it for an
     invoiced (internal billing) workspace (409). Turning it off is always fine."""
     if enabled and amount > monthly_cap:
         raise TopupAboveCap("amount must not exceed monthly_cap", field="amount")
     if enabled and _invoiced(workspace_id):
-        raise BilledByInvoice("this workspace is billed by invoice: auto top-up buys credits by card, "
-                              "ask your account manager")
+        raise BilledByInvoice("this workspace is billed by invoice: auto top-up buys credits by card, ask your account manager")
     now = clock.now()
     before = view(workspace_id)
     actions: list[Any] = [
-        TopupModel.enabled.set(enabled), TopupModel.threshold.set(threshold), TopupModel.amount.set(amount),
-        TopupModel.monthly_cap.set(monthly_cap), TopupModel.updated_at.set(now),
+        TopupModel.enabled.set(enabled),
+        TopupModel.threshold.set(threshold),
+        TopupModel.amount.set(amount),
+        TopupModel.monthly_cap.set(monthly_cap),
+        TopupModel.updated_at.set(now),
     ]
     if enabled:
         actions += [TopupModel.consecutive_failures.set(0), TopupModel.disabled_reason.remove()]
@@ -148,8 +154,10 @@ def after_settlement(workspace_id: str) -> bool:
     available = int(WalletModel.get(workspace_id, attributes_to_get=["available"]).available)
     if available >= int(t.threshold):
         return False
-    client("sqs").send_message(QueueUrl=queue_url(get_settings().billing_queue_name),
-                               MessageBody=json.dumps({"type": "auto_topup", "workspace_id": workspace_id}))
+    client("sqs").send_message(
+        QueueUrl=queue_url(get_settings().billing_queue_name),
+        MessageBody=json.dumps({"type": "auto_topup", "workspace_id": workspace_id}),
+    )
     count("AutoTopupsQueued")
     return True
 
@@ -216,12 +224,22 @@ def _claim(t: TopupModel, workspace_id: str, period: str) -> dict[str, Any] | No
     if stored == 0:  # never written yet (a default is not stored)
         same_attempts = same_attempts | TopupModel.attempts_this_period.does_not_exist()
     txn = Transaction()
-    txn.update("topup", t, [
-        TopupModel.period.set(period), TopupModel.granted_this_period.set(_granted(t, period)),
-        TopupModel.attempts_this_period.set(attempts + 1), TopupModel.pending_payment_intent.set(f"key:{request['key']}"),
-    ], TopupModel.pending_payment_intent.does_not_exist() & same_attempts)
-    txn.put("request", MarkerModel(f"topup_request:{request['key']}", data=request, created_at=clock.now()),
-            MarkerModel.marker.does_not_exist())
+    txn.update(
+        "topup",
+        t,
+        [
+            TopupModel.period.set(period),
+            TopupModel.granted_this_period.set(_granted(t, period)),
+            TopupModel.attempts_this_period.set(attempts + 1),
+            TopupModel.pending_payment_intent.set(f"key:{request['key']}"),
+        ],
+        TopupModel.pending_payment_intent.does_not_exist() & same_attempts,
+    )
+    txn.put(
+        "request",
+        MarkerModel(f"topup_request:{request['key']}", data=request, created_at=clock.now()),
+        MarkerModel.marker.does_not_exist(),
+    )
     try:
         txn.commit()
     except TransactionCancelled:
@@ -230,8 +248,13 @@ def _claim(t: TopupModel, workspace_id: str, period: str) -> dict[str, Any] | No
 
 
 def _request(workspace_id: str, key: str, credits: int, period: str) -> dict[str, Any]:
-    return {"workspace_id": workspace_id, "key": key, "credits": credits, "amount_cents": topup_amount_cents(credits),
-            "period": period}
+    return {
+        "workspace_id": workspace_id,
+        "key": key,
+        "credits": credits,
+        "amount_cents": topup_amount_cents(credits),
+        "period": period,
+    }
 
 
 def _charge(workspace_id: str, request: dict[str, Any]) -> str:
@@ -243,11 +266,17 @@ def _charge(workspace_id: str, request: dict[str, Any]) -> str:
     if not settings.customer_id:
         _fail(workspace_id, "no saved customer to charge", key)
         return "no_customer"
-    metadata = {"kind": "auto_topup", "workspace_id": workspace_id, "credits": str(request["credits"]),
-                "period": str(request["period"]), "topup_key": key}
+    metadata = {
+        "kind": "auto_topup",
+        "workspace_id": workspace_id,
+        "credits": str(request["credits"]),
+        "period": str(request["period"]),
+        "topup_key": key,
+    }
     try:
-        intent = gateway.create_off_session_payment(settings.customer_id, settings.payment_method,
-                                                    int(request["amount_cents"]), metadata, key)
+        intent = gateway.create_off_session_payment(
+            settings.customer_id, settings.payment_method, int(request["amount_cents"]), metadata, key
+        )
     except stripe.CardError as exc:
         _fail(workspace_id, f"card declined: {exc.user_message or exc.code}", _declined_intent(exc.json_body) or key)
         return "declined"
@@ -267,8 +296,10 @@ def _remember_intent(workspace_id: str, key: str, intent_id: str) -> None:
     """Stripe may deliver `payment_intent.succeeded` before its answer arrives; then the webhook
     has already closed the cycle and there is nothing to remember."""
     try:
-        TopupModel(workspace_id).update(actions=[TopupModel.pending_payment_intent.set(intent_id)],
-                                        condition=TopupModel.pending_payment_intent == f"key:{key}")
+        TopupModel(workspace_id).update(
+            actions=[TopupModel.pending_payment_intent.set(intent_id)],
+            condition=TopupModel.pending_payment_intent == f"key:{key}",
+        )
     except UpdateError:
         pass
 
@@ -280,35 +311,48 @@ def _fail(workspace_id: str, why: str, attempt: str) -> None:
         txn.commit()
     except TransactionCancelled:
         return  # the webhook counted this failure already
-    logger.warning("auto top-up failed", extra={"error_code": "auto_topup_failed", "workspace_id": workspace_id,
-                                                "reason": why})
+    logger.warning("auto top-up failed", extra={"error_code": "auto_topup_failed", "workspace_id": workspace_id, "reason": why})
     disable_if_failing(workspace_id)
 
 
 def record_failure(txn: Transaction, workspace_id: str, attempt: str) -> None:
     """Count a failed top-up once (the decline answer and the webhook both report it) and free the cycle."""
-    txn.put("failure", MarkerModel(f"topup_failure:{attempt}", data={"workspace_id": workspace_id},
-                                   created_at=clock.now()), MarkerModel.marker.does_not_exist())
-    txn.update("topup", TopupModel(workspace_id), [
-        TopupModel.consecutive_failures.add(1), TopupModel.pending_payment_intent.remove(),
-        TopupModel.updated_at.set(clock.now()),
-    ])
+    txn.put(
+        "failure",
+        MarkerModel(f"topup_failure:{attempt}", data={"workspace_id": workspace_id}, created_at=clock.now()),
+        MarkerModel.marker.does_not_exist(),
+    )
+    txn.update(
+        "topup",
+        TopupModel(workspace_id),
+        [
+            TopupModel.consecutive_failures.add(1),
+            TopupModel.pending_payment_intent.remove(),
+            TopupModel.updated_at.set(clock.now()),
+        ],
+    )
 
 
 def disable_if_failing(workspace_id: str) -> bool:
     """After 3 consecutive failures: disable, audit, notify the owner."""
     try:
         TopupModel(workspace_id).update(
-            actions=[TopupModel.enabled.set(False),
-                     TopupModel.disabled_reason.set(f"{MAX_CONSECUTIVE_FAILURES} consecutive payment failures")],
+            actions=[
+                TopupModel.enabled.set(False),
+                TopupModel.disabled_reason.set(f"{MAX_CONSECUTIVE_FAILURES} consecutive payment failures"),
+            ],
             condition=(TopupModel.enabled == True) & (TopupModel.consecutive_failures >= MAX_CONSECUTIVE_FAILURES),  # noqa: E712
         )
     except UpdateError:
         return False
-    audit(workspace_id, "system", "billing.auto_topup_disabled", after={"enabled": False},
-          reason="3 consecutive payment failures")
-    notify_owner(workspace_id, "auto_topup_disabled",
-                 "Auto top-up was turned off after 3 failed payments. Update your payment method and re-enable it.")
+    audit(
+        workspace_id, "system", "billing.auto_topup_disabled", after={"enabled": False}, reason="3 consecutive payment failures"
+    )
+    notify_owner(
+        workspace_id,
+        "auto_topup_disabled",
+        "Auto top-up was turned off after 3 failed payments. Update your payment method and re-enable it.",
+    )
     return True
 
 
@@ -321,8 +365,11 @@ def notify_owner(workspace_id: str, kind: str, text: str) -> None:
 def on_success_actions(txn: Transaction, workspace_id: str, credits: int, period: str | None) -> None:
     """In the grant's transaction: count the credits against the month and end the streak."""
     current = period_of(clock.now())
-    actions: list[Any] = [TopupModel.consecutive_failures.set(0), TopupModel.pending_payment_intent.remove(),
-                          TopupModel.updated_at.set(clock.now())]
+    actions: list[Any] = [
+        TopupModel.consecutive_failures.set(0),
+        TopupModel.pending_payment_intent.remove(),
+        TopupModel.updated_at.set(clock.now()),
+    ]
     if period == current:
         actions.append(TopupModel.granted_this_period.add(credits))
     txn.update("topup", TopupModel(workspace_id), actions)
@@ -343,5 +390,4 @@ def handle_billing_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     ready()
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=_billing_message, processor=processor,
-                                         context=context))
+    return dict(process_partial_response(event=event, record_handler=_billing_message, processor=processor, context=context))

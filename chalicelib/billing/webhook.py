@@ -40,8 +40,7 @@ def _verify(payload: bytes, signature: str) -> None:
     import stripe
 
     try:
-        stripe.WebhookSignature.verify_header(payload, signature, secret("STRIPE_WEBHOOK_SECRET"),
-                                              TOLERANCE_S)
+        stripe.WebhookSignature.verify_header(payload, signature, secret("STRIPE_WEBHOOK_SECRET"), TOLERANCE_S)
         if _signed_at(signature) > time.time() + TOLERANCE_S:  # delivery time, not business time
             raise ValueError("timestamp in the future")
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError):

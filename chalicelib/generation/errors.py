@@ -29,8 +29,7 @@ def rate_limit_headers(rate: RateStatus | None) -> dict[str, str]:
     """The RateLimit-* headers of a rate status (none when admission did not report one)."""
     if rate is None:
         return {}
-    return {"RateLimit-Limit": str(rate.limit), "RateLimit-Remaining": str(rate.remaining),
-            "RateLimit-Reset": str(rate.reset)}
+    return {"RateLimit-Limit": str(rate.limit), "RateLimit-Remaining": str(rate.remaining), "RateLimit-Reset": str(rate.reset)}
 
 
 class JobNotFound(NotFound):
@@ -97,8 +96,7 @@ _REFUSALS: dict[str, type[_WithHeaders]] = {
 def refusal(denied: Denied) -> DomainError:
     """The domain error for an admission refusal; its `code` is also what the denial log keeps."""
     if isinstance(denied, RateLimitDenied):
-        headers = {"RateLimit-Limit": str(denied.limit), "RateLimit-Remaining": "0",
-                   "RateLimit-Reset": str(denied.reset)}
+        headers = {"RateLimit-Limit": str(denied.limit), "RateLimit-Remaining": "0", "RateLimit-Reset": str(denied.reset)}
         return RateLimited(denied.message, scope=denied.scope, retry_after=denied.retry_after, headers=headers)
     kind = _REFUSALS.get(denied.reason)
     if kind is None:  # contention, no wallet: nothing the caller did

@@ -36,8 +36,15 @@ class JobMessage:
     correlation_id: str | None = None
 
     def body(self) -> str:
-        return json.dumps({"workspace_id": self.workspace_id, "job_id": self.job_id, "admission_ms": self.admission_ms,
-                           "provider": self.provider, "images": self.images})
+        return json.dumps(
+            {
+                "workspace_id": self.workspace_id,
+                "job_id": self.job_id,
+                "admission_ms": self.admission_ms,
+                "provider": self.provider,
+                "images": self.images,
+            }
+        )
 
     def attributes(self) -> dict[str, dict[str, str]]:
         if not self.correlation_id:
@@ -65,9 +72,14 @@ class JobMessage:
             raise MalformedMessage("the message has no workspace_id")
         if not isinstance(job_id, str) or not ids.is_id(job_id, "job"):
             raise MalformedMessage("the message has no valid job id")
-        return cls(workspace_id, job_id, provider=_optional_str(data, "provider"),
-                   images=_optional_count(data, "images"), admission_ms=_optional_count(data, "admission_ms"),
-                   correlation_id=_correlation_id(attributes))
+        return cls(
+            workspace_id,
+            job_id,
+            provider=_optional_str(data, "provider"),
+            images=_optional_count(data, "images"),
+            admission_ms=_optional_count(data, "admission_ms"),
+            correlation_id=_correlation_id(attributes),
+        )
 
 
 def _optional_str(data: dict[str, Any], name: str) -> str | None:

@@ -130,13 +130,22 @@ def create_job(order: JobOrder) -> CreatedJob:
     except DuplicateAdmission as duplicate:
         return _replay(order, duplicate)
     except (AmbiguousWrite, Contention):
-        raise AdmissionUnavailable("the job could not be admitted right now; retry with the same Idempotency-Key",
-                                   retry_after=1) from None
+        raise AdmissionUnavailable(
+            "the job could not be admitted right now; retry with the same Idempotency-Key", retry_after=1
+        ) from None
     except Denied as denied:
         raise _refused(order, job, denied, now) from None
     admission_ms = int((time.perf_counter() - started) * 1000)
-    queue.enqueue_job(JobMessage(job.workspace_id, job.job_id, provider=job.provider, images=int(job.n),
-                                 admission_ms=admission_ms, correlation_id=order.correlation_id))
+    queue.enqueue_job(
+        JobMessage(
+            job.workspace_id,
+            job.job_id,
+            provider=job.provider,
+            images=int(job.n),
+            admission_ms=admission_ms,
+            correlation_id=order.correlation_id,
+        )
+    )
     job.timings = {"admission_ms": admission_ms}
     return CreatedJob(describe(job), admission.rate, replayed=False)
 
@@ -152,8 +161,11 @@ def _resolve(order: JobOrder) -> _Resolved:
     except UnknownPrice:
         raise InvalidJob(f"unknown model {model!r} for provider {provider!r}", field="model") from None
     _check_kind(spec)
-    inputs = {name: _require_image(order.workspace.workspace_id, getattr(spec, name), name)
-              for name in kinds.IMAGE_INPUTS if getattr(spec, name)}
+    inputs = {
+        name: _require_image(order.workspace.workspace_id, getattr(spec, name), name)
+        for name in kinds.IMAGE_INPUTS
+        if getattr(spec, name)
+    }
     params: dict[str, Any] = {name: image.image_id for name, image in inputs.items()}
     for name in ("strength", "scale", "template_id", "variables"):
         if getattr(spec, name) is not None:
@@ -206,9 +218,21 @@ def _draft(order: JobOrder, resolved: _Resolved, now: datetime) -> JobModel:
     if seed is None:
         seed = int(hashlib.sha256(job_id.encode()).hexdigest()[:7], 16)
     return job_store.new_job(
-        order.workspace.workspace_id, job_id, user_id=order.user_id, key_id=order.key_id, kind=order.spec.kind,
-        prompt=order.spec.prompt, provider=resolved.provider, model=resolved.model, n=resolved.n, size=resolved.size,
-        seed=seed, params=resolved.params, correlation_id=order.correlation_id, created_at=now)
+        order.workspace.workspace_id,
+        job_id,
+        user_id=order.user_id,
+        key_id=order.key_id,
+        kind=order.spec.kind,
+        prompt=order.spec.prompt,
+        provider=resolved.provider,
+        model=resolved.model,
+        n=resolved.n,
+        size=resolved.size,
+        seed=seed,
+        params=resolved.params,
+        correlation_id=order.correlation_id,
+        created_at=now,
+    )
 
 
 def _replay(order: JobOrder, duplicate: DuplicateAdmission) -> CreatedJob:
@@ -217,17 +241,32 @@ def _replay(order: JobOrder, duplicate: DuplicateAdmission) -> CreatedJob:
         raise RepeatedKey("this Idempotency-Key was used with a different body")
     existing = _load(order.workspace.workspace_id, duplicate.job_id)
     if existing.status == "queued":
-        queue.enqueue_job(JobMessage(existing.workspace_id, existing.job_id, provider=existing.provider,
-                                     images=int(existing.n), correlation_id=existing.correlation_id))
+        queue.enqueue_job(
+            JobMessage(
+                existing.workspace_id,
+                existing.job_id,
+                provider=existing.provider,
+                images=int(existing.n),
+                correlation_id=existing.correlation_id,
+            )
+        )
     return CreatedJob(describe(existing), None, replayed=True)
 
 
 def _refused(order: JobOrder, job: JobModel, denied: Denied, now: datetime) -> DomainError:
     """The domain error for a refused admission, after recording the denial (admin "what failed")."""
     error = refusal(denied)
-    record_denial(order.workspace.workspace_id, str(error.code), now, user_id=order.user_id, key_id=order.key_id,
-                  scope=getattr(denied, "scope", None), provider=job.provider, message=denied.message,
-                  request_id=order.correlation_id)
+    record_denial(
+        order.workspace.workspace_id,
+        str(error.code),
+        now,
+        user_id=order.user_id,
+        key_id=order.key_id,
+        scope=getattr(denied, "scope", None),
+        provider=job.provider,
+        message=denied.message,
+        request_id=order.correlation_id,
+    )
     return error
 
 
@@ -256,8 +295,9 @@ def cancel_job(workspace_id: str, job_id: str) -> JobRecord:
     if job.status != "queued":
         raise NotCancelable(job.status)
     now = clock.now()
-    outcome = release_job(job, JobFinal(status="canceled", finished_at=now), now, reason="canceled",
-                          job_condition=job_store.still_queued())
+    outcome = release_job(
+        job, JobFinal(status="canceled", finished_at=now), now, reason="canceled", job_condition=job_store.still_queued()
+    )
     job = _load(workspace_id, job_id)
     if not outcome.applied and job.status != "canceled":
         raise NotCancelable(job.status)

@@ -125,8 +125,9 @@ def _retry_sooner(record: Any) -> None:
         raw = record.raw_event if hasattr(record, "raw_event") else record
         receives = int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
         name = str(raw.get("eventSourceARN", "")).rsplit(":", 1)[-1]
-        client("sqs").change_message_visibility(QueueUrl=queue_url(name), ReceiptHandle=raw["receiptHandle"],
-                                                VisibilityTimeout=retry_delay_s(receives))
+        client("sqs").change_message_visibility(
+            QueueUrl=queue_url(name), ReceiptHandle=raw["receiptHandle"], VisibilityTimeout=retry_delay_s(receives)
+        )
     except Exception as exc:  # best effort: without it the message still returns, only later
         logger.warning("could not shorten the visibility of a failed record", extra={"error": str(exc)})
 
@@ -193,28 +194,47 @@ def _run_tools(job: JobModel) -> _Outcome:
     except (ValueError, OSError) as exc:
         return _Outcome([], [ProviderError("invalid_image_operation", str(exc), retryable=False)])
     elapsed = int((time.perf_counter() - started) * 1000)
-    return _Outcome([(0, GeneratedImage(data=data, content_type=content_type, width=width, height=height,
-                                        provider_ms=elapsed, pixels=width * height))], [])
+    return _Outcome(
+        [
+            (
+                0,
+                GeneratedImage(
+                    data=data, content_type=content_type, width=width, height=height, provider_ms=elapsed, pixels=width * height
+                ),
+            )
+        ],
+        [],
+    )
 
 
 def _requests_for(job: JobModel) -> list[ImageRequest]:
     width, height = kinds.output_size(job.size, job.params)
     params = job.params or {}
-    inputs = {name: _input_bytes(job.workspace_id, params[name]) if params.get(name) else None
-              for name in kinds.IMAGE_INPUTS}
+    inputs = {name: _input_bytes(job.workspace_id, params[name]) if params.get(name) else None for name in kinds.IMAGE_INPUTS}
     return [
         ImageRequest(
-            prompt=job.prompt, width=width, height=height, seed=int(job.seed), index=i, model=job.model,
-            kind=job.kind, source_image=inputs["source_image_id"], mask_image=inputs["mask_image_id"],
-            style_image=inputs["style_image_id"], strength=params.get("strength"), job_id=job.job_id,
-            correlation_id=job.correlation_id, timeout_s=60.0,
+            prompt=job.prompt,
+            width=width,
+            height=height,
+            seed=int(job.seed),
+            index=i,
+            model=job.model,
+            kind=job.kind,
+            source_image=inputs["source_image_id"],
+            mask_image=inputs["mask_image_id"],
+            style_image=inputs["style_image_id"],
+            strength=params.get("strength"),
+            job_id=job.job_id,
+            correlation_id=job.correlation_id,
+            timeout_s=60.0,
         )
         for i in range(int(job.n))
     ]
 
 
-def _store(job: JobModel, images: list[tuple[int, GeneratedImage]],
-           now: datetime) -> tuple[list[dict[str, Any]], list[ImageModel]]:
+def _store(
+    job: JobModel, images: list[tuple[int, GeneratedImage]], now: datetime
+) -> tuple[list[dict[str, Any]], list[ImageModel]]:
     """Upload the images (concurrently) under deterministic keys: a redelivery overwrites the
     same objects. Returns the job's image records and the image rows, which settlement writes
     in its own transaction (images and charge appear together or not at all)."""
@@ -229,16 +249,35 @@ def _store(job: JobModel, images: list[tuple[int, GeneratedImage]],
     rows: list[ImageModel] = []
     for index, image, key in prepared:
         image_id = f"img_{job.job_id.split('_', 1)[1][:20]}{index:06d}"
-        records.append({
-            "id": image_id, "index": index, "s3_key": key, "width": image.width, "height": image.height,
-            "content_type": image.content_type, "bytes": len(image.data), "created_at": clock.iso(now),
-            "source_image_id": source,
-        })
-        rows.append(image_store.new_image(
-            job.workspace_id, image_id, job_id=job.job_id, user_id=job.user_id, s3_key=key, width=image.width,
-            height=image.height, content_type=image.content_type, size_bytes=len(image.data), source_image_id=source,
-            kind=job.kind, created_at=now,
-        ))
+        records.append(
+            {
+                "id": image_id,
+                "index": index,
+                "s3_key": key,
+                "width": image.width,
+                "height": image.height,
+                "content_type": image.content_type,
+                "bytes": len(image.data),
+                "created_at": clock.iso(now),
+                "source_image_id": source,
+            }
+        )
+        rows.append(
+            image_store.new_image(
+                job.workspace_id,
+                image_id,
+                job_id=job.job_id,
+                user_id=job.user_id,
+                s3_key=key,
+                width=image.width,
+                height=image.height,
+                content_type=image.content_type,
+                size_bytes=len(image.data),
+                source_image_id=source,
+                kind=job.kind,
+                created_at=now,
+            )
+        )
     return records, rows
 
 
@@ -282,8 +321,7 @@ def _begin(job: JobModel, started: datetime) -> dict[str, int]:
     """Bind the job's context to logs and error reports; the timings start with the queue wait."""
     queue_wait_ms = max(0, int((started - job.created_at).total_seconds() * 1000))
     bind(job_id=job.job_id, workspace_id=job.workspace_id, user_id=job.user_id)
-    error_context(job_id=job.job_id, workspace_id=job.workspace_id, provider=job.provider,
-                  correlation_id=job.correlation_id)
+    error_context(job_id=job.job_id, workspace_id=job.workspace_id, provider=job.provider, correlation_id=job.correlation_id)
     count("QueueWaitMs", queue_wait_ms, provider=job.provider)
     return {"queue_wait_ms": queue_wait_ms}
 
@@ -307,8 +345,12 @@ def _fail(job: JobModel, error: ProviderError, timings: dict[str, int]) -> dict[
         raise RetryLater(f"{error.code}: {error.message}")
     now = clock.now()
     with span("settlement", job_id=job.job_id):
-        release_job(job, JobFinal("failed", now, error={"code": error.code, "message": error.message},
-                                  timings=timings), now, reason=error.code)
+        release_job(
+            job,
+            JobFinal("failed", now, error={"code": error.code, "message": error.message}, timings=timings),
+            now,
+            reason=error.code,
+        )
     count("JobsFailed", provider=job.provider, code=error.code)
     logger.info("job failed", extra={"error_code": error.code})
     return {"status": "failed", "error": error.code}
@@ -441,8 +483,7 @@ def _defer(message: JobMessage, deferred: JobDeferred) -> dict[str, Any]:
         running.mark_deferred(job_store.job_ref(message.workspace_id, message.job_id), clock.now())
     queue.enqueue_job(message, delay_s=deferred.delay_s)
     count("JobsDeferred", reason=deferred.reason)
-    logger.info("job deferred", extra={"job_id": message.job_id, "delay_s": deferred.delay_s,
-                                       "reason": deferred.reason})
+    logger.info("job deferred", extra={"job_id": message.job_id, "delay_s": deferred.delay_s, "reason": deferred.reason})
     return {"status": "deferred", "delay_s": deferred.delay_s, "reason": deferred.reason}
 
 
@@ -455,9 +496,11 @@ def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # source mapping then returns exactly those messages, same as raising would, but the
     # answer stays explicit (and the local poller treats both the same way).
     processor = ConcurrentBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(
-        event=event, record_handler=lambda record: handle_record(record, context), processor=processor, context=context
-    ))
+    return dict(
+        process_partial_response(
+            event=event, record_handler=lambda record: handle_record(record, context), processor=processor, context=context
+        )
+    )
 
 
 def handle_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -472,17 +515,22 @@ def _dead_letter(record: SQSRecord) -> bool:
     try:
         message = JobMessage.parse(record.body)
     except MalformedMessage as exc:
-        logger.warning("malformed message on the dead-letter queue; dropped",
-                       extra={"error_code": "malformed_message", "error": str(exc)})
+        logger.warning(
+            "malformed message on the dead-letter queue; dropped", extra={"error_code": "malformed_message", "error": str(exc)}
+        )
         return False
     job = job_store.get_job(message.workspace_id, message.job_id)
     if job is None or job.status in job_store.TERMINAL:
         return False
     now = clock.now()
-    final = JobFinal("failed", now, error={
-        "code": "dead_lettered",
-        "message": "the job failed repeatedly (worker crash or timeout) and was dead-lettered",
-    })
+    final = JobFinal(
+        "failed",
+        now,
+        error={
+            "code": "dead_lettered",
+            "message": "the job failed repeatedly (worker crash or timeout) and was dead-lettered",
+        },
+    )
     outcome = release_job(job, final, now, reason="dead_lettered", job_condition=job_store.unfinished())
     bind(job_id=job.job_id, workspace_id=job.workspace_id)
     logger.error("job dead-lettered", extra={"error_code": "dead_lettered"})

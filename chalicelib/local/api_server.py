@@ -29,9 +29,14 @@ from chalicelib.settings import get_settings
 
 LISTEN_BACKLOG = 1024
 _METHOD = re.compile(r"[A-Z]{1,20}")
-_STOCK_MESSAGES = {400: "malformed HTTP request", 408: "request timeout", 414: "the request line is too long",
-                   431: "the request headers are too large", 501: "not implemented",
-                   505: "HTTP version not supported"}
+_STOCK_MESSAGES = {
+    400: "malformed HTTP request",
+    408: "request timeout",
+    414: "the request line is too long",
+    431: "the request headers are too large",
+    501: "not implemented",
+    505: "HTTP version not supported",
+}
 
 
 def envelope(status: int, message: str, headers: Any) -> tuple[dict[str, str], bytes]:

@@ -57,7 +57,8 @@ class FakeProviderServer:
         request = Request(environ)
         status, body, headers = self.handle(request)
         return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")(
-            environ, start_response)
+            environ, start_response
+        )
 
     # --- behaviour ----------------------------------------------------------------------------
 
@@ -73,21 +74,32 @@ class FakeProviderServer:
         if "503_once" in marks and first_time_prompt:
             return self._error(503, "The server is overloaded", "server_error", "UNAVAILABLE", openai_style)
         if "429_once" in marks and first_time_prompt:
-            status, body, headers = self._error(429, "Rate limit reached", "rate_limit_exceeded", "RESOURCE_EXHAUSTED",
-                                                openai_style)
+            status, body, headers = self._error(
+                429, "Rate limit reached", "rate_limit_exceeded", "RESOURCE_EXHAUSTED", openai_style
+            )
             headers["Retry-After"] = "1"
             return status, body, headers
         if "400" in marks:
             return self._error(400, "Invalid value for 'size'", "invalid_request_error", "INVALID_ARGUMENT", openai_style)
         if "safety" in marks and openai_style:
-            return 400, {"error": {"message": "Your request was rejected by the safety system.",
-                                   "type": "image_generation_user_error", "param": None,
-                                   "code": "moderation_blocked"}}, {}
+            return (
+                400,
+                {
+                    "error": {
+                        "message": "Your request was rejected by the safety system.",
+                        "type": "image_generation_user_error",
+                        "param": None,
+                        "code": "moderation_blocked",
+                    }
+                },
+                {},
+            )
         return None
 
     @staticmethod
-    def _error(status: int, message: str, code: str, google_status: str, openai_style: bool
-               ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _error(
+        status: int, message: str, code: str, google_status: str, openai_style: bool
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if openai_style:
             return status, {"error": {"message": message, "type": code, "param": None, "code": code}}, {}
         return status, {"error": {"code": status, "message": message, "status": google_status}}, {}
@@ -95,8 +107,9 @@ class FakeProviderServer:
     @staticmethod
     def _png(prompt: str, size: str | None, source: bytes | None = None) -> str:
         width, height = (int(x) for x in (size or "1024x1024").split("x")) if size and size != "auto" else (1024, 1024)
-        image = render(ImageRequest(prompt=prompt, width=width, height=height, seed=0, index=0, model="fake",
-                                    source_image=source))
+        image = render(
+            ImageRequest(prompt=prompt, width=width, height=height, seed=0, index=0, model="fake", source_image=source)
+        )
         return base64.b64encode(image).decode()
 
     def handle(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -104,8 +117,12 @@ class FakeProviderServer:
         path = request.path
         with self.lock:
             self.requests.append({"path": path, "headers": dict(request.headers)})
-        routes = (("/images/generations", self._openai_generate), ("/images/edits", self._openai_edit),
-                  (":generateContent", self._gemini_generate), (":predict", self._imagen_predict))
+        routes = (
+            ("/images/generations", self._openai_generate),
+            ("/images/edits", self._openai_edit),
+            (":generateContent", self._gemini_generate),
+            (":predict", self._imagen_predict),
+        )
         for ending, answer in routes:
             if path.endswith(ending):
                 return answer(request)
@@ -137,20 +154,43 @@ class FakeProviderServer:
         if steered:
             return steered
         if "[fake:safety]" in prompt:
-            return 200, {"candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "IMAGE_SAFETY",
-                                         "index": 0}],
-                         "usageMetadata": {"promptTokenCount": 7, "totalTokenCount": 7}}, {}
+            return (
+                200,
+                {
+                    "candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "IMAGE_SAFETY", "index": 0}],
+                    "usageMetadata": {"promptTokenCount": 7, "totalTokenCount": 7},
+                },
+                {},
+            )
         # Google's JSON bytes are base64, standard or URL-safe alphabet (the SDK sends URL-safe).
-        source = next((base64.urlsafe_b64decode(p["inlineData"]["data"].replace("+", "-").replace("/", "_"))
-                       for p in parts if "inlineData" in p), None)
+        source = next(
+            (
+                base64.urlsafe_b64decode(p["inlineData"]["data"].replace("+", "-").replace("/", "_"))
+                for p in parts
+                if "inlineData" in p
+            ),
+            None,
+        )
         png = self._png(prompt, None, source)
-        return 200, {
-            "candidates": [{"content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": png}}]},
-                            "finishReason": "STOP", "index": 0}],
-            "usageMetadata": {"promptTokenCount": len(prompt.split()) + 258 * (len(parts) - 1),
-                              "candidatesTokenCount": 1290, "totalTokenCount": 1290 + len(prompt.split())},
-            "modelVersion": request.path.rsplit("/", 1)[1].split(":")[0],
-        }, {}
+        return (
+            200,
+            {
+                "candidates": [
+                    {
+                        "content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": png}}]},
+                        "finishReason": "STOP",
+                        "index": 0,
+                    }
+                ],
+                "usageMetadata": {
+                    "promptTokenCount": len(prompt.split()) + 258 * (len(parts) - 1),
+                    "candidatesTokenCount": 1290,
+                    "totalTokenCount": 1290 + len(prompt.split()),
+                },
+                "modelVersion": request.path.rsplit("/", 1)[1].split(":")[0],
+            },
+            {},
+        )
 
     def _imagen_predict(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
         body = request.get_json()
@@ -161,14 +201,23 @@ class FakeProviderServer:
         if "[fake:safety]" in prompt:
             return 200, {"predictions": [{"raiFilteredReason": "Prompt was blocked by the safety filter."}]}, {}
         count = int(body.get("parameters", {}).get("sampleCount", 1))
-        return 200, {"predictions": [{"bytesBase64Encoded": self._png(prompt, None), "mimeType": "image/png"}
-                                     for _ in range(count)]}, {}
+        return (
+            200,
+            {"predictions": [{"bytesBase64Encoded": self._png(prompt, None), "mimeType": "image/png"} for _ in range(count)]},
+            {},
+        )
 
     @staticmethod
     def _openai_answer(data: list[dict[str, str]], prompt: str, images_in: int = 0) -> dict[str, Any]:
         text_tokens = max(1, len(prompt.split()))
         image_tokens = 323 * images_in
-        return {"created": int(time.time()), "data": data, "usage": {
-            "input_tokens": text_tokens + image_tokens, "output_tokens": 4160 * len(data),
-            "total_tokens": text_tokens + image_tokens + 4160 * len(data),
-            "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens}}}
+        return {
+            "created": int(time.time()),
+            "data": data,
+            "usage": {
+                "input_tokens": text_tokens + image_tokens,
+                "output_tokens": 4160 * len(data),
+                "total_tokens": text_tokens + image_tokens + 4160 * len(data),
+                "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
+            },
+        }

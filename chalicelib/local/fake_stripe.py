@@ -85,16 +85,22 @@ def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def event_for(kind: str, obj: dict[str, Any], created: int | None = None) -> dict[str, Any]:
-    return stripe_object("event", id=new_id("evt"), type=kind, created=created or int(time.time()),
-                         data={"object": obj}, api_version="2025-09-30.clover", pending_webhooks=1,
-                         request={"id": None, "idempotency_key": None})
+    return stripe_object(
+        "event",
+        id=new_id("evt"),
+        type=kind,
+        created=created or int(time.time()),
+        data={"object": obj},
+        api_version="2025-09-30.clover",
+        pending_webhooks=1,
+        request={"id": None, "idempotency_key": None},
+    )
 
 
 class FakeStripe:
     """The fake's state and its WSGI app. Thread-safe; serve it with `start()`."""
 
-    def __init__(self, webhook_url: str | None = None, webhook_secret: str | None = None, *,
-                 catalog: bool = True) -> None:
+    def __init__(self, webhook_url: str | None = None, webhook_secret: str | None = None, *, catalog: bool = True) -> None:
         self.lock = threading.Lock()
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
@@ -122,14 +128,28 @@ class FakeStripe:
         for (plan, interval), cents in PLAN_PRICES_CENTS.items():
             self._add_price(plan_lookup_key(plan, interval), cents, interval, new_id("prod"))
 
-    def _add_price(self, lookup_key: str | None, cents: int, interval: str | None, product: str,
-                   metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-        recurring = {"interval": interval, "interval_count": 1, "usage_type": "licensed", "meter": None,
-                     "trial_period_days": None} if interval else None
+    def _add_price(
+        self, lookup_key: str | None, cents: int, interval: str | None, product: str, metadata: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        recurring = (
+            {"interval": interval, "interval_count": 1, "usage_type": "licensed", "meter": None, "trial_period_days": None}
+            if interval
+            else None
+        )
         price = stripe_object(
-            "price", id=new_id("price"), lookup_key=lookup_key, unit_amount=cents, unit_amount_decimal=str(cents),
-            currency="usd", active=True, recurring=recurring, type="recurring" if interval else "one_time",
-            product=product, metadata=metadata or {}, created=int(time.time()))
+            "price",
+            id=new_id("price"),
+            lookup_key=lookup_key,
+            unit_amount=cents,
+            unit_amount_decimal=str(cents),
+            currency="usd",
+            active=True,
+            recurring=recurring,
+            type="recurring" if interval else "one_time",
+            product=product,
+            metadata=metadata or {},
+            created=int(time.time()),
+        )
         self.all_prices[price["id"]] = price
         if lookup_key:
             self.prices[lookup_key] = price
@@ -138,8 +158,9 @@ class FakeStripe:
     @property
     def writes(self) -> list[tuple[str, str]]:
         """The Stripe API requests that could change something (not the dev controls)."""
-        return [(method, path) for method, path, _ in self.requests
-                if method in ("POST", "DELETE") and not path.startswith("/_fake")]
+        return [
+            (method, path) for method, path, _ in self.requests if method in ("POST", "DELETE") and not path.startswith("/_fake")
+        ]
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -148,16 +169,22 @@ class FakeStripe:
         try:
             status, body = self.route(request)
         except KeyError as exc:
-            status, body = 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
-                                           "message": f"No such object: {exc}"}}
-        response = Response(json.dumps(body), status=status, content_type="application/json",
-                            headers={"Request-Id": new_id("req")})
+            status, body = (
+                404,
+                {"error": {"type": "invalid_request_error", "code": "resource_missing", "message": f"No such object: {exc}"}},
+            )
+        response = Response(
+            json.dumps(body), status=status, content_type="application/json", headers={"Request-Id": new_id("req")}
+        )
         return response(environ, start_response)
 
     def route(self, request: Request) -> tuple[int, dict[str, Any]]:
         path, method = request.path, request.method
-        params = decode_form(parse_qsl(request.get_data(as_text=True), keep_blank_values=True)) if method == "POST" \
+        params = (
+            decode_form(parse_qsl(request.get_data(as_text=True), keep_blank_values=True))
+            if method == "POST"
             else decode_form(parse_qsl(request.query_string.decode(), keep_blank_values=True))
+        )
         with self.lock:
             self.requests.append((method, path, params))
         key = request.headers.get("Idempotency-Key")
@@ -173,9 +200,15 @@ class FakeStripe:
 
     def _dispatch(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         parts = [p for p in path.split("/") if p]
-        resources = {"prices": self._prices, "products": self._products, "customers": self._customers,
-                     "checkout": self._checkout, "payment_intents": self._payment_intents,
-                     "subscriptions": self._subscriptions, "webhook_endpoints": self._webhook_endpoints}
+        resources = {
+            "prices": self._prices,
+            "products": self._products,
+            "customers": self._customers,
+            "checkout": self._checkout,
+            "payment_intents": self._payment_intents,
+            "subscriptions": self._subscriptions,
+            "webhook_endpoints": self._webhook_endpoints,
+        }
         if len(parts) >= 2 and parts[0] == "v1" and parts[1] in resources:
             return resources[parts[1]](method, parts[2:], params)
         if parts[:1] == ["_fake"]:
@@ -200,10 +233,21 @@ class FakeStripe:
         if method == "POST" and not rest:
             product_id = params.get("id") or new_id("prod")
             if product_id in self.products:
-                return 400, {"error": {"type": "invalid_request_error", "code": "resource_already_exists",
-                                       "message": f"Product already exists: {product_id}"}}
-            self.products[product_id] = stripe_object("product", id=product_id, name=params.get("name"), active=True,
-                                                      metadata=params.get("metadata") or {}, created=int(time.time()))
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "resource_already_exists",
+                        "message": f"Product already exists: {product_id}",
+                    }
+                }
+            self.products[product_id] = stripe_object(
+                "product",
+                id=product_id,
+                name=params.get("name"),
+                active=True,
+                metadata=params.get("metadata") or {},
+                created=int(time.time()),
+            )
             return 200, self.products[product_id]
         return self._unknown(f"/v1/products/{'/'.join(rest)}")
 
@@ -229,8 +273,13 @@ class FakeStripe:
         with self.lock:
             holder = self.prices.get(key) if key else None
             if holder is not None and params.get("transfer_lookup_key") != "true":
-                return 400, {"error": {"type": "invalid_request_error", "param": "lookup_key",
-                                       "message": f"A price ({holder['id']}) already uses that lookup key."}}
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "param": "lookup_key",
+                        "message": f"A price ({holder['id']}) already uses that lookup key.",
+                    }
+                }
             if holder is not None:
                 holder["lookup_key"] = None
             interval = (params.get("recurring") or {}).get("interval")
@@ -242,8 +291,13 @@ class FakeStripe:
 
     def _customers(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method == "POST" and not rest:
-            customer = stripe_object("customer", id=new_id("cus"), email=params.get("email"),
-                                     metadata=params.get("metadata") or {}, created=int(time.time()))
+            customer = stripe_object(
+                "customer",
+                id=new_id("cus"),
+                email=params.get("email"),
+                metadata=params.get("metadata") or {},
+                created=int(time.time()),
+            )
             self.customers[customer["id"]] = customer
             return 200, customer
         return 200, self.customers[rest[0]]
@@ -281,10 +335,17 @@ class FakeStripe:
 
     def _create_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         """The signing secret is in the answer to the creation only, as with Stripe."""
-        endpoint = stripe_object("webhook_endpoint", id=new_id("we"), url=params["url"], status="enabled",
-                                 enabled_events=params.get("enabled_events") or [], metadata=params.get("metadata") or {},
-                                 api_version=params.get("api_version"), description=params.get("description"),
-                                 created=int(time.time()))
+        endpoint = stripe_object(
+            "webhook_endpoint",
+            id=new_id("we"),
+            url=params["url"],
+            status="enabled",
+            enabled_events=params.get("enabled_events") or [],
+            metadata=params.get("metadata") or {},
+            api_version=params.get("api_version"),
+            description=params.get("description"),
+            created=int(time.time()),
+        )
         self.endpoints[endpoint["id"]] = endpoint
         return {**endpoint, "secret": f"whsec_{endpoint['id']}"}
 
@@ -318,12 +379,25 @@ class FakeStripe:
         if price is None:
             raise KeyError(line.get("price"))
         session = stripe_object(
-            "checkout.session", id=session_id, mode=params.get("mode", "payment"), status="open",
-            payment_status="unpaid", customer=params.get("customer"), client_reference_id=params.get("client_reference_id"),
-            metadata=params.get("metadata") or {}, amount_total=price["unit_amount"], amount_subtotal=price["unit_amount"],
-            currency="usd", url=f"{self.base_url}/checkout/{session_id}", success_url=params.get("success_url"),
-            cancel_url=params.get("cancel_url"), payment_intent=None, subscription=None, invoice=None,
-            created=int(time.time()), expires_at=int(time.time()) + 86_400,
+            "checkout.session",
+            id=session_id,
+            mode=params.get("mode", "payment"),
+            status="open",
+            payment_status="unpaid",
+            customer=params.get("customer"),
+            client_reference_id=params.get("client_reference_id"),
+            metadata=params.get("metadata") or {},
+            amount_total=price["unit_amount"],
+            amount_subtotal=price["unit_amount"],
+            currency="usd",
+            url=f"{self.base_url}/checkout/{session_id}",
+            success_url=params.get("success_url"),
+            cancel_url=params.get("cancel_url"),
+            payment_intent=None,
+            subscription=None,
+            invoice=None,
+            created=int(time.time()),
+            expires_at=int(time.time()) + 86_400,
         )
         session["_price"] = price["id"]
         session["_payment_intent_data"] = params.get("payment_intent_data") or {}
@@ -336,9 +410,14 @@ class FakeStripe:
         with self.lock:
             session = self.sessions[session_id]
             if session["status"] != "open":
-                return 400, {"error": {"type": "invalid_request_error", "code": "checkout_session_not_open",
-                                       "message": f"Only Checkout Sessions with status `open` can be expired "
-                                                  f"(this one is `{session['status']}`)."}}
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "checkout_session_not_open",
+                        "message": f"Only Checkout Sessions with status `open` can be expired "
+                        f"(this one is `{session['status']}`).",
+                    }
+                }
             session.update(status="expired")
         return 200, self._public(session)
 
@@ -346,13 +425,29 @@ class FakeStripe:
     def _public(obj: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in obj.items() if not k.startswith("_")}
 
-    def _intent(self, amount: int, customer: str | None, metadata: dict[str, Any], status: str,
-                payment_method: str | None = None, setup_future_usage: str | None = None) -> dict[str, Any]:
+    def _intent(
+        self,
+        amount: int,
+        customer: str | None,
+        metadata: dict[str, Any],
+        status: str,
+        payment_method: str | None = None,
+        setup_future_usage: str | None = None,
+    ) -> dict[str, Any]:
         intent = stripe_object(
-            "payment_intent", id=new_id("pi"), amount=amount, amount_received=amount if status == "succeeded" else 0,
-            currency="usd", customer=customer, metadata=metadata, status=status, created=int(time.time()),
-            payment_method=payment_method or new_id("pm"), setup_future_usage=setup_future_usage,
-            latest_charge=new_id("ch"), last_payment_error=None,
+            "payment_intent",
+            id=new_id("pi"),
+            amount=amount,
+            amount_received=amount if status == "succeeded" else 0,
+            currency="usd",
+            customer=customer,
+            metadata=metadata,
+            status=status,
+            created=int(time.time()),
+            payment_method=payment_method or new_id("pm"),
+            setup_future_usage=setup_future_usage,
+            latest_charge=new_id("ch"),
+            last_payment_error=None,
         )
         self.intents[intent["id"]] = intent
         return intent
@@ -365,17 +460,35 @@ class FakeStripe:
             intent = self._intent(amount, customer, metadata, "requires_payment_method", params.get("payment_method"))
             intent["last_payment_error"] = {"type": "card_error", "code": "card_declined", "message": "Your card was declined."}
             self.deliver(event_for("payment_intent.payment_failed", intent))
-            return 402, {"error": {"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
-                                   "message": "Your card was declined.", "payment_intent": intent}}
+            return 402, {
+                "error": {
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "decline_code": "generic_decline",
+                    "message": "Your card was declined.",
+                    "payment_intent": intent,
+                }
+            }
         intent = self._intent(amount, customer, metadata, "succeeded", params.get("payment_method"))
         self.deliver(event_for("payment_intent.succeeded", intent))
         return 200, intent
 
     def charge_for(self, intent: dict[str, Any], refunded: int = 0) -> dict[str, Any]:
-        return stripe_object("charge", id=intent["latest_charge"], amount=intent["amount"], amount_captured=intent["amount"],
-                             amount_refunded=refunded, refunded=refunded >= intent["amount"], payment_intent=intent["id"],
-                             customer=intent["customer"], metadata={}, paid=True, status="succeeded", currency="usd",
-                             created=int(time.time()))
+        return stripe_object(
+            "charge",
+            id=intent["latest_charge"],
+            amount=intent["amount"],
+            amount_captured=intent["amount"],
+            amount_refunded=refunded,
+            refunded=refunded >= intent["amount"],
+            payment_intent=intent["id"],
+            customer=intent["customer"],
+            metadata={},
+            paid=True,
+            status="succeeded",
+            currency="usd",
+            created=int(time.time()),
+        )
 
     # --- the customer pays ----------------------------------------------------------------------
 
@@ -393,43 +506,83 @@ class FakeStripe:
 
     def _paid_pack(self, session: dict[str, Any]) -> list[dict[str, Any]]:
         pid = session["_payment_intent_data"]
-        intent = self._intent(session["amount_total"], session["customer"], pid.get("metadata") or {}, "succeeded",
-                              setup_future_usage=pid.get("setup_future_usage"))
+        intent = self._intent(
+            session["amount_total"],
+            session["customer"],
+            pid.get("metadata") or {},
+            "succeeded",
+            setup_future_usage=pid.get("setup_future_usage"),
+        )
         session["payment_intent"] = intent["id"]
-        return [event_for("checkout.session.completed", self._public(session)),
-                event_for("payment_intent.succeeded", intent)]
+        return [event_for("checkout.session.completed", self._public(session)), event_for("payment_intent.succeeded", intent)]
 
     def _paid_subscription(self, session: dict[str, Any]) -> list[dict[str, Any]]:
         price = self.all_prices[session["_price"]]
         now = int(time.time())
         period_end = now + (365 if price["recurring"]["interval"] == "year" else 30) * 86_400
         subscription = stripe_object(
-            "subscription", id=new_id("sub"), customer=session["customer"], status="active",
-            metadata=session["_subscription_data"].get("metadata") or {}, cancel_at_period_end=False, created=now,
-            start_date=now, items={"object": "list", "has_more": False, "url": "/v1/subscription_items", "data": [{
-                "object": "subscription_item", "id": new_id("si"), "price": price, "quantity": 1,
-                "current_period_start": now, "current_period_end": period_end}]},
+            "subscription",
+            id=new_id("sub"),
+            customer=session["customer"],
+            status="active",
+            metadata=session["_subscription_data"].get("metadata") or {},
+            cancel_at_period_end=False,
+            created=now,
+            start_date=now,
+            items={
+                "object": "list",
+                "has_more": False,
+                "url": "/v1/subscription_items",
+                "data": [
+                    {
+                        "object": "subscription_item",
+                        "id": new_id("si"),
+                        "price": price,
+                        "quantity": 1,
+                        "current_period_start": now,
+                        "current_period_end": period_end,
+                    }
+                ],
+            },
         )
         invoice = self._first_invoice(subscription, price, now, period_end)
         subscription["latest_invoice"] = invoice["id"]
         self.subscriptions[subscription["id"]] = subscription
         session.update(subscription=subscription["id"], invoice=invoice["id"])
-        return [event_for("customer.subscription.created", subscription, created=now),
-                event_for("checkout.session.completed", self._public(session), created=now),
-                event_for("invoice.paid", invoice, created=now)]
+        return [
+            event_for("customer.subscription.created", subscription, created=now),
+            event_for("checkout.session.completed", self._public(session), created=now),
+            event_for("invoice.paid", invoice, created=now),
+        ]
 
     @staticmethod
     def _first_invoice(subscription: dict[str, Any], price: dict[str, Any], now: int, period_end: int) -> dict[str, Any]:
         invoice_id = new_id("in")
         return stripe_object(
-            "invoice", id=invoice_id, customer=subscription["customer"], status="paid",
-            billing_reason="subscription_create", amount_paid=price["unit_amount"], amount_due=price["unit_amount"],
-            total=price["unit_amount"], subscription=subscription["id"], metadata={}, created=now, period_start=now,
+            "invoice",
+            id=invoice_id,
+            customer=subscription["customer"],
+            status="paid",
+            billing_reason="subscription_create",
+            amount_paid=price["unit_amount"],
+            amount_due=price["unit_amount"],
+            total=price["unit_amount"],
+            subscription=subscription["id"],
+            metadata={},
+            created=now,
+            period_start=now,
             period_end=period_end,
-            parent={"type": "subscription_details", "quote_details": None, "subscription_details": {
-                "subscription": subscription["id"], "metadata": subscription["metadata"]}},
-            lines={"object": "list", "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines", "data": [
-                {"object": "line_item", "id": new_id("il"), "amount": price["unit_amount"], "price": price}]},
+            parent={
+                "type": "subscription_details",
+                "quote_details": None,
+                "subscription_details": {"subscription": subscription["id"], "metadata": subscription["metadata"]},
+            },
+            lines={
+                "object": "list",
+                "has_more": False,
+                "url": f"/v1/invoices/{invoice_id}/lines",
+                "data": [{"object": "line_item", "id": new_id("il"), "amount": price["unit_amount"], "price": price}],
+            },
         )
 
     def deliver(self, event: dict[str, Any]) -> int | None:
@@ -441,8 +594,12 @@ class FakeStripe:
 
         payload = json.dumps(event)
         header = stripe.WebhookSignature.generate_signature_header(payload, self.webhook_secret)
-        request = urllib.request.Request(self.webhook_url, data=payload.encode(), method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header})
+        request = urllib.request.Request(
+            self.webhook_url,
+            data=payload.encode(),
+            method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return int(response.status)

@@ -47,9 +47,16 @@ class TransactionTokens:
         if seen is None:
             return token if isinstance(token, str) else None, digest, None
         if seen[1] != digest:
-            return token, digest, json.dumps({
-                "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
-                "message": "the request uses the same client token as a previous, but non-identical request"}).encode()
+            return (
+                token,
+                digest,
+                json.dumps(
+                    {
+                        "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                        "message": "the request uses the same client token as a previous, but non-identical request",
+                    }
+                ).encode(),
+            )
         return token, digest, b"{}"
 
     def applied(self, token: str, digest: str) -> None:

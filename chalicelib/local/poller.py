@@ -18,8 +18,9 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 
 class QueuePoller(threading.Thread):
-    def __init__(self, queue_name: str, handler: Handler, function_name: str, timeout_s: int,
-                 region: str, batch_size: int = 10) -> None:
+    def __init__(
+        self, queue_name: str, handler: Handler, function_name: str, timeout_s: int, region: str, batch_size: int = 10
+    ) -> None:
         super().__init__(name=f"poller-{queue_name}", daemon=True)
         self.queue_name = queue_name
         self.handler = handler
@@ -38,8 +39,11 @@ class QueuePoller(threading.Thread):
         sqs = client("sqs")
         url = queue_url(self.queue_name)
         response = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=wait_s,
-            AttributeNames=["All"], MessageAttributeNames=["All"],
+            QueueUrl=url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         )
         messages = response.get("Messages", [])
         if not messages:
@@ -54,10 +58,10 @@ class QueuePoller(threading.Thread):
         failed = {f["itemIdentifier"] for f in (result.get("batchItemFailures") or [])}
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
-            chunk = done[start:start + 10]
-            sqs.delete_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
-            ])
+            chunk = done[start : start + 10]
+            sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+            )
         return len(messages)
 
     def run(self) -> None:

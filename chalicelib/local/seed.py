@@ -45,15 +45,37 @@ class Persona:
 
 
 PERSONAS = (
-    Persona("Acme Studio", "ops@acme.test", "pro", (3, 7),
-            (("openai", "gpt-image-1", 3), ("gemini", "gemini-2.5-flash-image", 3), ("local", "local-v1", 1)), 0.08),
-    Persona("Pixel Forge", "hello@pixelforge.test", "starter", (1, 4),
-            (("gemini", "imagen-4.0-generate-001", 2), ("local", "local-v1", 2), ("openai", "gpt-image-1", 1)), 0.15),
+    Persona(
+        "Acme Studio",
+        "ops@acme.test",
+        "pro",
+        (3, 7),
+        (("openai", "gpt-image-1", 3), ("gemini", "gemini-2.5-flash-image", 3), ("local", "local-v1", 1)),
+        0.08,
+    ),
+    Persona(
+        "Pixel Forge",
+        "hello@pixelforge.test",
+        "starter",
+        (1, 4),
+        (("gemini", "imagen-4.0-generate-001", 2), ("local", "local-v1", 2), ("openai", "gpt-image-1", 1)),
+        0.15,
+    ),
 )
-PROMPTS = ("a red fox in snow", "isometric city at dusk", "watercolor lighthouse", "neon koi pond",
-           "product shot of a ceramic mug", "portrait of an astronaut cat", "foggy pine forest")
-ERRORS = (("provider_error", "upstream returned 500"), ("provider_timeout", "no answer within 60 s"),
-          ("content_policy", "the provider refused the prompt"))
+PROMPTS = (
+    "a red fox in snow",
+    "isometric city at dusk",
+    "watercolor lighthouse",
+    "neon koi pond",
+    "product shot of a ceramic mug",
+    "portrait of an astronaut cat",
+    "foggy pine forest",
+)
+ERRORS = (
+    ("provider_error", "upstream returned 500"),
+    ("provider_timeout", "no answer within 60 s"),
+    ("content_policy", "the provider refused the prompt"),
+)
 
 
 def _usage_for(provider: str, model: str, size: str, n: int, prompt: str, rng: random.Random) -> Any:
@@ -63,38 +85,70 @@ def _usage_for(provider: str, model: str, size: str, n: int, prompt: str, rng: r
     if price.token_priced:
         input_tokens = len(prompt) // 4 + 8
         output_tokens = n * rng.randint(price.max_output_tokens_per_image // 6, price.max_output_tokens_per_image // 4)
-    return Usage(images=n, credits=job_credits(price, size, "generate", n),
-                 cost_micro_usd=provider_cost_micro_usd(price, n, input_tokens, output_tokens),
-                 input_tokens=input_tokens, output_tokens=output_tokens,
-                 provider_ms=rng.randint(900, 7000) if provider != "local" else rng.randint(40, 300))
+    return Usage(
+        images=n,
+        credits=job_credits(price, size, "generate", n),
+        cost_micro_usd=provider_cost_micro_usd(price, n, input_tokens, output_tokens),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        provider_ms=rng.randint(900, 7000) if provider != "local" else rng.randint(40, 300),
+    )
 
 
-def _run_job(ws: Any, user: Any, key_id: str, provider: str, model: str, n: int, prompt: str, at: datetime,
-             fail: bool, rng: random.Random) -> str:
+def _run_job(
+    ws: Any, user: Any, key_id: str, provider: str, model: str, n: int, prompt: str, at: datetime, fail: bool, rng: random.Random
+) -> str:
     """Admit one job at `at`, then settle it (or release it as failed) a few seconds later."""
     clock.set_clock(clock.FrozenClock(at))
-    job = JobModel(ws.workspace_id, ids.new_id("job", at), user_id=user.user_id, key_id=key_id, status="queued",
-                   kind="generate", prompt=prompt, provider=provider, model=model, n=n, size="1024x1024",
-                   seed=rng.randint(1, 10**6), params={}, correlation_id=f"seed-{rng.getrandbits(40):010x}",
-                   created_at=at, images=[], usage={}, timings={})
+    job = JobModel(
+        ws.workspace_id,
+        ids.new_id("job", at),
+        user_id=user.user_id,
+        key_id=key_id,
+        status="queued",
+        kind="generate",
+        prompt=prompt,
+        provider=provider,
+        model=model,
+        n=n,
+        size="1024x1024",
+        seed=rng.randint(1, 10**6),
+        params={},
+        correlation_id=f"seed-{rng.getrandbits(40):010x}",
+        created_at=at,
+        images=[],
+        usage={},
+        timings={},
+    )
     try:
         admit_job(AdmissionRequest(job, ws.plan, effective_limits(ws.plan, ws.limits), job.job_id, "seed", at))
     except Denied as denied:
-
-        record_denial(ws.workspace_id, denied.reason, at, user_id=user.user_id, key_id=key_id, provider=provider,
-                      message=denied.message, request_id=job.correlation_id)
+        record_denial(
+            ws.workspace_id,
+            denied.reason,
+            at,
+            user_id=user.user_id,
+            key_id=key_id,
+            provider=provider,
+            message=denied.message,
+            request_id=job.correlation_id,
+        )
         return "denied"
     usage = _usage_for(provider, model, "1024x1024", n, prompt, rng)
     queue_wait = rng.randint(30, 900)
     storage = rng.randint(20, 200) * n
     done = at + timedelta(milliseconds=queue_wait + usage.provider_ms + storage + 50)
-    timings = {"admission_ms": rng.randint(8, 40), "queue_wait_ms": queue_wait, "provider_ms": usage.provider_ms,
-               "storage_ms": 0 if fail else storage, "settlement_ms": rng.randint(10, 60)}
+    timings = {
+        "admission_ms": rng.randint(8, 40),
+        "queue_wait_ms": queue_wait,
+        "provider_ms": usage.provider_ms,
+        "storage_ms": 0 if fail else storage,
+        "settlement_ms": rng.randint(10, 60),
+    }
     job.attempts = 1
     if fail:
         code, message = rng.choice(ERRORS)
-        release_job(job, JobFinal("failed", done, error={"code": code, "message": message}, timings=timings), done,
-                    reason=code)
+        release_job(job, JobFinal("failed", done, error={"code": code, "message": message}, timings=timings), done, reason=code)
         return "failed"
     settle_job(job, usage, JobFinal("succeeded", done, images=[], timings=timings), done)
     return "succeeded"
@@ -117,13 +171,21 @@ def seed(days: int = 14, rng_seed: int = 7, now: datetime | None = None) -> dict
     return {"workspaces": made, "jobs": counts, "from": start_day.date().isoformat(), "to": end.date().isoformat()}
 
 
-def _persona_history(persona: Persona, start_day: datetime, end: datetime, days: int, rng: random.Random,
-                     counts: dict[str, int]) -> dict[str, Any]:
+def _persona_history(
+    persona: Persona, start_day: datetime, end: datetime, days: int, rng: random.Random, counts: dict[str, int]
+) -> dict[str, Any]:
     """One persona's workspace, a credit pack, and its days of jobs through admission and settlement."""
     created = create_workspace(persona.name, persona.owner_email, persona.plan, actor="seed")
     ws, user = created.workspace, created.owner
-    adjust(ws.workspace_id, 20_000, reason="seed: credit pack", actor="seed", now=clock.now(),
-           entry_type="purchase", source=f"seed:{ws.workspace_id}")
+    adjust(
+        ws.workspace_id,
+        20_000,
+        reason="seed: credit pack",
+        actor="seed",
+        now=clock.now(),
+        entry_type="purchase",
+        source=f"seed:{ws.workspace_id}",
+    )
     weights = [w for _, _, w in persona.providers]
     for day in range(days):
         for _ in range(rng.randint(*persona.jobs_per_day)):
@@ -131,18 +193,40 @@ def _persona_history(persona: Persona, start_day: datetime, end: datetime, days:
             if at > end:
                 continue
             provider, model, _ = rng.choices(persona.providers, weights)[0]
-            outcome = _run_job(ws, user, created.key.key_id, provider, model, rng.choice((1, 1, 2, 4)),
-                               rng.choice(PROMPTS), at, rng.random() < persona.failure_rate, rng)
+            outcome = _run_job(
+                ws,
+                user,
+                created.key.key_id,
+                provider,
+                model,
+                rng.choice((1, 1, 2, 4)),
+                rng.choice(PROMPTS),
+                at,
+                rng.random() < persona.failure_rate,
+                rng,
+            )
             counts[outcome] += 1
-    return {"workspace_id": ws.workspace_id, "name": persona.name, "plan": persona.plan, "user_id": user.user_id,
-            "api_key": created.secret}
+    return {
+        "workspace_id": ws.workspace_id,
+        "name": persona.name,
+        "plan": persona.plan,
+        "user_id": user.user_id,
+        "api_key": created.secret,
+    }
 
 
 def _throttled_moment(throttled: dict[str, Any], at: datetime) -> int:
     """Three refused requests for one workspace: its denials show in the failures view."""
     for i in range(3):
-        record_denial(throttled["workspace_id"], "rate_limited", at + timedelta(seconds=i), user_id=throttled["user_id"],
-                      scope="workspace", provider="gemini", message="rate limit of 60 requests per minute reached")
+        record_denial(
+            throttled["workspace_id"],
+            "rate_limited",
+            at + timedelta(seconds=i),
+            user_id=throttled["user_id"],
+            scope="workspace",
+            provider="gemini",
+            message="rate limit of 60 requests per minute reached",
+        )
     return 3
 
 

@@ -48,20 +48,22 @@ def port_is_free(host: str, port: int) -> bool:
 
 def configure_environment(moto_port: int, prefix: str = "imagegen-local", **extra: str) -> None:
     """Point every client at moto with dummy credentials (never a real account)."""
-    os.environ.update({
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "STAGE": os.environ.get("STAGE", "local"),
-        "TABLE_PREFIX": prefix,
-        "JOBS_QUEUE_NAME": f"{prefix}-jobs",
-        "JOBS_DLQ_NAME": f"{prefix}-jobs-dlq",
-        "IMAGES_BUCKET": f"{prefix}-images",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "ImageGenLocal",
-        **extra,
-    })
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "STAGE": os.environ.get("STAGE", "local"),
+            "TABLE_PREFIX": prefix,
+            "JOBS_QUEUE_NAME": f"{prefix}-jobs",
+            "JOBS_DLQ_NAME": f"{prefix}-jobs-dlq",
+            "IMAGES_BUCKET": f"{prefix}-images",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "ImageGenLocal",
+            **extra,
+        }
+    )
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
     reset_settings()
@@ -76,10 +78,13 @@ def create_resources(visibility_timeout_s: int = 5) -> None:
     sqs = client("sqs")
     dlq_url = sqs.create_queue(QueueName=s.jobs_dlq_name)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sqs.create_queue(QueueName=s.jobs_queue_name, Attributes={
-        "VisibilityTimeout": str(visibility_timeout_s),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
-    })
+    sqs.create_queue(
+        QueueName=s.jobs_queue_name,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout_s),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
+        },
+    )
     sqs.create_queue(QueueName=s.billing_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
     s3 = client("s3")
     s3.create_bucket(Bucket=s.images_bucket)
@@ -93,14 +98,14 @@ def bootstrap_admin(secret: str) -> dict[str, str]:
         return {"workspace_id": existing.workspace_id, "user_id": existing.user_id}
     except ApiKeyModel.DoesNotExist:
         pass
-    made = create_workspace("Platform operators", "admin@localhost.localdomain", "enterprise",
-                            is_admin=True, secret=secret)
+    made = create_workspace("Platform operators", "admin@localhost.localdomain", "enterprise", is_admin=True, secret=secret)
     return {"workspace_id": made.workspace.workspace_id, "user_id": made.owner.user_id}
 
 
 @dataclass
 class LocalStack:
     """Everything the README's `make dev` starts. `start()` returns once all of it is up."""
+
     port: int = 8000
     moto_port: int = 5000
     host: str = "127.0.0.1"
@@ -138,13 +143,14 @@ class LocalStack:
         if self.run_worker:
             self._start_pollers()
         if self.run_scheduler:
-
             scheduler = LocalScheduler()
             scheduler.start()
             self._threads.append(scheduler)
             self._say("scheduler", "monthly_reset (on month change), release_stale_holds (1 min), reconcile (10 min)")
-        self._say("provider", f"local (Pillow, latency {s.local_provider_latency_ms} ms, fault injection "
-                              f"{'on' if s.fault_injection else 'off'})")
+        self._say(
+            "provider",
+            f"local (Pillow, latency {s.local_provider_latency_ms} ms, fault injection {'on' if s.fault_injection else 'off'})",
+        )
         if self.run_api:
             self._serve_api()
         self._say("admin", f"key {self.admin_key} (workspace {admin['workspace_id']})")
@@ -180,7 +186,6 @@ class LocalStack:
     def _bind_api(self) -> None:
         """The API server's socket (chalicelib/local/api_server.py: our envelope for what the
         app never sees, a listen backlog of 1024), bound now and served by `_serve_api`."""
-
 
         # Served directly (no `chalice local` reloader child that would outlive Ctrl-C).
         config = Config.create(chalice_stage="local", app_name="imagegen", project_dir=os.getcwd())

@@ -37,9 +37,7 @@ def ensure_tables(settings: Settings | None = None) -> list[str]:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             if model.ttl_attribute:
-                model._get_connection().connection.update_time_to_live(
-                    model.Meta.table_name, model.ttl_attribute
-                )
+                model._get_connection().connection.update_time_to_live(model.Meta.table_name, model.ttl_attribute)
             created.append(model.Meta.table_name)
     return created
 

@@ -63,13 +63,16 @@ class BillingSettings:
         """The stored map, tolerant of items written before a field existed."""
         d = data or {}
         provider = d.get("provider")
-        return cls(customer_id=_text(d.get("customer_id")), payment_method=_text(d.get("payment_method")),
-                   subscription_id=_text(d.get("subscription_id")),
-                   subscription_status=_text(d.get("subscription_status")),
-                   cancel_at_period_end=bool(d.get("cancel_at_period_end")),
-                   current_period_end=_number(d.get("current_period_end")),
-                   past_due_since=_number(d.get("past_due_since")),
-                   provider=cast("Provider", provider) if provider in PROVIDERS else "stripe")
+        return cls(
+            customer_id=_text(d.get("customer_id")),
+            payment_method=_text(d.get("payment_method")),
+            subscription_id=_text(d.get("subscription_id")),
+            subscription_status=_text(d.get("subscription_status")),
+            cancel_at_period_end=bool(d.get("cancel_at_period_end")),
+            current_period_end=_number(d.get("current_period_end")),
+            past_due_since=_number(d.get("past_due_since")),
+            provider=cast("Provider", provider) if provider in PROVIDERS else "stripe",
+        )
 
     def as_data(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,8 +99,13 @@ class BilledWorkspace:
 
 def of(workspace: WorkspaceModel) -> BilledWorkspace:
     """From a workspace item already read (e.g. by authentication)."""
-    return BilledWorkspace(workspace.workspace_id, workspace.plan, workspace.billing_interval,
-                           BillingSettings.from_data(workspace.billing), int(workspace.billing_version or 0))
+    return BilledWorkspace(
+        workspace.workspace_id,
+        workspace.plan,
+        workspace.billing_interval,
+        BillingSettings.from_data(workspace.billing),
+        int(workspace.billing_version or 0),
+    )
 
 
 def load(workspace_id: str) -> BilledWorkspace:
@@ -114,8 +122,9 @@ def read(workspace_id: str) -> BillingSettings:
     return load(workspace_id).settings
 
 
-def write_in(txn: Transaction, current: BilledWorkspace, settings: BillingSettings, *,
-             plan: tuple[str, str | None] | None = None) -> None:
+def write_in(
+    txn: Transaction, current: BilledWorkspace, settings: BillingSettings, *, plan: tuple[str, str | None] | None = None
+) -> None:
     """Add the settings (and the workspace's (plan, billing interval) when billing changes them)
     to `txn`, on condition that nobody wrote the settings since `current` was read."""
     version = WorkspaceModel.billing_version

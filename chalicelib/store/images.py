@@ -19,10 +19,33 @@ def get_image(workspace_id: str, image_id: str) -> ImageModel | None:
         return None
 
 
-def new_image(workspace_id: str, image_id: str, *, job_id: str, user_id: str, s3_key: str, width: int, height: int,
-              content_type: str, size_bytes: int, source_image_id: str | None, kind: str,
-              created_at: datetime) -> ImageModel:
+def new_image(
+    workspace_id: str,
+    image_id: str,
+    *,
+    job_id: str,
+    user_id: str,
+    s3_key: str,
+    width: int,
+    height: int,
+    content_type: str,
+    size_bytes: int,
+    source_image_id: str | None,
+    kind: str,
+    created_at: datetime,
+) -> ImageModel:
     """An image's row, not yet written: settlement writes it with the charge."""
-    return ImageModel(workspace_id, image_id, job_id=job_id, user_id=user_id, s3_key=s3_key, width=width,
-                      height=height, content_type=content_type, bytes=size_bytes, source_image_id=source_image_id,
-                      kind=kind, created_at=created_at)
+    return ImageModel(
+        workspace_id,
+        image_id,
+        job_id=job_id,
+        user_id=user_id,
+        s3_key=s3_key,
+        width=width,
+        height=height,
+        content_type=content_type,
+        bytes=size_bytes,
+        source_image_id=source_image_id,
+        kind=kind,
+        created_at=created_at,
+    )

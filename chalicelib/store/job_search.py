@@ -20,17 +20,25 @@ def _id_range(start: datetime, end: datetime) -> Any:
     return JobModel.job_id.between(low, high)
 
 
-def find_jobs(workspace_id: str | None, status: str | None, start: datetime, end: datetime, limit: int,
-              cursor: dict[str, Any] | None = None) -> tuple[list[JobModel], dict[str, Any] | None]:
+def find_jobs(
+    workspace_id: str | None, status: str | None, start: datetime, end: datetime, limit: int, cursor: dict[str, Any] | None = None
+) -> tuple[list[JobModel], dict[str, Any] | None]:
     """Jobs created in [start, end], newest first, of one workspace (optionally of one status) or
     of one status platform-wide; with where the next page starts. One of the two is required."""
     if workspace_id:
         condition = JobModel.status == status if status else None
-        result = JobModel.query(workspace_id, _id_range(start, end), filter_condition=condition,
-                                scan_index_forward=False, limit=limit, last_evaluated_key=cursor)
+        result = JobModel.query(
+            workspace_id,
+            _id_range(start, end),
+            filter_condition=condition,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=cursor,
+        )
     elif status:
-        result = JobModel.by_status.query(status, _id_range(start, end), scan_index_forward=False, limit=limit,
-                                          last_evaluated_key=cursor)
+        result = JobModel.by_status.query(
+            status, _id_range(start, end), scan_index_forward=False, limit=limit, last_evaluated_key=cursor
+        )
     else:
         raise ValueError("find_jobs needs a workspace_id or a status")
     return list(result), result.last_evaluated_key

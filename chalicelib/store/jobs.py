@@ -34,18 +34,48 @@ def job_ref(workspace_id: str, job_id: str) -> JobModel:
 
 def newest_jobs(workspace_id: str, limit: int, cursor: Cursor | None) -> tuple[list[JobModel], Cursor | None]:
     """A page of the workspace's jobs, newest first (ULID keys sort by time), read consistently."""
-    result = JobModel.query(workspace_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor,
-                            consistent_read=True)
+    result = JobModel.query(workspace_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor, consistent_read=True)
     return list(result), result.last_evaluated_key
 
 
-def new_job(workspace_id: str, job_id: str, *, user_id: str, key_id: str | None, kind: str, prompt: str,
-            provider: str, model: str, n: int, size: str, seed: int, params: dict[str, Any],
-            correlation_id: str | None, created_at: datetime) -> JobModel:
+def new_job(
+    workspace_id: str,
+    job_id: str,
+    *,
+    user_id: str,
+    key_id: str | None,
+    kind: str,
+    prompt: str,
+    provider: str,
+    model: str,
+    n: int,
+    size: str,
+    seed: int,
+    params: dict[str, Any],
+    correlation_id: str | None,
+    created_at: datetime,
+) -> JobModel:
     """A queued job's row, not yet written: admission writes it in its own transaction."""
-    return JobModel(workspace_id, job_id, user_id=user_id, key_id=key_id, status="queued", kind=kind, prompt=prompt,
-                    provider=provider, model=model, n=n, size=size, seed=seed, params=params,
-                    correlation_id=correlation_id, created_at=created_at, images=[], usage={}, timings={})
+    return JobModel(
+        workspace_id,
+        job_id,
+        user_id=user_id,
+        key_id=key_id,
+        status="queued",
+        kind=kind,
+        prompt=prompt,
+        provider=provider,
+        model=model,
+        n=n,
+        size=size,
+        seed=seed,
+        params=params,
+        correlation_id=correlation_id,
+        created_at=created_at,
+        images=[],
+        usage={},
+        timings={},
+    )
 
 
 def save_timings(job: JobModel, timings: dict[str, int]) -> None:

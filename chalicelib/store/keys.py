@@ -10,8 +10,9 @@ from chalicelib.store.transaction import Transaction
 
 def new_key(user: UserModel, key_id: str, name: str, key_hash: str, prefix: str, now: datetime) -> ApiKeyModel:
     """A key of `user` in the user's workspace."""
-    return ApiKeyModel(key_hash, key_id=key_id, user_id=user.user_id, workspace_id=user.workspace_id, name=name,
-                       prefix=prefix, created_at=now)
+    return ApiKeyModel(
+        key_hash, key_id=key_id, user_id=user.user_id, workspace_id=user.workspace_id, name=name, prefix=prefix, created_at=now
+    )
 
 
 def add_new(txn: Transaction, key: ApiKeyModel) -> None:

@@ -41,14 +41,16 @@ from chalicelib.domain import DomainError, Unavailable
 from chalicelib.store.models import WalletModel
 
 # Error codes that say the request was refused before anything was applied.
-NOT_APPLIED_CODES = frozenset({
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "TransactionInProgressException",  # the same token is still being processed: ask again
-    "TransactionConflictException",
-    "LimitExceededException",
-})
+NOT_APPLIED_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TransactionInProgressException",  # the same token is still being processed: ask again
+        "TransactionConflictException",
+        "LimitExceededException",
+    }
+)
 # Server-side failures: DynamoDB may or may not have applied the write.
 AMBIGUOUS_CODES = frozenset({"InternalServerError", "ServiceUnavailable", "InternalFailure"})
 # Transport failures where the request may have reached DynamoDB.
@@ -93,7 +95,7 @@ def _plain(raw: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     out: dict[str, Any] = {}
     for name, typed in raw.items():
-        (kind, value), = typed.items()
+        ((kind, value),) = typed.items()
         if kind == "N":
             out[name] = int(value) if "." not in value else float(value)
         elif kind == "BOOL":
@@ -154,8 +156,7 @@ class Transaction:
     _ops: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     attempts_made: int = 0  # requests sent by the last commit (benchmarks, tests)
 
-    def update(self, label: str, instance: Any, actions: list[Any], condition: Any = None,
-               *, return_old: bool = False) -> None:
+    def update(self, label: str, instance: Any, actions: list[Any], condition: Any = None, *, return_old: bool = False) -> None:
         kwargs = instance.get_update_kwargs_from_instance(
             actions=actions,
             condition=condition,
@@ -171,8 +172,9 @@ class Transaction:
         )
         self._ops.append((label, "Put", kwargs))
 
-    def check(self, label: str, model_cls: Any, hash_key: Any, range_key: Any = None,
-              condition: Any = None, *, return_old: bool = False) -> None:
+    def check(
+        self, label: str, model_cls: Any, hash_key: Any, range_key: Any = None, condition: Any = None, *, return_old: bool = False
+    ) -> None:
         kwargs = model_cls.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)
         if return_old:
             kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
@@ -189,8 +191,7 @@ class Transaction:
         TransactionFailed (a request DynamoDB will never accept).
         """
         connection = connection if connection is not None else _connection()
-        request = {"TransactItems": [{op: kwargs} for _, op, kwargs in self._ops],
-                   "ClientRequestToken": uuid.uuid4().hex}
+        request = {"TransactItems": [{op: kwargs} for _, op, kwargs in self._ops], "ClientRequestToken": uuid.uuid4().hex}
         ambiguous: BaseException | None = None
         self.attempts_made = 0
         for attempt in range(attempts):

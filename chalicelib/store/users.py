@@ -11,8 +11,16 @@ from chalicelib.store.transaction import Transaction
 
 def new_user(user_id: str, workspace_id: str, email: str, *, role: str, is_admin: bool, now: datetime) -> UserModel:
     """An active user with default settings; emails are kept lower-case."""
-    return UserModel(user_id, workspace_id=workspace_id, email=email.lower(), role=role, is_admin=is_admin,
-                     status="active", settings={}, created_at=now)
+    return UserModel(
+        user_id,
+        workspace_id=workspace_id,
+        email=email.lower(),
+        role=role,
+        is_admin=is_admin,
+        status="active",
+        settings={},
+        created_at=now,
+    )
 
 
 def add_new(txn: Transaction, user: UserModel) -> None:

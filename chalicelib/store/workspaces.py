@@ -41,9 +41,19 @@ def _listing_attributes(workspace_id: str, name: str) -> dict[str, str]:
 def new_workspace(workspace_id: str, name: str, plan: str, owner_user_id: str, now: datetime) -> WorkspaceModel:
     """An active workspace with no overrides, listed from the start."""
     listing = _listing_attributes(workspace_id, name)
-    return WorkspaceModel(workspace_id, name=name, plan=plan, status="active", owner_user_id=owner_user_id,
-                          limits={}, billing={}, created_at=now, list_shard=listing["list_shard"],
-                          name_lower=listing["name_lower"], id_lower=listing["id_lower"])
+    return WorkspaceModel(
+        workspace_id,
+        name=name,
+        plan=plan,
+        status="active",
+        owner_user_id=owner_user_id,
+        limits={},
+        billing={},
+        created_at=now,
+        list_shard=listing["list_shard"],
+        name_lower=listing["name_lower"],
+        id_lower=listing["id_lower"],
+    )
 
 
 def add_new(txn: Transaction, workspace: WorkspaceModel, wallet: WalletModel, grant: LedgerEntryModel) -> None:
@@ -63,8 +73,9 @@ def get(workspace_id: str, *, consistent: bool = True) -> WorkspaceModel | None:
 
 def set_limits_in(txn: Transaction, workspace_id: str, overrides: dict[str, Any]) -> None:
     """Replace the workspace's limit overrides (it must exist)."""
-    txn.update("workspace", WorkspaceModel(workspace_id), [WorkspaceModel.limits.set(overrides)],
-               WorkspaceModel.workspace_id.exists())
+    txn.update(
+        "workspace", WorkspaceModel(workspace_id), [WorkspaceModel.limits.set(overrides)], WorkspaceModel.workspace_id.exists()
+    )
 
 
 def set_banned_in(txn: Transaction, workspace: WorkspaceModel, banned: bool, reason: str) -> None:
@@ -73,8 +84,7 @@ def set_banned_in(txn: Transaction, workspace: WorkspaceModel, banned: bool, rea
     status = WorkspaceModel.status.set("banned" if banned else "active")
     why = WorkspaceModel.ban_reason.set(reason) if banned else WorkspaceModel.ban_reason.remove()
     txn.update("target", workspace, [status, why])
-    txn.update("wallet", WalletModel(workspace.workspace_id), [WalletModel.banned.set(banned)],
-               WalletModel.workspace_id.exists())
+    txn.update("wallet", WalletModel(workspace.workspace_id), [WalletModel.banned.set(banned)], WalletModel.workspace_id.exists())
 
 
 # --- the admin listing -------------------------------------------------------------------------
@@ -117,8 +127,9 @@ def _read(shard: _Shard, before: str | None, condition: Any, window: int) -> Non
     """One Query on the shard (exactly one request: the page iterator, not the item iterator,
     which would keep paging while a filter drops items)."""
     key = WorkspaceModel.workspace_id < before if before else None
-    result = WorkspaceModel.listing.query(shard.name, key, filter_condition=condition, scan_index_forward=False,
-                                          page_size=window, last_evaluated_key=shard.start)
+    result = WorkspaceModel.listing.query(
+        shard.name, key, filter_condition=condition, scan_index_forward=False, page_size=window, last_evaluated_key=shard.start
+    )
     page = next(result.page_iter)
     shard.found += [WorkspaceModel.from_raw_data(raw) for raw in page.get("Items", [])]
     shard.start = result.page_iter.last_evaluated_key
@@ -143,8 +154,11 @@ def list_page(limit: int, before: str | None, where: ListingFilter) -> tuple[lis
         for _ in range(MAX_ROUNDS):
             list(pool.map(lambda s: _read(s, before, condition, window), [s for s in shards if not s.done]))
             edge = _edge(shards)
-            ready = sorted((w for s in shards for w in s.found if edge is None or w.workspace_id >= edge),
-                           key=lambda w: w.workspace_id, reverse=True)
+            ready = sorted(
+                (w for s in shards for w in s.found if edge is None or w.workspace_id >= edge),
+                key=lambda w: w.workspace_id,
+                reverse=True,
+            )
             if edge is None or len(ready) >= limit:
                 break
     page = ready[:limit]
@@ -158,8 +172,9 @@ def backfill_listing() -> int:
     one-off scan for a deployed stage; new workspaces get them at creation). Returns how many."""
     done = 0
     for ws in WorkspaceModel.scan(WorkspaceModel.list_shard.does_not_exist()):
-        actions = [getattr(WorkspaceModel, name).set(value)
-                   for name, value in _listing_attributes(ws.workspace_id, ws.name).items()]
+        actions = [
+            getattr(WorkspaceModel, name).set(value) for name, value in _listing_attributes(ws.workspace_id, ws.name).items()
+        ]
         ws.update(actions=actions, condition=WorkspaceModel.list_shard.does_not_exist())
         done += 1
     return done

@@ -46,8 +46,9 @@ def current_balance(workspace: WorkspaceModel) -> dict[str, Any]:
     return balance_of(workspace, wallet)
 
 
-def ledger_page(workspace_id: str, limit: int,
-                cursor: dict[str, Any] | None) -> tuple[list[LedgerEntryModel], dict[str, Any] | None]:
+def ledger_page(
+    workspace_id: str, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[LedgerEntryModel], dict[str, Any] | None]:
     """The workspace's ledger entries, newest first, and where the next page starts."""
     return ledger_entries.page(workspace_id, limit, cursor)
 

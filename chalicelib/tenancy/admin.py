@@ -74,12 +74,19 @@ class BanChange:
 
 def catalog() -> Catalog:
     """Plans, providers and models, job statuses, scheduled tasks, overridable limits, credit value."""
-    return Catalog(tuple(PLANS), tuple(sorted(MODELS)), JOB_STATUSES, tuple(SCHEDULED),
-                   tuple(name for name in OVERRIDABLE if name != "providers"), CREDIT_LIST_PRICE_MICRO_USD)
+    return Catalog(
+        tuple(PLANS),
+        tuple(sorted(MODELS)),
+        JOB_STATUSES,
+        tuple(SCHEDULED),
+        tuple(name for name in OVERRIDABLE if name != "providers"),
+        CREDIT_LIST_PRICE_MICRO_USD,
+    )
 
 
-def list_workspaces(limit: int, before: str | None, *, status: str | None, plan: str | None,
-                    query: str) -> tuple[list[WorkspaceModel], str | None]:
+def list_workspaces(
+    limit: int, before: str | None, *, status: str | None, plan: str | None, query: str
+) -> tuple[list[WorkspaceModel], str | None]:
     """A page of workspaces, newest first, from the listing index (never a scan), and where the
     next page starts."""
     if status and status not in WORKSPACE_STATUSES:
@@ -109,8 +116,9 @@ def adjust_credits(workspace_id: str, amount: int, *, reason: str, actor: str) -
     try:
         entry = adjust(workspace_id, amount, reason=reason, actor=actor, now=clock.now())
     except InsufficientForAdjustment as short:
-        raise DeductionTooLarge(f"a deduction of {-amount} would make available negative; {short.available} available",
-                                available=short.available) from None
+        raise DeductionTooLarge(
+            f"a deduction of {-amount} would make available negative; {short.available} available", available=short.available
+        ) from None
     if entry is None:  # only a grant keyed on a source can be a repeat; this one has none
         raise RuntimeError("an adjustment without a source was treated as a repeat")
     return entry
@@ -132,8 +140,15 @@ def ban_workspace(workspace_id: str, banned: bool, *, actor: str, reason: str) -
     status = "banned" if banned else "active"
     txn = Transaction()
     workspaces.set_banned_in(txn, ws, banned, reason)
-    audit_in(txn, workspace_id, actor, f"workspace.{'ban' if banned else 'unban'}", before={"status": ws.status},
-             after={"status": status, "id": workspace_id}, reason=reason)
+    audit_in(
+        txn,
+        workspace_id,
+        actor,
+        f"workspace.{'ban' if banned else 'unban'}",
+        before={"status": ws.status},
+        after={"status": status, "id": workspace_id},
+        reason=reason,
+    )
     txn.commit()
     return BanChange(workspace_id, status)
 
@@ -144,8 +159,15 @@ def ban_user(user_id: str, banned: bool, *, actor: str, reason: str) -> BanChang
     status = "banned" if banned else "active"
     txn = Transaction()
     users.set_banned_in(txn, user, banned)
-    audit_in(txn, user.workspace_id, actor, f"user.{'ban' if banned else 'unban'}", before={"status": user.status},
-             after={"status": status, "id": user_id}, reason=reason)
+    audit_in(
+        txn,
+        user.workspace_id,
+        actor,
+        f"user.{'ban' if banned else 'unban'}",
+        before={"status": user.status},
+        after={"status": status, "id": user_id},
+        reason=reason,
+    )
     txn.commit()
     return BanChange(user_id, status)
 

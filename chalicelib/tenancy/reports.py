@@ -24,8 +24,20 @@ from chalicelib.tenancy.service import get_workspace
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
 USAGE_STATUSES = ("succeeded", "failed")  # the rollups count these two side by side
-LEDGER_COLUMNS = ("created_at", "entry_id", "type", "amount", "held_delta", "job_id", "user_id", "provider", "model",
-                  "cost_micro_usd", "source", "reason")
+LEDGER_COLUMNS = (
+    "created_at",
+    "entry_id",
+    "type",
+    "amount",
+    "held_delta",
+    "job_id",
+    "user_id",
+    "provider",
+    "model",
+    "cost_micro_usd",
+    "source",
+    "reason",
+)
 USAGE_CSV_COLUMNS = ("day", "workspace_id", "provider", "model", *FIELDS)
 
 
@@ -48,8 +60,11 @@ class Filters:
 
     def admits(self, *, user_id: str | None, provider: str | None, model: str | None) -> bool:
         """True when a row of that user, provider and model passes the filters."""
-        return ((not self.user_id or user_id == self.user_id) and (not self.provider or provider == self.provider)
-                and (not self.model or model == self.model))
+        return (
+            (not self.user_id or user_id == self.user_id)
+            and (not self.provider or provider == self.provider)
+            and (not self.model or model == self.model)
+        )
 
 
 @dataclass(frozen=True)
@@ -70,8 +85,9 @@ def _usage_rows(where: Filters, start: datetime, end: datetime, group_by: GroupB
     if group_by == GroupBy.USER and not where.workspace_id:
         raise InvalidQuery("group_by=user needs workspace_id", field="group_by")
     if where.workspace_id:
-        rows = rollups.workspace_usage(where.workspace_id, start, end, group_by, provider=where.provider,
-                                       model=where.model, user_id=where.user_id)
+        rows = rollups.workspace_usage(
+            where.workspace_id, start, end, group_by, provider=where.provider, model=where.model, user_id=where.user_id
+        )
     else:
         rows = rollups.platform_usage(start, end, group_by, provider=where.provider, model=where.model)
     if status:  # rollups count succeeded (`jobs`) and `failed` jobs side by side
@@ -87,8 +103,9 @@ def usage(where: Filters, start: datetime, end: datetime, group_by: str, status:
     return UsageReport(group_by, rows, top, rollups.totals(rows, CREDIT_LIST_PRICE_MICRO_USD))
 
 
-def usage_table(where: Filters, start: datetime, end: datetime, group_by: str,
-                status: str | None) -> tuple[tuple[str, ...], Iterable[list[Any]]]:
+def usage_table(
+    where: Filters, start: datetime, end: datetime, group_by: str, status: str | None
+) -> tuple[tuple[str, ...], Iterable[list[Any]]]:
     """The usage CSV's columns and rows: a grouping's rows, or one row per workspace, day, provider
     and model (one rollup query per workspace that spent in those months)."""
     grouped = rollups.grouping(group_by, rollups.REPORT_GROUPINGS)
@@ -102,15 +119,21 @@ def usage_table(where: Filters, start: datetime, end: datetime, group_by: str,
 
 
 def _workspace_day_rows(where: Filters, start: datetime, end: datetime) -> list[list[Any]]:
-    spenders = [where.workspace_id] if where.workspace_id else sorted(
-        r["key"] for r in rollups.top_workspaces(start, end, limit=100_000))
-    return [[row["day"], ws, row["provider"], row["model"], *(row[name] for name in FIELDS)]
-            for ws in spenders
-            for row in rollups.workspace_day_model_rows(ws, start, end, provider=where.provider, model=where.model)]
+    spenders = (
+        [where.workspace_id]
+        if where.workspace_id
+        else sorted(r["key"] for r in rollups.top_workspaces(start, end, limit=100_000))
+    )
+    return [
+        [row["day"], ws, row["provider"], row["model"], *(row[name] for name in FIELDS)]
+        for ws in spenders
+        for row in rollups.workspace_day_model_rows(ws, start, end, provider=where.provider, model=where.model)
+    ]
 
 
-def find_jobs(where: Filters, status: str | None, start: datetime, end: datetime, limit: int,
-              cursor: dict[str, Any] | None) -> tuple[list[JobRecord], dict[str, Any] | None]:
+def find_jobs(
+    where: Filters, status: str | None, start: datetime, end: datetime, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[JobRecord], dict[str, Any] | None]:
     """The jobs of a window ("what failed at 14:32 for X"), newest first, by workspace or by
     status; the provider, model and user filters apply to the page read."""
     if status and status not in JOB_STATUSES:
@@ -126,8 +149,7 @@ def find_jobs(where: Filters, status: str | None, start: datetime, end: datetime
 def denials(where: Filters, start: datetime, end: datetime, limit: int) -> list[DenialModel]:
     """Refused admissions in a window, newest first: the other half of "what happened at 14:32"."""
     where.check()
-    return [d for d in find_denials(where.workspace_id, start, end, limit)
-            if not where.user_id or d.user_id == where.user_id]
+    return [d for d in find_denials(where.workspace_id, start, end, limit) if not where.user_id or d.user_id == where.user_id]
 
 
 def ledger_table(where: Filters, start: datetime, end: datetime) -> Iterator[list[Any]]:
@@ -142,5 +164,17 @@ def ledger_table(where: Filters, start: datetime, end: datetime) -> Iterator[lis
 
 def _ledger_row(e: LedgerEntryModel) -> list[Any]:
     cost = int((e.details or {}).get("cost_micro_usd", 0) or 0)
-    return [clock.iso(e.created_at), e.entry_id, e.type, int(e.amount), int(e.held_delta), e.job_id or "",
-            e.user_id or "", e.provider or "", e.model or "", cost, e.source or "", e.reason or ""]
+    return [
+        clock.iso(e.created_at),
+        e.entry_id,
+        e.type,
+        int(e.amount),
+        int(e.held_delta),
+        e.job_id or "",
+        e.user_id or "",
+        e.provider or "",
+        e.model or "",
+        cost,
+        e.source or "",
+        e.reason or "",
+    ]

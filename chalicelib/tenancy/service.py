@@ -45,8 +45,9 @@ def _key_for(user: UserModel, name: str, secret: str, now: datetime) -> ApiKeyMo
     return keys.new_key(user, ids.new_id("key", now), name, ids.hash_secret(secret), secret[:KEY_PREFIX_CHARS], now)
 
 
-def create_workspace(name: str, owner_email: str, plan: str, *, actor: str = "system",
-                     is_admin: bool = False, secret: str | None = None) -> NewWorkspace:
+def create_workspace(
+    name: str, owner_email: str, plan: str, *, actor: str = "system", is_admin: bool = False, secret: str | None = None
+) -> NewWorkspace:
     """A workspace, its owner, the owner's first key and the wallet with the plan's allowance, in
     one transaction with its audit row. `secret` fixes the first key's secret (the local stack's
     bootstrap admin); otherwise a new one is made."""
@@ -61,8 +62,7 @@ def create_workspace(name: str, owner_email: str, plan: str, *, actor: str = "sy
     workspaces.add_new(txn, workspace, wallet, grant)
     users.add_new(txn, owner)
     keys.add_new(txn, key)
-    audit_in(txn, ws_id, actor, "workspace.create", after={"name": name, "plan": plan, "owner_email": owner_email},
-             now=now)
+    audit_in(txn, ws_id, actor, "workspace.create", after={"name": name, "plan": plan, "owner_email": owner_email}, now=now)
     txn.commit()
     return NewWorkspace(workspace, owner, key, secret)
 

@@ -18,8 +18,16 @@ from tests.stack import ROOT, Stack, start_stack, stop_stack
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @dataclass
@@ -40,8 +48,9 @@ def seeded_stack() -> Iterator[Seeded]:
     for line in stack.lines:
         match = pattern.match(line.strip())
         if match:
-            workspaces.append({"name": match["name"], "plan": match["plan"], "workspace_id": match["id"],
-                               "api_key": match["key"]})
+            workspaces.append(
+                {"name": match["name"], "plan": match["plan"], "workspace_id": match["id"], "api_key": match["key"]}
+            )
     assert len(workspaces) == 2, "".join(stack.lines)
     yield Seeded(stack, workspaces)
     stop_stack(stack)
@@ -61,8 +70,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture()
 def page(browser: Any, seeded_stack: Seeded) -> Iterator[Any]:
-    context = browser.new_context(base_url=seeded_stack.stack.base, accept_downloads=True,
-                                  viewport={"width": 1400, "height": 1000}, timezone_id="UTC")
+    context = browser.new_context(
+        base_url=seeded_stack.stack.base, accept_downloads=True, viewport={"width": 1400, "height": 1000}, timezone_id="UTC"
+    )
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -72,8 +72,10 @@ def _range(days: int) -> tuple[str, str]:
 
 def wait_painted(page: Any, names: set[str], at_least: int) -> list[dict[str, Any]]:
     """Wait until the named charts have drawn (Chart.js animates), then read them."""
-    page.wait_for_function("([names, n]) => (" + PAINTED + ")().filter((c) => names.includes(c.name) && c.painted > n)"
-                           ".length === names.length", arg=[sorted(names), at_least])
+    page.wait_for_function(
+        "([names, n]) => (" + PAINTED + ")().filter((c) => names.includes(c.name) && c.painted > n).length === names.length",
+        arg=[sorted(names), at_least],
+    )
     return page.evaluate(PAINTED)
 
 
@@ -108,8 +110,9 @@ def test_filter_by_workspace_lives_in_the_url_and_survives_a_reload(page, seeded
     assert page.input_value("#filters select[name=provider]") == "openai"
     start, end = _range(29)
     open_view(page, f"#/overview?from={start}&to={end}&workspace_id={acme['workspace_id']}&provider=openai", "overview")
-    expected = api(seeded_stack, "/admin/api/usage", workspace_id=acme["workspace_id"], provider="openai",
-                   **{"from": start, "to": end})["totals"]["credits"]
+    expected = api(
+        seeded_stack, "/admin/api/usage", workspace_id=acme["workspace_id"], provider="openai", **{"from": start, "to": end}
+    )["totals"]["credits"]
     assert kpi(page, "credits") == expected > 0
     assert "openai" in page.inner_text(".sub")
     charts = {c["name"]: c for c in wait_painted(page, {"providers"}, 500)}
@@ -179,8 +182,12 @@ def test_failures_view_lists_failed_jobs_with_a_timing_waterfall_and_denials(pag
     acme, pixel = seeded_stack.by_name("Acme Studio"), seeded_stack.by_name("Pixel Forge")
     base = seeded_stack.stack.base
     auth = {"Authorization": f"Bearer {acme['api_key']}", "Content-Type": "application/json"}
-    job = requests.post(f"{base}/v1/jobs", headers={**auth, "X-Request-Id": "browser-1432"},
-                        json={"prompt": "[fail:always] for the failures view"}, timeout=10).json()["job"]
+    job = requests.post(
+        f"{base}/v1/jobs",
+        headers={**auth, "X-Request-Id": "browser-1432"},
+        json={"prompt": "[fail:always] for the failures view"},
+        timeout=10,
+    ).json()["job"]
     deadline = time.monotonic() + 30
     while requests.get(f"{base}/v1/jobs/{job['id']}", headers=auth, timeout=10).json()["job"]["status"] != "failed":
         assert time.monotonic() < deadline, "the job did not fail in time"
@@ -234,6 +241,6 @@ def test_run_a_scheduled_job_now(page, seeded_stack):
     page.click("#confirm-ok")
     expect(page.locator("[data-result=scheduled]")).to_contain_text("reconcile:")
     text = page.inner_text("[data-result=scheduled]")
-    result = json.loads(text[text.index("{"):])
+    result = json.loads(text[text.index("{") :])
     assert result["wallets"] >= 2 and result["drifted"] == 0 and result["drift"] == [], result
     shot(page, "09-operations")

@@ -27,8 +27,14 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 def _settings() -> Any:
     from hypothesis import HealthCheck, Phase, settings
 
-    return settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize="FUZZ_SEED" not in os.environ,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize="FUZZ_SEED" not in os.environ,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def _fuzz(operation: Any, mode: Any, stack: Stack, session: requests.Session, found: list[str]) -> int:
@@ -50,8 +56,10 @@ def _fuzz(operation: Any, mode: Any, stack: Stack, session: requests.Session, fo
             return  # a request the client itself cannot send (a header with a line break, ...)
         answered[0] += 1
         if response.status_code >= 500:
-            found.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}\n"
-                         f"{case.as_curl_command(headers=headers)}")
+            found.append(
+                f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}\n"
+                f"{case.as_curl_command(headers=headers)}"
+            )
 
     if "FUZZ_SEED" in os.environ:
         run = seed(int(os.environ["FUZZ_SEED"]))(run)

@@ -17,8 +17,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
 def _workspace(stack: Stack, plan: str = "starter") -> dict[str, str]:
-    r = requests.post(f"{stack.base}/admin/api/workspaces", headers=stack.admin(),
-                      json={"name": "Acme", "owner_email": "owner@acme.test", "plan": plan}, timeout=10)
+    r = requests.post(
+        f"{stack.base}/admin/api/workspaces",
+        headers=stack.admin(),
+        json={"name": "Acme", "owner_email": "owner@acme.test", "plan": plan},
+        timeout=10,
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert set(body) >= {"workspace", "owner", "api_key"}
@@ -32,8 +36,9 @@ def _job(stack: Stack, auth: dict[str, str], job_id: str) -> dict:
 
 
 def _finished(stack: Stack, auth: dict[str, str], job_id: str, timeout: float = 30) -> dict:
-    return wait_for(lambda: (j := _job(stack, auth, job_id))["status"] in ("succeeded", "failed", "canceled") and j,
-                    timeout=timeout)
+    return wait_for(
+        lambda: (j := _job(stack, auth, job_id))["status"] in ("succeeded", "failed", "canceled") and j, timeout=timeout
+    )
 
 
 def test_curl_story(stack: Stack):
@@ -76,14 +81,18 @@ def test_cancel_queued_job(stack: Stack):
     surely still queued when it is canceled: 200 every time, never a lucky 409."""
     auth = _workspace(stack)
     ws = requests.get(f"{stack.base}/v1/me", headers=auth, timeout=10).json()["workspace"]["id"]
-    limits = requests.put(f"{stack.base}/admin/api/workspaces/{ws}/limits", headers=stack.admin(),
-                          json={"max_concurrent_jobs": 1, "reason": "e2e"}, timeout=10)
+    limits = requests.put(
+        f"{stack.base}/admin/api/workspaces/{ws}/limits",
+        headers=stack.admin(),
+        json={"max_concurrent_jobs": 1, "reason": "e2e"},
+        timeout=10,
+    )
     assert limits.status_code == 200, limits.text
-    slow = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "[slow:4000] hold the slot"},
-                         timeout=10).json()["job"]
+    slow = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "[slow:4000] hold the slot"}, timeout=10).json()[
+        "job"
+    ]
     wait_for(lambda: _job(stack, auth, slow["id"])["status"] == "running", timeout=30)
-    job = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "cancel me", "n": 2},
-                        timeout=10).json()["job"]
+    job = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "cancel me", "n": 2}, timeout=10).json()["job"]
     c = requests.post(f"{stack.base}/v1/jobs/{job['id']}/cancel", headers=auth, timeout=10)
     assert c.status_code == 200 and c.json()["job"]["status"] == "canceled", c.text
     assert _finished(stack, auth, slow["id"])["status"] == "succeeded"
@@ -105,16 +114,26 @@ def test_duplicate_delivery_makes_one_set_of_images(stack: Stack):
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"workspace_id": ws, "job_id": job["id"]}))
     done = _finished(stack, auth, job["id"])
     assert done["status"] == "succeeded" and len(done["images"]) == 2
-    wait_for(lambda: int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-                         ["Attributes"]["ApproximateNumberOfMessages"]) == 0, timeout=20)
+    wait_for(
+        lambda: (
+            int(
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+                    "ApproximateNumberOfMessages"
+                ]
+            )
+            == 0
+        ),
+        timeout=20,
+    )
     ledger = requests.get(f"{stack.base}/v1/ledger", headers=auth, timeout=10).json()["data"]
     assert len([e for e in ledger if e["type"] == "charge"]) == 1
 
 
 def test_crash_then_redelivery_settles_once(stack: Stack):
     auth = _workspace(stack)
-    job = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "[crash:before_settle] fox", "n": 1},
-                        timeout=10).json()["job"]
+    job = requests.post(
+        f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "[crash:before_settle] fox", "n": 1}, timeout=10
+    ).json()["job"]
     done = _finished(stack, auth, job["id"], timeout=30)
     assert done["status"] == "succeeded" and len(done["images"]) == 1
     ledger = requests.get(f"{stack.base}/v1/ledger", headers=auth, timeout=10).json()["data"]
@@ -123,8 +142,9 @@ def test_crash_then_redelivery_settles_once(stack: Stack):
 
 def test_repeated_crash_goes_to_dlq_and_fails_the_job(stack: Stack):
     auth = _workspace(stack)
-    job = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "[crash:always] fox", "n": 1},
-                        timeout=10).json()["job"]
+    job = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "[crash:always] fox", "n": 1}, timeout=10).json()[
+        "job"
+    ]
     done = _finished(stack, auth, job["id"], timeout=45)
     assert done["status"] == "failed" and done["error"]["code"] == "dead_lettered"
     balance = requests.get(f"{stack.base}/v1/balance", headers=auth, timeout=10).json()
@@ -133,19 +153,23 @@ def test_repeated_crash_goes_to_dlq_and_fails_the_job(stack: Stack):
 
 def test_provider_failure_fails_job_with_code(stack: Stack):
     auth = _workspace(stack)
-    job = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "[fail:safety] bad", "n": 1},
-                        timeout=10).json()["job"]
+    job = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "[fail:safety] bad", "n": 1}, timeout=10).json()[
+        "job"
+    ]
     done = _finished(stack, auth, job["id"])
     assert done["status"] == "failed" and done["error"]["code"] == "content_blocked"
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ({"prompt": 5}, 400, "invalid_request"),
-    ({}, 400, "invalid_request"),
-    ({"prompt": "x", "kind": "paint"}, 400, "invalid_request"),
-    ({"prompt": "x" * 5000}, 400, "invalid_request"),
-    ({"prompt": "x", "n": "2"}, 400, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"prompt": 5}, 400, "invalid_request"),
+        ({}, 400, "invalid_request"),
+        ({"prompt": "x", "kind": "paint"}, 400, "invalid_request"),
+        ({"prompt": "x" * 5000}, 400, "invalid_request"),
+        ({"prompt": "x", "n": "2"}, 400, "invalid_request"),
+    ],
+)
 def test_bad_input_over_http(stack: Stack, body, status, code):
     auth = _workspace(stack)
     r = requests.post(f"{stack.base}/v1/jobs", headers=auth, json=body, timeout=10)
@@ -159,8 +183,9 @@ def test_bad_json_no_key_other_tenant(stack: Stack):
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
     r = requests.post(f"{stack.base}/v1/jobs", json={"prompt": "x"}, timeout=10)
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
-    r = requests.post(f"{stack.base}/v1/jobs", headers={"Authorization": "Bearer sk_test_unknown"}, json={"prompt": "x"},
-                      timeout=10)
+    r = requests.post(
+        f"{stack.base}/v1/jobs", headers={"Authorization": "Bearer sk_test_unknown"}, json={"prompt": "x"}, timeout=10
+    )
     assert r.status_code == 401
     job = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "mine"}, timeout=10).json()["job"]
     other = _workspace(stack)
@@ -187,19 +212,40 @@ def test_what_failed_at_this_moment(stack: Stack):
 
     auth = _workspace(stack)
     ws = requests.get(f"{stack.base}/v1/me", headers=auth, timeout=10).json()["workspace"]["id"]
-    job = requests.post(f"{stack.base}/v1/jobs", headers={**auth, "X-Request-Id": "e2e-1432"},
-                        json={"prompt": "[fail:always] at this moment"}, timeout=10).json()["job"]
+    job = requests.post(
+        f"{stack.base}/v1/jobs",
+        headers={**auth, "X-Request-Id": "e2e-1432"},
+        json={"prompt": "[fail:always] at this moment"},
+        timeout=10,
+    ).json()["job"]
     assert _finished(stack, auth, job["id"])["status"] == "failed"
     # Whole seconds, as an operator types them: round up so `to` is not before the job's created_at.
     at = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    r = requests.get(f"{stack.base}/admin/api/jobs", headers=stack.admin(),
-                     params={"workspace_id": ws, "status": "failed", "from": job["created_at"], "to": at}, timeout=10)
+    r = requests.get(
+        f"{stack.base}/admin/api/jobs",
+        headers=stack.admin(),
+        params={"workspace_id": ws, "status": "failed", "from": job["created_at"], "to": at},
+        timeout=10,
+    )
     assert [j["id"] for j in r.json()["data"]] == [job["id"]]
-    env = {**os.environ, "AWS_ENDPOINT_URL": stack.moto, "TABLE_PREFIX": "imagegen-local", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_LOG_LEVEL": "ERROR"}
-    out = subprocess.run([sys.executable, "-m", "chalicelib.ops", "failures", "--workspace", ws, "--at", at, "--window", "10m"],
-                         env=env, capture_output=True, text=True, timeout=60, check=True).stdout
-    report = json.loads(out[out.index('{\n  "failed_jobs"'):].split("\n# Logs Insights")[0])
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": stack.moto,
+        "TABLE_PREFIX": "imagegen-local",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "chalicelib.ops", "failures", "--workspace", ws, "--at", at, "--window", "10m"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    report = json.loads(out[out.index('{\n  "failed_jobs"') :].split("\n# Logs Insights")[0])
     row = report["failed_jobs"][0]
     assert row["job_id"] == job["id"] and row["error"]["code"] == "provider_error"
     assert row["correlation_id"] == "e2e-1432" and row["timings"]["provider_ms"] >= 0

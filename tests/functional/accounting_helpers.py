@@ -23,14 +23,34 @@ UNLIMITED = {
 def new_job(tenant: Any, n: int = 1, provider: str = "local", model: str = "local-v1", prompt: str = "p") -> JobModel:
     now = clock.now()
     return JobModel(
-        tenant.workspace_id, ids.new_id("job", now), user_id=tenant.user_id, key_id=tenant.key_id, status="queued",
-        kind="generate", prompt=prompt, provider=provider, model=model, n=n, size="1024x1024", seed=1, params={},
-        created_at=now, images=[], usage={}, timings={},
+        tenant.workspace_id,
+        ids.new_id("job", now),
+        user_id=tenant.user_id,
+        key_id=tenant.key_id,
+        status="queued",
+        kind="generate",
+        prompt=prompt,
+        provider=provider,
+        model=model,
+        n=n,
+        size="1024x1024",
+        seed=1,
+        params={},
+        created_at=now,
+        images=[],
+        usage={},
+        timings={},
     )
 
 
-def admit(tenant: Any, n: int = 1, idempotency_key: str | None = None, request_hash: str = "h",
-          workspace: WorkspaceModel | None = None, **job_kwargs: Any) -> Any:
+def admit(
+    tenant: Any,
+    n: int = 1,
+    idempotency_key: str | None = None,
+    request_hash: str = "h",
+    workspace: WorkspaceModel | None = None,
+    **job_kwargs: Any,
+) -> Any:
     """Admit one job for `tenant` (pass `workspace` to skip reading it: benchmarks count requests)."""
     ws = workspace or WorkspaceModel.get(tenant.workspace_id)
     job = new_job(tenant, n=n, **job_kwargs)

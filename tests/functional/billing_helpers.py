@@ -44,26 +44,41 @@ def buy_pack(api: Any, fake: FakeStripe, tenant: Any, pack: str = "pack_1000") -
     return fake.complete_checkout(session_id)
 
 
-
-
 def plan_price(plan: str, interval: str = "month", **overrides: Any) -> dict[str, Any]:
     """A Stripe price of our catalog, as Stripe sends it inside a subscription."""
-    fields = {"id": new_id("price"), "lookup_key": f"{plan}_{interval}", "currency": "usd", "type": "recurring",
-              "unit_amount": PLAN_PRICES_CENTS[(plan, interval)], "recurring": {"interval": interval, "interval_count": 1}}
+    fields = {
+        "id": new_id("price"),
+        "lookup_key": f"{plan}_{interval}",
+        "currency": "usd",
+        "type": "recurring",
+        "unit_amount": PLAN_PRICES_CENTS[(plan, interval)],
+        "recurring": {"interval": interval, "interval_count": 1},
+    }
     return stripe_object("price", **{**fields, **overrides})
 
 
 def plan_items(plan: str, interval: str = "month", **overrides: Any) -> dict[str, Any]:
     """A subscription's `items` list holding one plan price."""
-    return {"object": "list", "has_more": False, "data": [{
-        "object": "subscription_item", "id": new_id("si"), "quantity": 1, "current_period_end": 2_000_000_000,
-        "price": plan_price(plan, interval, **overrides)}]}
+    return {
+        "object": "list",
+        "has_more": False,
+        "data": [
+            {
+                "object": "subscription_item",
+                "id": new_id("si"),
+                "quantity": 1,
+                "current_period_end": 2_000_000_000,
+                "price": plan_price(plan, interval, **overrides),
+            }
+        ],
+    }
 
 
 def subscribe(api: Any, fake: FakeStripe, tenant: Any, plan: str, interval: str = "month") -> list[dict[str, Any]]:
     """Subscription checkout through the fake: created, checkout.session.completed, invoice.paid."""
-    status, body, _ = call(api, "POST", "/v1/billing/checkout", tenant, {"kind": "subscription", "plan": plan,
-                                                                         "interval": interval})
+    status, body, _ = call(
+        api, "POST", "/v1/billing/checkout", tenant, {"kind": "subscription", "plan": plan, "interval": interval}
+    )
     assert status == 200, body
     return fake.complete_checkout(body["url"].rsplit("/", 1)[1])
 
@@ -71,8 +86,9 @@ def subscribe(api: Any, fake: FakeStripe, tenant: Any, plan: str, interval: str 
 def snapshot(*, rejected: bool = False) -> dict[str, list[str]]:
     """Every row of every table (the rejected-events table only when asked), comparable."""
     models = [m for m in ALL_MODELS if rejected or m is not RejectedEventModel]
-    return {m.table_suffix: sorted(json.dumps(item.serialize(), sort_keys=True, default=str) for item in m.scan())
-            for m in models}
+    return {
+        m.table_suffix: sorted(json.dumps(item.serialize(), sort_keys=True, default=str) for item in m.scan()) for m in models
+    }
 
 
 def rejected_rows(event_id: str) -> list[Any]:
@@ -97,8 +113,9 @@ class World:
 def build_world(api: Any, fake: FakeStripe, tenant: Any, free: Any) -> World:
     pack = buy_pack(api, fake, tenant, "pack_5000")
     assert [post(api, e)[1]["outcome"] for e in pack] == ["applied", "duplicate"]
-    status, body, _ = call(api, "PUT", "/v1/billing/auto-topup", tenant,
-                           {"enabled": True, "threshold": 10, "amount": 500, "monthly_cap": 5000})
+    status, body, _ = call(
+        api, "PUT", "/v1/billing/auto-topup", tenant, {"enabled": True, "threshold": 10, "amount": 500, "monthly_cap": 5000}
+    )
     assert status == 200, body
     sub = subscribe(api, fake, tenant, "starter")
     assert [post(api, e)[1]["outcome"] for e in sub] == ["applied", "applied", "duplicate"]

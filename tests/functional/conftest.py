@@ -24,8 +24,6 @@ def fake(aws, monkeypatch) -> Any:
     gateway.reset()
 
 
-
-
 @pytest.fixture()
 def provider_fakes(monkeypatch) -> Any:
     """Local fakes of the OpenAI and Gemini wire formats; the SDKs pointed at them."""

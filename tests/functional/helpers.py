@@ -25,23 +25,32 @@ def app_client() -> Iterator[Any]:
     from chalicelib.settings import reset_settings
 
     with Client(chalice_app.app, stage_name="local") as client:
-        os.environ.update({"STAGE": "test", "POWERTOOLS_METRICS_NAMESPACE": "ImageGenTest",
-                           "POWERTOOLS_LOG_LEVEL": "WARNING"})
+        os.environ.update({"STAGE": "test", "POWERTOOLS_METRICS_NAMESPACE": "ImageGenTest", "POWERTOOLS_LOG_LEVEL": "WARNING"})
         reset_settings()
         yield client
     reset_settings()
 
 
-def call(api: Any, method: str, path: str, tenant: Any = None, body: Any = None,
-         headers: dict[str, str] | None = None, raw: bytes | str | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
+def call(
+    api: Any,
+    method: str,
+    path: str,
+    tenant: Any = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | str | None = None,
+) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Make one request; returns (status, json body, headers)."""
     h = {"Content-Type": "application/json"}
     if tenant is not None:
         h.update(tenant.auth)
     h.update(headers or {})
     payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
-    response = getattr(api.http, method.lower())(path, headers=h, body=payload) if payload is not None else \
-        getattr(api.http, method.lower())(path, headers=h)
+    response = (
+        getattr(api.http, method.lower())(path, headers=h, body=payload)
+        if payload is not None
+        else getattr(api.http, method.lower())(path, headers=h)
+    )
     text = response.body.decode() if isinstance(response.body, bytes) else response.body
     try:
         data = json.loads(text) if text else {}
@@ -54,8 +63,11 @@ def receive(max_messages: int = 10, queue_name: str | None = None) -> list[dict[
     """Raw `receive_message` output (attributes included) from the jobs queue."""
     name = queue_name or get_settings().jobs_queue_name
     response = client("sqs").receive_message(
-        QueueUrl=queue_url(name), MaxNumberOfMessages=max_messages, WaitTimeSeconds=0,
-        AttributeNames=["All"], MessageAttributeNames=["All"],
+        QueueUrl=queue_url(name),
+        MaxNumberOfMessages=max_messages,
+        WaitTimeSeconds=0,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
     )
     return response.get("Messages", [])
 
@@ -97,9 +109,11 @@ def purge() -> None:
     sqs = client("sqs")
     url = queue_url(get_settings().jobs_queue_name)
     while True:
-        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                   VisibilityTimeout=0).get("Messages", [])
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=0).get(
+            "Messages", []
+        )
         if not msgs:
             return
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]
+        )

@@ -214,9 +214,21 @@ def test_dead_lettered_job_fails_with_code_and_releases_once(api, make_tenant):
     purge()
     t = make_tenant(limits=UNLIMITED)
     _, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "doomed", "n": 2})
-    event = {"Records": [{"messageId": "m1", "receiptHandle": "r", "body": json.dumps(
-        {"workspace_id": t.workspace_id, "job_id": body["job"]["id"]}), "attributes": {}, "messageAttributes": {},
-        "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:1:dlq", "awsRegion": "us-east-1"}]}
+    event = {
+        "Records": [
+            {
+                "messageId": "m1",
+                "receiptHandle": "r",
+                "body": json.dumps({"workspace_id": t.workspace_id, "job_id": body["job"]["id"]}),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:1:dlq",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
     assert handle_dead_letters(event, None) == {"released": 1}
     assert handle_dead_letters(event, None) == {"released": 0}
     job = JobModel.get(t.workspace_id, body["job"]["id"])
@@ -318,11 +330,13 @@ def test_monthly_reset_twice_late_and_concurrently_changes_nothing_more(fresh_aw
 
 def test_admin_credit_adjustment_is_audited_and_in_ledger(api, make_tenant, admin):
     t = make_tenant(plan="free")
-    status, body, _ = call(api, "POST", f"/admin/api/workspaces/{t.workspace_id}/credits", admin,
-                           {"amount": 25, "reason": "goodwill"})
+    status, body, _ = call(
+        api, "POST", f"/admin/api/workspaces/{t.workspace_id}/credits", admin, {"amount": 25, "reason": "goodwill"}
+    )
     assert status == 201 and body["entry"]["amount"] == 25
-    status, err, _ = call(api, "POST", f"/admin/api/workspaces/{t.workspace_id}/credits", admin,
-                          {"amount": -1000, "reason": "too much"})
+    status, err, _ = call(
+        api, "POST", f"/admin/api/workspaces/{t.workspace_id}/credits", admin, {"amount": -1000, "reason": "too much"}
+    )
     assert status == 409 and err["error"]["available"] == 75
     status, err, _ = call(api, "POST", f"/admin/api/workspaces/{t.workspace_id}/credits", t, {"amount": 5, "reason": "me"})
     assert status == 403

@@ -52,24 +52,27 @@ def test_every_admin_endpoint_refuses_non_admins_and_anonymous(api, make_tenant)
     assert status == 200 and me["purchased"] == 0
 
 
-@pytest.mark.parametrize("method,suffix,body,field", [
-    ("POST", "credits", {"amount": 1.5, "reason": "x"}, "amount"),
-    ("POST", "credits", {"amount": True, "reason": "x"}, "amount"),
-    ("POST", "credits", {"amount": None, "reason": "x"}, "amount"),
-    ("POST", "credits", {"amount": 5, "reason": 7}, "reason"),
-    ("POST", "credits", {"amount": 5, "reason": "x" * 501}, "reason"),
-    ("POST", "credits", {"amount": 5, "reason": "x", "actor": "me"}, "actor"),
-    ("PUT", "limits", {"requests_per_minute": -1}, "requests_per_minute"),
-    ("PUT", "limits", {"requests_per_minute": "9"}, "requests_per_minute"),
-    ("PUT", "limits", {"tokens_per_day": 10**13}, "tokens_per_day"),
-    ("PUT", "limits", {"max_concurrent_jobs": 2.0}, "max_concurrent_jobs"),
-    ("PUT", "limits", {"providers": "local"}, "providers"),
-    ("PUT", "limits", {"reason": ["x"]}, "reason"),
-    ("POST", "ban", {}, "reason"),
-    ("POST", "ban", {"reason": ""}, "reason"),
-    ("POST", "ban", {"reason": 1}, "reason"),
-    ("POST", "unban", {"reason": 1}, "reason"),
-])
+@pytest.mark.parametrize(
+    "method,suffix,body,field",
+    [
+        ("POST", "credits", {"amount": 1.5, "reason": "x"}, "amount"),
+        ("POST", "credits", {"amount": True, "reason": "x"}, "amount"),
+        ("POST", "credits", {"amount": None, "reason": "x"}, "amount"),
+        ("POST", "credits", {"amount": 5, "reason": 7}, "reason"),
+        ("POST", "credits", {"amount": 5, "reason": "x" * 501}, "reason"),
+        ("POST", "credits", {"amount": 5, "reason": "x", "actor": "me"}, "actor"),
+        ("PUT", "limits", {"requests_per_minute": -1}, "requests_per_minute"),
+        ("PUT", "limits", {"requests_per_minute": "9"}, "requests_per_minute"),
+        ("PUT", "limits", {"tokens_per_day": 10**13}, "tokens_per_day"),
+        ("PUT", "limits", {"max_concurrent_jobs": 2.0}, "max_concurrent_jobs"),
+        ("PUT", "limits", {"providers": "local"}, "providers"),
+        ("PUT", "limits", {"reason": ["x"]}, "reason"),
+        ("POST", "ban", {}, "reason"),
+        ("POST", "ban", {"reason": ""}, "reason"),
+        ("POST", "ban", {"reason": 1}, "reason"),
+        ("POST", "unban", {"reason": 1}, "reason"),
+    ],
+)
 def test_bad_action_bodies_are_400_and_change_nothing(api, make_tenant, admin, method, suffix, body, field):
     t = make_tenant()
     before = call(api, "GET", f"/admin/api/workspaces/{t.workspace_id}", admin)[1]
@@ -80,10 +83,20 @@ def test_bad_action_bodies_are_400_and_change_nothing(api, make_tenant, admin, m
     assert after["workspace"]["status"] == "active" and after["audit"] == before["audit"]
 
 
-@pytest.mark.parametrize("query", [
-    "group_by=week", "provider=dalle", "user_id=usr_x", "from=2026-13-01", "from=2026-11-20&to=2026-11-01",
-    "from=2024-01-01&to=2026-01-01", "workspace_id=%27%3Bdrop", "status=queued", "workspace_id=" + "w" * 101,
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "group_by=week",
+        "provider=dalle",
+        "user_id=usr_x",
+        "from=2026-13-01",
+        "from=2026-11-20&to=2026-11-01",
+        "from=2024-01-01&to=2026-01-01",
+        "workspace_id=%27%3Bdrop",
+        "status=queued",
+        "workspace_id=" + "w" * 101,
+    ],
+)
 def test_bad_usage_queries_are_400(api, admin, query):
     status, err, _ = call(api, "GET", f"/admin/api/usage?{query}", admin)
     assert status == 400 and err["error"]["code"] == "invalid_request", query
@@ -91,11 +104,16 @@ def test_bad_usage_queries_are_400(api, admin, query):
 
 def test_bad_report_and_window_queries_are_400(api, admin, make_tenant):
     t = make_tenant()
-    for path in ("/admin/api/reports/usage.csv?group_by=hour", "/admin/api/reports/ledger.csv",
-                 "/admin/api/reports/ledger.csv?workspace_id=ws_missing&from=x",
-                 "/admin/api/reports/usage.csv?group_by=workspace_day_provider&workspace_id=w&user_id=u",
-                 "/admin/api/jobs?status=exploded", "/admin/api/jobs?provider=nope", "/admin/api/denials?from=nope",
-                 f"/admin/api/usage?workspace_id={t.workspace_id}&user_id={t.user_id}&group_by=provider"):
+    for path in (
+        "/admin/api/reports/usage.csv?group_by=hour",
+        "/admin/api/reports/ledger.csv",
+        "/admin/api/reports/ledger.csv?workspace_id=ws_missing&from=x",
+        "/admin/api/reports/usage.csv?group_by=workspace_day_provider&workspace_id=w&user_id=u",
+        "/admin/api/jobs?status=exploded",
+        "/admin/api/jobs?provider=nope",
+        "/admin/api/denials?from=nope",
+        f"/admin/api/usage?workspace_id={t.workspace_id}&user_id={t.user_id}&group_by=provider",
+    ):
         status, err, _ = call(api, "GET", path, admin)
         assert status == 400 and err["error"]["code"] == "invalid_request", path
     assert call(api, "GET", "/admin/api/reports/ledger.csv?workspace_id=ws_missing", admin)[0] == 404
@@ -118,8 +136,13 @@ def test_every_action_is_audited_with_actor_before_after_and_reason(api, make_te
     detail = call(api, "GET", ws, admin)[1]
     assert detail["balance"]["available"] == available + 300
     audit = {a["action"] + ":" + (a["reason"] or ""): a for a in detail["audit"]}
-    for key in ("workspace.limits:throttle", "workspace.ban:chargeback fraud", "workspace.unban:cleared by support",
-                "user.ban:abuse", "user.unban:appeal"):
+    for key in (
+        "workspace.limits:throttle",
+        "workspace.ban:chargeback fraud",
+        "workspace.unban:cleared by support",
+        "user.ban:abuse",
+        "user.unban:appeal",
+    ):
         assert audit[key]["actor"] == admin.user_id and audit[key]["after"] is not None, key
         assert audit[key]["before"] is not None, key
     assert audit["workspace.ban:chargeback fraud"]["before"] == {"status": "active"}
@@ -134,22 +157,25 @@ def test_every_action_is_audited_with_actor_before_after_and_reason(api, make_te
     assert status == 200 and ran["name"] == "release_stale_holds"
     from chalicelib.store.models import AuditModel
 
-    runs = [a for a in AuditModel.query("platform", scan_index_forward=False, limit=20)
-            if a.action == "scheduled.release_stale_holds" and a.reason == "stuck holds"]
+    runs = [
+        a
+        for a in AuditModel.query("platform", scan_index_forward=False, limit=20)
+        if a.action == "scheduled.release_stale_holds" and a.reason == "stuck holds"
+    ]
     assert runs and runs[0].actor == admin.user_id and runs[0].after["result"] == ran["result"]
 
 
 def test_ledger_csv_is_the_workspace_ledger_and_defuses_formulas(api, admin, make_tenant, frozen_clock):
     t = make_tenant()
     ws = f"/admin/api/workspaces/{t.workspace_id}"
-    call(api, "POST", f"{ws}/credits", admin, {"amount": 40, "reason": "=HYPERLINK(\"http://evil\")"})
-    call(api, "POST", f"{ws}/credits", admin, {"amount": -15, "reason": "plain, with \"quotes\""})
+    call(api, "POST", f"{ws}/credits", admin, {"amount": 40, "reason": '=HYPERLINK("http://evil")'})
+    call(api, "POST", f"{ws}/credits", admin, {"amount": -15, "reason": 'plain, with "quotes"'})
     status, headers, rows = _csv(api, f"/admin/api/reports/ledger.csv?workspace_id={t.workspace_id}", admin)
     assert status == 200 and headers["Content-Disposition"].startswith(f'attachment; filename="ledger-{t.workspace_id}-')
     header, body = rows[0], rows[1:]
     assert header[:5] == ["created_at", "entry_id", "type", "amount", "held_delta"]
     reasons = {r[header.index("reason")]: int(r[header.index("amount")]) for r in body if r[2] == "adjust"}
-    assert reasons == {"'=HYPERLINK(\"http://evil\")": 40, "plain, with \"quotes\"": -15}
+    assert reasons == {'\'=HYPERLINK("http://evil")': 40, 'plain, with "quotes"': -15}
     # Oldest first, and a range that ends before them is empty.
     assert [r[1] for r in body] == sorted(r[1] for r in body)
     yesterday = (clock.now() - timedelta(days=2)).date().isoformat()
@@ -213,10 +239,14 @@ def test_the_admin_view_shows_the_same_balance_as_the_tenant_auto_topup_included
 @pytest.mark.parametrize("workspace_id", ["0", "ws_missing", "ws_01KDVEKSJRM9Y39NJ6J6WEGEDK", "%C3%92"])
 def test_unknown_workspaces_are_404_on_every_admin_route_never_500(api, admin, workspace_id):
     ws = f"/admin/api/workspaces/{workspace_id}"
-    for method, path, body in [("GET", ws, None), ("POST", f"{ws}/credits", {"amount": 5, "reason": "x"}),
-                               ("PUT", f"{ws}/limits", {"tokens_per_day": 5}), ("POST", f"{ws}/ban", {"reason": "x"}),
-                               ("POST", f"{ws}/unban", {"reason": "x"}), ("PUT", f"{ws}/billing",
-                                                                          {"provider": "stripe", "reason": "x"}),
-                               ("POST", f"/admin/api/users/{workspace_id}/ban", {"reason": "x"})]:
+    for method, path, body in [
+        ("GET", ws, None),
+        ("POST", f"{ws}/credits", {"amount": 5, "reason": "x"}),
+        ("PUT", f"{ws}/limits", {"tokens_per_day": 5}),
+        ("POST", f"{ws}/ban", {"reason": "x"}),
+        ("POST", f"{ws}/unban", {"reason": "x"}),
+        ("PUT", f"{ws}/billing", {"provider": "stripe", "reason": "x"}),
+        ("POST", f"/admin/api/users/{workspace_id}/ban", {"reason": "x"}),
+    ]:
         status, err, _ = call(api, method, path, admin, body)
         assert status == 404 and err["error"]["code"] == "not_found", (method, path, err)

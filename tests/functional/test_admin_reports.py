@@ -62,8 +62,9 @@ def test_overview_reads_rollups_that_agree_with_the_ledger(seeded, api, platform
             if e.type == "charge":
                 charged += -int(e.amount)
                 cost += int((e.details or {}).get("cost_micro_usd", 0))
-    status, body, _ = call(api, "GET", f"/admin/api/usage?group_by=provider_day&from={seeded['from']}&to={seeded['to']}",
-                           platform_admin)
+    status, body, _ = call(
+        api, "GET", f"/admin/api/usage?group_by=provider_day&from={seeded['from']}&to={seeded['to']}", platform_admin
+    )
     assert status == 200
     totals = body["totals"]
     assert totals["credits"] == charged > 0
@@ -76,15 +77,22 @@ def test_overview_reads_rollups_that_agree_with_the_ledger(seeded, api, platform
     assert sum(r["credits"] for r in top) == charged
     # Filters: one workspace, one provider, one user.
     acme = seeded["workspaces"][0]
-    one = call(api, "GET", f"/admin/api/usage?workspace_id={acme['workspace_id']}&provider=openai&from={seeded['from']}",
-               platform_admin)[1]
-    openai_charged = sum(-int(e.amount) for e in LedgerEntryModel.query(acme["workspace_id"])
-                         if e.type == "charge" and e.provider == "openai")
+    one = call(
+        api, "GET", f"/admin/api/usage?workspace_id={acme['workspace_id']}&provider=openai&from={seeded['from']}", platform_admin
+    )[1]
+    openai_charged = sum(
+        -int(e.amount) for e in LedgerEntryModel.query(acme["workspace_id"]) if e.type == "charge" and e.provider == "openai"
+    )
     assert sum(r["credits"] for r in one["data"]) == openai_charged and one["top_workspaces"] == []
-    by_user = call(api, "GET", f"/admin/api/usage?workspace_id={acme['workspace_id']}&user_id={acme['user_id']}"
-                                f"&from={seeded['from']}", platform_admin)[1]
+    by_user = call(
+        api,
+        "GET",
+        f"/admin/api/usage?workspace_id={acme['workspace_id']}&user_id={acme['user_id']}&from={seeded['from']}",
+        platform_admin,
+    )[1]
     assert sum(r["credits"] for r in by_user["data"]) == sum(
-        -int(e.amount) for e in LedgerEntryModel.query(acme["workspace_id"]) if e.type == "charge")
+        -int(e.amount) for e in LedgerEntryModel.query(acme["workspace_id"]) if e.type == "charge"
+    )
     failed_days = call(api, "GET", f"/admin/api/usage?status=failed&from={seeded['from']}", platform_admin)[1]["data"]
     assert failed_days and all(r["failed"] > 0 for r in failed_days)
 
@@ -111,20 +119,39 @@ def test_a_90_day_platform_chart_is_a_handful_of_queries(seeded, api, platform_a
 
 def test_failures_window_lists_failed_jobs_with_timings_and_denials(seeded, api, platform_admin):
     pixel = seeded["workspaces"][1]
-    status, jobs, _ = call(api, "GET", f"/admin/api/jobs?workspace_id={pixel['workspace_id']}&status=failed"
-                                       f"&from={seeded['from']}&to=2026-11-24T12:00:00Z&limit=100", platform_admin)
+    status, jobs, _ = call(
+        api,
+        "GET",
+        f"/admin/api/jobs?workspace_id={pixel['workspace_id']}&status=failed"
+        f"&from={seeded['from']}&to=2026-11-24T12:00:00Z&limit=100",
+        platform_admin,
+    )
     assert status == 200 and jobs["data"]
     for job in jobs["data"]:
         assert job["status"] == "failed" and job["error"]["code"] and job["workspace_id"] == pixel["workspace_id"]
         assert {"queue_wait_ms", "provider_ms", "settlement_ms"} <= set(job["timings"])
-    gemini_only = call(api, "GET", f"/admin/api/jobs?workspace_id={pixel['workspace_id']}&status=failed&provider=gemini"
-                                   f"&from={seeded['from']}&to=2026-11-24T12:00:00Z&limit=100", platform_admin)[1]["data"]
+    gemini_only = call(
+        api,
+        "GET",
+        f"/admin/api/jobs?workspace_id={pixel['workspace_id']}&status=failed&provider=gemini"
+        f"&from={seeded['from']}&to=2026-11-24T12:00:00Z&limit=100",
+        platform_admin,
+    )[1]["data"]
     assert gemini_only and all(j["provider"] == "gemini" for j in gemini_only)
-    none = call(api, "GET", f"/admin/api/jobs?workspace_id={pixel['workspace_id']}&status=failed&provider=local"
-                            f"&from={seeded['from']}&to=2026-11-24T12:00:00Z&limit=100", platform_admin)[1]["data"]
+    none = call(
+        api,
+        "GET",
+        f"/admin/api/jobs?workspace_id={pixel['workspace_id']}&status=failed&provider=local"
+        f"&from={seeded['from']}&to=2026-11-24T12:00:00Z&limit=100",
+        platform_admin,
+    )[1]["data"]
     assert {j["id"] for j in none}.isdisjoint(j["id"] for j in gemini_only)  # the filter really filters
-    status, denials, _ = call(api, "GET", f"/admin/api/denials?workspace_id={pixel['workspace_id']}"
-                                          "&from=2026-11-24T11:00:00Z&to=2026-11-24T12:00:00Z", platform_admin)
+    status, denials, _ = call(
+        api,
+        "GET",
+        f"/admin/api/denials?workspace_id={pixel['workspace_id']}&from=2026-11-24T11:00:00Z&to=2026-11-24T12:00:00Z",
+        platform_admin,
+    )
     assert status == 200 and [d["code"] for d in denials["data"]] == ["rate_limited"] * 3
     assert all(d["scope"] == "workspace" and d["workspace_id"] == pixel["workspace_id"] for d in denials["data"])
     platform = call(api, "GET", "/admin/api/denials?from=2026-11-24T11:00:00Z&to=2026-11-24T12:00:00Z", platform_admin)[1]
@@ -132,8 +159,11 @@ def test_failures_window_lists_failed_jobs_with_timings_and_denials(seeded, api,
 
 
 def test_usage_csv_by_workspace_day_provider_matches_the_rollups(seeded, api, platform_admin):
-    status, headers, rows = _csv(api, f"/admin/api/reports/usage.csv?group_by=workspace_day_provider"
-                                      f"&from={seeded['from']}&to={seeded['to']}", platform_admin)
+    status, headers, rows = _csv(
+        api,
+        f"/admin/api/reports/usage.csv?group_by=workspace_day_provider&from={seeded['from']}&to={seeded['to']}",
+        platform_admin,
+    )
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     assert headers["Content-Disposition"].startswith('attachment; filename="usage-workspace_day_provider-')
     assert rows[0][:5] == ["day", "workspace_id", "provider", "model", "jobs"]
@@ -142,6 +172,7 @@ def test_usage_csv_by_workspace_day_provider_matches_the_rollups(seeded, api, pl
     credits = rows[0].index("credits")
     overview = call(api, "GET", f"/admin/api/usage?from={seeded['from']}&to={seeded['to']}", platform_admin)[1]["totals"]
     assert sum(int(r[credits]) for r in body) == overview["credits"]
-    status, _, by_day = _csv(api, f"/admin/api/reports/usage.csv?group_by=day&from={seeded['from']}&to={seeded['to']}",
-                             platform_admin)
+    status, _, by_day = _csv(
+        api, f"/admin/api/reports/usage.csv?group_by=day&from={seeded['from']}&to={seeded['to']}", platform_admin
+    )
     assert status == 200 and len(by_day) == 1 + 10 and sum(int(r[credits - 3]) for r in by_day[1:]) == overview["credits"]

@@ -119,8 +119,7 @@ def test_workspaces_from_before_the_index_are_listed_after_the_backfill(api, pla
 
     admin, _ = platform
     old_id = ids.new_id("ws", clock.now())
-    WorkspaceModel(old_id, name="From before", plan="pro", status="active", limits={}, billing={},
-                   created_at=clock.now()).save()
+    WorkspaceModel(old_id, name="From before", plan="pro", status="active", limits={}, billing={}, created_at=clock.now()).save()
     listed, _ = _all_pages(api, "/admin/api/workspaces?limit=100", admin)
     assert old_id not in listed
     assert workspaces.backfill_listing() == 1 and workspaces.backfill_listing() == 0

@@ -59,8 +59,9 @@ class Faults:
         if fault == "before":
             raise ReadTimeoutError(endpoint_url=request.url)
         if fault == "after":
-            forwarded = urllib.request.Request(request.url, data=request.body, method="POST",
-                                               headers={k: v for k, v in request.headers.items()})
+            forwarded = urllib.request.Request(
+                request.url, data=request.body, method="POST", headers={k: v for k, v in request.headers.items()}
+            )
             try:
                 with urllib.request.urlopen(forwarded, timeout=10) as answer:
                     answer.read()  # the server applied it; the client never hears back
@@ -69,9 +70,13 @@ class Faults:
             raise ReadTimeoutError(endpoint_url=request.url)
         if fault == "conflict":
             n = len(json.loads(request.body)["TransactItems"])
-            body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-                               "Message": "Transaction cancelled",
-                               "CancellationReasons": [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (n - 1)})
+            body = json.dumps(
+                {
+                    "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                    "Message": "Transaction cancelled",
+                    "CancellationReasons": [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (n - 1),
+                }
+            )
             return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body.encode()))
         return None
 
@@ -162,7 +167,10 @@ def test_an_unanswered_admission_that_never_landed_is_a_503_and_changes_nothing(
     assert headers.get("Retry-After") == "1"
     after = _wallet(t.workspace_id)
     assert (int(after.held), int(after.available), int(after.active_jobs)) == (
-        int(before.held), int(before.available), int(before.active_jobs))
+        int(before.held),
+        int(before.available),
+        int(before.active_jobs),
+    )
     assert list(JobModel.query(t.workspace_id)) == []
 
 
@@ -220,19 +228,22 @@ def _client_error(code: str) -> Any:
     return ClientError({"Error": {"Code": code, "Message": code}}, "TransactWriteItems")
 
 
-@pytest.mark.parametrize(("error", "kind"), [
-    (_client_error("TransactionCanceledException"), CANCELLED),
-    (_client_error("ProvisionedThroughputExceededException"), RETRY),
-    (_client_error("ThrottlingException"), RETRY),
-    (_client_error("RequestLimitExceeded"), RETRY),
-    (_client_error("TransactionInProgressException"), RETRY),
-    (_client_error("InternalServerError"), AMBIGUOUS),
-    (_client_error("ServiceUnavailable"), AMBIGUOUS),
-    (_client_error("ValidationException"), FATAL),
-    (_client_error("IdempotentParameterMismatchException"), FATAL),
-    (_client_error("AccessDeniedException"), FATAL),
-    (ReadTimeoutError(endpoint_url="http://x"), AMBIGUOUS),
-])
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (_client_error("TransactionCanceledException"), CANCELLED),
+        (_client_error("ProvisionedThroughputExceededException"), RETRY),
+        (_client_error("ThrottlingException"), RETRY),
+        (_client_error("RequestLimitExceeded"), RETRY),
+        (_client_error("TransactionInProgressException"), RETRY),
+        (_client_error("InternalServerError"), AMBIGUOUS),
+        (_client_error("ServiceUnavailable"), AMBIGUOUS),
+        (_client_error("ValidationException"), FATAL),
+        (_client_error("IdempotentParameterMismatchException"), FATAL),
+        (_client_error("AccessDeniedException"), FATAL),
+        (ReadTimeoutError(endpoint_url="http://x"), AMBIGUOUS),
+    ],
+)
 def test_every_error_is_classified(error, kind):
     assert classify(error) == kind
 

@@ -50,7 +50,7 @@ def test_bad_job_bodies_are_400_with_field_and_change_nothing(api, make_tenant, 
     assert receive() == []
 
 
-@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"a string"', "null", "\udcff", "{\"prompt\": \"a\"", "42"])
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"a string"', "null", "\udcff", '{"prompt": "a"', "42"])
 def test_malformed_json_is_400(api, make_tenant, raw):
     t = make_tenant()
     status, err, _ = call(api, "POST", "/v1/jobs", t, raw=raw.encode("utf-8", "surrogatepass"))
@@ -63,8 +63,9 @@ def test_huge_body_is_413(api, make_tenant):
     assert status == 413 and err["error"]["code"] == "payload_too_large"
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer sk_test_nope", "Basic abc", "Bearer " + "sk_" + "x" * 300,
-                                    "bearer\tsk_test_x"])
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer", "Bearer sk_test_nope", "Basic abc", "Bearer " + "sk_" + "x" * 300, "bearer\tsk_test_x"]
+)
 def test_missing_or_unknown_key_is_401(api, aws, header):
     headers = {"Content-Type": "application/json"}
     if header is not None:
@@ -102,8 +103,10 @@ def test_me_profile_and_settings(api, make_tenant):
     status, me, _ = call(api, "GET", "/v1/me", t)
     assert status == 200 and me["user"]["id"] == t.user_id and me["workspace"]["id"] == t.workspace_id
     assert me["role"] == "owner"
-    patch = {"display_name": "Ada", "settings": {"default_provider": "local", "default_size": "512x512", "default_n": 2,
-                                                 "notifications": {"email": False}}}
+    patch = {
+        "display_name": "Ada",
+        "settings": {"default_provider": "local", "default_size": "512x512", "default_n": 2, "notifications": {"email": False}},
+    }
     status, me, _ = call(api, "PATCH", "/v1/me", t, patch)
     assert status == 200 and me["user"]["display_name"] == "Ada"
     assert me["user"]["settings"]["default_n"] == 2 and me["user"]["settings"]["notifications"]["email"] is False
@@ -112,8 +115,14 @@ def test_me_profile_and_settings(api, make_tenant):
     status, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "defaults"})
     assert body["job"]["n"] == 2 and body["job"]["size"] == "512x512"
     purge()
-    for bad in ({"display_name": ""}, {"settings": {"default_n": 9}}, {"settings": {"default_provider": "x"}},
-                {"settings": {"notifications": {"email": "no"}}}, {"role": "admin"}, {"display_name": 5}):
+    for bad in (
+        {"display_name": ""},
+        {"settings": {"default_n": 9}},
+        {"settings": {"default_provider": "x"}},
+        {"settings": {"notifications": {"email": "no"}}},
+        {"role": "admin"},
+        {"display_name": 5},
+    ):
         status, err, _ = call(api, "PATCH", "/v1/me", t, bad)
         assert status == 400 and err["error"]["code"] == "invalid_request", bad
 
@@ -131,12 +140,21 @@ def test_admin_endpoints_refuse_non_admins_and_bad_input(api, make_tenant, admin
     ]:
         status, err, _ = call(api, method, path, t, body)
         assert status == 403 and err["error"]["code"] == "forbidden", path
-    for body in ({"name": "x", "owner_email": "nope", "plan": "pro"}, {"name": "x", "owner_email": "a@b.co", "plan": "gold"},
-                 {"name": "", "owner_email": "a@b.co"}, {"owner_email": "a@b.co"}):
+    for body in (
+        {"name": "x", "owner_email": "nope", "plan": "pro"},
+        {"name": "x", "owner_email": "a@b.co", "plan": "gold"},
+        {"name": "", "owner_email": "a@b.co"},
+        {"owner_email": "a@b.co"},
+    ):
         status, err, _ = call(api, "POST", "/admin/api/workspaces", admin, body)
         assert status == 400, body
-    for body in ({"amount": 0, "reason": "x"}, {"amount": "5", "reason": "x"}, {"amount": 5}, {"amount": 5, "reason": ""},
-                 {"amount": 10**12, "reason": "x"}):
+    for body in (
+        {"amount": 0, "reason": "x"},
+        {"amount": "5", "reason": "x"},
+        {"amount": 5},
+        {"amount": 5, "reason": ""},
+        {"amount": 10**12, "reason": "x"},
+    ):
         status, err, _ = call(api, "POST", f"/admin/api/workspaces/{t.workspace_id}/credits", admin, body)
         assert status == 400, body
     assert call(api, "GET", "/admin/api/workspaces/ws_missing", admin)[0] == 404
@@ -174,22 +192,57 @@ def test_healthz_without_database(api):
 # X-Request-Id, and that no table changed (a snapshot of every table before and after). The matrix
 # runs on its own tables, so the snapshots stay small.
 
-TIME_ROUTES = ["/v1/usage?", "/admin/api/usage?", "/admin/api/jobs?workspace_id={ws}&", "/admin/api/denials?",
-               "/admin/api/reports/usage.csv?", "/admin/api/reports/ledger.csv?workspace_id={ws}&"]
-BAD_TIMES = ["0001-01-01", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "1969-12-31", "1970-01-01T00:00:00Z",
-             "0999-06-01", "1999-12-31T23:59:59Z", "2000-01-01T00:30:00+01:00", "2101-01-01", "9999-12-31",
-             "yesterday", "2026-02-30", "2026-11-24T25:00:00Z", "-2026-11-24", "2026-11-24" + "0" * 60]
-JSON_ROUTES = [("POST", "/v1/jobs"), ("PATCH", "/v1/me"), ("POST", "/v1/keys"), ("POST", "/v1/jobs/{job}/cancel"),
-               ("POST", "/v1/billing/checkout"), ("PUT", "/v1/billing/auto-topup"), ("POST", "/webhooks/stripe"),
-               ("POST", "/admin/api/workspaces"), ("POST", "/admin/api/workspaces/{ws}/credits"),
-               ("PUT", "/admin/api/workspaces/{ws}/limits"), ("POST", "/admin/api/workspaces/{ws}/ban"),
-               ("POST", "/admin/api/workspaces/{ws}/unban"), ("POST", "/admin/api/users/{usr}/ban"),
-               ("POST", "/admin/api/users/{usr}/unban"), ("POST", "/admin/api/scheduled/reconcile/run"),
-               ("PUT", "/admin/api/workspaces/{ws}/billing")]
+TIME_ROUTES = [
+    "/v1/usage?",
+    "/admin/api/usage?",
+    "/admin/api/jobs?workspace_id={ws}&",
+    "/admin/api/denials?",
+    "/admin/api/reports/usage.csv?",
+    "/admin/api/reports/ledger.csv?workspace_id={ws}&",
+]
+BAD_TIMES = [
+    "0001-01-01",
+    "9999-12-31T23:59:59-01:00",
+    "0001-01-01T00:00:00+01:00",
+    "1969-12-31",
+    "1970-01-01T00:00:00Z",
+    "0999-06-01",
+    "1999-12-31T23:59:59Z",
+    "2000-01-01T00:30:00+01:00",
+    "2101-01-01",
+    "9999-12-31",
+    "yesterday",
+    "2026-02-30",
+    "2026-11-24T25:00:00Z",
+    "-2026-11-24",
+    "2026-11-24" + "0" * 60,
+]
+JSON_ROUTES = [
+    ("POST", "/v1/jobs"),
+    ("PATCH", "/v1/me"),
+    ("POST", "/v1/keys"),
+    ("POST", "/v1/jobs/{job}/cancel"),
+    ("POST", "/v1/billing/checkout"),
+    ("PUT", "/v1/billing/auto-topup"),
+    ("POST", "/webhooks/stripe"),
+    ("POST", "/admin/api/workspaces"),
+    ("POST", "/admin/api/workspaces/{ws}/credits"),
+    ("PUT", "/admin/api/workspaces/{ws}/limits"),
+    ("POST", "/admin/api/workspaces/{ws}/ban"),
+    ("POST", "/admin/api/workspaces/{ws}/unban"),
+    ("POST", "/admin/api/users/{usr}/ban"),
+    ("POST", "/admin/api/users/{usr}/unban"),
+    ("POST", "/admin/api/scheduled/reconcile/run"),
+    ("PUT", "/admin/api/workspaces/{ws}/billing"),
+]
 BODY_ROUTES = [r for r in JSON_ROUTES if r[1] != "/webhooks/stripe"]  # the webhook parses its own (signed) body
-DEEP_BODIES = {"array-100k": "[" * 100_000 + "]" * 100_000, "object-100k": '{"a":' * 100_000 + "1" + "}" * 100_000,
-               "unclosed-100k": "[" * 100_000, "array-65": "[" * 65 + "]" * 65,
-               "in-field-65": '{"prompt":"x","variables":' + '{"a":' * 64 + '"b"' + "}" * 64 + "}"}
+DEEP_BODIES = {
+    "array-100k": "[" * 100_000 + "]" * 100_000,
+    "object-100k": '{"a":' * 100_000 + "1" + "}" * 100_000,
+    "unclosed-100k": "[" * 100_000,
+    "array-65": "[" * 65 + "]" * 65,
+    "in-field-65": '{"prompt":"x","variables":' + '{"a":' * 64 + '"b"' + "}" * 64 + "}",
+}
 WHITESPACE_BODIES = {"space": " ", "newline": "\n", "mixed": " \t\r\n ", "crlf": "\r\n"}
 
 
@@ -204,8 +257,7 @@ def world(aws, moto_server):
     use_tables(moto_server, f"t{os.getpid()}-badinput")
 
     def tenant(is_admin: bool = False):
-        made = create_workspace("Matrix", f"m{os.urandom(4).hex()}@example.test", "enterprise",
-                                is_admin=is_admin)
+        made = create_workspace("Matrix", f"m{os.urandom(4).hex()}@example.test", "enterprise", is_admin=is_admin)
         return Tenant(made.workspace.workspace_id, made.owner.user_id, made.key.key_id, made.secret)
 
     with app_client() as api:
@@ -237,8 +289,10 @@ def _state() -> dict[str, list[str]]:
     from tests.functional.tables import snapshot
 
     strip = re.compile(r'"last_used_at": \{[^}]*\}, ')
-    return {table: sorted(strip.sub("", json.dumps(json.loads(item), sort_keys=True)) for item in items)
-            for table, items in snapshot().items()}
+    return {
+        table: sorted(strip.sub("", json.dumps(json.loads(item), sort_keys=True)) for item in items)
+        for table, items in snapshot().items()
+    }
 
 
 @contextmanager
@@ -251,8 +305,18 @@ def unchanged(world, *tenants):
     assert _state() == before, "a refused request changed a table"
 
 
-def _expect(world, method: str, path: str, tenant, *, status: int = 400, code: str = "invalid_request",
-            field: str | None = None, raw: str | bytes | None = None, headers: dict[str, str] | None = None):
+def _expect(
+    world,
+    method: str,
+    path: str,
+    tenant,
+    *,
+    status: int = 400,
+    code: str = "invalid_request",
+    field: str | None = None,
+    raw: str | bytes | None = None,
+    headers: dict[str, str] | None = None,
+):
     """One call answered `status` with the envelope's `code` (and `field`) and its X-Request-Id."""
     got, err, answer = call(world["api"], method, path, tenant, raw=raw, headers=headers)
     assert got == status, (method, path, err)
@@ -315,8 +379,21 @@ def _bad_cursors(world, route: str) -> dict[str, str]:
     }
 
 
-CURSOR_KINDS = ["unsigned-old-format", "random-mac", "tampered-payload", "other-tenant", "other-listing", "truncated",
-                "mac-only", "wrong-types", "array", "not-base64", "dots", "unicode", "huge"]
+CURSOR_KINDS = [
+    "unsigned-old-format",
+    "random-mac",
+    "tampered-payload",
+    "other-tenant",
+    "other-listing",
+    "truncated",
+    "mac-only",
+    "wrong-types",
+    "array",
+    "not-base64",
+    "dots",
+    "unicode",
+    "huge",
+]
 CURSOR_ROUTES = list(CURSOR_SOURCES)
 
 
@@ -338,10 +415,14 @@ def test_a_cursor_is_bound_to_its_listing_scope(world):
     _refused(world, "GET", f"/v1/ledger?cursor={c['jobs_a']}", a, field="cursor")
     _refused(world, "GET", f"/v1/jobs?cursor={c['jobs_a']}", b, field="cursor")
     _refused(world, "GET", f"/admin/api/jobs?workspace_id={b.workspace_id}&cursor={c['admin_jobs']}", admin, field="cursor")
-    _refused(world, "GET", f"/admin/api/jobs?workspace_id={a.workspace_id}&status=queued&cursor={c['admin_jobs']}", admin,
-             field="cursor")
-    _refused(world, "GET", f"/admin/api/jobs?workspace_id={a.workspace_id}&cursor={c['admin_workspaces']}", admin,
-             field="cursor")
+    _refused(
+        world,
+        "GET",
+        f"/admin/api/jobs?workspace_id={a.workspace_id}&status=queued&cursor={c['admin_jobs']}",
+        admin,
+        field="cursor",
+    )
+    _refused(world, "GET", f"/admin/api/jobs?workspace_id={a.workspace_id}&cursor={c['admin_workspaces']}", admin, field="cursor")
 
 
 def test_following_cursors_pages_through_everything_once(world):
@@ -389,8 +470,14 @@ def test_times_outside_the_range_or_malformed_are_400_naming_the_field(world, va
 
 
 @pytest.mark.parametrize("route", TIME_ROUTES)
-@pytest.mark.parametrize("span", [("2000-01-01", "2000-12-31T23:59:59Z"), ("2100-01-01T00:00:00%2B00:00", "2100-12-31"),
-                                  ("2100-02-01", "2100-12-31T23:59:59Z")])
+@pytest.mark.parametrize(
+    "span",
+    [
+        ("2000-01-01", "2000-12-31T23:59:59Z"),
+        ("2100-01-01T00:00:00%2B00:00", "2100-12-31"),
+        ("2100-02-01", "2100-12-31T23:59:59Z"),
+    ],
+)
 def test_the_edges_of_the_time_range_are_accepted(world, route, span):
     tenant = world["a"] if route.startswith("/v1") else world["admin"]
     status, body, _ = call(world["api"], "GET", f"{_fill(route, world)}from={span[0]}&to={span[1]}", tenant)
@@ -441,8 +528,12 @@ def test_optional_bodies_may_still_be_absent(world):
 
 
 def test_known_path_with_another_method_is_405_with_allow_in_the_envelope(world):
-    for method, path, allow in (("DELETE", "/v1/jobs", {"GET", "POST"}), ("PUT", "/healthz", {"GET"}),
-                                ("GET", "/v1/keys/key_x", {"DELETE"}), ("POST", "/v1/me", {"GET", "PATCH"})):
+    for method, path, allow in (
+        ("DELETE", "/v1/jobs", {"GET", "POST"}),
+        ("PUT", "/healthz", {"GET"}),
+        ("GET", "/v1/keys/key_x", {"DELETE"}),
+        ("POST", "/v1/me", {"GET", "PATCH"}),
+    ):
         response = world["api"].http.request(method, path, headers=world["a"].auth)
         err = __import__("json").loads(response.body)
         assert response.status_code == 405 and err["error"]["code"] == "method_not_allowed", path
@@ -451,8 +542,9 @@ def test_known_path_with_another_method_is_405_with_allow_in_the_envelope(world)
 
 
 def test_chalice_errors_never_echo_a_header(world):
-    response = world["api"].http.post("/v1/jobs", headers={**world["a"].auth, "Content-Type": "text/x-secret-sauce"},
-                                      body=b'{"prompt": "x"}')
+    response = world["api"].http.post(
+        "/v1/jobs", headers={**world["a"].auth, "Content-Type": "text/x-secret-sauce"}, body=b'{"prompt": "x"}'
+    )
     assert response.status_code == 415 and b"secret-sauce" not in response.body
     assert b'"invalid_request"' in response.body
 
@@ -462,8 +554,7 @@ def test_a_malformed_correlation_id_is_replaced_by_the_request_id(world, given):
     from chalicelib.store.models import JobModel
 
     api, a = world["api"], world["a"]
-    status, body, headers = call(api, "POST", "/v1/jobs", a, {"prompt": "correlated"},
-                                 headers={"X-Correlation-Id": given})
+    status, body, headers = call(api, "POST", "/v1/jobs", a, {"prompt": "correlated"}, headers={"X-Correlation-Id": given})
     purge()
     assert status == 202, body
     stored = JobModel.get(a.workspace_id, body["job"]["id"]).correlation_id
@@ -488,14 +579,21 @@ def test_a_malformed_request_id_is_not_echoed(world, given):
 
 @pytest.mark.parametrize("key", ["k" * 256, "bad\u0000key"])
 def test_a_bad_idempotency_key_is_400(world, key):
-    _refused(world, "POST", "/v1/keys", world["a"], raw='{"name": "x"}', headers={"Idempotency-Key": key},
-             field="Idempotency-Key")
+    _refused(
+        world, "POST", "/v1/keys", world["a"], raw='{"name": "x"}', headers={"Idempotency-Key": key}, field="Idempotency-Key"
+    )
 
 
 def test_every_answer_is_nosniff_and_unframeable(world):
     api, a = world["api"], world["a"]
-    for method, path in (("GET", "/healthz"), ("GET", "/v1/me"), ("GET", "/v1/jobs?limit=0"), ("DELETE", "/v1/jobs"),
-                         ("GET", "/admin"), ("GET", "/admin/assets/admin.js")):
+    for method, path in (
+        ("GET", "/healthz"),
+        ("GET", "/v1/me"),
+        ("GET", "/v1/jobs?limit=0"),
+        ("DELETE", "/v1/jobs"),
+        ("GET", "/admin"),
+        ("GET", "/admin/assets/admin.js"),
+    ):
         response = api.http.request(method, path, headers=a.auth)
         assert response.headers["X-Content-Type-Options"] == "nosniff", path
         assert response.headers["X-Frame-Options"] == "DENY", path
@@ -504,8 +602,21 @@ def test_every_answer_is_nosniff_and_unframeable(world):
 
 # --- What the fuzzer (tests/e2e/test_fuzz.py) found, kept as regressions --------------------------
 
-@pytest.mark.parametrize("name", ["\U0001d57f" * 100, "%F0%9D%95%BF" * 100, "a" * 300, "..%2Fapp.py", "..%2Fadmin.js",
-                                  "admin.js%00.css", "index.html.bak", ".", "%2e%2e"])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\U0001d57f" * 100,
+        "%F0%9D%95%BF" * 100,
+        "a" * 300,
+        "..%2Fapp.py",
+        "..%2Fadmin.js",
+        "admin.js%00.css",
+        "index.html.bak",
+        ".",
+        "%2e%2e",
+    ],
+)
 def test_asset_names_are_looked_up_never_handed_to_the_filesystem(world, name):
     """A 300-byte asset name made Path.is_file() raise ENAMETOOLONG: a 500."""
     _refused(world, "GET", f"/admin/assets/{name}", None, status=404, code="not_found")

@@ -100,8 +100,9 @@ def test_unknown_event_types_are_acknowledged_and_ignored(api, fake):
 
 
 def _subscribe(api: Any, fake: FakeStripe, tenant: Any, plan: str, interval: str) -> list[dict[str, Any]]:
-    status, body, _ = call(api, "POST", "/v1/billing/checkout", tenant, {"kind": "subscription", "plan": plan,
-                                                                         "interval": interval})
+    status, body, _ = call(
+        api, "POST", "/v1/billing/checkout", tenant, {"kind": "subscription", "plan": plan, "interval": interval}
+    )
     assert status == 200, body
     return fake.complete_checkout(body["url"].rsplit("/", 1)[1])
 
@@ -141,11 +142,25 @@ def test_invoice_paid_and_checkout_never_both_grant_the_upgrade(api, fake, make_
     conserved(t.workspace_id)
 
 
-def _sub_event(kind: str, sub_id: str, ws: str, created: int, *, status: str = "active", plan: str = "pro",
-               cancel_at_period_end: bool = False) -> dict[str, Any]:
-    sub = stripe_object("subscription", id=sub_id, status=status, customer=new_id("cus"),
-                        metadata={"workspace_id": ws, "plan": plan, "interval": "month"},
-                        cancel_at_period_end=cancel_at_period_end, items=plan_items(plan, "month"))
+def _sub_event(
+    kind: str,
+    sub_id: str,
+    ws: str,
+    created: int,
+    *,
+    status: str = "active",
+    plan: str = "pro",
+    cancel_at_period_end: bool = False,
+) -> dict[str, Any]:
+    sub = stripe_object(
+        "subscription",
+        id=sub_id,
+        status=status,
+        customer=new_id("cus"),
+        metadata={"workspace_id": ws, "plan": plan, "interval": "month"},
+        cancel_at_period_end=cancel_at_period_end,
+        items=plan_items(plan, "month"),
+    )
     return event_for(f"customer.subscription.{kind}", sub, created=created)
 
 
@@ -181,8 +196,9 @@ def test_upgrade_then_downgrade_keeps_this_month_and_next_month_follows(api, fak
         post(api, event)
     assert get_wallet(t.workspace_id).allowance_granted == 10_000
     sub = created["data"]["object"]
-    downgrade = event_for("customer.subscription.updated", dict(sub, items=plan_items("starter", "month")),
-                          created=int(created["created"]) + 60)
+    downgrade = event_for(
+        "customer.subscription.updated", dict(sub, items=plan_items("starter", "month")), created=int(created["created"]) + 60
+    )
     assert post(api, downgrade)[1]["outcome"] == "applied"
     assert WorkspaceModel.get(t.workspace_id).plan == "starter"
     assert get_wallet(t.workspace_id).allowance_granted == 10_000  # no clawback of this month's allowance
@@ -199,8 +215,7 @@ def test_a_deleted_yearly_subscription_grants_the_free_allowance_next_month(api,
     for event in (created, checkout, invoice):
         post(api, event)
     sub = created["data"]["object"]
-    deleted = event_for("customer.subscription.deleted", dict(sub, status="canceled"),
-                        created=int(created["created"]) + 60)
+    deleted = event_for("customer.subscription.deleted", dict(sub, status="canceled"), created=int(created["created"]) + 60)
     assert post(api, deleted)[1]["outcome"] == "applied"
     assert get_wallet(t.workspace_id).plan == "free"
     frozen_clock.set(datetime(2026, 12, 2, tzinfo=UTC))
@@ -257,8 +272,15 @@ def test_dispute_claws_back_what_it_bought(api, fake, make_tenant):
     checkout, intent = buy_pack(api, fake, t)
     post(api, checkout)
     pi = intent["data"]["object"]
-    dispute = stripe_object("dispute", id=new_id("dp"), amount=pi["amount"], charge=pi["latest_charge"],
-                            payment_intent=pi["id"], status="needs_response", reason="fraudulent")
+    dispute = stripe_object(
+        "dispute",
+        id=new_id("dp"),
+        amount=pi["amount"],
+        charge=pi["latest_charge"],
+        payment_intent=pi["id"],
+        status="needs_response",
+        reason="fraudulent",
+    )
     event = event_for("charge.dispute.created", dispute)
     assert post(api, event)[1]["outcome"] == "applied"
     assert post(api, event)[1]["outcome"] == "duplicate"
@@ -269,23 +291,35 @@ def test_dispute_claws_back_what_it_bought(api, fake, make_tenant):
 
 def test_checkout_validation(api, fake, make_tenant):
     t = make_tenant(plan="free")
-    for body in ({}, {"kind": "credit_pack"}, {"kind": "credit_pack", "pack": "pack_7"},
-                 {"kind": "subscription"}, {"kind": "subscription", "plan": "gold"},
-                 {"kind": "subscription", "plan": "pro", "interval": "week"}, {"kind": "credit_pack", "pack": 5},
-                 {"kind": "credit_pack", "pack": "pack_1000", "plan": "pro"}):
+    for body in (
+        {},
+        {"kind": "credit_pack"},
+        {"kind": "credit_pack", "pack": "pack_7"},
+        {"kind": "subscription"},
+        {"kind": "subscription", "plan": "gold"},
+        {"kind": "subscription", "plan": "pro", "interval": "week"},
+        {"kind": "credit_pack", "pack": 5},
+        {"kind": "credit_pack", "pack": "pack_1000", "plan": "pro"},
+    ):
         status, err, _ = call(api, "POST", "/v1/billing/checkout", t, body)
         assert status == 400 and err["error"]["code"] == "invalid_request", body
 
 
 def test_internal_billing_workspace_cannot_self_checkout(api, fake, make_tenant, admin):
     t = make_tenant(plan="enterprise")
-    status, _, _ = call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/billing", admin,
-                        {"provider": "internal", "reason": "invoiced customer"})
+    status, _, _ = call(
+        api,
+        "PUT",
+        f"/admin/api/workspaces/{t.workspace_id}/billing",
+        admin,
+        {"provider": "internal", "reason": "invoiced customer"},
+    )
     assert status == 200
     status, err, _ = call(api, "POST", "/v1/billing/checkout", t, {"kind": "credit_pack", "pack": "pack_1000"})
     assert status == 409
-    assert call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/billing", t,
-                {"provider": "internal", "reason": "x"})[0] == 403
+    assert (
+        call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/billing", t, {"provider": "internal", "reason": "x"})[0] == 403
+    )
     purge()
 
 
@@ -306,8 +340,16 @@ def test_period_changes_do_not_break_grants(api, fake, make_tenant, frozen_clock
 def _state(ws: str) -> tuple:
     w = get_wallet(ws)
     workspace = WorkspaceModel.get(ws)
-    return (int(w.available), int(w.held), int(w.purchased), int(w.allowance_granted), int(w.debt), workspace.plan,
-            workspace.billing_interval, (workspace.billing or {}).get("subscription_status"))
+    return (
+        int(w.available),
+        int(w.held),
+        int(w.purchased),
+        int(w.allowance_granted),
+        int(w.debt),
+        workspace.plan,
+        workspace.billing_interval,
+        (workspace.billing or {}).get("subscription_status"),
+    )
 
 
 def test_every_handled_event_type_replayed_5_times_changes_nothing_more(api, fake, make_tenant):
@@ -321,8 +363,10 @@ def test_every_handled_event_type_replayed_5_times_changes_nothing_more(api, fak
         event_for("invoice.payment_failed", dict(invoice, id=new_id("in"), billing_reason="subscription_cycle")),
         event_for("customer.subscription.updated", dict(sub, cancel_at_period_end=True), created=sub["created"] + 5),
         event_for("charge.refunded", fake.charge_for(fake.intents[pi["id"]], refunded=100)),
-        event_for("charge.dispute.created", stripe_object("dispute", id=new_id("dp"), amount=200, charge=pi["latest_charge"],
-                                                          payment_intent=pi["id"])),
+        event_for(
+            "charge.dispute.created",
+            stripe_object("dispute", id=new_id("dp"), amount=200, charge=pi["latest_charge"], payment_intent=pi["id"]),
+        ),
         event_for("customer.subscription.deleted", dict(sub, status="canceled"), created=sub["created"] + 10),
     ]
     handled = set()

@@ -61,17 +61,33 @@ def matrix(moto_server: int) -> Iterator[tuple[Any, World]]:
 
 def _topup_intent(w: World, **fields: Any) -> dict[str, Any]:
     obj = copy.deepcopy(w.pack_intent["data"]["object"])
-    obj.update(id=new_id("pi"), amount=500, amount_received=500, latest_charge=new_id("ch"),
-               metadata={"kind": "auto_topup", "workspace_id": w.tenant.workspace_id, "credits": "500",
-                         "period": period_of(clock.now())}, **fields)
+    obj.update(
+        id=new_id("pi"),
+        amount=500,
+        amount_received=500,
+        latest_charge=new_id("ch"),
+        metadata={
+            "kind": "auto_topup",
+            "workspace_id": w.tenant.workspace_id,
+            "credits": "500",
+            "period": period_of(clock.now()),
+        },
+        **fields,
+    )
     return obj
 
 
 def _sub_checkout(w: World) -> dict[str, Any]:
     """A paid starter checkout of the free workspace (it has no subscription yet)."""
     obj = copy.deepcopy(w.sub_checkout["data"]["object"])
-    obj.update(id=new_id("cs_test"), subscription=new_id("sub"), invoice=new_id("in"), customer=new_id("cus"),
-               client_reference_id=w.free.workspace_id, metadata={**obj["metadata"], "workspace_id": w.free.workspace_id})
+    obj.update(
+        id=new_id("cs_test"),
+        subscription=new_id("sub"),
+        invoice=new_id("in"),
+        customer=new_id("cus"),
+        client_reference_id=w.free.workspace_id,
+        metadata={**obj["metadata"], "workspace_id": w.free.workspace_id},
+    )
     return obj
 
 
@@ -79,34 +95,75 @@ def _first_invoice(w: World) -> dict[str, Any]:
     """The paid first invoice of a new subscription of the free workspace: grants starter's allowance."""
     obj = copy.deepcopy(w.invoice)
     sub = new_id("sub")
-    obj.update(id=new_id("in"), subscription=sub, customer=new_id("cus"), metadata={},
-               parent={"type": "subscription_details", "subscription_details": {
-                   "subscription": sub, "metadata": {"workspace_id": w.free.workspace_id}}})
+    obj.update(
+        id=new_id("in"),
+        subscription=sub,
+        customer=new_id("cus"),
+        metadata={},
+        parent={
+            "type": "subscription_details",
+            "subscription_details": {"subscription": sub, "metadata": {"workspace_id": w.free.workspace_id}},
+        },
+    )
     return obj
 
 
 TEMPLATES: dict[str, Callable[[World], tuple[str, dict[str, Any], int]]] = {
-    "checkout_pack": lambda w: ("checkout.session.completed", {
-        **copy.deepcopy(w.pack_checkout["data"]["object"]), "id": new_id("cs_test"), "payment_intent": new_id("pi")}, 0),
-    "intent_pack": lambda w: ("payment_intent.succeeded", {
-        **copy.deepcopy(w.pack_intent["data"]["object"]), "id": new_id("pi")}, 0),
+    "checkout_pack": lambda w: (
+        "checkout.session.completed",
+        {**copy.deepcopy(w.pack_checkout["data"]["object"]), "id": new_id("cs_test"), "payment_intent": new_id("pi")},
+        0,
+    ),
+    "intent_pack": lambda w: (
+        "payment_intent.succeeded",
+        {**copy.deepcopy(w.pack_intent["data"]["object"]), "id": new_id("pi")},
+        0,
+    ),
     "intent_topup": lambda w: ("payment_intent.succeeded", _topup_intent(w), 0),
     "intent_failed": lambda w: ("payment_intent.payment_failed", _topup_intent(w, status="requires_payment_method"), 0),
     "sub_created": lambda w: ("customer.subscription.created", {**copy.deepcopy(w.subscription), "id": new_id("sub")}, 0),
-    "sub_updated": lambda w: ("customer.subscription.updated", {
-        **copy.deepcopy(w.subscription), "cancel_at_period_end": True}, w.subscription["created"] + 60),
-    "sub_deleted": lambda w: ("customer.subscription.deleted", {
-        **copy.deepcopy(w.subscription), "status": "canceled"}, w.subscription["created"] + 60),
+    "sub_updated": lambda w: (
+        "customer.subscription.updated",
+        {**copy.deepcopy(w.subscription), "cancel_at_period_end": True},
+        w.subscription["created"] + 60,
+    ),
+    "sub_deleted": lambda w: (
+        "customer.subscription.deleted",
+        {**copy.deepcopy(w.subscription), "status": "canceled"},
+        w.subscription["created"] + 60,
+    ),
     "checkout_sub": lambda w: ("checkout.session.completed", _sub_checkout(w), 0),
     "invoice_paid": lambda w: ("invoice.paid", _first_invoice(w), 0),
-    "invoice_failed": lambda w: ("invoice.payment_failed", {
-        **copy.deepcopy(w.invoice), "id": new_id("in"), "status": "open", "billing_reason": "subscription_cycle"}, 0),
-    "refund": lambda w: ("charge.refunded", {
-        "object": "charge", "id": w.pack_intent["data"]["object"]["latest_charge"], "amount": 4500, "amount_refunded": 900,
-        "currency": "usd", "payment_intent": w.pack_intent["data"]["object"]["id"], "metadata": {}}, 0),
-    "dispute": lambda w: ("charge.dispute.created", stripe_object(
-        "dispute", id=new_id("dp"), amount=900, currency="usd", charge=w.pack_intent["data"]["object"]["latest_charge"],
-        payment_intent=w.pack_intent["data"]["object"]["id"]), 0),
+    "invoice_failed": lambda w: (
+        "invoice.payment_failed",
+        {**copy.deepcopy(w.invoice), "id": new_id("in"), "status": "open", "billing_reason": "subscription_cycle"},
+        0,
+    ),
+    "refund": lambda w: (
+        "charge.refunded",
+        {
+            "object": "charge",
+            "id": w.pack_intent["data"]["object"]["latest_charge"],
+            "amount": 4500,
+            "amount_refunded": 900,
+            "currency": "usd",
+            "payment_intent": w.pack_intent["data"]["object"]["id"],
+            "metadata": {},
+        },
+        0,
+    ),
+    "dispute": lambda w: (
+        "charge.dispute.created",
+        stripe_object(
+            "dispute",
+            id=new_id("dp"),
+            amount=900,
+            currency="usd",
+            charge=w.pack_intent["data"]["object"]["latest_charge"],
+            payment_intent=w.pack_intent["data"]["object"]["id"],
+        ),
+        0,
+    ),
 }
 
 
@@ -137,6 +194,7 @@ def _obj(event: dict[str, Any]) -> dict[str, Any]:
 
 def _set(path: str, value: Any) -> Mutation:
     """Set a dotted path inside the event (`data.object.amount`); `...` deletes it."""
+
     def mutate(event: dict[str, Any], _w: World) -> None:
         *parents, last = path.split(".")
         node: Any = event
@@ -146,6 +204,7 @@ def _set(path: str, value: Any) -> Mutation:
             node.pop(last, None)
         else:
             node[last] = value
+
     return mutate
 
 
@@ -157,17 +216,43 @@ GENERIC: dict[str, Mutation] = {
     "object_id_is_int": _set("data.object.id", 12),
     "object_id_too_long": _set("data.object.id", "x" * 300),
 }
-WITH_CUSTOMER = {"checkout_pack", "intent_pack", "intent_topup", "intent_failed", "sub_created", "sub_updated",
-                 "sub_deleted", "checkout_sub", "invoice_paid", "invoice_failed"}
-WITH_METADATA = {"checkout_pack", "intent_pack", "intent_topup", "intent_failed", "sub_created", "sub_updated",
-                 "sub_deleted", "checkout_sub"}
+WITH_CUSTOMER = {
+    "checkout_pack",
+    "intent_pack",
+    "intent_topup",
+    "intent_failed",
+    "sub_created",
+    "sub_updated",
+    "sub_deleted",
+    "checkout_sub",
+    "invoice_paid",
+    "invoice_failed",
+}
+WITH_METADATA = {
+    "checkout_pack",
+    "intent_pack",
+    "intent_topup",
+    "intent_failed",
+    "sub_created",
+    "sub_updated",
+    "sub_deleted",
+    "checkout_sub",
+}
 METADATA: dict[str, Mutation] = {
     "metadata_is_string": _set("data.object.metadata", "x"),
     "metadata_value_is_object": _set("data.object.metadata.kind", {"a": 1}),
 }
-AMOUNT_FIELD = {"checkout_pack": "amount_total", "intent_pack": "amount", "intent_topup": "amount",
-                "intent_failed": "amount", "checkout_sub": "amount_total", "invoice_paid": "amount_paid",
-                "invoice_failed": "amount_paid", "refund": "amount_refunded", "dispute": "amount"}
+AMOUNT_FIELD = {
+    "checkout_pack": "amount_total",
+    "intent_pack": "amount",
+    "intent_topup": "amount",
+    "intent_failed": "amount",
+    "checkout_sub": "amount_total",
+    "invoice_paid": "amount_paid",
+    "invoice_failed": "amount_paid",
+    "refund": "amount_refunded",
+    "dispute": "amount",
+}
 BAD_AMOUNTS = {"string": "4500", "float": 4500.0, "bool": True}  # negative and huge: per type below
 
 
@@ -186,12 +271,14 @@ def _unknown_workspace(event: dict[str, Any], _w: World) -> None:
 def _price(**fields: Any) -> Mutation:
     def mutate(event: dict[str, Any], _w: World) -> None:
         _obj(event)["items"]["data"][0]["price"].update(fields)
+
     return mutate
 
 
 def _line_price(**fields: Any) -> Mutation:
     def mutate(event: dict[str, Any], _w: World) -> None:
         _obj(event)["lines"]["data"][0]["price"] = plan_price("starter", **fields)
+
     return mutate
 
 
@@ -288,8 +375,18 @@ SPECIFIC: dict[str, dict[str, Mutation]] = {
         "charge_is_int": _set("data.object.charge", 5),
     },
 }
-UNKNOWN_WORKSPACE = {"checkout_pack", "intent_pack", "intent_topup", "intent_failed", "sub_created", "sub_updated",
-                     "sub_deleted", "checkout_sub", "invoice_paid", "invoice_failed"}
+UNKNOWN_WORKSPACE = {
+    "checkout_pack",
+    "intent_pack",
+    "intent_topup",
+    "intent_failed",
+    "sub_created",
+    "sub_updated",
+    "sub_deleted",
+    "checkout_sub",
+    "invoice_paid",
+    "invoice_failed",
+}
 
 
 def _cases() -> list[Any]:
@@ -301,8 +398,9 @@ def _cases() -> list[Any]:
         if kind in WITH_CUSTOMER:
             mutations["customer_is_object"] = _set("data.object.customer", {"id": "cus_1"})
         if kind in AMOUNT_FIELD:
-            mutations.update({f"amount_{name}": _set(f"data.object.{AMOUNT_FIELD[kind]}", value)
-                              for name, value in BAD_AMOUNTS.items()})
+            mutations.update(
+                {f"amount_{name}": _set(f"data.object.{AMOUNT_FIELD[kind]}", value) for name, value in BAD_AMOUNTS.items()}
+            )
         if kind in UNKNOWN_WORKSPACE:
             mutations["unknown_workspace"] = _unknown_workspace
         mutations.update(SPECIFIC.get(kind, {}))
@@ -421,14 +519,27 @@ def test_a_rejected_event_replayed_5_times_is_recorded_once(matrix):
 
 def test_admins_list_rejected_events_newest_first(api, fake, make_tenant, admin):
     t = make_tenant(plan="free")
-    events = [build_event for build_event in (
-        event_for("payment_intent.succeeded", stripe_object(
-            "payment_intent", id=new_id("pi"), amount=1000, currency="usd", customer=None,
-            metadata={"kind": "credit_pack", "pack": "pack_1000", "credits": str(10**20), "workspace_id": t.workspace_id})),
-        event_for("charge.refunded", {"object": "charge", "id": new_id("ch"), "amount": "1000"}),
-        event_for("customer.subscription.updated", {"id": new_id("sub"), "status": "active",
-                                                     "metadata": {"workspace_id": UNKNOWN_WS}, "items": {"data": []}}),
-    )]
+    events = [
+        build_event
+        for build_event in (
+            event_for(
+                "payment_intent.succeeded",
+                stripe_object(
+                    "payment_intent",
+                    id=new_id("pi"),
+                    amount=1000,
+                    currency="usd",
+                    customer=None,
+                    metadata={"kind": "credit_pack", "pack": "pack_1000", "credits": str(10**20), "workspace_id": t.workspace_id},
+                ),
+            ),
+            event_for("charge.refunded", {"object": "charge", "id": new_id("ch"), "amount": "1000"}),
+            event_for(
+                "customer.subscription.updated",
+                {"id": new_id("sub"), "status": "active", "metadata": {"workspace_id": UNKNOWN_WS}, "items": {"data": []}},
+            ),
+        )
+    ]
     for event in events:
         assert post(api, event)[1]["outcome"] == "rejected"
     status, page, _ = call(api, "GET", "/admin/api/billing/rejected-events?limit=2", admin)

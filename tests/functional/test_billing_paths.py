@@ -36,8 +36,7 @@ def _sub_event(kind: str, sub: dict[str, Any], created: int, **changes: Any) -> 
 
 def _plan_state(ws: str) -> tuple[Any, ...]:
     w, workspace = get_wallet(ws), WorkspaceModel.get(ws)
-    return (workspace.plan, (workspace.billing or {}).get("subscription_id"), int(w.allowance_granted),
-            int(w.available), w.plan)
+    return (workspace.plan, (workspace.billing or {}).get("subscription_id"), int(w.allowance_granted), int(w.available), w.plan)
 
 
 def _grants(ws: str, prefix: str = "upgrade:") -> list[int]:
@@ -65,8 +64,10 @@ def test_a_second_subscription_checkout_is_409_and_changes_nothing(api, fake, ma
 
 def test_a_new_subscription_checkout_expires_the_previous_open_one(api, fake, make_tenant):
     t = make_tenant(plan="free")
-    urls = [call(api, "POST", "/v1/billing/checkout", t, {"kind": "subscription", "plan": plan})[1]["url"]
-            for plan in ("pro", "starter")]
+    urls = [
+        call(api, "POST", "/v1/billing/checkout", t, {"kind": "subscription", "plan": plan})[1]["url"]
+        for plan in ("pro", "starter")
+    ]
     first, second = (url.rsplit("/", 1)[1] for url in urls)
     assert fake.sessions[first]["status"] == "expired" and fake.sessions[second]["status"] == "open"
     assert fake.complete_checkout(first) == []  # the other tab can no longer be paid
@@ -79,10 +80,23 @@ def _second_subscription(events: list[dict[str, Any]], plan: str) -> dict[str, d
     created, checkout, invoice = (copy.deepcopy(e["data"]["object"]) for e in events)
     sub_id, invoice_id = new_id("sub"), new_id("in")
     created.update(id=sub_id, items=plan_items(plan), metadata={**created["metadata"], "plan": plan})
-    checkout.update(id=new_id("cs_test"), subscription=sub_id, invoice=invoice_id, amount_total=plan_price(plan)["unit_amount"],
-                    metadata={**checkout["metadata"], "plan": plan})
-    invoice.update(id=invoice_id, subscription=sub_id, lines={"object": "list", "data": [
-        {"object": "line_item", "id": new_id("il"), "amount": plan_price(plan)["unit_amount"], "price": plan_price(plan)}]})
+    checkout.update(
+        id=new_id("cs_test"),
+        subscription=sub_id,
+        invoice=invoice_id,
+        amount_total=plan_price(plan)["unit_amount"],
+        metadata={**checkout["metadata"], "plan": plan},
+    )
+    invoice.update(
+        id=invoice_id,
+        subscription=sub_id,
+        lines={
+            "object": "list",
+            "data": [
+                {"object": "line_item", "id": new_id("il"), "amount": plan_price(plan)["unit_amount"], "price": plan_price(plan)}
+            ],
+        },
+    )
     invoice["parent"]["subscription_details"]["subscription"] = sub_id
     return {"created": created, "checkout": checkout, "invoice": invoice}
 
@@ -95,14 +109,17 @@ def test_events_of_a_subscription_that_is_not_the_current_one_never_change_the_p
     assert before[:3] == ("pro", current, 10_000)
     other = _second_subscription(events, "starter")
     at = other["created"]["created"]
-    outcomes = [post(api, e)[1]["outcome"] for e in (
-        _sub_event("created", other["created"], at + 1),
-        event_for("checkout.session.completed", other["checkout"], created=at + 2),
-        event_for("invoice.paid", other["invoice"], created=at + 3),
-        _sub_event("updated", other["created"], at + 4, items=plan_items("enterprise")),
-        _sub_event("updated", other["created"], at + 5, cancel_at_period_end=True),
-        _sub_event("deleted", other["created"], at + 6, status="canceled"),
-    )]
+    outcomes = [
+        post(api, e)[1]["outcome"]
+        for e in (
+            _sub_event("created", other["created"], at + 1),
+            event_for("checkout.session.completed", other["checkout"], created=at + 2),
+            event_for("invoice.paid", other["invoice"], created=at + 3),
+            _sub_event("updated", other["created"], at + 4, items=plan_items("enterprise")),
+            _sub_event("updated", other["created"], at + 5, cancel_at_period_end=True),
+            _sub_event("deleted", other["created"], at + 6, status="canceled"),
+        )
+    ]
     assert outcomes == ["ignored", "rejected", "applied", "ignored", "ignored", "ignored"]
     assert _plan_state(t.workspace_id) == before
     assert _grants(t.workspace_id) == [9_950]  # free -> pro, once; nothing for the other subscription
@@ -117,9 +134,11 @@ def test_a_late_event_of_the_old_subscription_never_takes_over(api, fake, make_t
     assert post(api, _sub_event("deleted", old, old["created"] + 10, status="canceled"))[1]["outcome"] == "applied"
     new = _subscribed(api, fake, t, "starter")[0]["data"]["object"]
     assert _plan_state(t.workspace_id)[:2] == ("starter", new["id"])
-    for late in (_sub_event("updated", old, old["created"] + 5),  # older than its deletion
-                 _sub_event("updated", old, old["created"] + 50),  # newer, but deleted is final
-                 _sub_event("deleted", old, old["created"] + 60, status="canceled")):
+    for late in (
+        _sub_event("updated", old, old["created"] + 5),  # older than its deletion
+        _sub_event("updated", old, old["created"] + 50),  # newer, but deleted is final
+        _sub_event("deleted", old, old["created"] + 60, status="canceled"),
+    ):
         assert post(api, late)[1]["outcome"] == "ignored"
     assert _plan_state(t.workspace_id)[:2] == ("starter", new["id"])
 
@@ -132,8 +151,16 @@ def test_an_invoiced_workspace_is_never_charged_by_auto_topup(api, fake, make_te
     _deliver_all(api, buy_pack(api, fake, t))  # a Stripe customer and card from before the switch
     body = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 1000}
     assert call(api, "PUT", "/v1/billing/auto-topup", t, body)[0] == 200
-    assert call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/billing", admin,
-                {"provider": "internal", "reason": "invoiced from now on"})[0] == 200
+    assert (
+        call(
+            api,
+            "PUT",
+            f"/admin/api/workspaces/{t.workspace_id}/billing",
+            admin,
+            {"provider": "internal", "reason": "invoiced from now on"},
+        )[0]
+        == 200
+    )
     adjust(t.workspace_id, -int(get_wallet(t.workspace_id).available), reason="drain", actor="test", now=clock.now())
     assert run_topup(t.workspace_id) == "internal_billing"
     assert not [r for r in fake.requests if r[1] == "/v1/payment_intents"]
@@ -146,8 +173,9 @@ def test_an_invoiced_workspace_is_never_charged_by_auto_topup(api, fake, make_te
 def test_members_cannot_configure_auto_topup(api, fake, make_tenant):
     t = make_tenant(plan="free")
     UserModel(t.user_id).update(actions=[UserModel.role.set("member")])
-    status, err, _ = call(api, "PUT", "/v1/billing/auto-topup", t,
-                          {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 1000})
+    status, err, _ = call(
+        api, "PUT", "/v1/billing/auto-topup", t, {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 1000}
+    )
     assert status == 403 and err["error"]["code"] == "forbidden"
     assert not list(TopupModel.query(t.workspace_id))
     assert call(api, "POST", "/v1/billing/checkout", t, {"kind": "credit_pack", "pack": "pack_1000"})[0] == 403
@@ -189,9 +217,18 @@ def _refund(fake: FakeStripe, intent: dict[str, Any], cents: int) -> dict[str, A
 
 
 def _dispute(intent: dict[str, Any], cents: int, dispute_id: str | None = None) -> dict[str, Any]:
-    return event_for("charge.dispute.created", stripe_object(
-        "dispute", id=dispute_id or new_id("dp"), amount=cents, currency="usd", charge=intent["latest_charge"],
-        payment_intent=intent["id"], status="needs_response"))
+    return event_for(
+        "charge.dispute.created",
+        stripe_object(
+            "dispute",
+            id=dispute_id or new_id("dp"),
+            amount=cents,
+            currency="usd",
+            charge=intent["latest_charge"],
+            payment_intent=intent["id"],
+            status="needs_response",
+        ),
+    )
 
 
 def _purchased_left(ws: str) -> int:
@@ -271,11 +308,28 @@ def test_an_upgrade_by_subscription_update_is_granted_without_waiting_for_an_inv
     assert _plan_state(t.workspace_id)[0] == "pro" and get_wallet(t.workspace_id).allowance_granted == 10_000
     for _ in range(5):
         assert post(api, upgrade)[1]["outcome"] == "duplicate"
-    proration = event_for("invoice.paid", stripe_object(
-        "invoice", id=new_id("in"), customer=sub["customer"], subscription=sub["id"], status="paid", currency="usd",
-        billing_reason="subscription_update", amount_paid=8_000, metadata={}, parent=None, lines={"object": "list", "data": [
-            {"object": "line_item", "id": new_id("il"), "amount": -1_900, "price": plan_price("starter")},
-            {"object": "line_item", "id": new_id("il"), "amount": 9_900, "price": plan_price("pro")}]}))
+    proration = event_for(
+        "invoice.paid",
+        stripe_object(
+            "invoice",
+            id=new_id("in"),
+            customer=sub["customer"],
+            subscription=sub["id"],
+            status="paid",
+            currency="usd",
+            billing_reason="subscription_update",
+            amount_paid=8_000,
+            metadata={},
+            parent=None,
+            lines={
+                "object": "list",
+                "data": [
+                    {"object": "line_item", "id": new_id("il"), "amount": -1_900, "price": plan_price("starter")},
+                    {"object": "line_item", "id": new_id("il"), "amount": 9_900, "price": plan_price("pro")},
+                ],
+            },
+        ),
+    )
     cycle = event_for("invoice.paid", {**proration["data"]["object"], "id": new_id("in"), "billing_reason": "subscription_cycle"})
     assert post(api, proration)[1]["outcome"] == "applied" and post(api, cycle)[1]["outcome"] == "applied"
     assert _grants(t.workspace_id) == [950, 9_000]
@@ -341,9 +395,13 @@ def test_the_stripe_event_script_sends_events_the_webhook_accepts(api, fake, mak
     assert spec and spec.loader
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    for kind, plan in (("checkout.session.completed", None), ("payment_intent.succeeded", None),
-                       ("checkout.session.completed", "pro"), ("invoice.paid", "starter"),
-                       ("customer.subscription.created", "pro")):
+    for kind, plan in (
+        ("checkout.session.completed", None),
+        ("payment_intent.succeeded", None),
+        ("checkout.session.completed", "pro"),
+        ("invoice.paid", "starter"),
+        ("customer.subscription.created", "pro"),
+    ):
         t = make_tenant(plan="free")
         status, body = post(api, script.build(kind, t.workspace_id, "pack_5000", plan, "month", None))
         assert status == 200 and body["outcome"] == "applied", (kind, plan, body)

@@ -86,9 +86,12 @@ def test_items_written_before_the_typed_settings_read_as_before(make_tenant: Any
     """An item with a partial `billing` map and no version: defaults fill in, and the first
     versioned write succeeds."""
     t = make_tenant(plan="free")
-    WorkspaceModel(t.workspace_id).update(actions=[WorkspaceModel.billing.set({"customer_id": "cus_old",
-                                                                               "auto_topup": {"x": 1}}),
-                                                   WorkspaceModel.billing_version.remove()])
+    WorkspaceModel(t.workspace_id).update(
+        actions=[
+            WorkspaceModel.billing.set({"customer_id": "cus_old", "auto_topup": {"x": 1}}),
+            WorkspaceModel.billing_version.remove(),
+        ]
+    )
     current = billing_settings.load(t.workspace_id)
     assert current.version == 0 and current.settings == BillingSettings(customer_id="cus_old")
     billing_settings.update(t.workspace_id, lambda s: replace(s, provider="internal"))

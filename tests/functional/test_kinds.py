@@ -48,8 +48,18 @@ def base_image(api, make_tenant):
 @pytest.mark.parametrize("strength", ["subtle", "strong"])
 def test_vary_records_lineage(api, base_image, strength):
     t, source = base_image
-    job = _job(api, t, {"prompt": "a lighthouse", "kind": "vary", "source_image_id": source["id"], "strength": strength,
-                        "n": 2, "size": "512x512"})["job"]
+    job = _job(
+        api,
+        t,
+        {
+            "prompt": "a lighthouse",
+            "kind": "vary",
+            "source_image_id": source["id"],
+            "strength": strength,
+            "n": 2,
+            "size": "512x512",
+        },
+    )["job"]
     done = _done(api, t, job["id"])
     assert done["status"] == "succeeded" and len(done["images"]) == 2
     assert all(img["source_image_id"] == source["id"] for img in done["images"])
@@ -74,16 +84,27 @@ def test_upscale_2x_and_4x_with_prices_by_output_size(api, base_image):
 
 def test_edit_with_local_operations(api, base_image):
     t, source = base_image
-    ops = [{"op": "crop", "left": 0, "top": 0, "right": 400, "bottom": 300}, {"op": "rotate", "degrees": 90},
-           {"op": "format", "to": "jpeg"}]
+    ops = [
+        {"op": "crop", "left": 0, "top": 0, "right": 400, "bottom": 300},
+        {"op": "rotate", "degrees": 90},
+        {"op": "format", "to": "jpeg"},
+    ]
     job = _job(api, t, {"prompt": "crop and turn", "kind": "edit", "source_image_id": source["id"], "operations": ops})["job"]
     done = _done(api, t, job["id"])
     image = done["images"][0]
     assert done["status"] == "succeeded" and image["content_type"] == "image/jpeg"
     with _image(t, image) as jpeg:
         assert jpeg.format == "JPEG" and jpeg.size == (300, 400)
-    bad = _job(api, t, {"prompt": "x", "kind": "edit", "source_image_id": source["id"],
-                        "operations": [{"op": "crop", "left": 0, "top": 0, "right": 5000, "bottom": 10}]})["job"]
+    bad = _job(
+        api,
+        t,
+        {
+            "prompt": "x",
+            "kind": "edit",
+            "source_image_id": source["id"],
+            "operations": [{"op": "crop", "left": 0, "top": 0, "right": 5000, "bottom": 10}],
+        },
+    )["job"]
     failed = _done(api, t, bad["id"])
     assert failed["status"] == "failed" and failed["error"]["code"] == "invalid_image_operation"
     assert get_wallet(t.workspace_id).held == 0
@@ -97,8 +118,17 @@ def test_style_transfer_needs_a_style_image(api, base_image):
     t, source = base_image
     style = _done(api, t, _job(api, t, {"prompt": "starry swirls", "size": "512x512"})["job"]["id"])["images"][0]
     _job(api, t, {"prompt": "x", "kind": "style_transfer", "source_image_id": source["id"]}, expect=400)
-    job = _job(api, t, {"prompt": "in that style", "kind": "style_transfer", "source_image_id": source["id"],
-                        "style_image_id": style["id"], "size": "512x512"})["job"]
+    job = _job(
+        api,
+        t,
+        {
+            "prompt": "in that style",
+            "kind": "style_transfer",
+            "source_image_id": source["id"],
+            "style_image_id": style["id"],
+            "size": "512x512",
+        },
+    )["job"]
     assert job["usage"]["credits_reserved"] == 2
     done = _done(api, t, job["id"])
     assert done["status"] == "succeeded" and done["images"][0]["source_image_id"] == source["id"]
@@ -111,10 +141,12 @@ def test_another_tenants_image_is_not_found(api, base_image, make_tenant):
     assert status == 404 and err["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize(("provider", "model", "cost_positive"), [("openai", "gpt-image-1", True),
-                                                                 ("gemini", "gemini-2.5-flash-image", True)])
-def test_remote_providers_through_the_worker_record_tokens_and_cost(api, make_tenant, provider_fakes, provider, model,
-                                                                    cost_positive):
+@pytest.mark.parametrize(
+    ("provider", "model", "cost_positive"), [("openai", "gpt-image-1", True), ("gemini", "gemini-2.5-flash-image", True)]
+)
+def test_remote_providers_through_the_worker_record_tokens_and_cost(
+    api, make_tenant, provider_fakes, provider, model, cost_positive
+):
     purge()
     t = make_tenant(plan="pro", limits={**UNLIMITED, "providers": ["local", "gemini", "openai"]})
     job = _job(api, t, {"prompt": "a fox [fake:503_once]", "provider": provider, "model": model, "n": 2})["job"]
@@ -164,7 +196,8 @@ def test_full_provider_window_defers_the_job_and_keeps_its_hold(api, make_tenant
     statuses = {j: JobModel.get(t.workspace_id, j).status for j in (first["id"], second["id"])}
     assert sorted(statuses.values()) == ["queued", "succeeded"]
     assert get_wallet(t.workspace_id).held == 2  # the deferred job keeps its hold
-    attrs = client("sqs").get_queue_attributes(QueueUrl=queue_url(get_settings().jobs_queue_name),
-                                               AttributeNames=["ApproximateNumberOfMessagesDelayed"])["Attributes"]
+    attrs = client("sqs").get_queue_attributes(
+        QueueUrl=queue_url(get_settings().jobs_queue_name), AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
     assert int(attrs["ApproximateNumberOfMessagesDelayed"]) == 1
     purge()

@@ -63,8 +63,12 @@ def _envelope(status: int, headers: dict[str, str], body: bytes, code: str) -> d
 @pytest.mark.parametrize("path", ["/nope", "/v1/jobs/x/y/z", "/v2/jobs", "/admin/api", "/%2e%2e/etc/passwd"])
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "TRACE"])
 def test_unknown_routes_are_404_in_the_envelope_and_echo_no_header(server, method, path):
-    response = requests.request(method, f"http://{server}{path}", timeout=10,
-                                headers={"Authorization": API_KEY_HEADER, "X-Api-Key": "sk_test_other_header"})
+    response = requests.request(
+        method,
+        f"http://{server}{path}",
+        timeout=10,
+        headers={"Authorization": API_KEY_HEADER, "X-Api-Key": "sk_test_other_header"},
+    )
     assert response.status_code == 404
     _envelope(404, {k.lower(): v for k, v in response.headers.items()}, response.content, "not_found")
     assert b"sk_test_" not in response.content and b"Authentication Token" not in response.content
@@ -77,10 +81,17 @@ def test_a_well_formed_request_id_is_echoed_on_a_404(server):
     assert response.json()["error"]["request_id"] == "client-req-42"
 
 
-@pytest.mark.parametrize(("method", "path", "allow"), [
-    ("TRACE", "/healthz", {"GET"}), ("OPTIONS", "/v1/jobs", {"GET", "POST"}), ("PURGE", "/v1/me", {"GET", "PATCH"}),
-    ("CONNECT", "/v1/keys", {"GET", "POST"}), ("DELETE", "/healthz", {"GET"}), ("PATCH", "/admin", {"GET", "POST"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("TRACE", "/healthz", {"GET"}),
+        ("OPTIONS", "/v1/jobs", {"GET", "POST"}),
+        ("PURGE", "/v1/me", {"GET", "PATCH"}),
+        ("CONNECT", "/v1/keys", {"GET", "POST"}),
+        ("DELETE", "/healthz", {"GET"}),
+        ("PATCH", "/admin", {"GET", "POST"}),
+    ],
+)
 def test_methods_a_path_does_not_declare_are_405_with_allow(server, method, path, allow):
     status, headers, body = raw(server, f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     assert status == 405
@@ -88,15 +99,18 @@ def test_methods_a_path_does_not_declare_are_405_with_allow(server, method, path
     assert {m.strip() for m in headers["allow"].split(",")} == allow
 
 
-@pytest.mark.parametrize(("request_bytes", "status", "code"), [
-    (b"GARBAGE\r\n\r\n", 400, "invalid_request"),
-    (b"get /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "invalid_request"),
-    (b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505, "internal_error"),
-    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431, "invalid_request"),
-    (b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}", 400, "invalid_request"),
-    (b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}", 400, "invalid_request"),
-    (b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{}", 413, "payload_too_large"),
-])
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GARBAGE\r\n\r\n", 400, "invalid_request"),
+        (b"get /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "invalid_request"),
+        (b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505, "internal_error"),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431, "invalid_request"),
+        (b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}", 400, "invalid_request"),
+        (b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}", 400, "invalid_request"),
+        (b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{}", 413, "payload_too_large"),
+    ],
+)
 def test_what_http_server_refuses_is_in_the_envelope_too(server, request_bytes, status, code):
     got, headers, body = raw(server, request_bytes)
     assert got == status

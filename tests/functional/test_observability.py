@@ -11,6 +11,7 @@ import sentry_sdk
 from sentry_sdk.transport import Transport
 
 from chalicelib import observability
+from chalicelib.api.errors import is_client_error
 from tests.functional.helpers import call, drain, purge
 
 
@@ -31,7 +32,7 @@ class CapturingTransport(Transport):
 def sentry(monkeypatch):
     monkeypatch.setenv("SENTRY_DSN", "http://public@127.0.0.1:9/1")
     transport = CapturingTransport()
-    assert observability.init_error_reporting(transport=transport)
+    assert observability.init_error_reporting(answered=is_client_error, transport=transport)
     yield transport
     sentry_sdk.get_client().close()
     sentry_sdk.init(dsn=None)

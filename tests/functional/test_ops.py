@@ -1,4 +1,4 @@
-""""What failed yesterday at 14:32 for workspace X?" answered from the jobs table and denials."""
+""" "What failed yesterday at 14:32 for workspace X?" answered from the jobs table and denials."""
 
 from __future__ import annotations
 
@@ -33,15 +33,18 @@ def test_failures_around_a_moment(api, make_tenant, admin, frozen_clock, capsys)
     assert job["correlation_id"] == "corr-1" and "provider_ms" in job["timings"] and "queue_wait_ms" in job["timings"]
     assert [(d["code"], d["scope"]) for d in result["denials"]] == [("rate_limited", "user")]
 
-    status, body, _ = call(api, "GET", f"/admin/api/jobs?workspace_id={x.workspace_id}&status=failed"
-                                       "&from=2026-11-23T14:27:00Z&to=2026-11-23T14:37:00Z", admin)
+    status, body, _ = call(
+        api,
+        "GET",
+        f"/admin/api/jobs?workspace_id={x.workspace_id}&status=failed&from=2026-11-23T14:27:00Z&to=2026-11-23T14:37:00Z",
+        admin,
+    )
     assert status == 200 and [j["id"] for j in body["data"]] == [failed["job"]["id"]]
-    status, body, _ = call(api, "GET", "/admin/api/jobs?status=failed&from=2026-11-23T14:27:00Z&to=2026-11-23T14:37:00Z",
-                           admin)
+    status, body, _ = call(api, "GET", "/admin/api/jobs?status=failed&from=2026-11-23T14:27:00Z&to=2026-11-23T14:37:00Z", admin)
     assert len(body["data"]) >= 2  # platform-wide: both workspaces' failures
 
     assert ops.main(["failures", "--workspace", x.workspace_id, "--at", "2026-11-23T14:32Z", "--window", "10m"]) == 0
     out = capsys.readouterr().out
-    printed = json.loads(out[out.index('{\n  "failed_jobs"'):].split("\n# Logs Insights")[0])
+    printed = json.loads(out[out.index('{\n  "failed_jobs"') :].split("\n# Logs Insights")[0])
     assert printed["failed_jobs"][0]["job_id"] == failed["job"]["id"]
     assert f'workspace_id = "{x.workspace_id}"' in out

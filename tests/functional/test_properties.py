@@ -69,8 +69,16 @@ class _Run:
                 assert x < 0 and int(get_wallet(ws).available) < -x
         elif op == "clawback":
             self.clawbacks += 1
-            claw_back(ws, x, reason="refund", source=f"ch_{self.clawbacks}", now=now,
-                      record=f"clawed:{ws}:{self.clawbacks}", record_total=x, record_prev=0)
+            claw_back(
+                ws,
+                x,
+                reason="refund",
+                source=f"ch_{self.clawbacks}",
+                now=now,
+                record=f"clawed:{ws}:{self.clawbacks}",
+                record_total=x,
+                record_prev=0,
+            )
         elif op == "next_month":
             clock.set_clock(clock.FrozenClock(now + timedelta(days=31)))
             roll_over(ws, period_of(clock.now()), get_plan("free").monthly_allowance, clock.now())

@@ -31,18 +31,22 @@ def test_openai_generation_maps_usage(provider_fakes):
 
 def test_openai_edit_sends_source_and_mask(provider_fakes):
     source = get_provider("openai").generate(req()).data
-    image = get_provider("openai").generate(req("make it snow", kind="vary", source_image=source, strength="strong",
-                                                mask_image=source))
+    image = get_provider("openai").generate(
+        req("make it snow", kind="vary", source_image=source, strength="strong", mask_image=source)
+    )
     assert provider_fakes.requests[-1]["path"].endswith("/images/edits")
     assert image.input_tokens > 300  # the image inputs are counted
 
 
-@pytest.mark.parametrize(("marker", "code", "retryable"), [
-    ("[fake:429_once]", "provider_rate_limited", True),
-    ("[fake:503_once]", "provider_unavailable", True),
-    ("[fake:safety]", "content_blocked", False),
-    ("[fake:400]", "invalid_provider_request", False),
-])
+@pytest.mark.parametrize(
+    ("marker", "code", "retryable"),
+    [
+        ("[fake:429_once]", "provider_rate_limited", True),
+        ("[fake:503_once]", "provider_unavailable", True),
+        ("[fake:safety]", "content_blocked", False),
+        ("[fake:400]", "invalid_provider_request", False),
+    ],
+)
 def test_openai_errors_are_classified(provider_fakes, marker, code, retryable):
     with pytest.raises(ProviderError) as error:
         get_provider("openai").generate(req(f"fox {marker}"))
@@ -70,12 +74,15 @@ def test_imagen_through_generate_images(provider_fakes):
     assert ":predict" in provider_fakes.requests[-1]["path"]
 
 
-@pytest.mark.parametrize(("marker", "code", "retryable"), [
-    ("[fake:429_once]", "provider_rate_limited", True),
-    ("[fake:503_once]", "provider_unavailable", True),
-    ("[fake:safety]", "content_blocked", False),
-    ("[fake:400]", "invalid_provider_request", False),
-])
+@pytest.mark.parametrize(
+    ("marker", "code", "retryable"),
+    [
+        ("[fake:429_once]", "provider_rate_limited", True),
+        ("[fake:503_once]", "provider_unavailable", True),
+        ("[fake:safety]", "content_blocked", False),
+        ("[fake:400]", "invalid_provider_request", False),
+    ],
+)
 @pytest.mark.parametrize("model", ["gemini-2.5-flash-image", "imagen-4.0-generate-001"])
 def test_gemini_errors_are_classified(provider_fakes, marker, code, retryable, model):
     with pytest.raises(ProviderError) as error:

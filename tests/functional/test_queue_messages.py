@@ -79,8 +79,7 @@ def test_a_taken_provider_window_can_be_given_back(aws, monkeypatch, frozen_cloc
     assert provider_quota.take("local", 10_000, clock.now()) == provider_quota.Slot(None, 0)
 
 
-def test_a_job_deferred_for_its_running_cap_gives_its_provider_calls_back(api, make_tenant, monkeypatch,
-                                                                          frozen_clock):
+def test_a_job_deferred_for_its_running_cap_gives_its_provider_calls_back(api, make_tenant, monkeypatch, frozen_clock):
     frozen_clock.set(datetime(2032, 3, 9, 8, 2, 10, tzinfo=UTC))
     monkeypatch.setitem(plans.PROVIDER_QUOTAS, "local", plans.ProviderQuota(100_000, 5))
     monkeypatch.setattr("chalicelib.accounting.running.defer_seconds", lambda: 0)  # purge() sees it again

@@ -46,8 +46,9 @@ def _run_until_done(job_ids: list[str], workspace_id: str, rounds: int = 40) -> 
             time.sleep(0.5)
             continue
         batches.append(run_worker(messages))
-        client("sqs").delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        client("sqs").delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        )
     raise AssertionError("jobs did not finish")
 
 
@@ -108,8 +109,7 @@ def test_a_deferred_job_is_not_cached_as_done_by_idempotency(api, make_tenant, q
     assert JobModel.get(t.workspace_id, second.job_id).status == "queued"
     assert JobModel.get(t.workspace_id, second.job_id).deferred_at is not None
     now = clock.now()
-    release_job(JobModel.get(t.workspace_id, first.job_id, consistent_read=True), JobFinal("failed", now), now,
-                reason="test")
+    release_job(JobModel.get(t.workspace_id, first.job_id, consistent_read=True), JobFinal("failed", now), now, reason="test")
     _run_until_done([second.job_id], t.workspace_id)
     assert int(get_wallet(t.workspace_id).running_jobs) == 0
 
@@ -135,8 +135,13 @@ def test_a_release_that_read_the_job_before_the_worker_claimed_it_still_returns_
     stale = JobModel.get(t.workspace_id, admission.job_id, consistent_read=True)  # queued, no slot
     assert start_job(t.workspace_id, admission.job_id, clock.now()).outcome == "started"
     now = clock.now()
-    outcome = release_job(stale, JobFinal("failed", now), now, reason="dead_lettered",
-                          job_condition=~JobModel.status.is_in("succeeded", "failed", "canceled"))
+    outcome = release_job(
+        stale,
+        JobFinal("failed", now),
+        now,
+        reason="dead_lettered",
+        job_condition=~JobModel.status.is_in("succeeded", "failed", "canceled"),
+    )
     assert outcome.applied
     wallet = get_wallet(t.workspace_id)
     assert (int(wallet.running_jobs), int(wallet.held)) == (0, 0)
@@ -148,8 +153,7 @@ def test_a_cancel_that_read_the_job_before_the_claim_is_refused_and_the_slot_sta
     stale = JobModel.get(t.workspace_id, admission.job_id, consistent_read=True)
     start_job(t.workspace_id, admission.job_id, clock.now())
     now = clock.now()
-    outcome = release_job(stale, JobFinal("canceled", now), now, reason="canceled",
-                          job_condition=JobModel.status == "queued")
+    outcome = release_job(stale, JobFinal("canceled", now), now, reason="canceled", job_condition=JobModel.status == "queued")
     assert not outcome.applied
     assert int(get_wallet(t.workspace_id).running_jobs) == 1  # the running job keeps its slot
 

@@ -18,8 +18,9 @@ def test_a_secret_comes_from_its_ssm_parameter_and_a_missing_one_is_503(aws, mon
         secrets.secret("BILLING_HOOK_SECRET")
     assert to_api_error(missing.value).status == 503  # a clear 503 naming it, never a 500
     assert "/imagegen/test/billing-hook-secret" in missing.value.message and "ParameterNotFound" in missing.value.message
-    client("ssm").put_parameter(Name="/imagegen/test/billing-hook-secret", Value="whsec_from_ssm", Type="SecureString",
-                                Overwrite=True)
+    client("ssm").put_parameter(
+        Name="/imagegen/test/billing-hook-secret", Value="whsec_from_ssm", Type="SecureString", Overwrite=True
+    )
     assert secrets.secret("BILLING_HOOK_SECRET") == "whsec_from_ssm"
     client("ssm").delete_parameter(Name="/imagegen/test/billing-hook-secret")
     assert secrets.secret("BILLING_HOOK_SECRET") == "whsec_from_ssm"  # read once per container

@@ -20,8 +20,14 @@ class Caller:
 
 def _create_workspace(api, admin: Caller, name: str, key: str | None = None) -> tuple[int, dict, dict]:
     headers = {"Idempotency-Key": key} if key else None
-    return call(api, "POST", "/admin/api/workspaces", admin,
-                {"name": name, "owner_email": f"{name.lower()}@example.test", "plan": "pro"}, headers=headers)
+    return call(
+        api,
+        "POST",
+        "/admin/api/workspaces",
+        admin,
+        {"name": name, "owner_email": f"{name.lower()}@example.test", "plan": "pro"},
+        headers=headers,
+    )
 
 
 def _create_key(api, owner: Caller, name: str, key: str | None = None) -> tuple[int, dict, dict]:

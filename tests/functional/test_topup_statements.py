@@ -30,18 +30,19 @@ def billing_messages() -> list[dict[str, Any]]:
     url = queue_url(get_settings().billing_queue_name)
     out: list[dict[str, Any]] = []
     while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                    AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"], MessageAttributeNames=["All"]
+        ).get("Messages", [])
         if not batch:
             return out
-        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                                                        for i, m in enumerate(batch)])
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+        )
         out.extend(batch)
 
 
 def run_billing_worker(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return chalice_app.billing_worker(event_from(messages, get_settings().billing_queue_name),
-                                      LocalContext("billing_worker", 60))
+    return chalice_app.billing_worker(event_from(messages, get_settings().billing_queue_name), LocalContext("billing_worker", 60))
 
 
 def deliver_all(api: Any, fake: Any, since: int) -> list[str]:
@@ -68,11 +69,14 @@ def spend_to(api: Any, tenant: Any, available: int) -> None:
 
 def test_auto_topup_validation(api, fake, make_tenant):
     t = make_tenant()
-    for bad in ({"enabled": True}, {"enabled": "yes", "threshold": 1, "amount": 1, "monthly_cap": 1},
-                {"enabled": True, "threshold": -1, "amount": 1, "monthly_cap": 1},
-                {"enabled": True, "threshold": 1, "amount": 0, "monthly_cap": 1},
-                {"enabled": True, "threshold": 1, "amount": 10, "monthly_cap": 5},
-                {"enabled": True, "threshold": 1.5, "amount": 1, "monthly_cap": 1}):
+    for bad in (
+        {"enabled": True},
+        {"enabled": "yes", "threshold": 1, "amount": 1, "monthly_cap": 1},
+        {"enabled": True, "threshold": -1, "amount": 1, "monthly_cap": 1},
+        {"enabled": True, "threshold": 1, "amount": 0, "monthly_cap": 1},
+        {"enabled": True, "threshold": 1, "amount": 10, "monthly_cap": 5},
+        {"enabled": True, "threshold": 1.5, "amount": 1, "monthly_cap": 1},
+    ):
         status, err, _ = call(api, "PUT", "/v1/billing/auto-topup", t, bad)
         assert status == 400 and err["error"]["code"] == "invalid_request", bad
     view = configured(api, t)
@@ -177,16 +181,16 @@ def test_a_success_between_failures_resets_the_streak_and_only_3_in_a_row_notify
     then two more failures make three in a row: disabled, audited, and the owner told once."""
     t = make_tenant(plan="free", limits=UNLIMITED)
     notices: list[tuple[str, str]] = []
-    monkeypatch.setattr("chalicelib.billing.topup.notify_owner",
-                        lambda workspace_id, kind, text: notices.append((workspace_id, kind)))
+    monkeypatch.setattr(
+        "chalicelib.billing.topup.notify_owner", lambda workspace_id, kind, text: notices.append((workspace_id, kind))
+    )
     buy_pack(api, fake, t)
     deliver_all(api, fake, 0)
     configured(api, t, monthly_cap=10_000)
     customer = next(iter(fake.customers))
 
     def drain_wallet() -> None:
-        adjust(t.workspace_id, -int(get_wallet(t.workspace_id).available), reason="drain", actor="test",
-               now=clock.now())
+        adjust(t.workspace_id, -int(get_wallet(t.workspace_id).available), reason="drain", actor="test", now=clock.now())
 
     def attempt(declined: bool) -> None:
         drain_wallet()

@@ -33,8 +33,13 @@ def test_usage_grouped_by_day_provider_user_model(api, make_tenant):
 def test_admin_limit_override_takes_effect_and_is_audited(api, make_tenant, admin):
     purge()
     t = make_tenant()
-    status, body, _ = call(api, "PUT", f"/admin/api/workspaces/{t.workspace_id}/limits", admin,
-                           {"requests_per_minute_user": 2, "reason": "throttle noisy tenant"})
+    status, body, _ = call(
+        api,
+        "PUT",
+        f"/admin/api/workspaces/{t.workspace_id}/limits",
+        admin,
+        {"requests_per_minute_user": 2, "reason": "throttle noisy tenant"},
+    )
     assert status == 200 and body["limits"]["requests_per_minute_user"] == 2
     answers = [call(api, "POST", "/v1/jobs", t, {"prompt": f"x{i}"}) for i in range(4)]
     assert [a[0] for a in answers] == [202, 202, 429, 429]
@@ -90,8 +95,9 @@ def _colleague(t) -> dict[str, str]:
     from chalicelib.tenancy import create_key
 
     now = clock.now()
-    user = users.new_user(ids.new_id("usr", now), t.workspace_id, "colleague@example.test", role="member",
-                          is_admin=False, now=now)
+    user = users.new_user(
+        ids.new_id("usr", now), t.workspace_id, "colleague@example.test", role="member", is_admin=False, now=now
+    )
     user.save()
     made = create_key(user, "colleague")
     return {"Authorization": f"Bearer {made.secret}"}

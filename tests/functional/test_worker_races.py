@@ -68,5 +68,6 @@ def test_a_record_that_failed_in_our_hands_comes_back_after_a_backoff(api, make_
     from chalicelib.aws import client, queue_url
     from chalicelib.settings import get_settings
 
-    client("sqs").delete_message(QueueUrl=queue_url(get_settings().jobs_queue_name),
-                                 ReceiptHandle=again[0]["ReceiptHandle"])  # in flight: purge() would not see it
+    client("sqs").delete_message(
+        QueueUrl=queue_url(get_settings().jobs_queue_name), ReceiptHandle=again[0]["ReceiptHandle"]
+    )  # in flight: purge() would not see it

@@ -32,10 +32,20 @@ _sinks: list[dict[str, set[str]]] = []
 
 FUNCTION_ENTRIES = ("worker", "dead_letters", "billing_worker", "monthly_reset", "release_stale_holds", "reconcile")
 DYNAMO_SINGLE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"}
-TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem",
-                    "Get": "GetItem"}
-S3_ACTIONS = {"HeadObject": "GetObject", "GetObject": "GetObject", "PutObject": "PutObject", "DeleteObject": "DeleteObject",
-              "CopyObject": "PutObject"}
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+S3_ACTIONS = {
+    "HeadObject": "GetObject",
+    "GetObject": "GetObject",
+    "PutObject": "PutObject",
+    "DeleteObject": "DeleteObject",
+    "CopyObject": "PutObject",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -166,8 +176,9 @@ def install() -> None:
 
     original_presign = botocore.signers.generate_presigned_url
 
-    def generate_presigned_url(self: Any, ClientMethod: str, Params: dict[str, Any] | None = None,
-                               *args: Any, **kwargs: Any) -> Any:
+    def generate_presigned_url(
+        self: Any, ClientMethod: str, Params: dict[str, Any] | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         operation = "".join(part.capitalize() for part in ClientMethod.split("_"))
         _record(describe(self.meta.service_model.service_name, operation, Params or {}))
         return original_presign(self, ClientMethod, Params, *args, **kwargs)

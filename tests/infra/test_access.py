@@ -48,8 +48,12 @@ def permitted(grants: access.Access, call: str) -> bool:
 
 def denied(calls: dict[str, Any]) -> list[str]:
     grants = access.access_map()
-    return [f"{function}: {call}" for function, seen in calls.items() for call in seen
-            if function not in grants or not permitted(grants[function], call)]
+    return [
+        f"{function}: {call}"
+        for function, seen in calls.items()
+        for call in seen
+        if function not in grants or not permitted(grants[function], call)
+    ]
 
 
 # --- the map, checked against what the code does ---------------------------------------------------
@@ -106,8 +110,16 @@ def test_every_entry_point_runs_within_its_role(api: Any, make_tenant: Any, monk
             buy_pack(api, stripe, t)
             for event in stripe.delivered:
                 post(api, event)
-            assert call(api, "PUT", "/v1/billing/auto-topup", t,
-                        {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 1000})[0] == 200
+            assert (
+                call(
+                    api,
+                    "PUT",
+                    "/v1/billing/auto-topup",
+                    t,
+                    {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 1000},
+                )[0]
+                == 200
+            )
             now_available = int(get_wallet(t.workspace_id).available)
             adjust(t.workspace_id, 61 - now_available, reason="set up", actor="test", now=clock.now())
             status, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "a lighthouse", "n": 1})
@@ -117,11 +129,16 @@ def test_every_entry_point_runs_within_its_role(api: Any, make_tenant: Any, monk
             assert body["job"]["status"] == "succeeded", body
 
             sqs = client("sqs")
-            billing = sqs.receive_message(QueueUrl=queue_url(get_settings().billing_queue_name), MaxNumberOfMessages=10,
-                                          AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            billing = sqs.receive_message(
+                QueueUrl=queue_url(get_settings().billing_queue_name),
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
             assert billing, "the worker queued an auto top-up"
-            result = chalice_app.billing_worker(event_from(billing, get_settings().billing_queue_name),
-                                                LocalContext("billing_worker", 60))
+            result = chalice_app.billing_worker(
+                event_from(billing, get_settings().billing_queue_name), LocalContext("billing_worker", 60)
+            )
             assert result == {"batchItemFailures": []}
 
             status, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "dies in the queue", "n": 1})
@@ -131,9 +148,17 @@ def test_every_entry_point_runs_within_its_role(api: Any, make_tenant: Any, monk
             assert released == {"released": 1}
             assert JobModel.get(t.workspace_id, body["job"]["id"]).status == "failed"
 
-            scheduled_event = {"version": "0", "id": "audit", "detail-type": "Scheduled Event", "source": "aws.events",
-                               "account": "123456789012", "time": "2026-11-24T12:00:00Z", "region": "us-east-1",
-                               "resources": [], "detail": {}}
+            scheduled_event = {
+                "version": "0",
+                "id": "audit",
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "123456789012",
+                "time": "2026-11-24T12:00:00Z",
+                "region": "us-east-1",
+                "resources": [],
+                "detail": {},
+            }
             for name in config.SCHEDULED:
                 getattr(chalice_app, name)(scheduled_event, LocalContext(name, 60))
             purge()
@@ -175,8 +200,13 @@ def test_each_role_grants_exactly_its_access_row(synth: Any, stage: str, functio
     tables = {"${" + _table_id(template, stage, s) + "}" for s in grants.tables}
     read = {r for r in role.get("dynamodb:GetItem", set())}
     assert read == tables
-    indexes = {f"{t}/index/{i.name}" for spec in table_specs() if spec.suffix in grants.tables
-               for t in ["${" + _table_id(template, stage, spec.suffix) + "}"] for i in spec.indexes}
+    indexes = {
+        f"{t}/index/{i.name}"
+        for spec in table_specs()
+        if spec.suffix in grants.tables
+        for t in ["${" + _table_id(template, stage, spec.suffix) + "}"]
+        for i in spec.indexes
+    }
     assert role.get("dynamodb:Query", set()) == tables | indexes
     written = {"${" + _table_id(template, stage, s) + "}" for s in grants.write}
     assert role.get("dynamodb:UpdateItem", set()) == written
@@ -199,13 +229,29 @@ def test_each_role_grants_exactly_its_access_row(synth: Any, stage: str, functio
     assert role.get("sqs:SendMessage", set()) == queue_refs(grants.send_to + on_failure)
     assert role.get("sqs:ReceiveMessage", set()) == queue_refs((grants.consume,) if grants.consume else ())
 
-    parameters = {f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter"
-                  f"{config.secret_parameter_name(stage, s)}" for s in grants.secrets}
+    parameters = {
+        f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{config.secret_parameter_name(stage, s)}"
+        for s in grants.secrets
+    }
     assert role.get("ssm:GetParameter", set()) == parameters
 
 
 def _resolve_sub(text: str) -> str:
     return text.replace("${AWS::Partition}", "aws")
+
+
+def _assert_scoped(service: str, target: str, statement: dict[str, Any]) -> None:
+    """A data action's resource names what it touches: never `*`, and per service the narrow form."""
+    assert target != "*", f"{service} on *"
+    if service == "kms":
+        # only through SSM, only for the listed parameters
+        assert target.endswith(":key/*")
+        assert statement["Condition"]["StringEquals"]["kms:ViaService"]
+        assert statement["Condition"]["ForAnyValue:StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"]
+    elif service == "logs":
+        assert "log-group:" in target or target.startswith("${"), target
+    elif service == "s3":
+        assert target.count("/") >= 1 or target.startswith("${"), target
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -214,26 +260,14 @@ def test_no_wildcards_on_data(synth: Any, stage: str) -> None:
     checked = 0
     for policy in resources(template, "AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = as_list(statement["Action"])
             targets = [flatten_join(r) for r in as_list(statement["Resource"])]
-            for action in actions:
+            for action in as_list(statement["Action"]):
                 checked += 1
                 assert action != "*" and not action.endswith(":*") and "*" not in action, action
                 service = action.split(":")[0]
-                if service == "xray":
-                    continue  # X-Ray has no resource-level permissions
-                if service in DATA_SERVICES:
+                if service in DATA_SERVICES:  # (X-Ray, not a data service, has no resource-level permissions)
                     for target in targets:
-                        assert target != "*", f"{action} on *"
-                        if service == "kms":
-                            # only through SSM, only for the listed parameters
-                            assert target.endswith(":key/*")
-                            assert statement["Condition"]["StringEquals"]["kms:ViaService"]
-                            assert statement["Condition"]["ForAnyValue:StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"]
-                        elif service == "logs":
-                            assert "log-group:" in target or target.startswith("${"), target
-                        elif service == "s3":
-                            assert target.count("/") >= 1 or target.startswith("${"), target
+                        _assert_scoped(service, target, statement)
     assert checked > 50
     for role in resources(template, "AWS::IAM::Role").values():
         assert "ManagedPolicyArns" not in role["Properties"], "no broad managed policies"
@@ -245,8 +279,11 @@ def test_only_the_consumer_receives_and_reconcile_only_reads(synth: Any, stage: 
     template = synth.templates[stage]
     reconcile = _role_grants(template, "reconcile")
     assert not any(a in reconcile for a in (*access.TABLE_WRITE_ACTIONS, "s3:PutObject"))
-    failures = next(key for key, res in resources(template, "AWS::SQS::Queue").items()
-                    if res["Properties"]["QueueName"] == f"imagegen-{stage}-scheduled-failures")
+    failures = next(
+        key
+        for key, res in resources(template, "AWS::SQS::Queue").items()
+        if res["Properties"]["QueueName"] == f"imagegen-{stage}-scheduled-failures"
+    )
     assert reconcile["sqs:SendMessage"] == {"${" + failures + "}"}, "reconcile sends only its own failed runs"
     receivers = [fn for fn in config.FUNCTIONS if "sqs:ReceiveMessage" in _role_grants(template, fn)]
     assert sorted(receivers) == sorted(["worker", "dead_letters", "billing_worker"])

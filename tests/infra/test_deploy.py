@@ -32,7 +32,8 @@ def test_every_function_runs_the_declared_runtime_with_one_package(synth: Any, s
         code.add(json.dumps(p["CodeUri"], sort_keys=True))
     assert len(code) == 1, "every function deploys the same package"
     assert synth.templates["dev"]["Resources"][function_ids(template)["worker"]]["Properties"]["CodeUri"] == json.loads(
-        code.pop())
+        code.pop()
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -41,11 +42,20 @@ def test_the_api_does_not_depend_on_its_function(synth: Any, stage: str) -> None
     template = synth.templates[stage]
     rest_api = template["Resources"]["RestAPI"]
     assert "APIHandler" not in refs_in(rest_api) and "APIHandler" not in json.dumps(rest_api)
-    uris = {json.dumps(op["x-amazon-apigateway-integration"]["uri"]) for path in
-            rest_api["Properties"]["DefinitionBody"]["paths"].values() for op in path.values()}
-    assert uris == {json.dumps({"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
-                                           "functions/arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
-                                           f"function:imagegen-{stage}-api-handler/invocations"})}
+    uris = {
+        json.dumps(op["x-amazon-apigateway-integration"]["uri"])
+        for path in rest_api["Properties"]["DefinitionBody"]["paths"].values()
+        for op in path.values()
+    }
+    assert uris == {
+        json.dumps(
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
+                "functions/arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
+                f"function:imagegen-{stage}-api-handler/invocations"
+            }
+        )
+    }
     permission = next(iter(resources(template, "AWS::Lambda::Permission").values()))["Properties"]
     assert ref_id(permission["FunctionName"]) == "APIHandler"
 
@@ -54,8 +64,14 @@ def test_the_api_does_not_depend_on_its_function(synth: Any, stage: str) -> None
 def test_stage_throttling_is_a_context_configurable_backstop(synth: Any, stage: str) -> None:
     settings = props(synth.templates[stage], "RestAPI")["MethodSettings"]
     expected_rate = 250 if stage == "prod" else config.STAGE_CONFIGS["dev"].api_rate_limit  # prod: -c api_rate_limit:prod
-    assert settings == [{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": expected_rate,
-                         "ThrottlingBurstLimit": config.STAGE_CONFIGS[stage].api_burst_limit}]
+    assert settings == [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": expected_rate,
+            "ThrottlingBurstLimit": config.STAGE_CONFIGS[stage].api_burst_limit,
+        }
+    ]
 
 
 def _sample(text: str) -> str:
@@ -82,8 +98,11 @@ def test_access_logs_are_json_lines_in_a_group_with_retention(synth: Any, stage:
 @pytest.mark.parametrize("stage", STAGES)
 def test_gateway_responses_answer_in_the_envelope_without_echoing_the_request(synth: Any, stage: str) -> None:
     responses = props(synth.templates[stage], "RestAPI")["GatewayResponses"]
-    assert set(responses) == set(api.GATEWAY_ANSWERS) >= {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX",
-                                                          "THROTTLED", "REQUEST_TOO_LARGE"}
+    assert (
+        set(responses)
+        == set(api.GATEWAY_ANSWERS)
+        >= {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED", "REQUEST_TOO_LARGE"}
+    )
     for response_type, response in responses.items():
         template_text = response["ResponseTemplates"]["application/json"]
         assert "$context.error" not in template_text and "method.request" not in template_text, response_type
@@ -115,8 +134,9 @@ def test_gateway_envelopes_use_the_apps_error_codes() -> None:
 def test_reserved_concurrency_is_optional(synth: Any, stage: str) -> None:
     """dev reserves nothing (a new account's quota), prod keeps .chalice/config.json's reservations."""
     template = synth.templates[stage]
-    reserved = {name: props(template, logical).get("ReservedConcurrentExecutions")
-                for name, logical in function_ids(template).items()}
+    reserved = {
+        name: props(template, logical).get("ReservedConcurrentExecutions") for name, logical in function_ids(template).items()
+    }
     if stage == "dev":
         assert set(reserved.values()) == {None}
     else:
@@ -150,8 +170,10 @@ def test_failed_scheduled_runs_land_in_an_alarmed_queue(synth: Any, stage: str) 
     template = synth.templates[stage]
     failures = _queue_id(template, f"imagegen-{stage}-scheduled-failures")
     ids = function_ids(template)
-    configs = {ref_id(c["Properties"]["FunctionName"]): (key, c) for key, c in
-               resources(template, "AWS::Lambda::EventInvokeConfig").items()}
+    configs = {
+        ref_id(c["Properties"]["FunctionName"]): (key, c)
+        for key, c in resources(template, "AWS::Lambda::EventInvokeConfig").items()
+    }
     assert set(configs) == {ids[fn] for fn in config.SCHEDULED}
     for function in config.SCHEDULED:
         key, invoke = configs[ids[function]]
@@ -159,11 +181,17 @@ def test_failed_scheduled_runs_land_in_an_alarmed_queue(synth: Any, stage: str) 
         assert (p["Qualifier"], p["MaximumRetryAttempts"]) == ("$LATEST", 2)
         assert ref_id(p["DestinationConfig"]["OnFailure"]["Destination"]) == failures
         role = ref_id(props(template, ids[function])["Role"])
-        policy = next(k for k, r in resources(template, "AWS::IAM::Policy").items()
-                      if any(ref_id(x) == role for x in r["Properties"]["Roles"]))
+        policy = next(
+            k
+            for k, r in resources(template, "AWS::IAM::Policy").items()
+            if any(ref_id(x) == role for x in r["Properties"]["Roles"])
+        )
         assert policy in invoke["DependsOn"]
-    alarmed = {target for a in resources(template, "AWS::CloudWatch::Alarm").values()
-               for target in refs_in(a["Properties"].get("Metrics", a["Properties"].get("Dimensions")))}
+    alarmed = {
+        target
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        for target in refs_in(a["Properties"].get("Metrics", a["Properties"].get("Dimensions")))
+    }
     assert failures in alarmed
     assert _queue_id(template, f"imagegen-{stage}-billing-dlq") in alarmed, "nothing consumes the billing DLQ: an alarm does"
 
@@ -175,8 +203,9 @@ def test_alarms_reach_someone_or_synth_warns(synth: Any) -> None:
 
     def warnings(stage: str) -> list[str]:  # what the cdk CLI prints after a synth
         metadata = json.loads((synth.outdir / f"{stage}.metadata.json").read_text())
-        return [str(entry.get("data")) for entries in metadata.values() for entry in entries
-                if entry["type"] == "aws:cdk:warning"]
+        return [
+            str(entry.get("data")) for entries in metadata.values() for entry in entries if entry["type"] == "aws:cdk:warning"
+        ]
 
     assert any("no subscriber" in w for w in warnings("dev"))
     assert not any("no subscriber" in w for w in warnings("prod"))

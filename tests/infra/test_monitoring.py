@@ -58,11 +58,19 @@ def test_the_alarms_exist_and_notify_the_topic(synth: Any, stage: str) -> None:
     template = synth.templates[stage]
     alarms = _alarms(template)
     prefix = f"imagegen-{stage}-"
-    expected = {"api-5xx-rate", "jobs-dead-lettered", "jobs-dlq-not-draining", "billing-dlq-depth", "jobs-oldest-message-age",
-                "webhook-failures", "reconcile-drift", "scheduled-failures",
-                *(f"provider-{p}-error-rate" for p in monitoring.providers()),
-                *(f"provider-{p}-job-p95" for p in monitoring.providers()),
-                *(f"{fn.replace('_', '-')}-errors" for fn in (*config.SCHEDULED, "worker", "dead_letters", "billing_worker"))}
+    expected = {
+        "api-5xx-rate",
+        "jobs-dead-lettered",
+        "jobs-dlq-not-draining",
+        "billing-dlq-depth",
+        "jobs-oldest-message-age",
+        "webhook-failures",
+        "reconcile-drift",
+        "scheduled-failures",
+        *(f"provider-{p}-error-rate" for p in monitoring.providers()),
+        *(f"provider-{p}-job-p95" for p in monitoring.providers()),
+        *(f"{fn.replace('_', '-')}-errors" for fn in (*config.SCHEDULED, "worker", "dead_letters", "billing_worker")),
+    }
     assert set(alarms) == {prefix + name for name in expected}
     topic = next(iter(resources(template, "AWS::SNS::Topic")))
     for name, alarm in alarms.items():
@@ -71,10 +79,17 @@ def test_the_alarms_exist_and_notify_the_topic(synth: Any, stage: str) -> None:
         assert "Runbook: docs/infra.md#alarms" in alarm["AlarmDescription"]
     drift = alarms[prefix + "reconcile-drift"]
     assert (drift["MetricName"], drift["Statistic"], drift["Threshold"], drift["ComparisonOperator"]) == (
-        "ReconcileDrift", "Maximum", 0, "GreaterThanThreshold")
+        "ReconcileDrift",
+        "Maximum",
+        0,
+        "GreaterThanThreshold",
+    )
     dead = alarms[prefix + "jobs-dead-lettered"]
     assert (dead["MetricName"], dead["Threshold"], dead["ComparisonOperator"]) == (
-        "JobsDeadLettered", 1, "GreaterThanOrEqualToThreshold")
+        "JobsDeadLettered",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -133,15 +148,33 @@ def _dashboard(template: dict[str, Any]) -> dict[str, Any]:
 def test_dashboard_shows_what_operators_need(synth: Any, stage: str) -> None:
     widgets = _dashboard(synth.templates[stage])["widgets"]
     titles = {w["properties"].get("title") for w in widgets}
-    for title in ("API traffic (API Gateway)", "Requests by status (app)", "Errors by code (API and worker logs)",
-                  "Admission denials by reason/scope", "Jobs queue depth", "Oldest queued job (s)", "Dead letters",
-                  "Job duration p50/p95 (ms)", "Provider latency p50/p95 (ms)", "Provider errors per 100 runs",
-                  "Credits spent per hour"):
+    for title in (
+        "API traffic (API Gateway)",
+        "Requests by status (app)",
+        "Errors by code (API and worker logs)",
+        "Admission denials by reason/scope",
+        "Jobs queue depth",
+        "Oldest queued job (s)",
+        "Dead letters",
+        "Job duration p50/p95 (ms)",
+        "Provider latency p50/p95 (ms)",
+        "Provider errors per 100 runs",
+        "Credits spent per hour",
+    ):
         assert title in titles
     text = json.dumps(widgets)
-    for needle in ("AdmissionsDenied", "ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage",
-                   "JobDurationMs", "ProviderLatencyMs", "ProviderErrors", "CreditsSpent", '"p95"', '"p50"',
-                   "stats count(*) as errors by error_code"):
+    for needle in (
+        "AdmissionsDenied",
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "JobDurationMs",
+        "ProviderLatencyMs",
+        "ProviderErrors",
+        "CreditsSpent",
+        '"p95"',
+        '"p50"',
+        "stats count(*) as errors by error_code",
+    ):
         assert needle in text, needle
     credits = next(w for w in widgets if w["properties"].get("title") == "Credits spent per hour")
     assert credits["properties"]["period"] == 3600
@@ -165,8 +198,10 @@ def test_saved_queries_cover_the_operators_questions(synth: Any, stage: str) -> 
     text = {name.split("/")[1]: q["QueryString"] for name, q in queries.items()}
     assert "filter workspace_id" in text["failures-for-workspace"] and "status >= 400" in text["failures-for-workspace"]
     assert "sort latency_ms desc" in text["slowest-jobs"]
-    assert "stats count(*) as denials" in text["admission-denials-by-reason"] and "by error_code" in text[
-        "admission-denials-by-reason"]
+    assert (
+        "stats count(*) as denials" in text["admission-denials-by-reason"]
+        and "by error_code" in text["admission-denials-by-reason"]
+    )
 
 
 def test_queries_use_what_the_app_logs() -> None:
@@ -179,8 +214,11 @@ def test_queries_use_what_the_app_logs() -> None:
     assert 'log("request", extra={"status"' in (REPO / "app.py").read_text()
     method, path = monitoring.WEBHOOK_ROUTE.split(" ")
     assert method in chalice_app.app.routes[path]
-    codes = {cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.ApiError)
-             and isinstance(getattr(cls, "code", None), str)}
+    codes = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.ApiError) and isinstance(getattr(cls, "code", None), str)
+    }
     assert set(monitoring.DENIAL_CODES) <= codes
     assert set(config.STAGE_CONFIGS) == set(config.STAGES)
 
@@ -202,8 +240,11 @@ def test_log_shipping_subscribes_every_function_log_group(prod: dict[str, Any]) 
     assert "AccessKey" not in http["EndpointConfiguration"], "the key comes from Secrets Manager"
     assert http["SecretsManagerConfiguration"]["Enabled"] is True
     assert http["S3BackupMode"] == "FailedDataOnly"
-    function_groups = {key for key, res in resources(prod, "AWS::Logs::LogGroup").items()
-                       if str(res["Properties"].get("LogGroupName", "")).startswith("/aws/lambda/")}
+    function_groups = {
+        key
+        for key, res in resources(prod, "AWS::Logs::LogGroup").items()
+        if str(res["Properties"].get("LogGroupName", "")).startswith("/aws/lambda/")
+    }
     filters = [f["Properties"] for f in resources(prod, "AWS::Logs::SubscriptionFilter").values()]
     assert {ref_id(f["LogGroupName"]) for f in filters} == function_groups and len(filters) == len(config.FUNCTIONS)
     assert all(ref_id(f["DestinationArn"]) == stream_id for f in filters)
@@ -216,7 +257,8 @@ def test_deploy_options_are_validated() -> None:
     assert options().log_shipping is False and options().package == "full"
     assert options(**{"log_shipping": "true", "log_shipping_url": "https://x.test"}).log_shipping is True
     assert options(**{"alarm_email:prod": "ops@example.test", "alarm_email": "other@example.test"}).alarm_emails == (
-        "ops@example.test",)
+        "ops@example.test",
+    )
     assert options(alarm_email="a@example.test, b@example.test").alarm_emails == ("a@example.test", "b@example.test")
     assert options().default_provider == "gemini" and options().reserved_concurrency is None
     assert options(reserved_concurrency="false").reserved_concurrency is False

@@ -41,7 +41,8 @@ def test_first_run_creates_the_catalog_and_the_webhook_and_stores_its_secret(fak
     assert sorted(report["prices_created"]) == sorted([*PACKS, *(f"{p}_{i}" for p, i in PLAN_PRICES_CENTS)])
     assert {k: (p["unit_amount"], (p["recurring"] or {}).get("interval")) for k, p in fake.prices.items()} == {
         **{k: (pack.amount_cents, None) for k, pack in PACKS.items()},
-        **{f"{plan}_{interval}": (cents, interval) for (plan, interval), cents in PLAN_PRICES_CENTS.items()}}
+        **{f"{plan}_{interval}": (cents, interval) for (plan, interval), cents in PLAN_PRICES_CENTS.items()},
+    }
     assert {p["product"] for k, p in fake.prices.items() if k.startswith("pro_")} == {"imagegen_plan_pro"}
     (endpoint,) = fake.endpoints.values()
     assert endpoint["url"] == API_URL + "/webhooks/stripe"
@@ -73,8 +74,7 @@ def test_missing_events_and_a_moved_url_update_the_endpoint_in_place(fake: FakeS
     assert _ssm().get_parameter(Name=SECRET_PARAM)["Parameter"]["Version"] == 1, "the same endpoint keeps its secret"
 
 
-def test_a_price_that_differs_from_the_catalog_fails_until_replaced(fake: FakeStripe,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_price_that_differs_from_the_catalog_fails_until_replaced(fake: FakeStripe, capsys: pytest.CaptureFixture[str]) -> None:
     stripe_setup.run("dev", API_URL)
     fake.prices["pack_1000"]["unit_amount"] = 999
     assert stripe_setup.main(["--stage", "dev", "--url", API_URL]) == 1
@@ -102,9 +102,15 @@ def test_the_stage_key_and_url_come_from_ssm_and_the_stack(fake: FakeStripe, mon
     _ssm().put_parameter(Name="/imagegen/dev/stripe-api-key", Value="sk_test_from_ssm", Type="SecureString")
     import boto3
 
-    boto3.client("cloudformation", region_name="us-east-1").create_stack(StackName="imagegen-dev", TemplateBody=json.dumps({
-        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {"EndpointURL": {"Value": "https://dev.example.test/api/"}}}))
+    boto3.client("cloudformation", region_name="us-east-1").create_stack(
+        StackName="imagegen-dev",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+                "Outputs": {"EndpointURL": {"Value": "https://dev.example.test/api/"}},
+            }
+        ),
+    )
     report = stripe_setup.run("dev", None)
     assert report["webhook"]["url"] == "https://dev.example.test/api/webhooks/stripe"
 
@@ -123,14 +129,26 @@ def test_stage_env_exports_the_deployed_settings_for_the_operator_tools() -> Non
     with zipfile.ZipFile(code, "w") as z:
         z.writestr("app.py", "def app(event, context): return {}\n")
     with mock_aws():
-        role = boto3.client("iam", region_name="eu-west-1").create_role(
-            RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        role = boto3.client("iam", region_name="eu-west-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"][
+            "Arn"
+        ]
         client = boto3.client("lambda", region_name="eu-west-1")
-        client.create_function(FunctionName="imagegen-dev-api-handler", Runtime="python3.12", Role=role, Handler="app.app",
-                               Code={"ZipFile": code.getvalue()}, Environment={"Variables": {
-                                   "STAGE": "dev", "TABLE_PREFIX": "imagegen-dev", "DEFAULT_PROVIDER": "gemini",
-                                   "PUBLIC_BASE_URL": "https://x.test/api?a=1&b='2'",
-                                   "STRIPE_API_KEY_PARAM": "/imagegen/dev/stripe-api-key"}})
+        client.create_function(
+            FunctionName="imagegen-dev-api-handler",
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.app",
+            Code={"ZipFile": code.getvalue()},
+            Environment={
+                "Variables": {
+                    "STAGE": "dev",
+                    "TABLE_PREFIX": "imagegen-dev",
+                    "DEFAULT_PROVIDER": "gemini",
+                    "PUBLIC_BASE_URL": "https://x.test/api?a=1&b='2'",
+                    "STRIPE_API_KEY_PARAM": "/imagegen/dev/stripe-api-key",
+                }
+            },
+        )
         variables = stage_env.deployed_environment("dev", client)
     assert variables["AWS_REGION"] == "eu-west-1" and variables["DEFAULT_PROVIDER"] == "gemini"
     assert not any(key.startswith("POWERTOOLS_TRACE") for key in variables)

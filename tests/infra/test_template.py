@@ -111,12 +111,16 @@ def _queue_by_name(template: dict[str, Any], name: str) -> tuple[str, dict[str, 
     raise AssertionError(f"no queue {name}")
 
 
-@pytest.mark.parametrize(("queue", "dlq", "consumer", "max_receive"), [
-    ("jobs", "jobs-dlq", "worker", config.JOBS_MAX_RECEIVE_COUNT),
-    ("billing", "billing-dlq", "billing_worker", config.BILLING_MAX_RECEIVE_COUNT),
-])
-def test_queues_have_a_dlq_and_outlive_their_consumer(stage_template: tuple[str, dict[str, Any]], queue: str, dlq: str,
-                                                      consumer: str, max_receive: int) -> None:
+@pytest.mark.parametrize(
+    ("queue", "dlq", "consumer", "max_receive"),
+    [
+        ("jobs", "jobs-dlq", "worker", config.JOBS_MAX_RECEIVE_COUNT),
+        ("billing", "billing-dlq", "billing_worker", config.BILLING_MAX_RECEIVE_COUNT),
+    ],
+)
+def test_queues_have_a_dlq_and_outlive_their_consumer(
+    stage_template: tuple[str, dict[str, Any]], queue: str, dlq: str, consumer: str, max_receive: int
+) -> None:
     stage, template = stage_template
     _, q = _queue_by_name(template, f"imagegen-{stage}-{queue}")
     dlq_id, d = _queue_by_name(template, f"imagegen-{stage}-{dlq}")
@@ -138,15 +142,18 @@ def test_worker_timeout_matches_the_app_settings(stage_template: tuple[str, dict
     assert int(env["HOLD_MAX_AGE_S"]) >= config.JOBS_MAX_RECEIVE_COUNT * jobs["VisibilityTimeout"] + worker["Timeout"]
 
 
-@pytest.mark.parametrize(("function", "queue"), [
-    ("worker", "jobs"), ("dead_letters", "jobs-dlq"), ("billing_worker", "billing")])
-def test_event_source_mappings_report_partial_failures(stage_template: tuple[str, dict[str, Any]], function: str,
-                                                       queue: str) -> None:
+@pytest.mark.parametrize(("function", "queue"), [("worker", "jobs"), ("dead_letters", "jobs-dlq"), ("billing_worker", "billing")])
+def test_event_source_mappings_report_partial_failures(
+    stage_template: tuple[str, dict[str, Any]], function: str, queue: str
+) -> None:
     stage, template = stage_template
     queue_id, _ = _queue_by_name(template, f"imagegen-{stage}-{queue}")
     function_id = function_ids(template)[function]
-    mappings = [m["Properties"] for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
-                if ref_id(m["Properties"]["EventSourceArn"]) == queue_id]
+    mappings = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if ref_id(m["Properties"]["EventSourceArn"]) == queue_id
+    ]
     assert len(mappings) == 1
     mapping = mappings[0]
     assert ref_id(mapping["FunctionName"]) == function_id
@@ -164,8 +171,11 @@ def test_every_app_function_is_deployed_with_its_own_role_and_xray(stage_templat
     import app as chalice_app
 
     stage, template = stage_template
-    declared = {"api_handler", *(f.name for f in chalice_app.app.pure_lambda_functions),
-                *(e.name for e in chalice_app.app.event_sources)}
+    declared = {
+        "api_handler",
+        *(f.name for f in chalice_app.app.pure_lambda_functions),
+        *(e.name for e in chalice_app.app.event_sources),
+    }
     ids = function_ids(template)
     assert set(ids) == declared == set(config.FUNCTIONS)
     roles = set()
@@ -214,8 +224,11 @@ def test_functions_get_the_settings_the_app_reads(stage_template: tuple[str, dic
         assert env["DEFAULT_PROVIDER"] == ("openai" if stage == "prod" else "gemini")
         assert "ALLOW_LOCAL_PROVIDER" not in env
         # the API's own invoke URL unless the context names one (prod here)
-        assert env["PUBLIC_BASE_URL"] == ("https://app.example.test" if stage == "prod" else
-                                          {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"})
+        assert env["PUBLIC_BASE_URL"] == (
+            "https://app.example.test"
+            if stage == "prod"
+            else {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"}
+        )
 
 
 def test_every_function_has_a_retained_log_group_it_depends_on(stage_template: tuple[str, dict[str, Any]]) -> None:
@@ -233,20 +246,45 @@ def test_every_function_has_a_retained_log_group_it_depends_on(stage_template: t
 def test_images_bucket_is_private_encrypted_and_cleans_temporary_objects(stage_template: tuple[str, dict[str, Any]]) -> None:
     _, template = stage_template
     t = Template.from_json(template)
-    t.has_resource_properties("AWS::S3::Bucket", {
-        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
-                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
-        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
-        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-        "LifecycleConfiguration": {"Rules": Match.array_with([
-            Match.object_like({"Prefix": "tmp/", "ExpirationInDays": 1, "Status": "Enabled"}),
-            Match.object_like({"Prefix": "statements/", "Status": "Enabled", "Transitions": [
-                {"StorageClass": "STANDARD_IA", "TransitionInDays": 30}]}),
-        ])},
-    })
-    t.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([
-        Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+    t.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        Match.object_like({"Prefix": "tmp/", "ExpirationInDays": 1, "Status": "Enabled"}),
+                        Match.object_like(
+                            {
+                                "Prefix": "statements/",
+                                "Status": "Enabled",
+                                "Transitions": [{"StorageClass": "STANDARD_IA", "TransitionInDays": 30}],
+                            }
+                        ),
+                    ]
+                )
+            },
+        },
+    )
+    t.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
 
 
 # --- lint ---------------------------------------------------------------------------------------

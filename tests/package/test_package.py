@@ -68,8 +68,7 @@ def test_handlers_and_worker_import_in_a_clean_runtime_interpreter(root: Path, t
     problems, reports = package_check.check_imports(runtime.find_python(), root, template)
     assert problems == []
     assert reports["api_handler"]["python"].startswith(runtime.PYTHON_VERSION + ".")
-    assert set(reports["api_handler"]["handlers"]) == {p["Handler"] for p in
-                                                       package_check.template_functions(template).values()}
+    assert set(reports["api_handler"]["handlers"]) == {p["Handler"] for p in package_check.template_functions(template).values()}
     images = reports["worker"]["images"]
     assert {fmt: images[fmt][0] for fmt in ("png", "jpeg", "webp")} == {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
     assert images["features"]["webp"] is True

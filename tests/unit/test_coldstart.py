@@ -9,8 +9,19 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ["boto3", "botocore.session", "aws_xray_sdk", "PIL", "stripe", "pydantic", "pynamodb.connection.base",
-         "openai", "google.genai", "sentry_sdk", "moto"]
+HEAVY = [
+    "boto3",
+    "botocore.session",
+    "aws_xray_sdk",
+    "PIL",
+    "stripe",
+    "pydantic",
+    "pynamodb.connection.base",
+    "openai",
+    "google.genai",
+    "sentry_sdk",
+    "moto",
+]
 # The worker settles through pynamodb, so botocore comes with it; nothing else heavy may.
 WORKER_NEEDS = {"botocore.session", "pynamodb.connection.base"}
 

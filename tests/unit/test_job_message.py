@@ -30,18 +30,21 @@ def test_a_message_of_an_older_or_newer_producer_still_reads() -> None:
     assert extra == JobMessage("ws_1", JOB)
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    ("not json", "not JSON"),
-    ("[1, 2]", "not a JSON object"),
-    (json.dumps({"job_id": JOB}), "no workspace_id"),
-    (json.dumps({"workspace_id": "", "job_id": JOB}), "no workspace_id"),
-    (json.dumps({"workspace_id": "ws_1"}), "no valid job id"),
-    (json.dumps({"workspace_id": "ws_1", "job_id": "img_01JB2Z8X7M3Q4R5S6T7V8W9X0Y"}), "no valid job id"),
-    (json.dumps({"workspace_id": "ws_1", "job_id": JOB, "images": "2"}), "images"),
-    (json.dumps({"workspace_id": "ws_1", "job_id": JOB, "images": True}), "images"),
-    (json.dumps({"workspace_id": "ws_1", "job_id": JOB, "admission_ms": -1}), "admission_ms"),
-    (json.dumps({"workspace_id": "ws_1", "job_id": JOB, "provider": 7}), "provider"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (json.dumps({"job_id": JOB}), "no workspace_id"),
+        (json.dumps({"workspace_id": "", "job_id": JOB}), "no workspace_id"),
+        (json.dumps({"workspace_id": "ws_1"}), "no valid job id"),
+        (json.dumps({"workspace_id": "ws_1", "job_id": "img_01JB2Z8X7M3Q4R5S6T7V8W9X0Y"}), "no valid job id"),
+        (json.dumps({"workspace_id": "ws_1", "job_id": JOB, "images": "2"}), "images"),
+        (json.dumps({"workspace_id": "ws_1", "job_id": JOB, "images": True}), "images"),
+        (json.dumps({"workspace_id": "ws_1", "job_id": JOB, "admission_ms": -1}), "admission_ms"),
+        (json.dumps({"workspace_id": "ws_1", "job_id": JOB, "provider": 7}), "provider"),
+    ],
+)
 def test_a_malformed_message_is_refused_with_its_reason(body: str, reason: str) -> None:
     with pytest.raises(MalformedMessage, match=reason):
         JobMessage.parse(body)

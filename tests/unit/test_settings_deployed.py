@@ -36,15 +36,19 @@ def test_a_deployed_stage_refuses_the_local_provider(fresh_settings: pytest.Monk
         get_settings()
 
 
-@pytest.mark.parametrize(("env", "provider"), [
-    ({"STAGE": "dev", "DEFAULT_PROVIDER": "gemini"}, "gemini"),
-    ({"STAGE": "prod", "DEFAULT_PROVIDER": "openai"}, "openai"),
-    ({"STAGE": "dev", "ALLOW_LOCAL_PROVIDER": "true"}, "local"),
-    ({"STAGE": "local"}, "local"),
-    ({"STAGE": "test"}, "local"),
-])
-def test_real_providers_local_stages_and_explicit_consent_start(fresh_settings: pytest.MonkeyPatch,
-                                                               env: dict[str, str], provider: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "provider"),
+    [
+        ({"STAGE": "dev", "DEFAULT_PROVIDER": "gemini"}, "gemini"),
+        ({"STAGE": "prod", "DEFAULT_PROVIDER": "openai"}, "openai"),
+        ({"STAGE": "dev", "ALLOW_LOCAL_PROVIDER": "true"}, "local"),
+        ({"STAGE": "local"}, "local"),
+        ({"STAGE": "test"}, "local"),
+    ],
+)
+def test_real_providers_local_stages_and_explicit_consent_start(
+    fresh_settings: pytest.MonkeyPatch, env: dict[str, str], provider: str
+) -> None:
     for key, value in env.items():
         fresh_settings.setenv(key, value)
     assert get_settings().default_provider == provider

@@ -28,9 +28,15 @@ def test_upscale_sizes_are_capped_and_keep_aspect() -> None:
 
 
 def test_operations_apply_in_order() -> None:
-    data, content_type, w, h = tools.apply_operations(_png(64, 32), [
-        {"op": "resize", "width": 100, "height": 50}, {"op": "crop", "left": 10, "top": 0, "right": 60, "bottom": 40},
-        {"op": "rotate", "degrees": 90}, {"op": "format", "to": "webp"}])
+    data, content_type, w, h = tools.apply_operations(
+        _png(64, 32),
+        [
+            {"op": "resize", "width": 100, "height": 50},
+            {"op": "crop", "left": 10, "top": 0, "right": 60, "bottom": 40},
+            {"op": "rotate", "degrees": 90},
+            {"op": "format", "to": "webp"},
+        ],
+    )
     assert (w, h) == (40, 50) and content_type == "image/webp"
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == "WEBP"

@@ -36,60 +36,86 @@ def _try(w: rules.Wallet, delta: rules.Delta) -> rules.Wallet | None:
         return None
 
 
-@settings(max_examples=400, deadline=None)
-@given(start_allowance=st.integers(0, 1000), sequence=ops)
-def test_random_sequences_keep_invariants(start_allowance: int, sequence: list[tuple[str, int]]) -> None:
-    """The deltas production writes (hold, resolve, credit, debit, clawback, raise_allowance,
-    rollover), applied as DynamoDB applies them (condition, then ADDs): the test never checks
-    `available` itself before an operation; only the delta's own condition may refuse it."""
-    w = rules.Wallet(period="2026-01", allowance_granted=start_allowance, available=start_allowance)
-    ledger = start_allowance  # sum of ledger amounts
-    ledger_held = 0
-    holds: list[int] = []
-    for op, x in sequence:
-        if op == "admit":
-            after = _try(w, rules.hold(x))
-            if after is not None:
-                w, ledger_held = after, ledger_held + x
-                holds.append(x)
-            else:
-                assert w.available < x  # refused only when it could not be afforded
-        elif op in ("settle", "fail") and holds:
-            reserved = holds.pop(0)
-            actual = x % (reserved + 1) if op == "settle" else 0
-            w = rules.apply(w, rules.resolve(reserved, actual))  # a resolution is never refused
-            ledger, ledger_held = ledger - actual, ledger_held - reserved
-        elif op == "grant":
-            w, ledger = rules.apply(w, rules.credit(x)), ledger + x
-        elif op == "debit":
-            after = _try(w, rules.debit(x))
-            if after is not None:
-                w, ledger = after, ledger - x
-            else:
-                assert w.available < x
-        elif op == "clawback":
-            delta = rules.clawback(w, x)
-            assert -delta.available + delta.debt == x  # every credit owed is taken or recorded as debt
-            w, ledger = rules.apply(w, delta), ledger + delta.available
-        elif op == "upgrade":
-            delta = rules.raise_allowance(w, x)
-            w, ledger = rules.apply(w, delta), ledger + delta.allowance_granted
-            assert w.allowance_granted >= x
-        elif op == "reset":
-            r = rules.rollover(w, _next_period(w.period), x)
-            ledger += r.expired + r.granted
-            w = r.wallet
-            assert r.expired <= 0 and w.period_spent == 0
+class Books:
+    """A wallet and the ledger beside it, changed only through the deltas production writes.
+
+    The model never checks `available` itself before an operation: only a delta's own condition
+    may refuse it, as DynamoDB's condition expression would."""
+
+    def __init__(self, start_allowance: int) -> None:
+        self.w = rules.Wallet(period="2026-01", allowance_granted=start_allowance, available=start_allowance)
+        self.ledger = start_allowance  # sum of ledger amounts
+        self.ledger_held = 0
+        self.holds: list[int] = []
+
+    def admit(self, x: int) -> None:
+        after = _try(self.w, rules.hold(x))
+        if after is None:
+            assert self.w.available < x  # refused only when it could not be afforded
+            return
+        self.w, self.ledger_held = after, self.ledger_held + x
+        self.holds.append(x)
+
+    def settle(self, x: int, *, failed: bool = False) -> None:
+        if not self.holds:
+            return
+        reserved = self.holds.pop(0)
+        actual = 0 if failed else x % (reserved + 1)
+        self.w = rules.apply(self.w, rules.resolve(reserved, actual))  # a resolution is never refused
+        self.ledger, self.ledger_held = self.ledger - actual, self.ledger_held - reserved
+
+    def fail(self, x: int) -> None:
+        self.settle(x, failed=True)
+
+    def grant(self, x: int) -> None:
+        self.w, self.ledger = rules.apply(self.w, rules.credit(x)), self.ledger + x
+
+    def debit(self, x: int) -> None:
+        after = _try(self.w, rules.debit(x))
+        if after is None:
+            assert self.w.available < x
+            return
+        self.w, self.ledger = after, self.ledger - x
+
+    def clawback(self, x: int) -> None:
+        delta = rules.clawback(self.w, x)
+        assert -delta.available + delta.debt == x  # every credit owed is taken or recorded as debt
+        self.w, self.ledger = rules.apply(self.w, delta), self.ledger + delta.available
+
+    def upgrade(self, x: int) -> None:
+        delta = rules.raise_allowance(self.w, x)
+        self.w, self.ledger = rules.apply(self.w, delta), self.ledger + delta.allowance_granted
+        assert self.w.allowance_granted >= x
+
+    def reset(self, x: int) -> None:
+        r = rules.rollover(self.w, _next_period(self.w.period), x)
+        self.ledger += r.expired + r.granted
+        self.w = r.wallet
+        assert r.expired <= 0 and self.w.period_spent == 0
+
+    def check(self) -> None:
+        w = self.w
         # Invariant 1: never negative.
         assert w.available >= 0 and w.held >= 0
         assert w.allowance_remaining >= 0 and w.purchased_remaining >= 0
         # Invariant 3: conservation against the ledger.
-        assert w.balance == ledger
-        assert w.held == ledger_held == sum(holds)
+        assert w.balance == self.ledger
+        assert w.held == self.ledger_held == sum(self.holds)
         assert w.available == w.balance - w.held
         # Spending takes the allowance first.
         if w.purchased_remaining < w.purchased:
             assert w.allowance_remaining == 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(start_allowance=st.integers(0, 1000), sequence=ops)
+def test_random_sequences_keep_invariants(start_allowance: int, sequence: list[tuple[str, int]]) -> None:
+    """The deltas production writes (hold, resolve, credit, debit, clawback, raise_allowance,
+    rollover), applied as DynamoDB applies them (condition, then ADDs)."""
+    books = Books(start_allowance)
+    for op, x in sequence:
+        getattr(books, op)(x)
+        books.check()
 
 
 def test_rollover_expires_allowance_and_keeps_purchased() -> None:

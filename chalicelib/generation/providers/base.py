@@ -44,8 +44,9 @@ class GeneratedImage:
 class ProviderError(Exception):
     """A provider failure, already classified: retryable (429/5xx/timeouts) or final."""
 
-    def __init__(self, code: str, message: str, *, retryable: bool, status: int | None = None,
-                 retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, retryable: bool, status: int | None = None, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

@@ -58,8 +58,7 @@ class GeminiProvider:
         from google import genai
         from google.genai import types
 
-        http = types.HttpOptions(base_url=os.environ.get("GEMINI_BASE_URL") or None,
-                                 timeout=int(self.timeouts.later_s * 1000))
+        http = types.HttpOptions(base_url=os.environ.get("GEMINI_BASE_URL") or None, timeout=int(self.timeouts.later_s * 1000))
         if not vertex:
             return genai.Client(api_key=secret("GEMINI_API_KEY"), http_options=http)
         credentials = None
@@ -67,9 +66,13 @@ class GeminiProvider:
             from google.oauth2.credentials import Credentials
 
             credentials = Credentials(token=os.environ["GEMINI_STATIC_TOKEN"])
-        return genai.Client(vertexai=True, project=os.environ.get("GOOGLE_CLOUD_PROJECT"),
-                            location=os.environ.get("GOOGLE_CLOUD_LOCATION", "us-central1"),
-                            credentials=credentials, http_options=http)
+        return genai.Client(
+            vertexai=True,
+            project=os.environ.get("GOOGLE_CLOUD_PROJECT"),
+            location=os.environ.get("GOOGLE_CLOUD_LOCATION", "us-central1"),
+            credentials=credentials,
+            http_options=http,
+        )
 
     def generate(self, request: ImageRequest) -> GeneratedImage:
         from google.genai import errors
@@ -77,8 +80,9 @@ class GeminiProvider:
         timeout_ms = int(self.timeouts.next() * 1000)
         started = time.perf_counter()
         try:
-            answer = self._imagen(request, timeout_ms) if request.model.startswith("imagen") else \
-                self._gemini(request, timeout_ms)
+            answer = (
+                self._imagen(request, timeout_ms) if request.model.startswith("imagen") else self._gemini(request, timeout_ms)
+            )
         except errors.APIError as exc:
             code, retryable = code_for_status(exc.code)
             raise ProviderError(code, f"gemini: {exc.message or exc.status}", retryable=retryable, status=exc.code) from exc
@@ -92,17 +96,26 @@ class GeminiProvider:
         self.timeouts.succeeded()
         elapsed = int((time.perf_counter() - started) * 1000)
         width, height = image_size(answer.data, request)
-        return GeneratedImage(data=answer.data, content_type=answer.mime, width=width, height=height,
-                              input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
-                              provider_ms=elapsed, pixels=width * height)
+        return GeneratedImage(
+            data=answer.data,
+            content_type=answer.mime,
+            width=width,
+            height=height,
+            input_tokens=answer.input_tokens,
+            output_tokens=answer.output_tokens,
+            provider_ms=elapsed,
+            pixels=width * height,
+        )
 
     def _imagen(self, request: ImageRequest, timeout_ms: int) -> _Answer:
         """Imagen models: `generate_images` (Vertex AI mode); no token usage."""
         from google.genai import types
 
         response = self.client(True).models.generate_images(
-            model=request.model, prompt=request.prompt,
-            config=types.GenerateImagesConfig(number_of_images=1, http_options=types.HttpOptions(timeout=timeout_ms)))
+            model=request.model,
+            prompt=request.prompt,
+            config=types.GenerateImagesConfig(number_of_images=1, http_options=types.HttpOptions(timeout=timeout_ms)),
+        )
         images = response.generated_images or []
         if not images or images[0].image is None or not images[0].image.image_bytes:
             reason = getattr(images[0], "rai_filtered_reason", None) if images else None
@@ -113,19 +126,22 @@ class GeminiProvider:
         """Gemini image models: `generate_content` with the prompt and the input images."""
         from google.genai import types
 
-        contents: list[Any] = [_PROMPTS.get(request.kind, "{prompt}").format(
-            prompt=request.prompt, strength=request.strength or "subtle")]
+        contents: list[Any] = [
+            _PROMPTS.get(request.kind, "{prompt}").format(prompt=request.prompt, strength=request.strength or "subtle")
+        ]
         for image in (request.source_image, request.style_image, request.mask_image):
             if image is not None:
                 contents.append(types.Part.from_bytes(data=image, mime_type="image/png"))
         response = self.client(False).models.generate_content(
-            model=request.model, contents=contents,
-            config=types.GenerateContentConfig(response_modalities=["IMAGE"],
-                                               http_options=types.HttpOptions(timeout=timeout_ms)))
+            model=request.model,
+            contents=contents,
+            config=types.GenerateContentConfig(response_modalities=["IMAGE"], http_options=types.HttpOptions(timeout=timeout_ms)),
+        )
         data, mime = _image_of(response)
         usage = response.usage_metadata
-        return _Answer(data, mime, int(getattr(usage, "prompt_token_count", 0) or 0),
-                       int(getattr(usage, "candidates_token_count", 0) or 0))
+        return _Answer(
+            data, mime, int(getattr(usage, "prompt_token_count", 0) or 0), int(getattr(usage, "candidates_token_count", 0) or 0)
+        )
 
 
 def _transport_error(exc: Exception) -> ProviderError | None:

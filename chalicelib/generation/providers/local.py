@@ -55,14 +55,23 @@ class LocalProvider:
             time.sleep(latency / 1000)
         self._inject(request)
         if request.kind == "style_transfer" and request.source_image and request.style_image:
-            data = style_blend(request.source_image, request.style_image, request.width, request.height,
-                               0.25 if request.strength == "subtle" else 0.45)
+            data = style_blend(
+                request.source_image,
+                request.style_image,
+                request.width,
+                request.height,
+                0.25 if request.strength == "subtle" else 0.45,
+            )
         else:
             data = render(request)
         elapsed = int((time.perf_counter() - started) * 1000)
         return GeneratedImage(
-            data=data, content_type="image/png", width=request.width, height=request.height,
-            provider_ms=elapsed, pixels=request.width * request.height,
+            data=data,
+            content_type="image/png",
+            width=request.width,
+            height=request.height,
+            provider_ms=elapsed,
+            pixels=request.width * request.height,
         )
 
 

@@ -40,9 +40,9 @@ class OpenAIProvider:
                 if self._client is None:
                     import openai
 
-                    self._client = openai.OpenAI(api_key=secret("OPENAI_API_KEY"),
-                                                 base_url=os.environ.get("OPENAI_BASE_URL") or None,
-                                                 max_retries=0)  # the worker retries, with jittered backoff
+                    self._client = openai.OpenAI(
+                        api_key=secret("OPENAI_API_KEY"), base_url=os.environ.get("OPENAI_BASE_URL") or None, max_retries=0
+                    )  # the worker retries, with jittered backoff
         return self._client
 
     def generate(self, request: ImageRequest) -> GeneratedImage:
@@ -62,9 +62,14 @@ class OpenAIProvider:
         usage = response.usage
         width, height = image_size(data, request)
         return GeneratedImage(
-            data=data, content_type="image/png", width=width, height=height,
-            input_tokens=int(getattr(usage, "input_tokens", 0) or 0), output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
-            provider_ms=elapsed, pixels=width * height,
+            data=data,
+            content_type="image/png",
+            width=width,
+            height=height,
+            input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+            provider_ms=elapsed,
+            pixels=width * height,
         )
 
 
@@ -97,5 +102,10 @@ def _provider_error(exc: Any) -> ProviderError:
     error = body.get("error", body) if isinstance(body, dict) else {}
     if exc.status_code == 400 and (error or {}).get("code") in BLOCKED_CODES:
         code = "content_blocked"
-    return ProviderError(code, f"openai: {exc.message}", retryable=retryable, status=exc.status_code,
-                         retry_after_s=retry_after(exc.response.headers))
+    return ProviderError(
+        code,
+        f"openai: {exc.message}",
+        retryable=retryable,
+        status=exc.status_code,
+        retry_after_s=retry_after(exc.response.headers),
+    )
