@@ -5,8 +5,8 @@ A route reads like this (parse → one service call → render)::
 
     @route(jobs, "/v1/jobs/{job_id}", methods=["GET"])
     def get_job(job_id: str) -> Response:
-        caller = authenticate(jobs.current_request)
-        return render(JobEnvelope(job=JobView.of(service.get_job(caller.workspace_id, job_id))))
+        principal = authenticate(jobs.current_request)
+        return render(responses.JobEnvelope.of(service.get_job(principal.workspace.workspace_id, job_id)))
 
 Chalice lets only `ChaliceUnhandledError` (our `ApiError`) through to the middleware that
 writes the envelope; anything else becomes its own 500. Wrapping the view here is what lets
