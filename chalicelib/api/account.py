@@ -11,6 +11,7 @@ from chalicelib.api.http import authenticate, json_body, page_limit, query_param
 from chalicelib.api.idempotency import idempotent, secret_shown_once
 from chalicelib.api.routing import no_content, render, route
 from chalicelib.lazy import lazy_module
+from chalicelib.tenancy import permissions
 
 if TYPE_CHECKING:
     import chalicelib.api.params as ranges
@@ -30,13 +31,13 @@ account = Blueprint(__name__)
 
 @route(account, "/v1/me", methods=["GET"])
 def get_me() -> Response:
-    caller = authenticate(account.current_request)
+    caller = authenticate(account.current_request, permissions.SELF)
     return render(responses.MeView.of(caller.user, caller.workspace))
 
 
 @route(account, "/v1/me", methods=["PATCH"])
 def patch_me() -> Response:
-    caller = authenticate(account.current_request)
+    caller = authenticate(account.current_request, permissions.SELF)
     body = validate(schemas.MePatch, json_body(account.current_request))
     user = service.update_profile(caller.user, body.display_name, body.settings_given())
     return render(responses.MeView.of(user, caller.workspace))
@@ -45,7 +46,7 @@ def patch_me() -> Response:
 @route(account, "/v1/keys", methods=["POST"])
 def create_key() -> Response:
     request = account.current_request
-    caller = authenticate(request)
+    caller = authenticate(request, permissions.KEYS_OWN)
     body = validate(schemas.KeyCreate, json_body(request))
     return idempotent(
         request,
@@ -58,26 +59,26 @@ def create_key() -> Response:
 
 @route(account, "/v1/keys", methods=["GET"])
 def list_keys() -> Response:
-    caller = authenticate(account.current_request)
+    caller = authenticate(account.current_request, permissions.SELF)
     return render(responses.KeyPage.of(service.list_keys(caller.user)))
 
 
 @route(account, "/v1/keys/{key_id}", methods=["DELETE"])
 def delete_key(key_id: str) -> Response:
-    caller = authenticate(account.current_request)
+    caller = authenticate(account.current_request, permissions.SELF)
     service.revoke_key(caller.user, key_id)
     return no_content()
 
 
 @route(account, "/v1/balance", methods=["GET"])
 def balance() -> Response:
-    caller = authenticate(account.current_request)
+    caller = authenticate(account.current_request, permissions.BILLING_READ)
     return render(responses.BalanceView.of(workspace_account.current_balance(caller.workspace)))
 
 
 @route(account, "/v1/ledger", methods=["GET"])
 def ledger() -> Response:
-    caller = authenticate(account.current_request)
+    caller = authenticate(account.current_request, permissions.BILLING_READ)
     params = query_params(account.current_request)
     limit, position = page_limit(params), cursors.decode(params, "ledger", caller.workspace_id)
     entries, last = workspace_account.ledger_page(caller.workspace_id, limit, position)
@@ -86,7 +87,7 @@ def ledger() -> Response:
 
 @route(account, "/v1/usage", methods=["GET"])
 def usage() -> Response:
-    caller = authenticate(account.current_request)
+    caller = authenticate(account.current_request, permissions.JOBS_READ)
     params = query_params(account.current_request)
     start, end = ranges.date_range(params)
     return render(responses.UsagePage.of(workspace_account.usage(caller.workspace_id, start, end, params.get("group_by", "day"))))

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from chalice import Blueprint, Response
 
 from chalicelib.api import cursors
-from chalicelib.api.errors import Forbidden
 from chalicelib.api.http import authenticate, json_body, page_limit, query_params, require_admin, validate
 from chalicelib.api.routing import render, route
 from chalicelib.lazy import lazy_module
+from chalicelib.tenancy import permissions
 
 if TYPE_CHECKING:
     import chalicelib.api.responses as responses
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import chalicelib.billing.events as events
     import chalicelib.billing.topup as topup
     import chalicelib.billing.webhook as webhook
-    from chalicelib.tenancy.auth import Principal
 else:
     backends = lazy_module("chalicelib.billing.backends")
     checkouts = lazy_module("chalicelib.billing.checkout")
@@ -34,17 +33,10 @@ else:
 billing = Blueprint(__name__)
 
 
-def _buyer(p: Principal) -> Principal:
-    """Only owners and admins of the workspace spend its money (checkout, auto top-up)."""
-    if p.user.role not in ("owner", "admin") and not p.is_admin:
-        raise Forbidden("only workspace owners and admins can buy")
-    return p
-
-
 @route(billing, "/v1/billing/checkout", methods=["POST"])
 def checkout() -> Response:
     request = billing.current_request
-    p = _buyer(authenticate(request))
+    p = authenticate(request, permissions.BILLING_WRITE)
     body = validate(schemas.CheckoutCreate, json_body(request))
     wanted = checkouts.CheckoutRequest(body.kind, pack=body.pack, plan=body.plan, interval=body.interval)
     return render(responses.CheckoutSessionUrl.of(backends.checkout(p.workspace.workspace_id, p.user.email, wanted)))
@@ -53,7 +45,7 @@ def checkout() -> Response:
 @route(billing, "/v1/billing/auto-topup", methods=["PUT"])
 def auto_topup() -> Response:
     request = billing.current_request
-    p = _buyer(authenticate(request))
+    p = authenticate(request, permissions.BILLING_WRITE)
     body = validate(schemas.AutoTopupPut, json_body(request))
     state = topup.configure(
         p.workspace.workspace_id,
@@ -78,7 +70,7 @@ def stripe_webhook() -> Response:
 @route(billing, "/admin/api/workspaces/{workspace_id}/billing", methods=["PUT"])
 def admin_billing(workspace_id: str) -> Response:
     request = billing.current_request
-    p = authenticate(request, allow_banned=True)
+    p = authenticate(request, permissions.SELF, allow_banned=True)
     require_admin(p)
     body = validate(schemas.BillingProviderPut, json_body(request))
     settings = backends.switch_backend(workspace_id, body.provider, actor=p.user.user_id, reason=body.reason)
@@ -89,7 +81,7 @@ def admin_billing(workspace_id: str) -> Response:
 def admin_rejected_events() -> Response:
     """Signed Stripe events we acknowledged but refused (malformed, unknown workspace, money that
     does not match the catalog), newest first: each is a payment or change to look at by hand."""
-    require_admin(authenticate(billing.current_request, allow_banned=True))
+    require_admin(authenticate(billing.current_request, permissions.SELF, allow_banned=True))
     params = query_params(billing.current_request)
     rows, last = events.list_rejected(page_limit(params), cursors.decode(params, "rejected_events", "platform"))
     return render(

@@ -178,9 +178,11 @@ def _resolved(resolve: Callable[[str], auth.Principal], request: Request) -> aut
     return principal
 
 
-def authenticate(request: Request, *, allow_banned: bool = False) -> auth.Principal:
-    """The caller (tenancy.auth): 401 unknown/revoked key, 403 banned workspace or user."""
-    return _resolved(lambda secret: auth.authenticate(secret, allow_banned=allow_banned), request)
+def authenticate(request: Request, permission: str, *, allow_banned: bool = False) -> auth.Principal:
+    """The caller, if it may use `permission` (tenancy.permissions: every route names the one it
+    needs): 401 unknown/revoked key, 403 banned workspace or user, 403 `forbidden` with `scope`
+    when its role or its key's scopes do not grant the permission."""
+    return _resolved(lambda secret: auth.authenticate(secret, permission, allow_banned=allow_banned), request)
 
 
 def authenticate_admin(request: Request) -> auth.Principal:

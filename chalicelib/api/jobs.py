@@ -18,6 +18,7 @@ from chalicelib.api.http import authenticate, json_body, page_limit, query_param
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.routing import render, route
 from chalicelib.lazy import lazy_module
+from chalicelib.tenancy import permissions
 
 if TYPE_CHECKING:
     import chalicelib.api.responses as responses
@@ -37,7 +38,7 @@ jobs = Blueprint(__name__)
 @route(jobs, "/v1/jobs", methods=["POST"])
 def create_job() -> Response:
     request = jobs.current_request
-    principal = authenticate(request)
+    principal = authenticate(request, permissions.JOBS_WRITE)
     order = _order(request, principal, validate(schemas.JobCreate, json_body(request)))
 
     def create() -> Response:
@@ -53,7 +54,7 @@ def create_job() -> Response:
 @route(jobs, "/v1/jobs", methods=["GET"])
 def list_jobs() -> Response:
     request = jobs.current_request
-    workspace_id = authenticate(request).workspace.workspace_id
+    workspace_id = authenticate(request, permissions.JOBS_READ).workspace.workspace_id
     params = query_params(request)
     limit, cursor = page_limit(params), cursors.decode(params, "jobs", workspace_id)
     records, last = service.list_jobs(workspace_id, limit, cursor)
@@ -62,14 +63,14 @@ def list_jobs() -> Response:
 
 @route(jobs, "/v1/jobs/{job_id}", methods=["GET"])
 def get_job(job_id: str) -> Response:
-    principal = authenticate(jobs.current_request)
+    principal = authenticate(jobs.current_request, permissions.JOBS_READ)
     return render(responses.JobEnvelope.of(service.get_job(principal.workspace.workspace_id, job_id)))
 
 
 @route(jobs, "/v1/jobs/{job_id}/cancel", methods=["POST"])
 def cancel_job(job_id: str) -> Response:
     request = jobs.current_request
-    principal = authenticate(request)
+    principal = authenticate(request, permissions.JOBS_WRITE)
     json_body(request)  # no body is needed; one that is given must still be a JSON object
     return idempotent(
         request,

@@ -5,7 +5,7 @@ A route reads like this (parse → one service call → render)::
 
     @route(jobs, "/v1/jobs/{job_id}", methods=["GET"])
     def get_job(job_id: str) -> Response:
-        principal = authenticate(jobs.current_request)
+        principal = authenticate(jobs.current_request, permissions.JOBS_READ)
         return render(responses.JobEnvelope.of(service.get_job(principal.workspace.workspace_id, job_id)))
 
 Chalice lets only `ChaliceUnhandledError` (our `ApiError`) through to the middleware that

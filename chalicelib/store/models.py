@@ -12,6 +12,7 @@ from typing import ClassVar
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -152,6 +153,8 @@ class ApiKeyModel(BaseModel):
     created_at = UTCDateTimeAttribute()
     last_used_at = UTCDateTimeAttribute(null=True)
     revoked_at = UTCDateTimeAttribute(null=True)
+    # The permissions this key may use (tenancy/permissions.py); absent: all its user's role allows.
+    scopes = ListAttribute(of=UnicodeAttribute, null=True)
     by_user = KeyByUser()
 
 

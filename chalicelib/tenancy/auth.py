@@ -16,6 +16,7 @@ from chalicelib.bootstrap import on_reset
 from chalicelib.observability import logger
 from chalicelib.store import keys, users, workspaces
 from chalicelib.store.models import ApiKeyModel, UserModel, WorkspaceModel
+from chalicelib.tenancy import permissions
 from chalicelib.tenancy.errors import AdminsOnly, UnknownKey, UserBanned, WorkspaceBanned
 
 TOUCH_EVERY_S = 60.0
@@ -53,8 +54,9 @@ class Principal:
         return bool(self.user.is_admin)
 
 
-def authenticate(secret: str, *, allow_banned: bool = False) -> Principal:
-    """The principal a key's secret stands for; UnknownKey or *Banned when it may not act."""
+def authenticate(secret: str, permission: str, *, allow_banned: bool = False) -> Principal:
+    """The principal a key's secret stands for, if it may use `permission` (permissions.py);
+    UnknownKey, *Banned or MissingPermission when it may not act."""
     key = keys.by_hash(ids.hash_secret(secret))
     if key is None:
         raise UnknownKey("unknown API key")
@@ -70,7 +72,7 @@ def authenticate(secret: str, *, allow_banned: bool = False) -> Principal:
         if user.status == "banned":
             raise UserBanned("this user is banned")
     _touch(key)
-    return Principal(user, workspace, key)
+    return permissions.require(Principal(user, workspace, key), permission)
 
 
 def require_admin(principal: Principal) -> Principal:
@@ -82,7 +84,7 @@ def require_admin(principal: Principal) -> Principal:
 
 def authenticate_admin(secret: str) -> Principal:
     """A platform admin (whose own workspace may even be banned: admins act on banned tenants)."""
-    return require_admin(authenticate(secret, allow_banned=True))
+    return require_admin(authenticate(secret, permissions.SELF, allow_banned=True))
 
 
 _last_touch: dict[str, float] = {}

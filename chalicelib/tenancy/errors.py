@@ -22,6 +22,10 @@ class AdminsOnly(NotAllowed):
     """Platform admins only."""
 
 
+class MissingPermission(NotAllowed):
+    """The caller's role, or its key's scopes, do not grant the permission a route needs (`scope`)."""
+
+
 class WorkspaceNotFound(NotFound):
     pass
 
