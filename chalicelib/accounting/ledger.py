@@ -15,7 +15,6 @@ from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.errors import InsufficientForAdjustment
 from chalicelib.accounting.periods import period_bounds
 from chalicelib.accounting.reconcile import Drift, EntryFacts, check
-from chalicelib.clock import iso
 from chalicelib.store.audit import audit_in
 from chalicelib.store.models import JobModel, LedgerEntryModel, MarkerModel, WalletModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
@@ -427,21 +426,39 @@ def reconcile_all() -> list[Drift]:
     return [reconcile_wallet(w.workspace_id) for w in WalletModel.scan(attributes_to_get=["workspace_id"])]
 
 
-def balance_view(w: WalletModel, billing_interval: str | None, auto_topup: dict[str, Any] | None) -> dict[str, Any]:
-    """The `GET /v1/balance` body (API.md)."""
+@dataclass(frozen=True)
+class Balance:
+    """A wallet's pools in credits, spent allowance first (the numbers of `GET /v1/balance`)."""
+
+    workspace_id: str
+    plan: str
+    period: str
+    period_start: datetime
+    period_end: datetime
+    allowance_granted: int
+    allowance_used: int
+    allowance_remaining: int
+    purchased: int  # purchased credits left
+    held: int
+    available: int
+    debt: int
+
+
+def balance(w: WalletModel) -> Balance:
+    """The wallet's pools as the rules compute them."""
     r = to_rules(w)
     start, end = period_bounds(r.period)
-    return {
-        "workspace_id": w.workspace_id,
-        "plan": w.plan,
-        "billing_interval": billing_interval,
-        "period": r.period,
-        "period_start": iso(start),
-        "period_end": iso(end),
-        "allowance": {"granted": r.allowance_granted, "used": r.allowance_used, "remaining": r.allowance_remaining},
-        "purchased": r.purchased_remaining,
-        "held": r.held,
-        "available": r.available,
-        "debt": r.debt,
-        "auto_topup": auto_topup,
-    }
+    return Balance(
+        workspace_id=w.workspace_id,
+        plan=w.plan,
+        period=r.period,
+        period_start=start,
+        period_end=end,
+        allowance_granted=r.allowance_granted,
+        allowance_used=r.allowance_used,
+        allowance_remaining=r.allowance_remaining,
+        purchased=r.purchased_remaining,
+        held=r.held,
+        available=r.available,
+        debt=r.debt,
+    )

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.accounting.plans import Limits
     from chalicelib.store.audit import AuditEntry
     from chalicelib.store.models import ApiKeyModel, DenialModel, LedgerEntryModel, UserModel, WorkspaceModel
-    from chalicelib.tenancy.account import UsageRows
+    from chalicelib.tenancy.account import AccountBalance, UsageRows
     from chalicelib.tenancy.admin import BanChange, Catalog, LimitsChange, WorkspaceDetail
     from chalicelib.tenancy.auth import Principal
     from chalicelib.tenancy.reports import UsageReport
@@ -442,12 +442,25 @@ class BalanceView(Response):
     held: int = Field(description="reserved by jobs admitted and not yet settled")
     available: int = Field(description="what a new job may reserve: allowance remaining + purchased - held")
     debt: int = Field(description="clawbacks that found no credits (refunds, disputes)")
-    auto_topup: dict[str, Any] | None = Field(description="auto top-up settings and state; null if never configured")
+    auto_topup: AutoTopupView | None = Field(description="auto top-up settings and state; null if never configured")
 
     @classmethod
-    def of(cls, balance: dict[str, Any]) -> BalanceView:
-        """From the accounting core's balance (accounting.ledger.balance_view)."""
-        return cls.model_validate(balance)
+    def of(cls, account: AccountBalance) -> BalanceView:
+        b = account.balance
+        return cls(
+            workspace_id=b.workspace_id,
+            plan=b.plan,
+            billing_interval=account.billing_interval,
+            period=b.period,
+            period_start=rfc3339(b.period_start),
+            period_end=rfc3339(b.period_end),
+            allowance=AllowanceView(granted=b.allowance_granted, used=b.allowance_used, remaining=b.allowance_remaining),
+            purchased=b.purchased,
+            held=b.held,
+            available=b.available,
+            debt=b.debt,
+            auto_topup=AutoTopupView.of(account.auto_topup) if account.auto_topup is not None else None,
+        )
 
 
 class LedgerEntryView(Response):

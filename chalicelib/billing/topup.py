@@ -78,12 +78,6 @@ def _state_of(t: TopupModel) -> AutoTopupState:
     )
 
 
-def view(workspace_id: str) -> dict[str, Any] | None:
-    """`state` as a plain map (GET /v1/balance builds its body from it)."""
-    found = state(workspace_id)
-    return asdict(found) if found is not None else None
-
-
 def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, monthly_cap: int, actor: str) -> AutoTopupState:
     """PUT /v1/billing/auto-topup: (re)configure; enabling clears a previous failure streak.
     Refused, changing nothing: an amount over the monthly cap (400), and enabling it for an
@@ -93,7 +87,8 @@ def configure(workspace_id: str, *, enabled: bool, threshold: int, amount: int, 
     if enabled and _invoiced(workspace_id):
         raise BilledByInvoice("this workspace is billed by invoice: auto top-up buys credits by card, ask your account manager")
     now = clock.now()
-    before = view(workspace_id)
+    found = state(workspace_id)
+    before = asdict(found) if found is not None else None
     actions: list[Any] = [
         TopupModel.enabled.set(enabled),
         TopupModel.threshold.set(threshold),

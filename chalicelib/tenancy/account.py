@@ -2,7 +2,7 @@
 
 The balance is one function for everyone who shows it (`GET /v1/balance` and the admin
 workspace view): the wallet's pools, the billing interval and the auto top-up state read from
-the top-up settings (`billing.topup.view`, their one source).
+the top-up settings (`billing.topup.state`, their one source).
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.accounting import usage as usage_rollups
-from chalicelib.accounting.ledger import balance_view, get_wallet, roll_over
+from chalicelib.accounting.ledger import Balance, balance, get_wallet, roll_over
 from chalicelib.accounting.periods import period_of
 from chalicelib.accounting.plans import get_plan
 from chalicelib.billing import topup
+from chalicelib.billing.topup import AutoTopupState
 from chalicelib.store import ledger_entries
 from chalicelib.store.models import LedgerEntryModel, WalletModel, WorkspaceModel
 
@@ -29,13 +30,22 @@ class UsageRows:
     rows: list[dict[str, Any]]
 
 
-def balance_of(workspace: WorkspaceModel, wallet: WalletModel | None = None) -> dict[str, Any]:
-    """The workspace's balance as it stands (the `GET /v1/balance` body); `wallet` when just read."""
+@dataclass(frozen=True)
+class AccountBalance:
+    """What `GET /v1/balance` shows: the wallet's pools, how the plan is billed, the auto top-up."""
+
+    balance: Balance
+    billing_interval: str | None
+    auto_topup: AutoTopupState | None
+
+
+def balance_of(workspace: WorkspaceModel, wallet: WalletModel | None = None) -> AccountBalance:
+    """The workspace's balance as it stands; `wallet` when just read."""
     wallet = wallet if wallet is not None else get_wallet(workspace.workspace_id)
-    return balance_view(wallet, workspace.billing_interval, topup.view(workspace.workspace_id))
+    return AccountBalance(balance(wallet), workspace.billing_interval, topup.state(workspace.workspace_id))
 
 
-def current_balance(workspace: WorkspaceModel) -> dict[str, Any]:
+def current_balance(workspace: WorkspaceModel) -> AccountBalance:
     """The balance after starting the new month if the wallet is still in an older one: the first
     request of a month rolls over, so nobody waits for the schedule to see the new allowance."""
     now = clock.now()

@@ -24,7 +24,7 @@ from chalicelib.store.audit import PLATFORM, AuditEntry, audit, audit_in, trail
 from chalicelib.store.models import LedgerEntryModel, UserModel, WorkspaceModel
 from chalicelib.store.transaction import Transaction
 from chalicelib.tasks import SCHEDULED
-from chalicelib.tenancy.account import balance_of
+from chalicelib.tenancy.account import AccountBalance, balance_of
 from chalicelib.tenancy.errors import DeductionTooLarge, InvalidQuery, UnknownTask
 from chalicelib.tenancy.reports import JOB_STATUSES
 from chalicelib.tenancy.service import get_user, get_workspace
@@ -50,7 +50,7 @@ class WorkspaceDetail:
     """Everything the admin workspace view shows, read in one go."""
 
     workspace: WorkspaceModel
-    balance: dict[str, Any]
+    balance: AccountBalance
     limits: Limits
     users: list[UserModel]
     ledger: list[LedgerEntryModel]
