@@ -10,18 +10,49 @@
 
 from __future__ import annotations
 
-from chalicelib.tenancy.auth import Principal, authenticate, authenticate_admin, require_admin
-from chalicelib.tenancy.service import (
-    NewKey,
-    NewWorkspace,
-    create_key,
-    create_workspace,
-    get_user,
-    get_workspace,
-    list_keys,
-    revoke_key,
-    update_profile,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.tenancy.auth import Principal, authenticate, authenticate_admin, require_admin
+    from chalicelib.tenancy.service import (
+        NewKey,
+        NewWorkspace,
+        create_key,
+        create_workspace,
+        get_user,
+        get_workspace,
+        list_keys,
+        revoke_key,
+        update_profile,
+    )
+
+# The package's names load their modules (and pynamodb) on first use, so importing a light
+# module of the package (`tenancy.permissions`, `tenancy.errors`) keeps `import app` light.
+_HOMES = {
+    **dict.fromkeys(("Principal", "authenticate", "authenticate_admin", "require_admin"), "chalicelib.tenancy.auth"),
+    **dict.fromkeys(
+        (
+            "NewKey",
+            "NewWorkspace",
+            "create_key",
+            "create_workspace",
+            "get_user",
+            "get_workspace",
+            "list_keys",
+            "revoke_key",
+            "update_profile",
+        ),
+        "chalicelib.tenancy.service",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "NewKey",
