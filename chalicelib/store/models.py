@@ -209,6 +209,9 @@ class JobModel(BaseModel):
     images = JSONAttribute(default=list)
     usage = JSONAttribute(default=dict)
     timings = JSONAttribute(default=dict)  # queue_wait_ms, admission_ms, provider_ms, ...
+    template_id = UnicodeAttribute(null=True)  # the template the prompt was rendered from
+    template_version = NumberAttribute(null=True)  # ... at this version (later edits do not change the job)
+    template_notice = UnicodeAttribute(null=True)  # e.g. the template's pinned model was gone: what we used
     by_status = JobByStatus()
 
 
@@ -524,6 +527,84 @@ class RejectedEventModel(BaseModel):
     expires_at = NumberAttribute(null=True)
 
 
+# --- templates ------------------------------------------------------------------------------
+
+
+class TemplatesByWorkspace(GlobalSecondaryIndex["TemplateModel"]):
+    """A workspace's live templates, newest first: sparse on `ws_listing`, which only the head row
+    of a template that is not deleted carries. One partition per workspace (its own ceiling)."""
+
+    class Meta:
+        index_name = "by_workspace"
+        projection = AllProjection()
+
+    ws_listing = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+
+
+class PublicTemplates(GlobalSecondaryIndex["TemplateModel"]):
+    """Every live public template, newest first, in a few shards ("pub#0".."pub#3", from the id):
+    sparse on `public_shard`, so a page is one query per shard merged by id, and no index key
+    takes every public write."""
+
+    class Meta:
+        index_name = "public"
+        projection = AllProjection()
+
+    public_shard = UnicodeAttribute(hash_key=True)
+    template_id = UnicodeAttribute(range_key=True)
+
+
+class TemplateModel(BaseModel):
+    """A custom template: one immutable row per version (1, 2, ...) and a head row (version 0)
+    that copies the latest version and carries what may change without a new version: deletion
+    and the listing keys. Jobs keep the version they used; its row stays readable."""
+
+    table_suffix = "templates"
+
+    class Meta(_Meta):
+        pass
+
+    template_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(range_key=True)  # 0: the head
+    latest_version = NumberAttribute()
+    workspace_id = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    name = UnicodeAttribute()
+    prompt = UnicodeAttribute()
+    variables = JSONAttribute(default=dict)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    words = ListAttribute(of=UnicodeAttribute, default=list)  # search.template_words: ?q= filters on it
+    visibility = UnicodeAttribute()  # private | workspace | public
+    provider = UnicodeAttribute(null=True)
+    model = UnicodeAttribute(null=True)
+    size = UnicodeAttribute(null=True)
+    n = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    deleted_at = UTCDateTimeAttribute(null=True)
+    ws_listing = UnicodeAttribute(null=True)
+    public_shard = UnicodeAttribute(null=True)
+    by_workspace = TemplatesByWorkspace()
+    public = PublicTemplates()
+
+
+class TemplateUsageModel(BaseModel):
+    """Usage counts of templates without a hot item: `<tpl>#<shard>` rows hold a share of the
+    uses and of the distinct workspaces (summed on read: one BatchGetItem); `<tpl>#ws#<ws_id>`
+    rows mark a workspace's uses of a template (the first one counts the workspace)."""
+
+    table_suffix = "template_usage"
+
+    class Meta(_Meta):
+        pass
+
+    usage_key = UnicodeAttribute(hash_key=True)
+    uses = NumberAttribute(null=True)
+    workspaces = NumberAttribute(null=True)
+    first_used_at = UTCDateTimeAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -542,4 +623,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     TopupModel,
     IdempotencyRecordModel,
     RejectedEventModel,
+    TemplateModel,
+    TemplateUsageModel,
 )
