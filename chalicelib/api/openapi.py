@@ -46,6 +46,9 @@ BODIES: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/admin/api/workspaces/{workspace_id}/unban"): ("BanBody", False),
     ("POST", "/admin/api/users/{user_id}/unban"): ("BanBody", False),
     ("POST", "/admin/api/scheduled/{name}/run"): ("OptionalReason", False),
+    ("POST", "/v1/templates"): ("TemplateCreate", True),
+    ("PATCH", "/v1/templates/{template_id}"): ("TemplatePatch", True),
+    ("POST", "/v1/templates/{template_id}/render"): ("TemplateRender", False),
 }
 # Routes whose body is not one of our models.
 OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -72,6 +75,10 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "plan": {"type": "string"},
     "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled", "active", "banned"]},
     "group_by": {"type": "string"},
+    "scope": {"type": "string", "enum": ["prebuilt", "workspace", "public"], "default": "workspace"},
+    "q": {"type": "string", "maxLength": 200, "description": "words of the name or prompt (all must match)"},
+    "tag": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"},
+    "version": {"type": "integer", "minimum": 1, "description": "a version a job pinned (default: the latest)"},
 }
 _ADMIN_FILTERS = ("from", "to", "workspace_id", "user_id", "provider", "model", "status")
 QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -84,6 +91,8 @@ QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/api/denials"): ("limit", "from", "to", "workspace_id", "user_id"),
     ("GET", "/admin/api/reports/usage.csv"): (*_ADMIN_FILTERS, "group_by"),
     ("GET", "/admin/api/reports/ledger.csv"): ("from", "to", "workspace_id", "user_id", "provider", "model"),
+    ("GET", "/v1/templates"): ("scope", "q", "tag", "limit", "cursor"),
+    ("GET", "/v1/templates/{template_id}"): ("version",),
 }
 PUBLIC = {
     ("GET", "/healthz"),

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from chalicelib.generation.service import JobRecord
+    from chalicelib.templates.records import TemplateRecord, TemplateUsage
+    from chalicelib.templates.service import Rendered
 
 
 if TYPE_CHECKING:
@@ -141,6 +143,9 @@ class JobView(Response):
     params: dict[str, Any] = Field(description="kind-specific inputs: source_image_id, strength, scale, operations…")
     timings: dict[str, int] = Field(description="ms per phase: admission, queue wait, provider, storage, settlement")
     correlation_id: str | None
+    template_id: str | None = Field(default=None, description="the template the prompt was rendered from")
+    template_version: int | None = Field(default=None, description="... at this version")
+    template_notice: str | None = Field(default=None, description="e.g. the template's pinned model was gone and what was used")
 
     @classmethod
     def of(cls, record: JobRecord) -> JobView:
@@ -165,6 +170,9 @@ class JobView(Response):
             params=job.params or {},
             timings=job.timings or {},
             correlation_id=job.correlation_id,
+            template_id=job.template_id,
+            template_version=int(job.template_version) if job.template_version is not None else None,
+            template_notice=job.template_notice,
         )
 
 
@@ -803,3 +811,97 @@ class DenialList(Response):
     @classmethod
     def of(cls, denials: list[DenialModel]) -> DenialList:
         return cls(data=[DenialView.of(d) for d in denials])
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+class VariableView(Response):
+    """A template variable's declaration (only the attributes of its type)."""
+
+    type: Literal["string", "enum", "integer"]
+    enum: list[str] | None = None
+    default: str | int | None = None
+    max_length: int | None = None
+    min: int | None = None
+    max: int | None = None
+
+
+class TemplateUsageView(Response):
+    """How often jobs were made from the template, and by how many workspaces."""
+
+    uses: int
+    workspaces: int
+
+
+class TemplateView(Response):
+    """A prompt template at one version (API.md "Templates")."""
+
+    id: str = Field(description="tpl_… (ULID)")
+    version: int = Field(description="the version shown; jobs record the version they used")
+    latest_version: int
+    name: str
+    prompt: str = Field(description="with {variable} slots; {{ and }} are literal braces")
+    variables: dict[str, VariableView]
+    provider: str | None = Field(description="pinned for jobs made from it, unless the job names one")
+    model: str | None
+    size: str | None
+    n: int | None
+    tags: list[str]
+    visibility: Literal["private", "workspace", "public"]
+    prebuilt: bool = Field(description="part of the shipped catalogue: anyone may use it, nobody edits it")
+    created_at: str
+    updated_at: str = Field(description="when this version was made")
+    usage: TemplateUsageView | None = Field(default=None, description="on GET of one template")
+
+    @classmethod
+    def of(cls, record: TemplateRecord, usage: TemplateUsage | None = None) -> TemplateView:
+        pins = record.pins
+        return cls(
+            id=record.template_id,
+            version=record.version,
+            latest_version=record.latest_version,
+            name=record.name,
+            prompt=record.prompt,
+            variables={name: VariableView.model_validate(v.as_dict()) for name, v in record.variables.items()},
+            provider=pins.provider,
+            model=pins.model,
+            size=pins.size,
+            n=pins.n,
+            tags=list(record.tags),
+            visibility=cast("Literal['private', 'workspace', 'public']", record.visibility),
+            prebuilt=record.prebuilt,
+            created_at=str(rfc3339(record.created_at)),
+            updated_at=str(rfc3339(record.updated_at)),
+            usage=TemplateUsageView(uses=usage.uses, workspaces=usage.workspaces) if usage is not None else None,
+        )
+
+
+class TemplateEnvelope(Response):
+    """One template: the answer of create (201), get and patch."""
+
+    template: TemplateView
+
+    @classmethod
+    def of(cls, record: TemplateRecord, usage: TemplateUsage | None = None) -> TemplateEnvelope:
+        return cls(template=TemplateView.of(record, usage))
+
+
+class TemplatePage(Page[TemplateView]):
+    """A page of templates, newest first."""
+
+    @classmethod
+    def of(cls, records: list[TemplateRecord], next_cursor: str | None) -> TemplatePage:
+        return cls(data=[TemplateView.of(record) for record in records], next_cursor=next_cursor)
+
+
+class RenderedPrompt(Response):
+    """POST /v1/templates/{id}/render: the prompt a job would get."""
+
+    prompt: str
+    template_id: str
+    version: int
+
+    @classmethod
+    def of(cls, rendered: Rendered) -> RenderedPrompt:
+        return cls(prompt=rendered.prompt, template_id=rendered.template.template_id, version=rendered.template.version)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from chalicelib.accounting.plans import PLANS
 from chalicelib.accounting.prices import KINDS, SIZES
@@ -47,7 +47,7 @@ Operation = Annotated[CropOp | ResizeOp | RotateOp | FormatOp, Field(discriminat
 
 
 class JobCreate(Strict):
-    prompt: str = Field(min_length=1, max_length=4000)
+    prompt: str | None = Field(default=None, min_length=1, max_length=4000, description="required unless template_id is given")
     kind: Kind = "generate"
     provider: ProviderName | None = None
     model: str | None = Field(default=None, min_length=1, max_length=100)
@@ -60,13 +60,13 @@ class JobCreate(Strict):
     strength: Literal["subtle", "strong"] | None = None
     scale: Literal[2, 4] | None = None
     template_id: str | None = Field(default=None, min_length=1, max_length=64)
-    variables: dict[str, str] | None = None
+    variables: Variables | None = None
     operations: list[Operation] | None = Field(default=None, min_length=1, max_length=10)
 
     @field_validator("prompt")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("must not be blank")
         return value
 
@@ -186,3 +186,121 @@ class BillingProviderPut(Strict):
 
     provider: Literal["stripe", "internal"]
     reason: str = Field(min_length=1, max_length=500)
+
+
+# --- templates --------------------------------------------------------------------------------
+
+MAX_VALUE_CHARS = 4000
+MAX_VALUE_INT = 10**15
+
+
+def _scalar(value: Any) -> Any:
+    """A variable's value: a string or an integer (never a boolean, a float, null or a container).
+    Its bounds are the template's (templates.rules); this only keeps the JSON sane."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("must be a string or an integer")
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        raise ValueError(f"must be at most {MAX_VALUE_CHARS} characters")
+    if isinstance(value, int) and abs(value) > MAX_VALUE_INT:
+        raise ValueError("is out of range")
+    return value
+
+
+def _scalar_or_none(value: Any) -> Any:
+    return None if value is None else _scalar(value)
+
+
+# `Any` + a validator, not `str | int`: an error then names `variables.<name>` (a union would add
+# the member's name to the location).
+VariableValue = Annotated[Any, AfterValidator(_scalar), WithJsonSchema({"type": ["string", "integer"]})]
+Variables = Annotated[dict[str, VariableValue], Field(max_length=20, description="a value per template variable")]
+TemplateTag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$", description="lower-case words and dashes")]
+Visibility = Literal["private", "workspace", "public"]
+
+
+class VariableSpec(Strict):
+    """A variable's declaration; which attributes apply depends on `type` (templates/rules.py)."""
+
+    type: Literal["string", "enum", "integer"]
+    enum: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, min_length=1, max_length=50)
+    default: Annotated[Any, AfterValidator(_scalar_or_none), WithJsonSchema({"type": ["string", "integer", "null"]})] = None
+    max_length: int | None = Field(default=None, ge=1, le=1000, description="string: default 200")
+    min: int | None = Field(default=None, ge=-(10**9), le=10**9, description="integer")
+    max: int | None = Field(default=None, ge=-(10**9), le=10**9, description="integer")
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _unique_tags(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("tags must be unique")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_text)]
+TemplatePrompt = Annotated[
+    str,
+    Field(min_length=1, max_length=4000, description="with {variable} slots; {{ and }} are literal braces"),
+    AfterValidator(_text),
+]
+Tags = Annotated[list[TemplateTag], Field(max_length=10), AfterValidator(_unique_tags)]
+
+
+class TemplateCreate(Strict):
+    """POST /v1/templates."""
+
+    name: Name
+    prompt: TemplatePrompt
+    variables: dict[str, VariableSpec] = Field(default_factory=dict, max_length=20)
+    provider: ProviderName | None = None
+    model: str | None = Field(default=None, min_length=1, max_length=100, description="needs provider")
+    size: Size | None = None
+    n: int | None = Field(default=None, ge=1, le=4)
+    tags: Tags = Field(default_factory=list)
+    visibility: Visibility
+
+
+class TemplatePatch(Strict):
+    """PATCH /v1/templates/{id}: the fields given replace the current ones (a new version);
+    null clears a pin (provider, model, size, n). name, prompt, variables, tags and visibility
+    cannot be null."""
+
+    name: Name | None = None
+    prompt: TemplatePrompt | None = None
+    variables: dict[str, VariableSpec] | None = Field(default=None, max_length=20)
+    provider: ProviderName | None = None
+    model: str | None = Field(default=None, min_length=1, max_length=100)
+    size: Size | None = None
+    n: int | None = Field(default=None, ge=1, le=4)
+    tags: Tags | None = None
+    visibility: Visibility | None = None
+
+    @field_validator("name", "prompt", "variables", "tags", "visibility")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:  # absent fields keep their default without this check; an explicit null is refused
+            raise ValueError("must not be null (leave the field out to keep it)")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> TemplatePatch:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give at least one field")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, variables as plain declarations (absent attributes left out)."""
+        given = self.model_dump(include=self.model_fields_set)
+        if "variables" in given:
+            given["variables"] = {name: spec.model_dump(exclude_none=True) for name, spec in (self.variables or {}).items()}
+        return given
+
+
+class TemplateRender(Strict):
+    """POST /v1/templates/{id}/render."""
+
+    variables: Variables = Field(default_factory=dict)

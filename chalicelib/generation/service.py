@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import clock, ids
 from chalicelib.accounting.admission import AdmissionRequest, RateStatus, admit_job
@@ -31,11 +34,13 @@ from chalicelib.generation.errors import (
 )
 from chalicelib.generation.messages import JobMessage
 from chalicelib.generation.tools import upscaled_size
+from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 from chalicelib.store import billing_settings
 from chalicelib.store import images as image_store
 from chalicelib.store import jobs as job_store
 from chalicelib.store.jobs import Cursor
+from chalicelib.templates import service as templates
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -47,7 +52,7 @@ if TYPE_CHECKING:
 class JobSpec:
     """The validated body of POST /v1/jobs (API.md `JobCreate`), as the use case reads it."""
 
-    prompt: str
+    prompt: str | None = None  # None when the prompt comes from `template_id`
     kind: str = "generate"
     provider: str | None = None
     model: str | None = None
@@ -60,7 +65,7 @@ class JobSpec:
     strength: str | None = None
     scale: int | None = None
     template_id: str | None = None
-    variables: dict[str, str] | None = None
+    variables: dict[str, Any] | None = None
     operations: list[dict[str, Any]] | None = None
 
 
@@ -99,6 +104,16 @@ class CreatedJob:
     replayed: bool
 
 
+@dataclass(frozen=True)
+class _FromTemplate:
+    """The template a job's prompt was rendered from: id, version, and a notice for the job
+    when the template's pins could not be honoured as written."""
+
+    template_id: str
+    version: int
+    notice: str | None = None
+
+
 @dataclass
 class _Resolved:
     """The job's provider, model, image count, size class and stored params, after defaults."""
@@ -118,9 +133,10 @@ def describe(job: JobModel) -> JobRecord:
 def create_job(order: JobOrder) -> CreatedJob:
     """Admit and queue a job (admission holds its credits before the 202), or replay the job this
     Idempotency-Key admitted before."""
+    order, template = _templated(order)
     resolved = _resolve(order)
     now = clock.now()
-    job = _draft(order, resolved, now)
+    job = _draft(order, resolved, now, template)
     past_due_since = billing_settings.of(order.workspace).settings.past_due_since
     limits = effective_limits(effective_plan(order.workspace.plan, past_due_since, now), order.workspace.limits)
     key = f"idem:{order.idempotency_key}" if order.idempotency_key else job.job_id
@@ -147,7 +163,46 @@ def create_job(order: JobOrder) -> CreatedJob:
         )
     )
     job.timings = {"admission_ms": admission_ms}
+    if template is not None:
+        _count_use(template.template_id, job)
     return CreatedJob(describe(job), admission.rate, replayed=False)
+
+
+def _templated(order: JobOrder) -> tuple[JobOrder, _FromTemplate | None]:
+    """The order with its prompt rendered on the server from `template_id` + `variables` (the
+    template's pins fill what the request leaves open), before anything is admitted. Without a
+    template the prompt is required and no variable may be given."""
+    spec = order.spec
+    if spec.template_id is None:
+        if spec.variables:
+            name = next(iter(spec.variables))
+            raise InvalidJob(f"variable {name!r} given without a template_id", field=f"variables.{name}")
+        if spec.prompt is None:
+            raise InvalidJob("prompt is required (or a template_id)", field="prompt")
+        return order, None
+    if spec.prompt is not None:
+        raise InvalidJob("give either a prompt or a template_id, not both", field="prompt")
+    caller = templates.Caller(order.workspace.workspace_id, order.user_id, role="")  # using one needs no role
+    rendered = templates.render_template(caller, spec.template_id, spec.variables or {})
+    pins = rendered.template.pins
+    model, notice = (spec.model, None) if spec.model or spec.provider else templates.fallback_model(pins)
+    spec = replace(
+        spec,
+        prompt=rendered.prompt,
+        provider=spec.provider or pins.provider,
+        model=model,
+        size=spec.size or pins.size,
+        n=spec.n or pins.n,
+    )
+    return replace(order, spec=spec), _FromTemplate(rendered.template.template_id, rendered.template.version, notice)
+
+
+def _count_use(template_id: str, job: JobModel) -> None:
+    """Usage counts are for the marketplace: a failed count never fails an admitted job."""
+    try:
+        templates.count_use(template_id, job.workspace_id, job.job_id)
+    except (PynamoDBException, BotoCoreError) as error:
+        logger.warning("template use not counted", extra={"template_id": template_id, "error": str(error)})
 
 
 def _resolve(order: JobOrder) -> _Resolved:
@@ -211,19 +266,19 @@ def _require_image(workspace_id: str, image_id: str, field: str) -> ImageModel:
     return image
 
 
-def _draft(order: JobOrder, resolved: _Resolved, now: datetime) -> JobModel:
+def _draft(order: JobOrder, resolved: _Resolved, now: datetime, template: _FromTemplate | None) -> JobModel:
     """The queued job's row (admission writes it); the seed is derived from the id unless given."""
     job_id = ids.new_id("job", now)
     seed = order.spec.seed
     if seed is None:
         seed = int(hashlib.sha256(job_id.encode()).hexdigest()[:7], 16)
-    return job_store.new_job(
+    job = job_store.new_job(
         order.workspace.workspace_id,
         job_id,
         user_id=order.user_id,
         key_id=order.key_id,
         kind=order.spec.kind,
-        prompt=order.spec.prompt,
+        prompt=str(order.spec.prompt),
         provider=resolved.provider,
         model=resolved.model,
         n=resolved.n,
@@ -233,6 +288,9 @@ def _draft(order: JobOrder, resolved: _Resolved, now: datetime) -> JobModel:
         correlation_id=order.correlation_id,
         created_at=now,
     )
+    if template is not None:
+        job_store.set_template(job, template.template_id, template.version, template.notice)
+    return job
 
 
 def _replay(order: JobOrder, duplicate: DuplicateAdmission) -> CreatedJob:

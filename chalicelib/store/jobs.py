@@ -91,3 +91,8 @@ def still_queued() -> Condition:
 def unfinished() -> Condition:
     """The condition that the job has not ended (a release must not end it twice)."""
     return ~JobModel.status.is_in(*TERMINAL)
+
+
+def set_template(job: JobModel, template_id: str, version: int, notice: str | None) -> None:
+    """Record on a job row not yet written which template version its prompt came from."""
+    job.template_id, job.template_version, job.template_notice = template_id, version, notice

@@ -28,6 +28,9 @@ from datetime import datetime
 from functools import reduce
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
+
 from chalicelib.store.models import TemplateModel, TemplateUsageModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
@@ -105,7 +108,7 @@ def mark_deleted(template_id: str, latest_version: int, now: datetime) -> bool:
             actions=[TemplateModel.deleted_at.set(now), TemplateModel.ws_listing.remove(), TemplateModel.public_shard.remove()],
             condition=(TemplateModel.latest_version == latest_version) & TemplateModel.deleted_at.does_not_exist(),
         )
-    except TemplateModel.UpdateError as error:
+    except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
@@ -165,7 +168,9 @@ def _edge(parts: Iterable[_Partition]) -> str | None:
     return max(frontiers) if frontiers else None
 
 
-def _page(parts: list[_Partition], limit: int, before: str | None, where: ListingFilter) -> tuple[list[TemplateModel], str | None]:
+def _page(
+    parts: list[_Partition], limit: int, before: str | None, where: ListingFilter
+) -> tuple[list[TemplateModel], str | None]:
     condition = where.condition()
     window = limit if condition is None else max(limit, FILTERED_WINDOW)
     with ThreadPoolExecutor(len(parts)) as pool:
@@ -210,7 +215,7 @@ def record_use(template_id: str, workspace_id: str, shard: int, now: datetime) -
         actions=[TemplateUsageModel.uses.add(1), TemplateUsageModel.first_used_at.set(TemplateUsageModel.first_used_at | now)]
     )
     first = int(marker.uses or 0) == 1  # ADD is atomic: exactly one use sees 1
-    actions = [TemplateUsageModel.uses.add(1)]
+    actions: list[Action] = [TemplateUsageModel.uses.add(1)]
     if first:
         actions.append(TemplateUsageModel.workspaces.add(1))
     TemplateUsageModel(f"{template_id}#{shard % USAGE_SHARDS}").update(actions=actions)

@@ -80,7 +80,7 @@ def _record(row: TemplateModel, latest: int | None = None) -> TemplateRecord:
         name=row.name,
         prompt=row.prompt,
         variables={name: rules.declare_one(name, spec) for name, spec in (row.variables or {}).items()},
-        tags=tuple(row.tags or ()),
+        tags=tuple(str(tag) for tag in row.tags or ()),
         visibility=row.visibility,
         pins=Pins(row.provider, row.model, row.size, int(row.n) if row.n is not None else None),
         workspace_id=row.workspace_id,
@@ -207,7 +207,8 @@ def update_template(caller: Caller, template_id: str, changes: Mapping[str, Any]
         size=current.pins.size,
         n=current.pins.n,
     )
-    draft = dataclasses.replace(draft, **{name: tuple(v) if name == "tags" else v for name, v in changes.items()})
+    updates: dict[str, Any] = {name: tuple(v) if name == "tags" else v for name, v in changes.items()}
+    draft = dataclasses.replace(draft, **updates)
     row = _version_row(template_id, current.version + 1, draft, caller, head.created_at)
     row.workspace_id, row.created_by = head.workspace_id, head.created_by
     if not store.add_version(row):
@@ -222,7 +223,9 @@ def delete_template(caller: Caller, template_id: str) -> None:
         raise TemplateChanged("the template was changed or deleted meanwhile; read it again and retry")
 
 
-def list_templates(caller: Caller, query: TemplateQuery, limit: int, before: Cursor | None) -> tuple[list[TemplateRecord], Cursor | None]:
+def list_templates(
+    caller: Caller, query: TemplateQuery, limit: int, before: Cursor | None
+) -> tuple[list[TemplateRecord], Cursor | None]:
     """A page of the scope's templates, newest first, with where the next page starts."""
     if query.scope == "prebuilt":
         return _prebuilt_page(query, limit, before)
