@@ -46,8 +46,18 @@ class FormatOp(Strict):
 Operation = Annotated[CropOp | ResizeOp | RotateOp | FormatOp, Field(discriminator="op")]
 
 
+_PROMPT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 4000, "description": "required unless template_id is given"}
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class JobCreate(Strict):
-    prompt: str | None = Field(default=None, min_length=1, max_length=4000, description="required unless template_id is given")
+    # Optional (a template can make it), never null: the documented schema is a plain string.
+    prompt: Annotated[str | None, WithJsonSchema(_PROMPT_SCHEMA)] = Field(
+        default=None, min_length=1, max_length=4000, json_schema_extra=_without_default
+    )
     kind: Kind = "generate"
     provider: ProviderName | None = None
     model: str | None = Field(default=None, min_length=1, max_length=100)
@@ -66,7 +76,9 @@ class JobCreate(Strict):
     @field_validator("prompt")
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
+        if value is None:  # only an explicit null gets here (validators skip the default)
+            raise ValueError("must be a string; leave it out when template_id is given")
+        if not value.strip():
             raise ValueError("must not be blank")
         return value
 
