@@ -423,3 +423,18 @@ def test_create_is_idempotent_with_an_idempotency_key(api, make_tenant):
     _, page, _ = call(api, "GET", "/v1/templates?scope=workspace", t)
     assert [x["id"] for x in page["data"]] == [first[1]["template"]["id"]]
     assert call(api, "POST", "/v1/templates", t, PORTRAIT, headers={"Idempotency-Key": "tpl-create-2"})[0] == 201
+
+
+def test_malformed_bodies_on_the_template_routes_are_refused(api, make_tenant):
+    t = make_tenant()
+    made = _create(api, t)
+    deep = '{"a":' * 65 + "1" + "}" * 65
+    routes = (("POST", "/v1/templates"), ("PATCH", f"/v1/templates/{made['id']}"), ("POST", f"/v1/templates/{made['id']}/render"))
+    for method, path in routes:
+        for raw in ("{not json", "[]", "null", "   ", '"text"', deep):
+            status, err, _ = call(api, method, path, t, raw=raw)
+            assert status == 400 and err["error"]["code"] == "invalid_request", (method, path, raw[:10], err)
+        status, err, _ = call(api, method, path, t, raw='{"name": "' + "x" * (1024 * 1024) + '"}')
+        assert status == 413 and err["error"]["code"] == "payload_too_large"
+    _, page, _ = call(api, "GET", "/v1/templates?scope=workspace", t)
+    assert [(x["id"], x["version"]) for x in page["data"]] == [(made["id"], 1)]

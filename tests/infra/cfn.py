@@ -58,10 +58,16 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def policies(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every role policy: the inline AWS::IAM::Policy resources and the AWS::IAM::ManagedPolicy
+    ones CDK adds as "OverflowPolicy" when a role's statements outgrow one inline policy."""
+    return [*resources(template, "AWS::IAM::Policy").values(), *resources(template, "AWS::IAM::ManagedPolicy").values()]
+
+
 def statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
-    """All policy statements attached to a role (inline AWS::IAM::Policy resources)."""
+    """All policy statements attached to a role (inline policies and CDK's overflow policies)."""
     out: list[dict[str, Any]] = []
-    for policy in resources(template, "AWS::IAM::Policy").values():
+    for policy in policies(template):
         p = policy["Properties"]
         if any(ref_id(role) == role_id for role in p.get("Roles", [])):
             out.extend(p["PolicyDocument"]["Statement"])

@@ -11,7 +11,7 @@ import pytest
 
 from infra import access, config
 from infra.tables import table_specs
-from tests.infra.cfn import as_list, flatten_join, function_ids, props, ref_id, resources, statements
+from tests.infra.cfn import as_list, flatten_join, function_ids, policies, props, ref_id, resources, statements
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -258,7 +258,7 @@ def _assert_scoped(service: str, target: str, statement: dict[str, Any]) -> None
 def test_no_wildcards_on_data(synth: Any, stage: str) -> None:
     template = synth.templates[stage]
     checked = 0
-    for policy in resources(template, "AWS::IAM::Policy").values():
+    for policy in policies(template):
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             targets = [flatten_join(r) for r in as_list(statement["Resource"])]
             for action in as_list(statement["Action"]):
