@@ -22,6 +22,7 @@ from chalicelib.api.http import (
     trace_id,
 )
 from chalicelib.api.jobs import jobs
+from chalicelib.api.library import library
 from chalicelib.api.pages import pages
 from chalicelib.api.routing import route
 from chalicelib.domain import DomainError
@@ -54,6 +55,7 @@ app.register_blueprint(account)
 app.register_blueprint(admin)
 app.register_blueprint(pages)
 app.register_blueprint(billing)
+app.register_blueprint(library)
 
 
 @app.middleware("http")
