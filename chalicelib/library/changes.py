@@ -168,17 +168,24 @@ def _apply(workspace_id: str, changes: list[Change], outcome: Outcome) -> list[s
     return raced
 
 
+def _counter_keys(change: Change) -> set[str]:
+    keys = {f"tag:{t}" for t, d in change.tag_deltas().items() if d}
+    keys |= {f"folder:{f}" for f, d in change.folder_deltas().items() if d}
+    return keys | ({"storage"} if change.storage_delta() else set())
+
+
 def _chunks(changes: list[Change]) -> Iterable[list[Change]]:
+    """Changes in groups whose items (their own plus the distinct counters) fit one transaction."""
     chunk: list[Change] = []
-    used = 0
+    own, counters = 0, set()
     for change in changes:
-        # counters: each distinct tag and folder a change touches may add one item to the chunk
-        need = change.size() + len(+change.tag_deltas() | -change.tag_deltas()) + len(change.folder_deltas()) + 1
-        if chunk and used + need > MAX_ITEMS:
+        keys = _counter_keys(change)
+        if chunk and own + change.size() + len(counters | keys) > MAX_ITEMS:
             yield chunk
-            chunk, used = [], 0
+            chunk, own, counters = [], 0, set()
         chunk.append(change)
-        used += need
+        own += change.size()
+        counters |= keys
     if chunk:
         yield chunk
 

@@ -37,3 +37,29 @@ def member_of(tenant: Tenant, role: str) -> Tenant:
     user.save(UserModel.user_id.does_not_exist())
     made = create_key(user, "test")
     return Tenant(tenant.workspace_id, user.user_id, made.key.key_id, made.secret)
+
+
+def seed_images(tenant: Tenant, n: int, prompt: str = "seeded picture", user_id: str | None = None) -> list[str]:
+    """n image rows written as settlement writes a job's (index rows first), without running jobs."""
+    from chalicelib.library.changes import index_rows
+    from chalicelib.store import images as image_store
+    from chalicelib.store import library_index
+    from chalicelib.store.models import ImageModel
+
+    now = clock.now()
+    rows = []
+    for _ in range(n):
+        image_id = ids.new_id("img", now)
+        rows.append(
+            image_store.new_image(
+                tenant.workspace_id, image_id, job_id="job_seed", user_id=user_id or tenant.user_id,
+                s3_key=f"images/{tenant.workspace_id}/seed/{image_id}.png", width=8, height=8,
+                content_type="image/png", size_bytes=100, source_image_id=None, kind="generate",
+                created_at=now, prompt=prompt, provider="local", model="local-v1",
+            )
+        )  # fmt: skip
+    library_index.put_facets(tenant.workspace_id, index_rows(rows))
+    with ImageModel.batch_write() as batch:
+        for row in rows:
+            batch.save(row)
+    return [str(row.image_id) for row in rows]
