@@ -158,3 +158,8 @@ def release_stale_holds(event: Any) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")
 def reconcile(event: Any) -> dict[str, Any]:
     return _tasks.reconcile()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="purge_library")
+def purge_library(event: Any) -> dict[str, Any]:
+    return _tasks.purge_library()

@@ -27,12 +27,14 @@ if TYPE_CHECKING:
     import chalicelib.library.bulk as bulk_service
     import chalicelib.library.folders as folders
     import chalicelib.library.images as images
+    import chalicelib.library.uploads as uploads
 else:
     responses = lazy_module("chalicelib.api.responses")
     schemas = lazy_module("chalicelib.api.schemas")
     images = lazy_module("chalicelib.library.images")
     folders = lazy_module("chalicelib.library.folders")
     bulk_service = lazy_module("chalicelib.library.bulk")
+    uploads = lazy_module("chalicelib.library.uploads")
 
 library = Blueprint(__name__)
 
@@ -159,6 +161,31 @@ def delete_folder(folder_id: str) -> Response:
     actor = images.actor_of(authenticate(request, permissions.LIBRARY_WRITE))
     folders.delete_folder(actor, folder_id, _flag(query_params(request), "recursive"))
     return no_content()
+
+
+# --- uploads ----------------------------------------------------------------------------------
+
+
+@route(library, "/v1/uploads", methods=["POST"])
+def start_upload() -> Response:
+    request = library.current_request
+    principal = authenticate(request, permissions.LIBRARY_WRITE)
+    body = validate(schemas.UploadCreate, json_body(request))
+    actor = images.actor_of(principal)
+
+    def start() -> Response:
+        made = uploads.start_upload(actor, body.filename, body.content_type, body.bytes)
+        return render(responses.UploadEnvelope.of(made), 201)
+
+    return idempotent(request, principal.user_id, start, library.lambda_context)
+
+
+@route(library, "/v1/uploads/{upload_id}/complete", methods=["POST"])
+def complete_upload(upload_id: str) -> Response:
+    request = library.current_request
+    actor = images.actor_of(authenticate(request, permissions.LIBRARY_WRITE))
+    json_body(request)
+    return render(responses.LibraryImageEnvelope.of(uploads.complete_upload(actor, upload_id)), 201)
 
 
 # --- parameters -------------------------------------------------------------------------------

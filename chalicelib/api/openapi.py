@@ -100,8 +100,10 @@ BODIES.update(
         ("POST", "/v1/images/bulk"): ("BulkImages", True),
         ("POST", "/v1/folders"): ("FolderCreate", True),
         ("PATCH", "/v1/folders/{folder_id}"): ("FolderPatch", True),
+        ("POST", "/v1/uploads"): ("UploadCreate", True),
     }
 )
+OTHER_BODIES[("POST", "/v1/uploads/{upload_id}/complete")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]
 OTHER_BODIES[("POST", "/v1/images/{image_id}/restore")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]
 QUERY_PARAMETERS.update(
     {

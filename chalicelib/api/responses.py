@@ -941,3 +941,28 @@ class BulkResults(Response):
                 error = ErrorInfo(code=api_error.code, message=api_error.message)
             views.append(BulkItemView(id=result.id, ok=result.ok, error=error))
         return cls(results=views)
+
+
+if TYPE_CHECKING:
+    from chalicelib.library.uploads import NewUpload
+
+
+class UploadView(Response):
+    """Where and how to POST the file (multipart form: `fields` first, then `file`)."""
+
+    id: str = Field(description="upl_…")
+    url: str
+    fields: dict[str, str] = Field(description="form fields of the presigned POST (policy, signature, key, Content-Type)")
+    expires_at: str | None
+
+    @classmethod
+    def of(cls, upload: NewUpload) -> UploadView:
+        return cls(id=upload.id, url=upload.url, fields=upload.fields, expires_at=rfc3339(upload.expires_at))
+
+
+class UploadEnvelope(Response):
+    upload: UploadView
+
+    @classmethod
+    def of(cls, upload: NewUpload) -> UploadEnvelope:
+        return cls(upload=UploadView.of(upload))

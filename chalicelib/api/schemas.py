@@ -247,3 +247,18 @@ class BulkImages(Strict):
         if self.action not in ("tag", "untag") and self.tags is not None:
             raise ValueError("tags are only for tag and untag")
         return self
+
+
+class UploadCreate(Strict):
+    """POST /v1/uploads: what will be uploaded (the presigned POST enforces type and size)."""
+
+    filename: str = Field(min_length=1, max_length=200)
+    content_type: Literal["image/png", "image/jpeg", "image/webp"]
+    bytes: int = Field(ge=1, le=25 * 1024 * 1024)
+
+    @field_validator("filename")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.strip() or not value.isprintable():
+            raise ValueError("must be printable and not blank")
+        return value
