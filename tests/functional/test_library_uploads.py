@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import threading
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -126,9 +125,9 @@ def test_storage_quota_exactly_at_the_limit_under_concurrent_completions(api: An
     results: list[tuple[int, dict[str, Any], dict[str, str]]] = []
 
     def complete(upload_id: str) -> None:
+        from chalicelib.domain import DomainError
         from chalicelib.library import uploads as service
         from chalicelib.library.images import Actor
-        from chalicelib.domain import DomainError
 
         actor = Actor(tenant.workspace_id, tenant.user_id, True, "starter", {"storage_bytes": 3 * per_upload})
         try:
@@ -149,11 +148,14 @@ def test_storage_quota_exactly_at_the_limit_under_concurrent_completions(api: An
     assert status == 402 and body["error"]["code"] == "quota_exceeded" and body["error"]["quota"] == "storage_bytes"
 
 
+_PNG = {"filename": "a.png", "content_type": "image/png"}
+
+
 @pytest.mark.parametrize(
     "body",
-    [{}, {"filename": "a.png", "content_type": "image/gif", "bytes": 10}, {"filename": "a.png", "content_type": "image/png", "bytes": 0},
-     {"filename": "a.png", "content_type": "image/png", "bytes": 26 * 1024 * 1024}, {"filename": "", "content_type": "image/png", "bytes": 5},
-     {"filename": "a\\x00", "content_type": "image/png", "bytes": "5"}, {"filename": "a.png", "content_type": "image/png", "bytes": 5, "x": 1}],
+    [{}, {**_PNG, "content_type": "image/gif", "bytes": 10}, {**_PNG, "bytes": 0}, {**_PNG, "bytes": 26 * 1024 * 1024},
+     {**_PNG, "filename": "", "bytes": 5}, {**_PNG, "filename": "a\x00", "bytes": 5}, {**_PNG, "bytes": "5"},
+     {**_PNG, "bytes": 5, "x": 1}, {**_PNG, "bytes": 5.5}, {**_PNG, "filename": 7, "bytes": 5}],
 )  # fmt: skip
 def test_bad_upload_bodies_are_400(api: Any, make_tenant: Any, body: dict[str, Any]) -> None:
     status, answer, _ = call(api, "POST", "/v1/uploads", make_tenant(), body)
