@@ -7,10 +7,11 @@ member's item `library:manage` (the service checks that per item).
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from chalice.app import Response
+from chalice.app import Request, Response
 
 from chalicelib.api import cursors
 from chalicelib.api.errors import InvalidRequest
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     import chalicelib.library.bulk as bulk_service
     import chalicelib.library.folders as folders
     import chalicelib.library.images as images
+    import chalicelib.library.shares as shares
     import chalicelib.library.uploads as uploads
 else:
     responses = lazy_module("chalicelib.api.responses")
@@ -35,6 +37,7 @@ else:
     folders = lazy_module("chalicelib.library.folders")
     bulk_service = lazy_module("chalicelib.library.bulk")
     uploads = lazy_module("chalicelib.library.uploads")
+    shares = lazy_module("chalicelib.library.shares")
 
 library = Blueprint(__name__)
 
@@ -186,6 +189,67 @@ def complete_upload(upload_id: str) -> Response:
     actor = images.actor_of(authenticate(request, permissions.LIBRARY_WRITE))
     json_body(request)
     return render(responses.LibraryImageEnvelope.of(uploads.complete_upload(actor, upload_id)), 201)
+
+
+# --- shares -----------------------------------------------------------------------------------
+
+
+@route(library, "/v1/shares", methods=["POST"])
+def create_share() -> Response:
+    request = library.current_request
+    principal = authenticate(request, permissions.LIBRARY_MANAGE)
+    body = validate(schemas.ShareCreate, json_body(request))
+    expires_at = parse_time({"expires_at": body.expires_at or ""}, "expires_at")
+    actor, base = images.actor_of(principal), _base_url(request)
+
+    def create() -> Response:
+        made = shares.create_share(actor, body.target.type, body.target.id, body.permission, expires_at, body.show_prompt, base)
+        return render(responses.ShareEnvelope.of(made), 201)
+
+    return idempotent(request, principal.user_id, create, library.lambda_context, redact=_link_shown_once)
+
+
+@route(library, "/v1/shares", methods=["GET"])
+def list_shares() -> Response:
+    request = library.current_request
+    workspace_id = authenticate(request, permissions.LIBRARY_READ).workspace.workspace_id
+    params = query_params(request)
+    limit, cursor = page_limit(params), cursors.decode(params, "shares", workspace_id)
+    found, last = shares.list_shares(workspace_id, limit, cursor)
+    return render(responses.SharePage.of(found, cursors.encode("shares", workspace_id, last)))
+
+
+@route(library, "/v1/shares/{share_id}", methods=["DELETE"])
+def revoke_share(share_id: str) -> Response:
+    actor = images.actor_of(authenticate(library.current_request, permissions.LIBRARY_MANAGE))
+    shares.revoke_share(actor, share_id)
+    return no_content()
+
+
+@route(library, "/s/{token}", methods=["GET"])
+def open_share(token: str) -> Response:
+    """Public: no key. The client address is API Gateway's (never a header the client sets)."""
+    request = library.current_request
+    identity = (request.context or {}).get("identity") or {}
+    client = str(identity.get("sourceIp") or "unknown")
+    return render(responses.PublicShareView.of(shares.open_share(token, client)))
+
+
+def _base_url(request: Request) -> str:
+    """Where links point: PUBLIC_BASE_URL, else the host this request came to."""
+    configured = os.environ.get("PUBLIC_BASE_URL")
+    if configured:
+        return configured
+    host = (request.headers or {}).get("host", "localhost")
+    local = host.startswith(("127.0.0.1", "localhost"))
+    proto = (request.headers or {}).get("x-forwarded-proto") or ("http" if local else "https")
+    return f"{proto}://{host}"
+
+
+def _link_shown_once(body: dict[str, Any]) -> dict[str, Any]:
+    """A replay answers the same share without its link (the token is never stored)."""
+    share = {**body.get("share", {}), "url": None}
+    return {**body, "share": share, "message": "replayed: the link is shown only in the first response"}
 
 
 # --- parameters -------------------------------------------------------------------------------

@@ -101,8 +101,10 @@ BODIES.update(
         ("POST", "/v1/folders"): ("FolderCreate", True),
         ("PATCH", "/v1/folders/{folder_id}"): ("FolderPatch", True),
         ("POST", "/v1/uploads"): ("UploadCreate", True),
+        ("POST", "/v1/shares"): ("ShareCreate", True),
     }
 )
+PUBLIC.add(("GET", "/s/{token}"))
 OTHER_BODIES[("POST", "/v1/uploads/{upload_id}/complete")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]
 OTHER_BODIES[("POST", "/v1/images/{image_id}/restore")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]
 QUERY_PARAMETERS.update(
@@ -121,6 +123,7 @@ QUERIES.update(
         ("GET", "/v1/images"): ("limit", "cursor", "folder_id", "tag", "q", "provider", "model", "kind", "from", "to", "trashed"),
         ("GET", "/v1/tags"): ("limit", "cursor"),
         ("GET", "/v1/folders"): ("limit", "cursor", "parent_id"),
+        ("GET", "/v1/shares"): ("limit", "cursor"),
         ("DELETE", "/v1/folders/{folder_id}"): ("recursive",),
     }
 )

@@ -966,3 +966,87 @@ class UploadEnvelope(Response):
     @classmethod
     def of(cls, upload: NewUpload) -> UploadEnvelope:
         return cls(upload=UploadView.of(upload))
+
+
+if TYPE_CHECKING:
+    from chalicelib.library.shares import PublicShare, Share
+
+
+class ShareTargetView(Response):
+    type: str
+    id: str
+
+
+class ShareView(Response):
+    """A share link. `url` carries the token and is shown only when the share is created."""
+
+    id: str = Field(description="shr_…")
+    url: str | None = Field(description="the public link; null after creation (only the token's hash is kept)")
+    target: ShareTargetView
+    permission: Literal["view", "download"]
+    show_prompt: bool
+    expires_at: str | None
+    revoked_at: str | None
+    created_at: str | None
+
+    @classmethod
+    def of(cls, share: Share) -> ShareView:
+        row = share.row
+        return cls(
+            id=row.share_id,
+            url=share.url,
+            target=ShareTargetView(type=row.target_type, id=row.target_id),
+            permission="download" if row.permission == "download" else "view",
+            show_prompt=bool(row.show_prompt),
+            expires_at=rfc3339(row.expires_at),
+            revoked_at=rfc3339(row.revoked_at),
+            created_at=rfc3339(row.created_at),
+        )
+
+
+class ShareEnvelope(Response):
+    share: ShareView
+
+    @classmethod
+    def of(cls, share: Share) -> ShareEnvelope:
+        return cls(share=ShareView.of(share))
+
+
+class SharePage(Page[ShareView]):
+    """The workspace's share links, newest first (revoked ones with `revoked_at`)."""
+
+    @classmethod
+    def of(cls, shares: list[Share], next_cursor: str | None) -> SharePage:
+        return cls(data=[ShareView.of(share) for share in shares], next_cursor=next_cursor)
+
+
+class PublicItemView(Response):
+    """A shared image, without any id: previews always, the original only with `download`."""
+
+    title: str | None
+    width: int
+    height: int
+    content_type: str
+    prompt: str | None = Field(description="only when the share allows it")
+    preview_url: str = Field(description="a reduced JPEG, presigned and expiring")
+    download_url: str | None = Field(description="the original, presigned and expiring; `download` links only")
+
+
+class PublicShareView(Response):
+    """`GET /s/{token}`: the shared items and nothing else."""
+
+    type: str = Field(description="image or folder")
+    name: str | None
+    permission: Literal["view", "download"]
+    expires_at: str | None
+    items: list[PublicItemView]
+
+    @classmethod
+    def of(cls, shared: PublicShare) -> PublicShareView:
+        return cls(
+            type=shared.target_type,
+            name=shared.name,
+            permission="download" if shared.permission == "download" else "view",
+            expires_at=rfc3339(shared.expires_at),
+            items=[PublicItemView(**item.__dict__) for item in shared.items],
+        )

@@ -262,3 +262,17 @@ class UploadCreate(Strict):
         if not value.strip() or not value.isprintable():
             raise ValueError("must be printable and not blank")
         return value
+
+
+class ShareTarget(Strict):
+    type: Literal["image", "folder", "collection"]
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")
+
+
+class ShareCreate(Strict):
+    """POST /v1/shares: a link to an image or a folder; `show_prompt` lets it show prompts."""
+
+    target: ShareTarget
+    permission: Literal["view", "download"]
+    expires_at: str | None = Field(default=None, max_length=40, description="RFC 3339, in the future")
+    show_prompt: bool = False

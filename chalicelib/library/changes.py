@@ -263,7 +263,7 @@ def _forget(workspace_id: str, gone: list[Change]) -> None:
     from chalicelib.library import objects
 
     library_index.delete_facets(workspace_id, ((f, c.image_id) for c in gone for f in sorted(c.old_facets())))
-    objects.delete([key for c in gone for key in (c.image.s3_key, c.image.thumb_key) if key])
+    objects.delete([key for c in gone for key in objects.keys_of(c.image) if key])
 
 
 def trash_change(image: ImageModel, now: datetime) -> Change | None:

@@ -11,6 +11,7 @@ images bucket). Presigned URLs and POSTs are SigV4 on both (what R2 requires).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +23,7 @@ from chalicelib.secrets import secret
 from chalicelib.settings import get_settings
 
 LIB = "/lib/"
+SHARED = "images/shared/"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,12 @@ class Store:
 def library_key(workspace_id: str, item_id: str, name: str) -> str:
     """Deterministic keys: a retried write overwrites the same object."""
     return f"images/{workspace_id}/lib/{item_id}/{name}"
+
+
+def keys_of(image: Any) -> list[str]:
+    """Every object an image may have: the original, its thumbnail, a share preview."""
+    keys = [str(image.s3_key), library_key(str(image.workspace_id), str(image.image_id), "preview.jpg")]
+    return keys + ([str(image.thumb_key)] if image.thumb_key else [])
 
 
 @cache
@@ -61,7 +69,7 @@ def reset() -> None:
 
 def store_for(key: str) -> Store:
     """The library store for keys the library wrote, the images bucket for the worker's."""
-    if LIB in key:
+    if LIB in key or key.startswith(SHARED):
         return _library_store()
     return Store(client("s3"), get_settings().images_bucket)
 
@@ -108,6 +116,18 @@ def delete(keys: list[str]) -> None:
         for start in range(0, len(names), 1000):
             objects = [{"Key": name} for name in names[start : start + 1000]]
             store.client.delete_objects(Bucket=store.bucket, Delete={"Objects": objects, "Quiet": True})
+
+
+def shared_copy(key: str, secret: str) -> str:
+    """An opaque copy of an object for a public link (its key names no workspace and no image),
+    made once by a server-side copy. `secret` (the link's token hash) keeps the name unguessable."""
+    digest = hashlib.sha256(f"{secret}\x00{key}".encode()).hexdigest()[:40]
+    copy = f"images/shared/{digest}.{key.rsplit('.', 1)[-1]}"
+    store = store_for(key)
+    if head_size(copy) is None:
+        target = _library_store()
+        target.client.copy_object(Bucket=target.bucket, Key=copy, CopySource={"Bucket": store.bucket, "Key": key})
+    return copy
 
 
 def presigned_post(key: str, content_type: str, size: int, expires_s: int) -> dict[str, Any]:

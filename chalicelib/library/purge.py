@@ -50,7 +50,7 @@ def _purge_image(workspace_id: str, image_id: str, now: datetime) -> bool:
     image = image_store.get_image(workspace_id, image_id)
     if image is None or not _due(image, now):
         return False  # purged already, or restored (and perhaps trashed again: its own row is due later)
-    objects.delete([key for key in (image.s3_key, image.thumb_key) if key])
+    objects.delete(objects.keys_of(image))
     outcome = changes.run(
         workspace_id, [image_id], lambda row: changes.delete_change(row) if _due(row, now) else None, LibraryImageNotFound
     )

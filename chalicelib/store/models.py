@@ -256,7 +256,6 @@ class ImageModel(BaseModel):
     provider = UnicodeAttribute(null=True)
     model = UnicodeAttribute(null=True)
     visibility = UnicodeAttribute(null=True)  # private | public (None: private)
-    show_prompt = BooleanAttribute(null=True)  # shares may show the prompt only when True
     trashed_at = UTCDateTimeAttribute(null=True)
     thumb_key = UnicodeAttribute(null=True)
     counts_storage = BooleanAttribute(null=True)  # uploads: its bytes count against the plan's storage
@@ -569,6 +568,7 @@ class LibraryIndexModel(BaseModel):
     a stale row is skipped, never shown. A workspace's own keys take its own write rate only."""
 
     table_suffix = "library_index"
+    ttl_attribute = "expires_at"
 
     class Meta(_Meta):
         pass
@@ -576,6 +576,7 @@ class LibraryIndexModel(BaseModel):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     n = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # rate windows of public links ("rate#<ip hash>")
 
 
 class FolderModel(BaseModel):
@@ -620,6 +621,7 @@ class ShareModel(BaseModel):
     target_type = UnicodeAttribute()  # image | folder | collection
     target_id = UnicodeAttribute()
     permission = UnicodeAttribute()  # view | download
+    show_prompt = BooleanAttribute(default=False)  # the owner lets the link show prompts
     expires_at = UTCDateTimeAttribute(null=True)
     revoked_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
