@@ -240,9 +240,10 @@ def _base_url(request: Request) -> str:
     configured = os.environ.get("PUBLIC_BASE_URL")
     if configured:
         return configured
-    host = (request.headers or {}).get("host", "localhost")
+    headers: Any = request.headers or {}
+    host = str(headers.get("host") or "localhost")
     local = host.startswith(("127.0.0.1", "localhost"))
-    proto = (request.headers or {}).get("x-forwarded-proto") or ("http" if local else "https")
+    proto = str(headers.get("x-forwarded-proto") or ("http" if local else "https"))
     return f"{proto}://{host}"
 
 

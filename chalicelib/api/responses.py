@@ -839,7 +839,7 @@ class LibraryImageView(Response):
             created_at=rfc3339(row.created_at),
             prompt=row.prompt,
             title=row.title,
-            tags=list(row.tags or []),
+            tags=[str(tag) for tag in row.tags or []],
             folder_id=row.folder_id,
             source_image_id=row.source_image_id,
             kind=row.kind or "generate",

@@ -71,7 +71,7 @@ class Change:
 
     def tag_deltas(self) -> Counter[str]:
         deltas: Counter[str] = Counter()
-        deltas.subtract(self.image.tags or [])
+        deltas.subtract(str(tag) for tag in self.image.tags or [])
         if not self.delete:
             deltas.update(self.value("tags") or [])
         return deltas
@@ -96,7 +96,7 @@ class Change:
 def facts_of(image: ImageModel) -> rules.Facts:
     return rules.Facts(
         trashed=image.trashed_at is not None,
-        tags=tuple(image.tags or ()),
+        tags=tuple(str(tag) for tag in image.tags or ()),
         words=tuple(rules.words_of(image.title, image.prompt)),
         provider=image.provider,
         model=image.model,
@@ -177,7 +177,7 @@ def _counter_keys(change: Change) -> set[str]:
 def _chunks(changes: list[Change]) -> Iterable[list[Change]]:
     """Changes in groups whose items (their own plus the distinct counters) fit one transaction."""
     chunk: list[Change] = []
-    own, counters = 0, set()
+    own, counters = 0, set[str]()
     for change in changes:
         keys = _counter_keys(change)
         if chunk and own + change.size() + len(counters | keys) > MAX_ITEMS:

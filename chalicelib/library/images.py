@@ -248,14 +248,23 @@ def _tags(raw: list[str]) -> list[str]:
 
 def trash_image(actor: Actor, image_id: str) -> LibraryImage:
     now = clock.now()
-    return _one(actor, image_id, lambda image: (may_edit(actor, image), changes.trash_change(image, now))[1])
+
+    def plan(image: ImageModel) -> changes.Change | None:
+        may_edit(actor, image)
+        return changes.trash_change(image, now)
+
+    return _one(actor, image_id, plan)
 
 
 def restore_image(actor: Actor, image_id: str) -> LibraryImage:
     def exists(folder_id: str) -> bool:
         return folder_store.get_folder(actor.workspace_id, folder_id) is not None
 
-    return _one(actor, image_id, lambda image: (may_edit(actor, image), changes.restore_change(image, exists))[1])
+    def plan(image: ImageModel) -> changes.Change | None:
+        may_edit(actor, image)
+        return changes.restore_change(image, exists)
+
+    return _one(actor, image_id, plan)
 
 
 def tag_counts(workspace_id: str, after: str | None, limit: int) -> tuple[list[tuple[str, int]], str | None]:
