@@ -22,6 +22,7 @@ from chalicelib.api.http import (
     trace_id,
 )
 from chalicelib.api.jobs import jobs
+from chalicelib.api.library import library
 from chalicelib.api.pages import pages
 from chalicelib.api.routing import route
 from chalicelib.api.templates import templates
@@ -56,6 +57,7 @@ app.register_blueprint(admin)
 app.register_blueprint(pages)
 app.register_blueprint(billing)
 app.register_blueprint(templates)
+app.register_blueprint(library)
 
 
 @app.middleware("http")
@@ -158,3 +160,8 @@ def release_stale_holds(event: Any) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")
 def reconcile(event: Any) -> dict[str, Any]:
     return _tasks.reconcile()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="purge_library")
+def purge_library(event: Any) -> dict[str, Any]:
+    return _tasks.purge_library()

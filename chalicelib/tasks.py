@@ -60,8 +60,19 @@ def reconcile() -> dict[str, Any]:
     return report
 
 
+def purge_library() -> dict[str, Any]:
+    """Delete images trashed 30 days ago (rows and objects) and uploads never completed."""
+    from chalicelib.library.purge import purge_due
+
+    bootstrap.ready()
+    report = purge_due(clock.now())
+    logger.info("library purge done", extra=report.__dict__)
+    return dict(report.__dict__)
+
+
 SCHEDULED: dict[str, Callable[[], dict[str, Any]]] = {
     "monthly_reset": monthly_reset,
     "release_stale_holds": release_stale_holds,
     "reconcile": reconcile,
+    "purge_library": purge_library,
 }

@@ -32,6 +32,7 @@ class Access:
     write: tuple[str, ...] = ()
     s3_read: tuple[str, ...] = ()
     s3_write: tuple[str, ...] = ()
+    s3_delete: tuple[str, ...] = ()  # the library's purge and delete-forever
     send_to: tuple[str, ...] = ()
     consume: str | None = None
     secrets: tuple[str, ...] = ()
@@ -64,11 +65,12 @@ def access_map() -> dict[str, Access]:
             write=everything,
             s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
             s3_write=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
+            s3_delete=(IMAGES_PREFIX,),
             send_to=(JOBS, BILLING_QUEUE),
             secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BILLING_HOOK_SECRET", "CURSOR_SECRET"),
         ),
         config.WORKER: Access(
-            write=(*SETTLEMENT, "images", "idempotency"),
+            write=(*SETTLEMENT, "images", "idempotency", "library_index"),
             read=("topups",),  # is an auto top-up due after this charge?
             s3_read=(IMAGES_PREFIX, TMP_PREFIX),
             s3_write=(IMAGES_PREFIX, TMP_PREFIX),
@@ -86,6 +88,14 @@ def access_map() -> dict[str, Access]:
         config.RELEASE_STALE_HOLDS: Access(write=SETTLEMENT, on_failure=SCHEDULED_FAILURES),
         # jobs: whether an open job holds a running slot (running_jobs is checked too)
         config.RECONCILE: Access(read=("wallets", "ledger", "jobs"), on_failure=SCHEDULED_FAILURES),
+        # library: trashed images and expired uploads, rows and objects (store.library_index's due queue)
+        config.PURGE_LIBRARY: Access(
+            write=("images", "library_index", "folders", "uploads"),
+            s3_read=(IMAGES_PREFIX,),
+            s3_write=(IMAGES_PREFIX,),
+            s3_delete=(IMAGES_PREFIX,),
+            on_failure=SCHEDULED_FAILURES,
+        ),
     }
 
 

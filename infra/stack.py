@@ -203,22 +203,17 @@ class ImageGenStack(Stack):
                     resources=[self.tables[suffix].table_arn for suffix in sorted(grants.write)],
                 )
             )
-        if grants.s3_read:
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="ReadObjects",
-                    actions=["s3:GetObject"],
-                    resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in grants.s3_read],
+        for sid, action, prefixes in (
+            ("ReadObjects", "s3:GetObject", grants.s3_read),
+            ("WriteObjects", "s3:PutObject", grants.s3_write),
+            ("DeleteObjects", "s3:DeleteObject", grants.s3_delete),
+        ):
+            if prefixes:
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        sid=sid, actions=[action], resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+                    )
                 )
-            )
-        if grants.s3_write:
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="WriteObjects",
-                    actions=["s3:PutObject"],
-                    resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in grants.s3_write],
-                )
-            )
         if grants.send_to:
             role.add_to_policy(
                 iam.PolicyStatement(

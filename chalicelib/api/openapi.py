@@ -102,6 +102,40 @@ PUBLIC = {
     ("GET", "/admin/assets/{name}"),
 }
 HEADERS: dict[tuple[str, str], tuple[str, ...]] = {("POST", "/webhooks/stripe"): ("Stripe-Signature",)}
+# --- library (API.md "Library") ---
+BODIES.update(
+    {
+        ("PATCH", "/v1/images/{image_id}"): ("ImagePatch", True),
+        ("POST", "/v1/images/bulk"): ("BulkImages", True),
+        ("POST", "/v1/folders"): ("FolderCreate", True),
+        ("PATCH", "/v1/folders/{folder_id}"): ("FolderPatch", True),
+        ("POST", "/v1/uploads"): ("UploadCreate", True),
+        ("POST", "/v1/shares"): ("ShareCreate", True),
+    }
+)
+PUBLIC.add(("GET", "/s/{token}"))
+OTHER_BODIES[("POST", "/v1/uploads/{upload_id}/complete")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]
+OTHER_BODIES[("POST", "/v1/images/{image_id}/restore")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]
+QUERY_PARAMETERS.update(
+    {
+        "folder_id": _ID,
+        "parent_id": _ID,
+        "tag": {"type": "string", "maxLength": 100},
+        "q": {"type": "string", "maxLength": 200, "description": "words of the prompt or title (all must match)"},
+        "kind": {"type": "string", "enum": ["generate", "vary", "upscale", "edit", "style_transfer", "upload"]},
+        "trashed": {"type": "boolean"},
+        "recursive": {"type": "boolean"},
+    }
+)
+QUERIES.update(
+    {
+        ("GET", "/v1/images"): ("limit", "cursor", "folder_id", "tag", "q", "provider", "model", "kind", "from", "to", "trashed"),
+        ("GET", "/v1/tags"): ("limit", "cursor"),
+        ("GET", "/v1/folders"): ("limit", "cursor", "parent_id"),
+        ("GET", "/v1/shares"): ("limit", "cursor"),
+        ("DELETE", "/v1/folders/{folder_id}"): ("recursive",),
+    }
+)
 IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {("POST", "/v1/jobs/{job_id}/cancel")}
 
 

@@ -905,3 +905,263 @@ class RenderedPrompt(Response):
     @classmethod
     def of(cls, rendered: Rendered) -> RenderedPrompt:
         return cls(prompt=rendered.prompt, template_id=rendered.template.template_id, version=rendered.template.version)
+
+
+# --- library ----------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.library.bulk import ItemResult
+    from chalicelib.library.folders import Folder
+    from chalicelib.library.images import LibraryImage
+
+
+class LibraryImageView(Response):
+    """An image of the library (API.md `Image` with the library fields)."""
+
+    id: str = Field(description="img_…")
+    job_id: str | None = Field(description="the job that made it; null for an upload")
+    url: str = Field(description="presigned, expiring")
+    thumbnail_url: str | None = Field(description="presigned, expiring; uploads have one")
+    width: int
+    height: int
+    content_type: str
+    bytes: int
+    created_at: str | None
+    prompt: str | None
+    title: str | None
+    tags: list[str]
+    folder_id: str | None
+    source_image_id: str | None
+    kind: str = Field(description="generate, vary, upscale, edit, style_transfer or upload")
+    provider: str | None
+    model: str | None
+    user_id: str = Field(description="who made or uploaded it")
+    visibility: Literal["private", "public"]
+    trashed_at: str | None = Field(description="set while in the trash; purged 30 days later")
+
+    @classmethod
+    def of(cls, image: LibraryImage) -> LibraryImageView:
+        row = image.row
+        return cls(
+            id=row.image_id,
+            job_id=row.job_id or None,
+            url=image.url,
+            thumbnail_url=image.thumbnail_url,
+            width=int(row.width),
+            height=int(row.height),
+            content_type=row.content_type,
+            bytes=int(row.bytes),
+            created_at=rfc3339(row.created_at),
+            prompt=row.prompt,
+            title=row.title,
+            tags=[str(tag) for tag in row.tags or []],
+            folder_id=row.folder_id,
+            source_image_id=row.source_image_id,
+            kind=row.kind or "generate",
+            provider=row.provider,
+            model=row.model,
+            user_id=row.user_id,
+            visibility="public" if row.visibility == "public" else "private",
+            trashed_at=rfc3339(row.trashed_at),
+        )
+
+
+class LibraryImageEnvelope(Response):
+    """One image: get, patch, delete (to the trash), restore, an upload's completion."""
+
+    image: LibraryImageView
+
+    @classmethod
+    def of(cls, image: LibraryImage) -> LibraryImageEnvelope:
+        return cls(image=LibraryImageView.of(image))
+
+
+class LibraryImagePage(Page[LibraryImageView]):
+    """A page of images, newest first; with filters a page may hold fewer than `limit`."""
+
+    @classmethod
+    def of(cls, images: list[LibraryImage], next_cursor: str | None) -> LibraryImagePage:
+        return cls(data=[LibraryImageView.of(image) for image in images], next_cursor=next_cursor)
+
+
+class TagCountView(Response):
+    name: str
+    count: int = Field(description="images carrying the tag (trashed ones included until purged)")
+
+
+class TagPage(Page[TagCountView]):
+    """The workspace's tags by name."""
+
+    @classmethod
+    def of(cls, counts: list[tuple[str, int]], next_cursor: str | None) -> TagPage:
+        return cls(data=[TagCountView(name=name, count=count) for name, count in counts], next_cursor=next_cursor)
+
+
+class FolderView(Response):
+    id: str = Field(description="fld_…")
+    name: str
+    parent_id: str | None
+    path: str = Field(description='names from the root, e.g. "/Clients/Acme"')
+    image_count: int = Field(description="live images directly in it")
+    created_at: str | None
+
+    @classmethod
+    def of(cls, folder: Folder) -> FolderView:
+        return cls(
+            id=folder.id,
+            name=folder.name,
+            parent_id=folder.parent_id,
+            path=folder.path,
+            image_count=folder.image_count,
+            created_at=rfc3339(folder.created_at),
+        )
+
+
+class FolderEnvelope(Response):
+    folder: FolderView
+
+    @classmethod
+    def of(cls, folder: Folder) -> FolderEnvelope:
+        return cls(folder=FolderView.of(folder))
+
+
+class FolderPage(Page[FolderView]):
+    """Folders of one parent, oldest first."""
+
+    @classmethod
+    def of(cls, folders: list[Folder], next_cursor: str | None) -> FolderPage:
+        return cls(data=[FolderView.of(folder) for folder in folders], next_cursor=next_cursor)
+
+
+class BulkItemView(Response):
+    id: str
+    ok: bool
+    error: ErrorInfo | None = None
+
+
+class BulkResults(Response):
+    """One result per id given, in order; one bad id never fails the others."""
+
+    results: list[BulkItemView]
+
+    @classmethod
+    def of(cls, results: list[ItemResult]) -> BulkResults:
+        from chalicelib.api.errors import to_api_error
+
+        views = []
+        for result in results:
+            error = None
+            if result.error is not None:
+                api_error = to_api_error(result.error)
+                error = ErrorInfo(code=api_error.code, message=api_error.message)
+            views.append(BulkItemView(id=result.id, ok=result.ok, error=error))
+        return cls(results=views)
+
+
+if TYPE_CHECKING:
+    from chalicelib.library.uploads import NewUpload
+
+
+class UploadView(Response):
+    """Where and how to POST the file (multipart form: `fields` first, then `file`)."""
+
+    id: str = Field(description="upl_…")
+    url: str
+    fields: dict[str, str] = Field(description="form fields of the presigned POST (policy, signature, key, Content-Type)")
+    expires_at: str | None
+
+    @classmethod
+    def of(cls, upload: NewUpload) -> UploadView:
+        return cls(id=upload.id, url=upload.url, fields=upload.fields, expires_at=rfc3339(upload.expires_at))
+
+
+class UploadEnvelope(Response):
+    upload: UploadView
+
+    @classmethod
+    def of(cls, upload: NewUpload) -> UploadEnvelope:
+        return cls(upload=UploadView.of(upload))
+
+
+if TYPE_CHECKING:
+    from chalicelib.library.shares import PublicShare, Share
+
+
+class ShareTargetView(Response):
+    type: str
+    id: str
+
+
+class ShareView(Response):
+    """A share link. `url` carries the token and is shown only when the share is created."""
+
+    id: str = Field(description="shr_…")
+    url: str | None = Field(description="the public link; null after creation (only the token's hash is kept)")
+    target: ShareTargetView
+    permission: Literal["view", "download"]
+    show_prompt: bool
+    expires_at: str | None
+    revoked_at: str | None
+    created_at: str | None
+
+    @classmethod
+    def of(cls, share: Share) -> ShareView:
+        row = share.row
+        return cls(
+            id=row.share_id,
+            url=share.url,
+            target=ShareTargetView(type=row.target_type, id=row.target_id),
+            permission="download" if row.permission == "download" else "view",
+            show_prompt=bool(row.show_prompt),
+            expires_at=rfc3339(row.expires_at),
+            revoked_at=rfc3339(row.revoked_at),
+            created_at=rfc3339(row.created_at),
+        )
+
+
+class ShareEnvelope(Response):
+    share: ShareView
+
+    @classmethod
+    def of(cls, share: Share) -> ShareEnvelope:
+        return cls(share=ShareView.of(share))
+
+
+class SharePage(Page[ShareView]):
+    """The workspace's share links, newest first (revoked ones with `revoked_at`)."""
+
+    @classmethod
+    def of(cls, shares: list[Share], next_cursor: str | None) -> SharePage:
+        return cls(data=[ShareView.of(share) for share in shares], next_cursor=next_cursor)
+
+
+class PublicItemView(Response):
+    """A shared image, without any id: previews always, the original only with `download`."""
+
+    title: str | None
+    width: int
+    height: int
+    content_type: str
+    prompt: str | None = Field(description="only when the share allows it")
+    preview_url: str = Field(description="a reduced JPEG, presigned and expiring")
+    download_url: str | None = Field(description="the original, presigned and expiring; `download` links only")
+
+
+class PublicShareView(Response):
+    """`GET /s/{token}`: the shared items and nothing else."""
+
+    type: str = Field(description="image or folder")
+    name: str | None
+    permission: Literal["view", "download"]
+    expires_at: str | None
+    items: list[PublicItemView]
+
+    @classmethod
+    def of(cls, shared: PublicShare) -> PublicShareView:
+        return cls(
+            type=shared.target_type,
+            name=shared.name,
+            permission="download" if shared.permission == "download" else "view",
+            expires_at=rfc3339(shared.expires_at),
+            items=[PublicItemView(**item.__dict__) for item in shared.items],
+        )

@@ -316,3 +316,93 @@ class TemplateRender(Strict):
     """POST /v1/templates/{id}/render."""
 
     variables: Variables = Field(default_factory=dict)
+
+
+# --- library ----------------------------------------------------------------------------------
+
+LibraryId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")]
+TagText = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class ImagePatch(Strict):
+    """PATCH /v1/images/{id}: any of title (null clears), folder_id (null: the root), tags (replaces)."""
+
+    title: str | None = Field(default=None, max_length=200)
+    folder_id: LibraryId | None = None
+    tags: list[TagText] | None = Field(default=None, max_length=20)
+
+    @model_validator(mode="after")
+    def _something(self) -> ImagePatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of title, folder_id, tags")
+        if "tags" in self.model_fields_set and self.tags is None:
+            raise ValueError("tags must be a list (use [] to clear them)")
+        return self
+
+
+class FolderCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    parent_id: LibraryId | None = None
+
+
+class FolderPatch(Strict):
+    """PATCH /v1/folders/{id}: rename (`name`) and/or move (`parent_id`, null: the root)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    parent_id: LibraryId | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> FolderPatch:
+        if not self.model_fields_set:
+            raise ValueError("give name and/or parent_id")
+        if "name" in self.model_fields_set and self.name is None:
+            raise ValueError("name may not be null")
+        return self
+
+
+class BulkImages(Strict):
+    """POST /v1/images/bulk: one action on up to 500 images; each id succeeds or fails alone."""
+
+    action: Literal["move", "tag", "untag", "trash", "restore", "delete_forever"]
+    image_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=500)
+    folder_id: LibraryId | None = None
+    tags: list[TagText] | None = Field(default=None, min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BulkImages:
+        if self.action != "move" and "folder_id" in self.model_fields_set:
+            raise ValueError("folder_id is only for move")
+        if self.action in ("tag", "untag") and not self.tags:
+            raise ValueError("tags are required for tag and untag")
+        if self.action not in ("tag", "untag") and self.tags is not None:
+            raise ValueError("tags are only for tag and untag")
+        return self
+
+
+class UploadCreate(Strict):
+    """POST /v1/uploads: what will be uploaded (the presigned POST enforces type and size)."""
+
+    filename: str = Field(min_length=1, max_length=200)
+    content_type: Literal["image/png", "image/jpeg", "image/webp"]
+    bytes: int = Field(ge=1, le=25 * 1024 * 1024)
+
+    @field_validator("filename")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.strip() or not value.isprintable():
+            raise ValueError("must be printable and not blank")
+        return value
+
+
+class ShareTarget(Strict):
+    type: Literal["image", "folder", "collection"]
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")
+
+
+class ShareCreate(Strict):
+    """POST /v1/shares: a link to an image or a folder; `show_prompt` lets it show prompts."""
+
+    target: ShareTarget
+    permission: Literal["view", "download"]
+    expires_at: str | None = Field(default=None, max_length=40, description="RFC 3339, in the future")
+    show_prompt: bool = False

@@ -35,6 +35,7 @@ from chalicelib.generation import kinds, queue, storage, tools
 from chalicelib.generation.messages import JobMessage, MalformedMessage
 from chalicelib.generation.providers import GeneratedImage, ImageRequest, Provider, ProviderError, get_provider
 from chalicelib.idempotency import idempotent
+from chalicelib.library.changes import index_rows
 from chalicelib.observability import (
     bind,
     count,
@@ -49,6 +50,7 @@ from chalicelib.observability import (
 from chalicelib.settings import get_settings
 from chalicelib.store import images as image_store
 from chalicelib.store import jobs as job_store
+from chalicelib.store import library_index
 from chalicelib.store.models import ImageModel, JobModel
 
 MAX_ATTEMPTS_PER_IMAGE = 3
@@ -276,8 +278,12 @@ def _store(
                 source_image_id=source,
                 kind=job.kind,
                 created_at=now,
+                prompt=job.prompt,
+                provider=job.provider,
+                model=job.model,
             )
         )
+    library_index.put_facets(job.workspace_id, index_rows(rows))  # before the rows: never listed unindexed
     return records, rows
 
 

@@ -12,6 +12,7 @@ from chalicelib.observability import logger
 from chalicelib.tasks import SCHEDULED
 
 INTERVALS_S = {"release_stale_holds": 60, "reconcile": 600}
+INTERVALS_S["purge_library"] = 600  # library: trash purge and expired uploads
 
 
 class LocalScheduler(threading.Thread):

@@ -1,14 +1,23 @@
-"""Image persistence: one row per image a job made, with its lineage; the bytes live in S3.
+"""Image persistence: one row per image (a job's or an upload), with its lineage and library
+fields (folder, tags, title, trash); the bytes live in S3.
 
 Rows of a job's images are written by settlement, in the transaction that charges the job, so
 images and charge appear together or not at all; this module builds them and reads them back.
+Library edits go through a Transaction and condition on the row's `version`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
+
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.store.models import ImageModel
+from chalicelib.store.transaction import Transaction
+
+BATCH_GET = 100  # BatchGetItem's limit per request
 
 
 def get_image(workspace_id: str, image_id: str) -> ImageModel | None:
@@ -33,8 +42,13 @@ def new_image(
     source_image_id: str | None,
     kind: str,
     created_at: datetime,
+    prompt: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    title: str | None = None,
 ) -> ImageModel:
-    """An image's row, not yet written: settlement writes it with the charge."""
+    """An image's row, not yet written: settlement writes it with the charge (an upload's
+    completion with its storage count)."""
     return ImageModel(
         workspace_id,
         image_id,
@@ -48,4 +62,64 @@ def new_image(
         source_image_id=source_image_id,
         kind=kind,
         created_at=created_at,
+        prompt=prompt,
+        provider=provider,
+        model=model,
+        title=title,
+        tags=[],
+        version=1,
     )
+
+
+def get_images(workspace_id: str, image_ids: Iterable[str]) -> dict[str, ImageModel]:
+    """The workspace's images among `image_ids`, by id, read consistently in batches of 100."""
+    wanted = list(dict.fromkeys(image_ids))
+    found: dict[str, ImageModel] = {}
+    for start in range(0, len(wanted), BATCH_GET):
+        keys = [(workspace_id, image_id) for image_id in wanted[start : start + BATCH_GET]]
+        for row in ImageModel.batch_get(keys, consistent_read=True):
+            found[row.image_id] = row
+    return found
+
+
+def folder_page(workspace_id: str, folder_id: str, low: str, high: str, limit: int) -> tuple[list[str], bool]:
+    """Ids of a folder's live images between low and high, newest first (one Query of by_folder)."""
+    result = ImageModel.by_folder.query(
+        folder_key(workspace_id, folder_id), ImageModel.image_id.between(low, high), scan_index_forward=False, limit=limit
+    )
+    ids = [row.image_id for row in result]
+    return ids, result.last_evaluated_key is not None
+
+
+def folder_key(workspace_id: str, folder_id: str) -> str:
+    return f"{workspace_id}#{folder_id}"
+
+
+def version_of(image: ImageModel) -> int:
+    return int(image.version or 0)
+
+
+def unchanged_since(image: ImageModel) -> Condition:
+    """The row is still the version that was read (rows from before the library have none)."""
+    if image.version is None:
+        return ImageModel.version.does_not_exist() & ImageModel.image_id.exists()
+    return ImageModel.version == version_of(image)
+
+
+def update_in(txn: Transaction, image: ImageModel, changes: dict[str, Any]) -> None:
+    """Set (or, for None, remove) library attributes and move the version on, if unchanged."""
+    actions: list[Any] = [ImageModel.version.set(version_of(image) + 1)]
+    for name, value in sorted(changes.items()):
+        attribute = getattr(ImageModel, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    txn.update(f"img:{image.image_id}", ImageModel(image.workspace_id, image.image_id), actions, unchanged_since(image))
+
+
+def delete_in(txn: Transaction, image: ImageModel) -> None:
+    """Delete the row, if unchanged since it was read."""
+    txn.delete(f"img:{image.image_id}", ImageModel(image.workspace_id, image.image_id), unchanged_since(image))
+
+
+def put_in(txn: Transaction, image: ImageModel) -> None:
+    """Write a new row (an upload's image): never over an existing one."""
+    txn.put(f"img:{image.image_id}", image, ImageModel.image_id.does_not_exist())

@@ -215,8 +215,23 @@ class JobModel(BaseModel):
     by_status = JobByStatus()
 
 
+class ImageByFolder(GlobalSecondaryIndex["ImageModel"]):
+    """A folder's live images, newest first (sparse: only images in a folder and not trashed
+    carry `folder_key` = "<workspace_id>#<folder_id>"). Keys only: a page reads the rows by key."""
+
+    class Meta:
+        index_name = "by_folder"
+        projection = KeysOnlyProjection()
+
+    folder_key = UnicodeAttribute(hash_key=True)
+    image_id = UnicodeAttribute(range_key=True)
+
+
 class ImageModel(BaseModel):
-    """An image in S3, with its lineage (`source_image_id`) for vary/upscale/edit."""
+    """An image in S3, with its lineage (`source_image_id`) for vary/upscale/edit.
+
+    Library fields (chalicelib/library): rows are first-class (listed, searched, organised);
+    `version` orders concurrent edits (every library write conditions on it)."""
 
     table_suffix = "images"
 
@@ -235,6 +250,20 @@ class ImageModel(BaseModel):
     source_image_id = UnicodeAttribute(null=True)
     kind = UnicodeAttribute(default="generate")
     created_at = UTCDateTimeAttribute()
+    # --- library (absent on rows written before it: read as their defaults) ---
+    prompt = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, null=True)
+    folder_id = UnicodeAttribute(null=True)
+    folder_key = UnicodeAttribute(null=True)  # set only while in a folder and not trashed (by_folder)
+    provider = UnicodeAttribute(null=True)
+    model = UnicodeAttribute(null=True)
+    visibility = UnicodeAttribute(null=True)  # private | public (None: private)
+    trashed_at = UTCDateTimeAttribute(null=True)
+    thumb_key = UnicodeAttribute(null=True)
+    counts_storage = BooleanAttribute(null=True)  # uploads: its bytes count against the plan's storage
+    version = NumberAttribute(null=True)
+    by_folder = ImageByFolder()
 
 
 # --- accounting -----------------------------------------------------------------------------
@@ -605,6 +634,102 @@ class TemplateUsageModel(BaseModel):
     first_used_at = UTCDateTimeAttribute(null=True)
 
 
+# --- library --------------------------------------------------------------------------------
+
+
+class LibraryIndexModel(BaseModel):
+    """The library's inverted index and small counters, by key design (never a scan).
+
+    - facet rows: pk "<ws>#all" | "<ws>#trash" | "<ws>#tag:<t>" | "<ws>#word:<w>" |
+      "<ws>#provider:<p>" | "<ws>#model:<m>" | "<ws>#kind:<k>", sk = image_id (newest first);
+    - tag counts: pk "<ws>#tags", sk = tag, `n`; storage used: pk "<ws>#usage", sk "storage_bytes";
+      the folder tree's version: pk "<ws>#usage", sk "folder_tree";
+    - due work (trash purge, expired uploads): pk "due#<shard>", sk "<epoch>#<kind>#<ws>#<id>".
+    Facet rows are written before the image row changes and re-checked against it on read, so
+    a stale row is skipped, never shown. A workspace's own keys take its own write rate only."""
+
+    table_suffix = "library_index"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    n = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # rate windows of public links ("rate#<ip hash>")
+
+
+class FolderModel(BaseModel):
+    """A folder of a workspace's library; nesting by `parent_id` (paths computed on read)."""
+
+    table_suffix = "folders"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    folder_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    parent_id = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute()
+    image_count = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+
+
+class ShareByToken(GlobalSecondaryIndex["ShareModel"]):
+    """The public link's lookup: the token's SHA-256 → the share (then read consistently)."""
+
+    class Meta:
+        index_name = "by_token"
+        projection = KeysOnlyProjection()
+
+    token_hash = UnicodeAttribute(hash_key=True)
+
+
+class ShareModel(BaseModel):
+    """A link to an image or a folder; only the hash of its token is stored."""
+
+    table_suffix = "shares"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    share_id = UnicodeAttribute(range_key=True)
+    token_hash = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    target_type = UnicodeAttribute()  # image | folder | collection
+    target_id = UnicodeAttribute()
+    permission = UnicodeAttribute()  # view | download
+    show_prompt = BooleanAttribute(default=False)  # the owner lets the link show prompts
+    expires_at = UTCDateTimeAttribute(null=True)
+    revoked_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    by_token = ShareByToken()
+
+
+class UploadModel(BaseModel):
+    """A presigned upload, pending until completed (then it points at its image) or expired."""
+
+    table_suffix = "uploads"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    upload_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    s3_key = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    bytes = NumberAttribute()
+    status = UnicodeAttribute(default="pending")  # pending | completed
+    image_id = UnicodeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -625,4 +750,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     RejectedEventModel,
     TemplateModel,
     TemplateUsageModel,
+    LibraryIndexModel,
+    FolderModel,
+    ShareModel,
+    UploadModel,
 )

@@ -172,6 +172,10 @@ class Transaction:
         )
         self._ops.append((label, "Put", kwargs))
 
+    def delete(self, label: str, instance: Any, condition: Any = None) -> None:
+        kwargs = instance.get_delete_kwargs_from_instance(condition=condition, add_version_condition=False)
+        self._ops.append((label, "Delete", kwargs))
+
     def check(
         self, label: str, model_cls: Any, hash_key: Any, range_key: Any = None, condition: Any = None, *, return_old: bool = False
     ) -> None:

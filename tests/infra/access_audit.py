@@ -31,6 +31,7 @@ _seen: dict[str, set[str]] = {}  # the whole session's calls (plugin mode)
 _sinks: list[dict[str, set[str]]] = []
 
 FUNCTION_ENTRIES = ("worker", "dead_letters", "billing_worker", "monthly_reset", "release_stale_holds", "reconcile")
+FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "purge_library")
 DYNAMO_SINGLE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"}
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
@@ -112,11 +113,18 @@ def describe(service: str, operation: str, params: dict[str, Any]) -> list[str]:
         where = params.get("QueueUrl") or params.get("QueueName") or "?"
         return [f"sqs:{operation.replace('Batch', '')} queue:{_queue_key(where)}"]
     if service == "s3":
-        action = S3_ACTIONS.get(operation, operation)
-        return [f"s3:{action} object:{_object_prefix(params.get('Key', ''))}"]
+        return _s3_actions(operation, params)
     if service == "ssm" and operation == "GetParameter":
         return [f"ssm:GetParameter parameter:{params.get('Name')}"]
     return [f"{service}:{operation} ?"]
+
+
+def _s3_actions(operation: str, params: dict[str, Any]) -> list[str]:
+    if operation == "DeleteObjects":  # the library's purge: one s3:DeleteObject per key
+        keys = {_object_prefix(o["Key"]) for o in params.get("Delete", {}).get("Objects", [])}
+        return [f"s3:DeleteObject object:{prefix}" for prefix in sorted(keys)]
+    action = S3_ACTIONS.get(operation, operation)
+    return [f"s3:{action} object:{_object_prefix(params.get('Key', ''))}"]
 
 
 # --- recording ----------------------------------------------------------------------------------

@@ -32,11 +32,8 @@ def permitted(grants: access.Access, call: str) -> bool:
             return kind == "table" and table in grants.write
         return False
     if service == "s3":
-        if action == "s3:GetObject":
-            return name in grants.s3_read
-        if action == "s3:PutObject":
-            return name in grants.s3_write
-        return False
+        prefixes = {"s3:GetObject": grants.s3_read, "s3:PutObject": grants.s3_write, "s3:DeleteObject": grants.s3_delete}
+        return name in prefixes.get(action, ())
     if service == "sqs":
         if action in access.QUEUE_SEND_ACTIONS:
             return name in grants.send_to or (action == "sqs:GetQueueUrl" and name == grants.consume)
@@ -218,7 +215,8 @@ def test_each_role_grants_exactly_its_access_row(synth: Any, stage: str, functio
 
     assert role.get("s3:GetObject", set()) == objects(grants.s3_read)
     assert role.get("s3:PutObject", set()) == objects(grants.s3_write)
-    assert not any(a.startswith("s3:") and a not in ("s3:GetObject", "s3:PutObject") for a in role)
+    assert role.get("s3:DeleteObject", set()) == objects(grants.s3_delete)
+    assert not any(a.startswith("s3:") and a not in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject") for a in role)
 
     queues = {res["Properties"]["QueueName"]: key for key, res in resources(template, "AWS::SQS::Queue").items()}
 

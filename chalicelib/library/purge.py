@@ -1,0 +1,65 @@
+"""The library's scheduled cleanup: images trashed for TRASH_RETENTION are deleted with their
+objects; uploads never completed are dropped with their object once expired.
+
+Work is found through the due queue (store.library_index: a few sharded keys, oldest first),
+never a scan. Every step is idempotent and the queue row goes last, so a run that dies midway,
+or two runs at once, or the same run twice, leave the same end state: objects are deleted
+before the row that names them, and a row already gone is simply forgotten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.library import changes, objects, rules
+from chalicelib.library.errors import LibraryImageNotFound
+from chalicelib.store import library_index, uploads
+from chalicelib.store.models import ImageModel
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    images_purged: int
+    uploads_expired: int
+    skipped: int
+
+
+def purge_due(now: datetime) -> PurgeReport:
+    """Everything due by `now`."""
+    purged = expired = skipped = 0
+    for due in library_index.due_before(now):
+        if due.kind == "purge":
+            done = _purge_image(due.workspace_id, due.item_id, now)
+            purged += done
+        else:
+            done = _expire_upload(due.workspace_id, due.item_id, now)
+            expired += done
+        skipped += not done
+        library_index.forget_due(due)
+    return PurgeReport(purged, expired, skipped)
+
+
+def _due(image: ImageModel, now: datetime) -> bool:
+    return image.trashed_at is not None and image.trashed_at + rules.TRASH_RETENTION <= now
+
+
+def _purge_image(workspace_id: str, image_id: str, now: datetime) -> bool:
+    from chalicelib.store import images as image_store
+
+    image = image_store.get_image(workspace_id, image_id)
+    if image is None or not _due(image, now):
+        return False  # purged already, or restored (and perhaps trashed again: its own row is due later)
+    objects.delete(objects.keys_of(image))
+    outcome = changes.run(
+        workspace_id, [image_id], lambda row: changes.delete_change(row) if _due(row, now) else None, LibraryImageNotFound
+    )
+    return image_id in outcome.done and outcome.done[image_id] is None
+
+
+def _expire_upload(workspace_id: str, upload_id: str, now: datetime) -> bool:
+    upload = uploads.get_upload(workspace_id, upload_id)
+    if upload is None or upload.status != "pending" or upload.expires_at > now:
+        return False
+    objects.delete([str(upload.s3_key)])
+    return uploads.drop_pending(upload)

@@ -1,0 +1,169 @@
+"""Share links to an image or a folder: `view` (previews) or `download` (originals), an optional
+expiry, revocable at once; the public `GET /s/{token}` needs no key.
+
+- The token is 256 random bits shown once in the link; only its SHA-256 is stored.
+- A public read shows only the shared target: no ids (of the workspace, the images, the folder,
+  the share), no prompt unless the share allows it, no other image, nothing from the trash.
+  Revoked, expired and unknown links are the same 404.
+- Public reads are counted per client address in one-minute windows (one conditional write).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib import clock, ids
+from chalicelib.library import objects
+from chalicelib.library.errors import BadLibraryInput, FolderNotFound, LibraryImageNotFound, ShareNotFound, ShareRateLimited
+from chalicelib.library.images import Actor
+from chalicelib.store import folders as folder_store
+from chalicelib.store import images as image_store
+from chalicelib.store import shares as share_store
+from chalicelib.store.models import ImageModel, ShareModel
+
+PUBLIC_READS_PER_MINUTE = 60
+MAX_PUBLIC_ITEMS = 50
+PREVIEW_EDGE = 1024
+
+
+@dataclass(frozen=True)
+class Share:
+    row: ShareModel
+    url: str | None  # only when just created: the token is never stored
+
+
+@dataclass(frozen=True)
+class PublicItem:
+    title: str | None
+    width: int
+    height: int
+    content_type: str
+    prompt: str | None
+    preview_url: str
+    download_url: str | None
+
+
+@dataclass(frozen=True)
+class PublicShare:
+    target_type: str
+    name: str | None
+    permission: str
+    expires_at: datetime | None
+    items: list[PublicItem]
+
+
+def create_share(
+    actor: Actor, target_type: str, target_id: str, permission: str, expires_at: datetime | None, show_prompt: bool, base_url: str
+) -> Share:
+    """A new link; the target must exist in the workspace (and not be in the trash)."""
+    now = clock.now()
+    if expires_at is not None and expires_at <= now:
+        raise BadLibraryInput("expires_at must be in the future", field="expires_at")
+    _check_target(actor.workspace_id, target_type, target_id)
+    token = secrets.token_urlsafe(32)
+    row = ShareModel(
+        actor.workspace_id, ids.new_id("shr", now), token_hash=share_store.token_hash(token), user_id=actor.user_id,
+        target_type=target_type, target_id=target_id, permission=permission, show_prompt=show_prompt,
+        expires_at=expires_at, created_at=now,
+    )  # fmt: skip
+    share_store.create(row)
+    return Share(row, f"{base_url.rstrip('/')}/s/{token}")
+
+
+def _check_target(workspace_id: str, target_type: str, target_id: str) -> None:
+    if target_type == "image":
+        image = image_store.get_image(workspace_id, target_id) if target_id.startswith("img_") else None
+        if image is None or image.trashed_at is not None:
+            raise LibraryImageNotFound(target_id)
+    elif target_type == "folder":
+        if folder_store.get_folder(workspace_id, target_id) is None:
+            raise FolderNotFound(target_id, field="target.id")
+    else:  # collections belong to the gallery's feature; none exists for a link yet
+        raise ShareNotFound(f"collection {target_id} not found", field="target.id")
+
+
+def list_shares(workspace_id: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[Share], dict[str, Any] | None]:
+    rows, last = share_store.newest(workspace_id, limit, cursor)
+    return [Share(row, None) for row in rows], last
+
+
+def revoke_share(actor: Actor, share_id: str) -> None:
+    if not ids.is_id(share_id, "shr") or not share_store.revoke(actor.workspace_id, share_id, clock.now()):
+        raise ShareNotFound(f"share {share_id} not found")
+
+
+def open_share(token: str, client: str) -> PublicShare:
+    """What a public link shows, if it is live; 404 otherwise; 429 past the client's rate."""
+    _count(client)
+    share = share_store.by_token(token) if 20 <= len(token) <= 100 else None
+    now = clock.now()
+    if share is None or share.revoked_at is not None or (share.expires_at is not None and share.expires_at <= now):
+        raise ShareNotFound("this link does not exist, was revoked or has expired")
+    rows, name = _target_rows(share)
+    return PublicShare(str(share.target_type), name, str(share.permission), share.expires_at, [_item(share, row) for row in rows])
+
+
+def _count(client: str) -> None:
+    now = clock.now().timestamp()
+    window = int(now // 60)
+    key = hashlib.sha256(client.encode("utf-8")).hexdigest()[:32]
+    if not share_store.count_hit(key, window, PUBLIC_READS_PER_MINUTE, (window + 2) * 60):
+        retry = max(1, int((window + 1) * 60 - now))
+        raise ShareRateLimited("too many reads of shared links from this address", scope="client", retry_after=retry)
+
+
+def _target_rows(share: ShareModel) -> tuple[list[ImageModel], str | None]:
+    workspace_id = str(share.workspace_id)
+    if share.target_type == "image":
+        image = image_store.get_image(workspace_id, str(share.target_id))
+        if image is None or image.trashed_at is not None:
+            raise ShareNotFound("this link does not exist, was revoked or has expired")
+        return [image], image.title
+    folder = folder_store.get_folder(workspace_id, str(share.target_id))
+    if folder is None:
+        raise ShareNotFound("this link does not exist, was revoked or has expired")
+    found, _ = image_store.folder_page(workspace_id, str(share.target_id), "img_", "img_~", MAX_PUBLIC_ITEMS)
+    rows = image_store.get_images(workspace_id, found)
+    live = [rows[i] for i in found if i in rows and rows[i].trashed_at is None and rows[i].folder_id == share.target_id]
+    return live, str(folder.name)
+
+
+def _item(share: ShareModel, row: ImageModel) -> PublicItem:
+    download = share.permission == "download"
+    stem = re.sub(r"[^A-Za-z0-9._ -]", "_", row.title or "image")[:80]
+    name = f"{stem}.{str(row.s3_key).rsplit('.', 1)[-1]}"
+    return PublicItem(
+        title=row.title,
+        width=int(row.width),
+        height=int(row.height),
+        content_type=str(row.content_type),
+        prompt=row.prompt if share.show_prompt else None,
+        preview_url=objects.url(objects.shared_copy(_preview_key(row), str(share.token_hash))),
+        download_url=objects.url(objects.shared_copy(str(row.s3_key), str(share.token_hash)), download_name=name)
+        if download
+        else None,
+    )
+
+
+def _preview_key(row: ImageModel) -> str:
+    """A reduced JPEG (never the original) for `view` links: the thumbnail, or a preview made
+    once under a deterministic key."""
+    if row.thumb_key:
+        return str(row.thumb_key)
+    key = objects.library_key(str(row.workspace_id), str(row.image_id), "preview.jpg")
+    if objects.head_size(key) is None:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(objects.read(str(row.s3_key), 64 * 1024 * 1024))) as original:
+            preview = original.convert("RGB")
+            preview.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
+            out = io.BytesIO()
+            preview.save(out, format="JPEG", quality=85)
+        objects.put(key, out.getvalue(), "image/jpeg")
+    return key
