@@ -24,6 +24,7 @@ from chalicelib.api.http import (
 from chalicelib.api.jobs import jobs
 from chalicelib.api.pages import pages
 from chalicelib.api.routing import route
+from chalicelib.api.teams import teams
 from chalicelib.domain import DomainError
 from chalicelib.lazy import lazy_module
 from chalicelib.observability import (
@@ -54,6 +55,7 @@ app.register_blueprint(account)
 app.register_blueprint(admin)
 app.register_blueprint(pages)
 app.register_blueprint(billing)
+app.register_blueprint(teams)
 
 
 @app.middleware("http")

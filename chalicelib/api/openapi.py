@@ -46,6 +46,8 @@ BODIES: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/admin/api/workspaces/{workspace_id}/unban"): ("BanBody", False),
     ("POST", "/admin/api/users/{user_id}/unban"): ("BanBody", False),
     ("POST", "/admin/api/scheduled/{name}/run"): ("OptionalReason", False),
+    # --- teams ---
+    ("POST", "/v1/service-keys"): ("KeyCreate", True),
 }
 # Routes whose body is not one of our models.
 OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from chalicelib.tenancy.account import UsageRows
     from chalicelib.tenancy.admin import BanChange, Catalog, LimitsChange, WorkspaceDetail
     from chalicelib.tenancy.auth import Principal
+    from chalicelib.tenancy.keys import NewKey
     from chalicelib.tenancy.reports import UsageReport
-    from chalicelib.tenancy.service import NewKey, NewWorkspace
+    from chalicelib.tenancy.service import NewWorkspace
 
 T = TypeVar("T")
 
@@ -375,8 +376,9 @@ class MeView(Response):
     role: str
 
     @classmethod
-    def of(cls, user: UserModel, workspace: WorkspaceModel) -> MeView:
-        return cls(user=UserView.of(user), workspace=WorkspaceView.of(workspace), role=user.role)
+    def of(cls, user: UserModel, workspace: WorkspaceModel, role: str | None = None) -> MeView:
+        """`role`: the caller's role in `workspace` (teams: a person has one per workspace)."""
+        return cls(user=UserView.of(user), workspace=WorkspaceView.of(workspace), role=role or user.role)
 
 
 class KeyView(Response):
@@ -388,6 +390,10 @@ class KeyView(Response):
     created_at: str | None
     last_used_at: str | None = Field(description="recorded at most once a minute")
     revoked_at: str | None = Field(description="set once revoked: the key then gets 401")
+    scopes: list[str] | None = Field(default=None, description="what the key may do (null: all its user's role allows)")
+    credits_per_day: int | None = Field(default=None, description="the key's daily spend cap in credits (null: none)")
+    credits_per_month: int | None = Field(default=None, description="the key's monthly spend cap in credits (null: none)")
+    owner: str = Field(default="user", description="user (a person's key) or workspace (a service key)")
 
     @classmethod
     def of(cls, key: ApiKeyModel) -> KeyView:
@@ -398,6 +404,10 @@ class KeyView(Response):
             created_at=rfc3339(key.created_at),
             last_used_at=rfc3339(key.last_used_at),
             revoked_at=rfc3339(key.revoked_at),
+            scopes=None if key.scopes is None else [str(s) for s in key.scopes],
+            credits_per_day=None if key.credits_per_day is None else int(key.credits_per_day),
+            credits_per_month=None if key.credits_per_month is None else int(key.credits_per_month),
+            owner=key.owner or "user",
         )
 
 

@@ -8,11 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chalicelib.accounting.plans import PLANS
 from chalicelib.accounting.prices import KINDS, SIZES
+from chalicelib.tenancy.permissions import SCOPES
 
 Kind = Literal["generate", "vary", "upscale", "edit", "style_transfer"]
 ProviderName = Literal["local", "gemini", "openai"]
+Scope = Literal[
+    "jobs:read", "jobs:write", "library:read", "library:write", "billing:read", "billing:write", "webhooks:write", "members:write"
+]
 Size = Literal["256x256", "512x512", "1024x1024", "1024x1536", "1536x1024", "2048x2048"]
 assert set(Kind.__args__) == set(KINDS) and set(Size.__args__) <= set(SIZES)  # type: ignore[attr-defined]
+assert set(Scope.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
 
 class Strict(BaseModel):
@@ -94,7 +99,12 @@ class MePatch(Strict):
 
 
 class KeyCreate(Strict):
+    """`POST /v1/keys` and `POST /v1/service-keys`: scopes never above the creator's (tenancy/keys.py)."""
+
     name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] | None = Field(default=None, max_length=len(SCOPES))
+    credits_per_day: int | None = Field(default=None, ge=1, le=10**12)
+    credits_per_month: int | None = Field(default=None, ge=1, le=10**12)
 
 
 class WorkspaceCreate(Strict):
