@@ -6,16 +6,17 @@ of the job's worst-case credits on the wallet; it writes the hold row (keyed by 
 key: the exactly-once guard), the ledger `hold` entry and the job itself. Either all of it
 happens or none of it: a denial writes nothing.
 
-Spend caps are counters like the daily quota (`credits <= cap - cost` as the condition), a
-key's taken only when it has a cap, a person's monthly one always; the job row lists the counters it took (`spend_counters`) so that
-settlement and release correct exactly those, in their one transaction.
+Spend caps are counters like the daily quota (`credits <= cap - cost` as the condition): a
+key's taken only when it has a cap, a person's monthly one always. The job row lists the
+counters it took (`spend_counters`) so that settlement and release correct exactly those, in
+their one transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.accounting import keys, ratelimit
 from chalicelib.accounting import wallet as rules
@@ -242,7 +243,8 @@ def _take_caps(txn: Transaction, req: AdmissionRequest, credits: int) -> None:
             return_old=cap is not None,
         )
         taken.append(key)
-    req.job.spend_counters = taken or None
+    # pynamodb types a list of strings as list[UnicodeAttribute]; the stored value is strings.
+    req.job.spend_counters = cast("list[Any] | None", taken or None)
 
 
 def _cap_denial(quota: str, cap: int) -> Denied:

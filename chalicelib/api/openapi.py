@@ -48,6 +48,9 @@ BODIES: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/admin/api/scheduled/{name}/run"): ("OptionalReason", False),
     # --- teams ---
     ("POST", "/v1/service-keys"): ("KeyCreate", True),
+    ("PATCH", "/v1/members/{user_id}"): ("MemberPatch", True),
+    ("POST", "/v1/invitations"): ("InvitationCreate", True),
+    ("POST", "/v1/invitations/accept"): ("InvitationAccept", True),
 }
 # Routes whose body is not one of our models.
 OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -57,6 +60,14 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
     },
     ("POST", "/admin"): {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
+    ("POST", "/v1/members/{user_id}/transfer-ownership"): {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+    },
+    ("POST", "/v1/invitations/{invitation_id}/resend"): {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+    },
 }
 
 _ID = {"type": "string", "maxLength": 100}
@@ -74,6 +85,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "plan": {"type": "string"},
     "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled", "active", "banned"]},
     "group_by": {"type": "string"},
+    "dry_run": {"type": "string", "enum": ["true", "false"]},
 }
 _ADMIN_FILTERS = ("from", "to", "workspace_id", "user_id", "provider", "model", "status")
 QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -86,6 +98,7 @@ QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/api/denials"): ("limit", "from", "to", "workspace_id", "user_id"),
     ("GET", "/admin/api/reports/usage.csv"): (*_ADMIN_FILTERS, "group_by"),
     ("GET", "/admin/api/reports/ledger.csv"): ("from", "to", "workspace_id", "user_id", "provider", "model"),
+    ("DELETE", "/v1/members/{user_id}"): ("dry_run",),
 }
 PUBLIC = {
     ("GET", "/healthz"),

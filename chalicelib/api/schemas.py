@@ -196,3 +196,32 @@ class BillingProviderPut(Strict):
 
     provider: Literal["stripe", "internal"]
     reason: str = Field(min_length=1, max_length=500)
+
+
+# --- teams ---------------------------------------------------------------------------------
+
+Role = Literal["owner", "admin", "member", "viewer"]
+
+
+class MemberPatch(Strict):
+    """PATCH /v1/members/{user_id}: a role (an owner's to give or take "owner") and/or a monthly
+    spend cap in credits (null removes it)."""
+
+    role: Role | None = None
+    credits_per_month: int | None = Field(default=None, ge=1, le=10**12)
+
+    def cap_given(self) -> bool:
+        return "credits_per_month" in self.model_fields_set
+
+
+class InvitationCreate(Strict):
+    """POST /v1/invitations: whom to invite (by email) and as what (owners are made by transfer)."""
+
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    role: Literal["admin", "member", "viewer"]
+
+
+class InvitationAccept(Strict):
+    """POST /v1/invitations/accept: the token from the invitation mail."""
+
+    token: str = Field(min_length=20, max_length=200)

@@ -3,7 +3,7 @@
 Where a role lives: a person's role in their *home* workspace (`UserModel.workspace_id`, where
 they were first created) stays on the user row (`UserModel.role`), as before teams; in any other
 workspace it is this row's `role`. One place per (person, workspace), never two:
-`role_of` reads it and `set_role_in` writes it.
+`role_of` reads it and `change_in` writes it.
 
 Every workspace also has one `#owners` row counting its owners; every change of an owner's role
 or membership moves it under `owners >= 2` when it decreases, so the last owner can never be
@@ -16,7 +16,9 @@ keys it read, and a key created meanwhile makes it retry.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import PutError
 
@@ -25,6 +27,16 @@ from chalicelib.store.transaction import Transaction
 
 OWNERS = "#owners"
 MEMBER_PREFIX = "usr_"
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    """A role change (from `was`) and/or a monthly cap change (`cap_given`; None removes the cap)."""
+
+    role: str | None = None
+    was: str | None = None
+    cap_given: bool = False
+    credits_per_month: int | None = None
 
 
 def new_row(workspace_id: str, user: UserModel, role: str, now: datetime) -> MembershipModel:
@@ -88,27 +100,23 @@ def role_of(row: MembershipModel, user: UserModel) -> str:
     return user.role if user.workspace_id == row.workspace_id else str(row.role)
 
 
-def set_role_in(txn: Transaction, row: MembershipModel, user: UserModel, role: str) -> None:
-    """Write the role where it lives; the membership must still be current."""
-    if user.workspace_id == row.workspace_id:
-        txn.update("role", user, [UserModel.role.set(role)], UserModel.user_id.exists())
-        txn.check("member", MembershipModel, row.workspace_id, row.user_id, MembershipModel.removed_at.does_not_exist())
+def change_in(txn: Transaction, row: MembershipModel, user: UserModel, change: MemberChange, *, label: str = "role") -> None:
+    """Write a role (where it lives, if it still is `change.was`, so the owner count moves exactly
+    with the roles) and/or a monthly cap, one operation per item; the membership must be current."""
+    current = MembershipModel.user_id.exists() & MembershipModel.removed_at.does_not_exist()
+    actions: list[Any] = []
+    if change.cap_given:
+        cap = change.credits_per_month
+        actions.append(MembershipModel.credits_per_month.remove() if cap is None else MembershipModel.credits_per_month.set(cap))
+    if change.role is not None and user.workspace_id == row.workspace_id:
+        txn.update(f"{label}:user", user, [UserModel.role.set(change.role)], UserModel.role == change.was)
+    elif change.role is not None:
+        actions.append(MembershipModel.role.set(change.role))
+        current = current & (MembershipModel.role == change.was)
+    if actions:
+        txn.update(label, row, actions, current)
     else:
-        txn.update(
-            "role",
-            row,
-            [MembershipModel.role.set(role)],
-            MembershipModel.user_id.exists() & MembershipModel.removed_at.does_not_exist(),
-        )
-
-
-def set_cap_in(txn: Transaction, row: MembershipModel, credits_per_month: int | None) -> None:
-    action = (
-        MembershipModel.credits_per_month.remove()
-        if credits_per_month is None
-        else MembershipModel.credits_per_month.set(credits_per_month)
-    )
-    txn.update("cap", row, [action], MembershipModel.user_id.exists() & MembershipModel.removed_at.does_not_exist())
+        txn.check(label, MembershipModel, row.workspace_id, row.user_id, current)
 
 
 def bump_keys_in(txn: Transaction, workspace_id: str, user_id: str) -> None:
@@ -126,7 +134,7 @@ def remove_in(txn: Transaction, row: MembershipModel, user: UserModel, now: date
     txn.update(
         "membership",
         row,
-        [MembershipModel.removed_at.set(now), MembershipModel.person.remove()],
+        [MembershipModel.removed_at.set(now), MembershipModel.person.remove(), MembershipModel.credits_per_month.remove()],
         MembershipModel.removed_at.does_not_exist() & (MembershipModel.keys_version == int(row.keys_version or 0)),
     )
     if user.workspace_id == row.workspace_id:

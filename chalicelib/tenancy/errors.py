@@ -70,7 +70,7 @@ class MemberChanged(Conflict):
 
 
 class InvitationUsed(Conflict):
-    """The invitation was accepted, revoked or has expired (`status` says which)."""
+    """The invitation was accepted, revoked or has expired (`invitation_status` says which)."""
 
 
 class AlreadyMember(Conflict):
@@ -79,3 +79,7 @@ class AlreadyMember(Conflict):
 
 class ServiceIdentity(NotAllowed):
     """Service keys act for the workspace, not a person: they have no profile and make no personal keys."""
+
+
+class InvalidChange(InvalidInput):
+    """A member or invitation change that cannot be (nothing to change, transferring to oneself)."""

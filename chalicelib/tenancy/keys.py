@@ -49,11 +49,14 @@ def _made(user_id: str, workspace_id: str, name: str, grant: KeyGrant | None, *,
     return NewKey(key, secret)
 
 
-def first_key_in(txn: Transaction, owner: UserModel, now: datetime, secret: str) -> ApiKeyModel:
-    """A new workspace's first key (its owner's, unscoped), added to the creating transaction."""
+def first_key_in(
+    txn: Transaction, owner: UserModel, now: datetime, secret: str, *, workspace_id: str | None = None
+) -> ApiKeyModel:
+    """A person's first key in a workspace (unscoped), added to the transaction that makes them a
+    member (a new workspace's, or an accepted invitation's)."""
     key = keys.new_key(
         owner.user_id,
-        owner.workspace_id,
+        workspace_id or owner.workspace_id,
         ids.new_id("key", now),
         "default",
         ids.hash_secret(secret),

@@ -106,13 +106,11 @@ def update_member(principal: Principal, user_id: str, role: str | None, cap_give
     member = get_member(principal.workspace_id, user_id)
     _owner_touch(principal, member.role, role)
     now, txn = clock.now(), Transaction()
-    if role is not None and role != member.role:
-        memberships.set_role_in(txn, member.row, member.user, role, was=member.role)
-        delta = (role == "owner") - (member.role == "owner")
-        if delta:
-            memberships.change_owners_in(txn, principal.workspace_id, delta)
-    if cap_given:
-        memberships.set_cap_in(txn, member.row, cap)
+    new_role = role if role is not None and role != member.role else None
+    memberships.change_in(txn, member.row, member.user, memberships.MemberChange(new_role, member.role, cap_given, cap))
+    delta = (new_role == "owner") - (new_role is not None and member.role == "owner")
+    if delta:
+        memberships.change_owners_in(txn, principal.workspace_id, delta)
     before = {"role": member.role, "credits_per_month": member.row.credits_per_month}
     after = {"role": role or member.role, "credits_per_month": cap if cap_given else member.row.credits_per_month}
     audit_in(txn, principal.workspace_id, principal.user_id, "member.update", before=before, after=after, now=now)
@@ -171,8 +169,8 @@ def transfer_ownership(principal: Principal, user_id: str) -> Member:
         raise InvalidChange("you already own this workspace", field="user_id")
     now, txn = clock.now(), Transaction()
     if target.role != "owner":
-        memberships.set_role_in(txn, target.row, target.user, "owner", was=target.role)
-    memberships.set_role_in(txn, me.row, me.user, "admin", was="owner", label="me")
+        memberships.change_in(txn, target.row, target.user, memberships.MemberChange("owner", target.role))
+    memberships.change_in(txn, me.row, me.user, memberships.MemberChange("admin", "owner"), label="me")
     if target.role == "owner":
         memberships.change_owners_in(txn, principal.workspace_id, -1)
     workspaces.set_owner_in(txn, principal.workspace_id, user_id)
