@@ -25,6 +25,7 @@ from chalicelib.api.jobs import jobs
 from chalicelib.api.library import library
 from chalicelib.api.pages import pages
 from chalicelib.api.routing import route
+from chalicelib.api.teams import teams
 from chalicelib.api.templates import templates
 from chalicelib.domain import DomainError
 from chalicelib.lazy import lazy_module
@@ -58,6 +59,7 @@ app.register_blueprint(pages)
 app.register_blueprint(billing)
 app.register_blueprint(templates)
 app.register_blueprint(library)
+app.register_blueprint(teams)
 
 
 @app.middleware("http")

@@ -52,6 +52,7 @@ class Settings:
     default_provider: str = "local"
     log_file: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    mail_from: str | None = None  # teams: the sender of invitation mail (SES) in a deployed stage
 
     def table_name(self, suffix: str) -> str:
         return f"{self.table_prefix}-{suffix}"
@@ -82,6 +83,7 @@ def get_settings() -> Settings:
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(1024 * 1024))),
         default_provider=env.get("DEFAULT_PROVIDER", "local"),
         log_file=env.get("LOG_FILE") or None,
+        mail_from=env.get("MAIL_FROM") or None,
     )
     _refuse_placeholder_provider(settings, _bool(env.get("ALLOW_LOCAL_PROVIDER")))
     return settings

@@ -1,16 +1,22 @@
 """Admission: the pre-check before a job is queued, in ONE DynamoDB transaction.
 
 It takes the rate-limit slots (user, workspace, API key, provider), the daily credit/token
-quota, and a hold of the job's worst-case credits on the wallet; it writes the hold row
-(keyed by the idempotency key: the exactly-once guard), the ledger `hold` entry and the job
-itself. Either all of it happens or none of it: a denial writes nothing.
+quota, the spend caps of the calling key (per day, per month) and member (per month), and a hold
+of the job's worst-case credits on the wallet; it writes the hold row (keyed by the idempotency
+key: the exactly-once guard), the ledger `hold` entry and the job itself. Either all of it
+happens or none of it: a denial writes nothing.
+
+Spend caps are counters like the daily quota (`credits <= cap - cost` as the condition): a
+key's taken only when it has a cap, a person's monthly one always. The job row lists the
+counters it took (`spend_counters`) so that settlement and release correct exactly those, in
+their one transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.accounting import keys, ratelimit
 from chalicelib.accounting import wallet as rules
@@ -27,6 +33,41 @@ from chalicelib.store.transaction import Failure, Transaction, TransactionCancel
 _finals = ratelimit.FinalCounts()  # previous windows' final counts (exact)
 _seen = ratelimit.FinalCounts()  # current windows' counts as this process knows them (a lower bound)
 QUOTA_TTL_S = 3 * 86_400
+MONTHLY_CAP_TTL_S = 40 * 86_400
+
+
+@dataclass(frozen=True)
+class SpendCaps:
+    """Credit caps of the caller (teams): the key's per day and per month, the member's per month.
+    None: no cap. A person's monthly spend is counted even uncapped (`count_member`), so a cap set
+    mid-month binds on the whole month, and spend is attributable per member."""
+
+    key_per_day: int | None = None
+    key_per_month: int | None = None
+    member_per_month: int | None = None
+    count_member: bool = False
+
+    def counters(self, job: JobModel, now: datetime) -> list[tuple[str, str, int | None, int]]:
+        """(quota name, counter key, cap or None, expiry epoch) of every counter `job` adds to."""
+        day, month, epoch = day_of(now), period_of(now), int(now.timestamp())
+        member = self.count_member or self.member_per_month is not None
+        wanted = [
+            ("key_credits_per_day", job.key_id, day, self.key_per_day, QUOTA_TTL_S, self.key_per_day is not None),
+            ("key_credits_per_month", job.key_id, month, self.key_per_month, MONTHLY_CAP_TTL_S, self.key_per_month is not None),
+            (
+                "member_credits_per_month",
+                f"{job.workspace_id}#{job.user_id}",
+                month,
+                self.member_per_month,
+                MONTHLY_CAP_TTL_S,
+                member,
+            ),
+        ]
+        return [
+            (quota, keys.cap_key(quota, subject, period), cap, epoch + ttl)
+            for quota, subject, period, cap, ttl, wanted_here in wanted
+            if wanted_here and subject
+        ]
 
 
 @dataclass(frozen=True)
@@ -39,6 +80,7 @@ class AdmissionRequest:
     idempotency_key: str
     request_hash: str
     now: datetime
+    caps: SpendCaps = field(default_factory=SpendCaps)
 
 
 @dataclass(frozen=True)
@@ -102,6 +144,9 @@ def admit_job(req: AdmissionRequest) -> Admission:
         raise Denied("quota_exceeded", "job exceeds the daily credit quota", quota="credits_per_day")
     if tokens > req.limits.tokens_per_day:
         raise Denied("quota_exceeded", "job exceeds the daily token quota", quota="tokens_per_day")
+    for quota, _, cap, _ in req.caps.counters(job, req.now):
+        if cap is not None and credits > cap:
+            raise _cap_denial(quota, cap)
     period = period_of(req.now)
     requests = 0
     for _ in range(4):
@@ -133,6 +178,7 @@ def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> R
     txn = Transaction()
     _take_rate_slots(txn, checks)
     _take_quota(txn, req, credits, tokens)
+    _take_caps(txn, req, credits)
     _hold_credits(txn, req, credits, period)
     _write_hold_and_job(txn, req, credits, tokens)
     try:
@@ -182,6 +228,30 @@ def _take_quota(txn: Transaction, req: AdmissionRequest, credits: int, tokens: i
         & (CounterModel.tokens.does_not_exist() | (CounterModel.tokens <= lim.tokens_per_day - tokens)),
         return_old=True,
     )
+
+
+def _take_caps(txn: Transaction, req: AdmissionRequest, credits: int) -> None:
+    """The key's and member's spend caps, like the quota: `credits <= cap - cost`; the job row
+    keeps the counters' keys so that settlement corrects exactly these."""
+    taken = []
+    for quota, key, cap, expires in req.caps.counters(req.job, req.now):
+        txn.update(
+            f"cap:{quota}",
+            CounterModel(key),
+            [CounterModel.credits.add(credits), CounterModel.expires_at.set(expires)],
+            None if cap is None else CounterModel.credits.does_not_exist() | (CounterModel.credits <= cap - credits),
+            return_old=cap is not None,
+        )
+        taken.append(key)
+    # pynamodb types a list of strings as list[UnicodeAttribute]; the stored value is strings.
+    req.job.spend_counters = cast("list[Any] | None", taken or None)
+
+
+def _cap_denial(quota: str, cap: int) -> Denied:
+    what = {"key_credits_per_day": "this key's daily", "key_credits_per_month": "this key's monthly"}.get(
+        quota, "your monthly member"
+    )
+    return Denied("quota_exceeded", f"{what} credit cap ({cap}) is used up", quota=quota, cap=cap)
 
 
 def _hold_credits(txn: Transaction, req: AdmissionRequest, credits: int, period: str) -> None:
@@ -294,6 +364,9 @@ def _interpret(
         rate = failures.get(f"rate:{check.scope}")
         if rate is not None:
             return _rate_denial(check, int((rate.old or {}).get("n", 0)))
+    for quota, _, cap, _ in req.caps.counters(req.job, req.now):
+        if cap is not None and f"cap:{quota}" in failures:
+            return _cap_denial(quota, cap)
     if wallet is not None:
         return _wallet_refusal(req, credits, period, wallet_old, quota_failed="quota" in failures)
     if "quota" in failures:

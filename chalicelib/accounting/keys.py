@@ -16,6 +16,11 @@ def quota_key(workspace_id: str, day: str) -> str:
     return f"Q#{workspace_id}#{day}"
 
 
+def cap_key(quota: str, subject: str, period: str) -> str:
+    """A spend-cap counter: `quota` (key_credits_per_day, ...) of a key or member in a day or month."""
+    return f"CAP#{quota}#{subject}#{period}"
+
+
 def hold_key(workspace_id: str, idempotency_key: str) -> str:
     return f"{workspace_id}#{idempotency_key}"
 

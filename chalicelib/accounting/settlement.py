@@ -2,7 +2,8 @@
 
 ONE transaction: the hold row `held → settled` (the exactly-once guard), the wallet (release
 the hold, spend the actual), the ledger `charge` entry, the job's final state, the daily quota
-correction and the daily rollups. Failure and cancel release the hold the same way.
+correction (and the spend-cap counters' of the job's key and member) and the daily rollups.
+Failure and cancel release the hold the same way.
 A second settlement of the same hold finds it resolved and changes nothing.
 """
 
@@ -176,6 +177,7 @@ def _resolve(
     txn.put("ledger", job_entry(job, entry_type, now, amount=-actual, held_delta=-reserved, reason=reason, details=details))
     txn.update("job", job, [*_job_actions(final, usage), JobModel.slot.remove()], _slot_condition(job, job_condition))
     _quota_correction(txn, hold, actual - reserved, tokens_used - int(job.tokens_reserved))
+    _cap_correction(txn, job, actual - reserved)
     if rollup:
         _rollups(txn, job, day_of(now), rollup)
     for n, item in enumerate(extra_puts or []):
@@ -271,6 +273,14 @@ def _quota_correction(txn: Transaction, hold: HoldModel, credits: int, tokens: i
         actions.append(CounterModel.tokens.add(tokens))
     if actions:
         txn.update("quota", CounterModel(keys.quota_key(hold.workspace_id, hold.day)), actions)
+
+
+def _cap_correction(txn: Transaction, job: JobModel, credits: int) -> None:
+    """The spend-cap counters admission took for the job (key, member) keep only what it spent."""
+    if not credits:
+        return
+    for n, key in enumerate(job.spend_counters or []):
+        txn.update(f"cap:{n}", CounterModel(str(key)), [CounterModel.credits.add(credits)])
 
 
 def _commit(txn: Transaction, status: str) -> Outcome:

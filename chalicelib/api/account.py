@@ -17,13 +17,17 @@ if TYPE_CHECKING:
     import chalicelib.api.params as ranges
     import chalicelib.api.responses as responses
     import chalicelib.api.schemas as schemas
+    import chalicelib.store.keys as key_store
     import chalicelib.tenancy.account as workspace_account
+    import chalicelib.tenancy.keys as key_service
     import chalicelib.tenancy.service as service
 else:
     ranges = lazy_module("chalicelib.api.params")
     responses = lazy_module("chalicelib.api.responses")
     schemas = lazy_module("chalicelib.api.schemas")
     service = lazy_module("chalicelib.tenancy.service")
+    key_service = lazy_module("chalicelib.tenancy.keys")
+    key_store = lazy_module("chalicelib.store.keys")
     workspace_account = lazy_module("chalicelib.tenancy.account")
 
 account = Blueprint(__name__)
@@ -32,15 +36,15 @@ account = Blueprint(__name__)
 @route(account, "/v1/me", methods=["GET"])
 def get_me() -> Response:
     caller = authenticate(account.current_request, permissions.SELF)
-    return render(responses.MeView.of(caller.user, caller.workspace))
+    return render(responses.MeView.of(caller.user, caller.workspace, caller.role))
 
 
 @route(account, "/v1/me", methods=["PATCH"])
 def patch_me() -> Response:
     caller = authenticate(account.current_request, permissions.SELF)
     body = validate(schemas.MePatch, json_body(account.current_request))
-    user = service.update_profile(caller.user, body.display_name, body.settings_given())
-    return render(responses.MeView.of(user, caller.workspace))
+    user = service.update_profile(caller, body.display_name, body.settings_given())
+    return render(responses.MeView.of(user, caller.workspace, caller.role))
 
 
 @route(account, "/v1/keys", methods=["POST"])
@@ -48,10 +52,11 @@ def create_key() -> Response:
     request = account.current_request
     caller = authenticate(request, permissions.KEYS_OWN)
     body = validate(schemas.KeyCreate, json_body(request))
+    grant = key_store.KeyGrant(body.scopes, body.credits_per_day, body.credits_per_month)
     return idempotent(
         request,
-        caller.user_id,
-        lambda: render(responses.KeyCreated.of(service.create_key(caller.user, body.name)), 201),
+        f"{caller.user_id}@{caller.workspace_id}",  # a person's replays are per workspace
+        lambda: render(responses.KeyCreated.of(key_service.create_key(caller, body.name, grant)), 201),
         account.lambda_context,
         redact=secret_shown_once("secret"),
     )
@@ -60,13 +65,13 @@ def create_key() -> Response:
 @route(account, "/v1/keys", methods=["GET"])
 def list_keys() -> Response:
     caller = authenticate(account.current_request, permissions.SELF)
-    return render(responses.KeyPage.of(service.list_keys(caller.user)))
+    return render(responses.KeyPage.of(key_service.list_keys(caller)))
 
 
 @route(account, "/v1/keys/{key_id}", methods=["DELETE"])
 def delete_key(key_id: str) -> Response:
     caller = authenticate(account.current_request, permissions.SELF)
-    service.revoke_key(caller.user, key_id)
+    key_service.revoke_key(caller, key_id)
     return no_content()
 
 

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     import chalicelib.api.schemas as schemas
     import chalicelib.generation.errors as job_errors
     import chalicelib.generation.service as service
+    import chalicelib.tenancy.members as members
     from chalicelib.tenancy.auth import Principal
 else:
+    members = lazy_module("chalicelib.tenancy.members")
     job_errors = lazy_module("chalicelib.generation.errors")
     responses = lazy_module("chalicelib.api.responses")
     schemas = lazy_module("chalicelib.api.schemas")
@@ -97,4 +99,5 @@ def _order(request: Request, principal: Principal, body: schemas.JobCreate) -> s
         request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
         idempotency_key=request.headers.get("idempotency-key"),
         correlation_id=(request.context or {}).get("correlation_id"),
+        caps=members.spend_caps(principal),
     )

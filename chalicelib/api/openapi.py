@@ -49,6 +49,11 @@ BODIES: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/v1/templates"): ("TemplateCreate", True),
     ("PATCH", "/v1/templates/{template_id}"): ("TemplatePatch", True),
     ("POST", "/v1/templates/{template_id}/render"): ("TemplateRender", False),
+    # --- teams ---
+    ("POST", "/v1/service-keys"): ("KeyCreate", True),
+    ("PATCH", "/v1/members/{user_id}"): ("MemberPatch", True),
+    ("POST", "/v1/invitations"): ("InvitationCreate", True),
+    ("POST", "/v1/invitations/accept"): ("InvitationAccept", True),
 }
 # Routes whose body is not one of our models.
 OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -58,6 +63,14 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
     },
     ("POST", "/admin"): {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
+    ("POST", "/v1/members/{user_id}/transfer-ownership"): {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+    },
+    ("POST", "/v1/invitations/{invitation_id}/resend"): {
+        "required": False,
+        "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+    },
 }
 
 _ID = {"type": "string", "maxLength": 100}
@@ -79,6 +92,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "q": {"type": "string", "maxLength": 200, "description": "words of the name or prompt (all must match)"},
     "tag": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"},
     "version": {"type": "integer", "minimum": 1, "description": "a version a job pinned (default: the latest)"},
+    "dry_run": {"type": "string", "enum": ["true", "false"]},
 }
 _ADMIN_FILTERS = ("from", "to", "workspace_id", "user_id", "provider", "model", "status")
 QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -93,6 +107,7 @@ QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/api/reports/ledger.csv"): ("from", "to", "workspace_id", "user_id", "provider", "model"),
     ("GET", "/v1/templates"): ("scope", "q", "tag", "limit", "cursor"),
     ("GET", "/v1/templates/{template_id}"): ("version",),
+    ("DELETE", "/v1/members/{user_id}"): ("dry_run",),
 }
 PUBLIC = {
     ("GET", "/healthz"),

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
     from chalicelib.tenancy.account import AccountBalance, UsageRows
     from chalicelib.tenancy.admin import BanChange, Catalog, LimitsChange, WorkspaceDetail
     from chalicelib.tenancy.auth import Principal
+    from chalicelib.tenancy.keys import NewKey
     from chalicelib.tenancy.reports import UsageReport
-    from chalicelib.tenancy.service import NewKey, NewWorkspace
+    from chalicelib.tenancy.service import NewWorkspace
 
 T = TypeVar("T")
 
@@ -383,8 +384,9 @@ class MeView(Response):
     role: str
 
     @classmethod
-    def of(cls, user: UserModel, workspace: WorkspaceModel) -> MeView:
-        return cls(user=UserView.of(user), workspace=WorkspaceView.of(workspace), role=user.role)
+    def of(cls, user: UserModel, workspace: WorkspaceModel, role: str | None = None) -> MeView:
+        """`role`: the caller's role in `workspace` (teams: a person has one per workspace)."""
+        return cls(user=UserView.of(user), workspace=WorkspaceView.of(workspace), role=role or user.role)
 
 
 class KeyView(Response):
@@ -396,6 +398,10 @@ class KeyView(Response):
     created_at: str | None
     last_used_at: str | None = Field(description="recorded at most once a minute")
     revoked_at: str | None = Field(description="set once revoked: the key then gets 401")
+    scopes: list[str] | None = Field(default=None, description="what the key may do (null: all its user's role allows)")
+    credits_per_day: int | None = Field(default=None, description="the key's daily spend cap in credits (null: none)")
+    credits_per_month: int | None = Field(default=None, description="the key's monthly spend cap in credits (null: none)")
+    owner: str = Field(default="user", description="user (a person's key) or workspace (a service key)")
 
     @classmethod
     def of(cls, key: ApiKeyModel) -> KeyView:
@@ -406,6 +412,10 @@ class KeyView(Response):
             created_at=rfc3339(key.created_at),
             last_used_at=rfc3339(key.last_used_at),
             revoked_at=rfc3339(key.revoked_at),
+            scopes=None if key.scopes is None else [str(s) for s in key.scopes],
+            credits_per_day=None if key.credits_per_day is None else int(key.credits_per_day),
+            credits_per_month=None if key.credits_per_month is None else int(key.credits_per_month),
+            owner=key.owner or "user",
         )
 
 
@@ -1165,3 +1175,172 @@ class PublicShareView(Response):
             expires_at=rfc3339(shared.expires_at),
             items=[PublicItemView(**item.__dict__) for item in shared.items],
         )
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import InvitationModel, OutboxMailModel
+    from chalicelib.tenancy.invitations import Accepted
+    from chalicelib.tenancy.members import Belonging, Member, Removal
+
+
+class MemberView(Response):
+    """A person in the workspace, with their role and monthly spend cap there."""
+
+    user_id: str = Field(description="usr_…")
+    email: str
+    display_name: str | None
+    role: str = Field(description="owner, admin, member or viewer")
+    credits_per_month: int | None = Field(description="monthly spend cap in credits (null: none)")
+    joined_at: str | None = Field(description="RFC 3339 UTC")
+
+    @classmethod
+    def of(cls, member: Member) -> MemberView:
+        cap = member.row.credits_per_month
+        return cls(
+            user_id=member.user.user_id,
+            email=member.user.email,
+            display_name=member.user.display_name,
+            role=member.role,
+            credits_per_month=None if cap is None else int(cap),
+            joined_at=rfc3339(member.row.joined_at or member.user.created_at),
+        )
+
+
+class MemberEnvelope(Response):
+    """`PATCH /v1/members/{user_id}`, ownership transfer: the member as changed."""
+
+    member: MemberView
+
+    @classmethod
+    def of(cls, member: Member) -> MemberEnvelope:
+        return cls(member=MemberView.of(member))
+
+
+class MemberPage(Page[MemberView]):
+    """`GET /v1/members`: the workspace's people, oldest first (one page: a team is small)."""
+
+    @classmethod
+    def of(cls, members: list[Member]) -> MemberPage:
+        return cls(data=[MemberView.of(m) for m in members], next_cursor=None)
+
+
+class RemovalView(Response):
+    """`DELETE /v1/members/{user_id}?dry_run=true`: the personal keys that stop with the removal."""
+
+    user_id: str
+    removed: bool = Field(description="false for a dry run")
+    keys: list[KeyView] = Field(description="personal keys revoked (or that would be); service keys stay")
+
+    @classmethod
+    def of(cls, removal: Removal) -> RemovalView:
+        return cls(user_id=removal.user_id, removed=removal.removed, keys=[KeyView.of(k) for k in removal.keys])
+
+
+class BelongingView(Response):
+    """A workspace the caller belongs to, and their role in it."""
+
+    id: str = Field(description="ws_…")
+    name: str
+    plan: str
+    status: str
+    role: str
+
+    @classmethod
+    def of(cls, belonging: Belonging) -> BelongingView:
+        ws = belonging.workspace
+        return cls(id=ws.workspace_id, name=ws.name, plan=ws.plan, status=ws.status, role=belonging.role)
+
+
+class BelongingPage(Page[BelongingView]):
+    """`GET /v1/workspaces`: those the caller belongs to, by id."""
+
+    @classmethod
+    def of(cls, rows: list[Belonging]) -> BelongingPage:
+        return cls(data=[BelongingView.of(b) for b in rows], next_cursor=None)
+
+
+class InvitationView(Response):
+    """An invitation: never its token (that travels only by email)."""
+
+    id: str = Field(description="inv_…")
+    email: str
+    role: str
+    status: str = Field(description="pending, accepted, revoked or expired")
+    expires_at: str | None = Field(description="RFC 3339 UTC")
+    created_at: str | None
+    sent_count: int = Field(description="how many times the mail was sent (resends)")
+
+    @classmethod
+    def of(cls, inv: InvitationModel, now: datetime) -> InvitationView:
+        expired = inv.status == "pending" and inv.expires_at <= now
+        return cls(
+            id=inv.invitation_id,
+            email=inv.email,
+            role=inv.role,
+            status="expired" if expired else inv.status,
+            expires_at=rfc3339(inv.expires_at),
+            created_at=rfc3339(inv.created_at),
+            sent_count=int(inv.sent_count or 1),
+        )
+
+
+class InvitationEnvelope(Response):
+    """`POST /v1/invitations` (201) and resend: the invitation (the token went by email)."""
+
+    invitation: InvitationView
+
+    @classmethod
+    def of(cls, inv: InvitationModel, now: datetime) -> InvitationEnvelope:
+        return cls(invitation=InvitationView.of(inv, now))
+
+
+class InvitationPage(Page[InvitationView]):
+    """`GET /v1/invitations`: newest first."""
+
+    @classmethod
+    def of(cls, rows: list[InvitationModel], now: datetime) -> InvitationPage:
+        return cls(data=[InvitationView.of(i, now) for i in rows], next_cursor=None)
+
+
+class AcceptedView(Response):
+    """`POST /v1/invitations/accept`: who joined which workspace as what; a new person's first
+    API key secret (shown once), null for someone who already had an account."""
+
+    user: UserView
+    workspace: WorkspaceView
+    role: str
+    api_key: str | None = Field(description="sk_…: a new person's first key, shown once")
+
+    @classmethod
+    def of(cls, accepted: Accepted) -> AcceptedView:
+        return cls(
+            user=UserView.of(accepted.user),
+            workspace=WorkspaceView.of(accepted.workspace),
+            role=accepted.role,
+            api_key=accepted.secret,
+        )
+
+
+class OutboxMailView(Response):
+    """A mail the local stage "sent" (what SES would have delivered)."""
+
+    to: str
+    subject: str
+    text: str
+    created_at: str | None
+
+    @classmethod
+    def of(cls, mail: OutboxMailModel) -> OutboxMailView:
+        return cls(to=mail.to, subject=mail.subject, text=mail.text, created_at=rfc3339(mail.created_at))
+
+
+class OutboxPage(Response):
+    """`GET /admin/api/outbox?to=`: newest first."""
+
+    data: list[OutboxMailView]
+
+    @classmethod
+    def of(cls, mails: list[OutboxMailModel]) -> OutboxPage:
+        return cls(data=[OutboxMailView.of(m) for m in mails])

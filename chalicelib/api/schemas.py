@@ -8,11 +8,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 
 from chalicelib.accounting.plans import PLANS
 from chalicelib.accounting.prices import KINDS, SIZES
+from chalicelib.tenancy.permissions import SCOPES
 
 Kind = Literal["generate", "vary", "upscale", "edit", "style_transfer"]
 ProviderName = Literal["local", "gemini", "openai"]
+Scope = Literal[
+    "jobs:read", "jobs:write", "library:read", "library:write", "billing:read", "billing:write", "webhooks:write", "members:write"
+]
 Size = Literal["256x256", "512x512", "1024x1024", "1024x1536", "1536x1024", "2048x2048"]
 assert set(Kind.__args__) == set(KINDS) and set(Size.__args__) <= set(SIZES)  # type: ignore[attr-defined]
+assert set(Scope.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
 
 class Strict(BaseModel):
@@ -106,7 +111,12 @@ class MePatch(Strict):
 
 
 class KeyCreate(Strict):
+    """`POST /v1/keys` and `POST /v1/service-keys`: scopes never above the creator's (tenancy/keys.py)."""
+
     name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] | None = Field(default=None, max_length=len(SCOPES))
+    credits_per_day: int | None = Field(default=None, ge=1, le=10**12)
+    credits_per_month: int | None = Field(default=None, ge=1, le=10**12)
 
 
 class WorkspaceCreate(Strict):
@@ -406,3 +416,32 @@ class ShareCreate(Strict):
     permission: Literal["view", "download"]
     expires_at: str | None = Field(default=None, max_length=40, description="RFC 3339, in the future")
     show_prompt: bool = False
+
+
+# --- teams ---------------------------------------------------------------------------------
+
+Role = Literal["owner", "admin", "member", "viewer"]
+
+
+class MemberPatch(Strict):
+    """PATCH /v1/members/{user_id}: a role (an owner's to give or take "owner") and/or a monthly
+    spend cap in credits (null removes it)."""
+
+    role: Role | None = None
+    credits_per_month: int | None = Field(default=None, ge=1, le=10**12)
+
+    def cap_given(self) -> bool:
+        return "credits_per_month" in self.model_fields_set
+
+
+class InvitationCreate(Strict):
+    """POST /v1/invitations: whom to invite (by email) and as what (owners are made by transfer)."""
+
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    role: Literal["admin", "member", "viewer"]
+
+
+class InvitationAccept(Strict):
+    """POST /v1/invitations/accept: the token from the invitation mail."""
+
+    token: str = Field(min_length=20, max_length=200)

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import clock, ids
-from chalicelib.accounting.admission import AdmissionRequest, RateStatus, admit_job
+from chalicelib.accounting.admission import AdmissionRequest, RateStatus, SpendCaps, admit_job
 from chalicelib.accounting.denials import record_denial
 from chalicelib.accounting.errors import AmbiguousWrite, Contention, Denied, DuplicateAdmission, UnknownPrice
 from chalicelib.accounting.plans import effective_limits, effective_plan
@@ -85,6 +85,7 @@ class JobOrder:
     request_hash: str
     idempotency_key: str | None = None
     correlation_id: str | None = None
+    caps: SpendCaps | None = None  # the calling key's and member's spend caps (teams)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,9 @@ def create_job(order: JobOrder) -> CreatedJob:
     key = f"idem:{order.idempotency_key}" if order.idempotency_key else job.job_id
     started = time.perf_counter()
     try:
-        admission = admit_job(AdmissionRequest(job, order.workspace.plan, limits, key, order.request_hash, now))
+        admission = admit_job(
+            AdmissionRequest(job, order.workspace.plan, limits, key, order.request_hash, now, order.caps or SpendCaps())
+        )
     except DuplicateAdmission as duplicate:
         return _replay(order, duplicate)
     except (AmbiguousWrite, Contention):

@@ -155,6 +155,11 @@ class ApiKeyModel(BaseModel):
     revoked_at = UTCDateTimeAttribute(null=True)
     # The permissions this key may use (tenancy/permissions.py); absent: all its user's role allows.
     scopes = ListAttribute(of=UnicodeAttribute, null=True)
+    # Teams: spend caps of this key (admission enforces them) and who owns it ("workspace" for a
+    # service key, which survives member removal; absent: its user's personal key).
+    credits_per_day = NumberAttribute(null=True)
+    credits_per_month = NumberAttribute(null=True)
+    owner = UnicodeAttribute(null=True)
     by_user = KeyByUser()
 
 
@@ -212,6 +217,8 @@ class JobModel(BaseModel):
     template_id = UnicodeAttribute(null=True)  # the template the prompt was rendered from
     template_version = NumberAttribute(null=True)  # ... at this version (later edits do not change the job)
     template_notice = UnicodeAttribute(null=True)  # e.g. the template's pinned model was gone: what we used
+    # The spend-cap counters admission took for this job (key/member caps): settlement corrects them.
+    spend_counters = ListAttribute(of=UnicodeAttribute, null=True)
     by_status = JobByStatus()
 
 
@@ -730,6 +737,93 @@ class UploadModel(BaseModel):
     created_at = UTCDateTimeAttribute()
 
 
+# --- teams ----------------------------------------------------------------------------------
+
+
+class MembershipByPerson(GlobalSecondaryIndex["MembershipModel"]):
+    """The workspaces a person belongs to (`GET /v1/workspaces`); sparse: only membership rows
+    carry `person` (the workspace's owner-count row does not)."""
+
+    class Meta:
+        index_name = "by_person"
+        projection = AllProjection()
+
+    person = UnicodeAttribute(hash_key=True)
+    workspace_id = UnicodeAttribute(range_key=True)
+
+
+class MembershipModel(BaseModel):
+    """A person in a workspace (store/memberships.py explains where the role lives), and one
+    `#owners` row per workspace counting its owners (so the last owner can never leave)."""
+
+    table_suffix = "memberships"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)  # usr_… or "#owners"
+    person = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(null=True)  # absent in the person's home workspace: UserModel.role
+    credits_per_month = NumberAttribute(null=True)  # the member's monthly spend cap (admission)
+    keys_version = NumberAttribute(default=0)  # +1 per key created: removal revokes a known set
+    owners = NumberAttribute(null=True)  # on the `#owners` row only
+    joined_at = UTCDateTimeAttribute(null=True)
+    removed_at = UTCDateTimeAttribute(null=True)  # a removed member's row stays (without `person`)
+    by_person = MembershipByPerson()
+
+
+class InvitationByToken(GlobalSecondaryIndex["InvitationModel"]):
+    """An invitation by the hash of its token (accepting one)."""
+
+    class Meta:
+        index_name = "by_token"
+        projection = KeysOnlyProjection()
+
+    token_hash = UnicodeAttribute(hash_key=True)
+
+
+class InvitationModel(BaseModel):
+    """An invitation by email: single use (status pending → accepted), expiring, token stored hashed."""
+
+    table_suffix = "invitations"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    invitation_id = UnicodeAttribute(range_key=True)  # inv_<ULID>: newest first by key
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")  # pending | accepted | revoked
+    token_hash = UnicodeAttribute()
+    invited_by = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    created_at = UTCDateTimeAttribute()
+    sent_count = NumberAttribute(default=1)
+    accepted_by = UnicodeAttribute(null=True)
+    accepted_at = UTCDateTimeAttribute(null=True)
+    by_token = InvitationByToken()
+
+
+class OutboxMailModel(BaseModel):
+    """Mail the local stages "sent" (tenancy/mail.py): what SES would have delivered, readable by
+    tests and platform admins at `GET /admin/api/outbox?to=`. Kept 7 days."""
+
+    table_suffix = "outbox"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    to = UnicodeAttribute(hash_key=True)
+    mail_id = UnicodeAttribute(range_key=True)  # mail_<ULID>: newest first by key
+    subject = UnicodeAttribute()
+    text = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -754,4 +848,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     FolderModel,
     ShareModel,
     UploadModel,
+    MembershipModel,
+    InvitationModel,
+    OutboxMailModel,
 )

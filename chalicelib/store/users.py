@@ -52,3 +52,14 @@ def update_profile(user: UserModel, *, display_name: str | None = None, settings
 
 def set_banned_in(txn: Transaction, user: UserModel, banned: bool) -> None:
     txn.update("target", user, [UserModel.status.set("banned" if banned else "active")])
+
+
+def get_many(user_ids: list[str]) -> list[UserModel]:
+    """Several users at once (a workspace's members), in no particular order."""
+    return list(UserModel.batch_get(user_ids)) if user_ids else []
+
+
+def by_email(email: str) -> UserModel | None:
+    """The person with this email (the first created, when several rows share it)."""
+    found = next(iter(UserModel.by_email.query(email.lower(), limit=1)), None)
+    return get(found.user_id) if found is not None else None

@@ -178,3 +178,21 @@ def backfill_listing() -> int:
         ws.update(actions=actions, condition=WorkspaceModel.list_shard.does_not_exist())
         done += 1
     return done
+
+
+# --- teams -------------------------------------------------------------------------------------
+
+
+def set_owner_in(txn: Transaction, workspace_id: str, owner_user_id: str) -> None:
+    """Name the workspace's owner of record (an ownership transfer)."""
+    txn.update(
+        "workspace",
+        WorkspaceModel(workspace_id),
+        [WorkspaceModel.owner_user_id.set(owner_user_id)],
+        WorkspaceModel.workspace_id.exists(),
+    )
+
+
+def get_many(workspace_ids: list[str]) -> list[WorkspaceModel]:
+    """Several workspaces at once (a person's few), in no particular order."""
+    return list(WorkspaceModel.batch_get(workspace_ids)) if workspace_ids else []

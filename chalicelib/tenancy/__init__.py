@@ -1,7 +1,9 @@
 """Tenancy: workspaces, their users and API keys, who is calling, and what operators do to tenants.
 
 - `auth`: a key's secret → `Principal` (unknown, revoked, banned are refused).
-- `service`: create a workspace (with its wallet), profiles, keys.
+- `service`: create a workspace (with its wallet, owner membership and first key), profiles.
+- `keys`: personal and service API keys, their scopes (never above the creator) and spend caps.
+- `members`, `invitations`: who belongs to a workspace, in which role; invitations by email.
 - `account`: a workspace's balance (rolling over a new month first), ledger and usage.
 - `admin`: the operators' listing, detail view, credits, limits, bans, scheduled tasks (audited).
 - `reports`: the operators' reads: usage, jobs and denials of a window, the ledger export.
@@ -15,43 +17,30 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chalicelib.tenancy.auth import Principal, authenticate, authenticate_admin, require_admin
-    from chalicelib.tenancy.service import (
-        NewKey,
-        NewWorkspace,
-        create_key,
-        create_workspace,
-        get_user,
-        get_workspace,
-        list_keys,
-        revoke_key,
-        update_profile,
-    )
+    from chalicelib.tenancy.keys import NewKey
+    from chalicelib.tenancy.service import NewWorkspace, create_key, create_workspace, get_user, get_workspace, update_profile
 
-# The package's names load their modules (and pynamodb) on first use, so importing a light
-# module of the package (`tenancy.permissions`, `tenancy.errors`) keeps `import app` light.
-_HOMES = {
-    **dict.fromkeys(("Principal", "authenticate", "authenticate_admin", "require_admin"), "chalicelib.tenancy.auth"),
-    **dict.fromkeys(
-        (
-            "NewKey",
-            "NewWorkspace",
-            "create_key",
-            "create_workspace",
-            "get_user",
-            "get_workspace",
-            "list_keys",
-            "revoke_key",
-            "update_profile",
-        ),
-        "chalicelib.tenancy.service",
-    ),
+# The face is loaded on first use (PEP 562): route modules import `chalicelib.tenancy.permissions`
+# at `import app`, which must not pull pynamodb in through this package's names.
+_FACE = {
+    "Principal": "auth",
+    "authenticate": "auth",
+    "authenticate_admin": "auth",
+    "require_admin": "auth",
+    "NewKey": "keys",
+    "NewWorkspace": "service",
+    "create_key": "service",
+    "create_workspace": "service",
+    "get_user": "service",
+    "get_workspace": "service",
+    "update_profile": "service",
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _FACE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"chalicelib.tenancy.{_FACE[name]}"), name)
 
 
 __all__ = [
@@ -64,8 +53,6 @@ __all__ = [
     "create_workspace",
     "get_user",
     "get_workspace",
-    "list_keys",
     "require_admin",
-    "revoke_key",
     "update_profile",
 ]

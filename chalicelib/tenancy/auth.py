@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from chalicelib import clock, ids
 from chalicelib.bootstrap import on_reset
 from chalicelib.observability import logger
-from chalicelib.store import keys, users, workspaces
+from chalicelib.store import keys, memberships, users, workspaces
 from chalicelib.store.models import ApiKeyModel, UserModel, WorkspaceModel
 from chalicelib.tenancy import permissions
 from chalicelib.tenancy.errors import AdminsOnly, UnknownKey, UserBanned, WorkspaceBanned
 
 TOUCH_EVERY_S = 60.0
+SERVICE_ROLE = "admin"  # what a service key may do at most, then narrowed by its scopes
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Principal:
     user: UserModel
     workspace: WorkspaceModel
     key: ApiKeyModel | None
+    member_role: str | None = None  # the role outside the person's home workspace (store/memberships.py)
 
     @property
     def user_id(self) -> str:
@@ -47,7 +49,13 @@ class Principal:
 
     @property
     def role(self) -> str:
-        return self.user.role
+        """The role in this workspace: the membership's, or the user row's in their home workspace."""
+        return self.member_role if self.member_role is not None else self.user.role
+
+    @property
+    def is_service(self) -> bool:
+        """A workspace service key (acting for the workspace, not a person)."""
+        return self.key is not None and keys.is_service(self.key)
 
     @property
     def is_admin(self) -> bool:
@@ -62,8 +70,8 @@ def authenticate(secret: str, permission: str, *, allow_banned: bool = False) ->
         raise UnknownKey("unknown API key")
     if key.revoked_at is not None:
         raise UnknownKey("this API key was revoked")
-    user = users.get(key.user_id, consistent=False)
     workspace = workspaces.get(key.workspace_id, consistent=False)
+    user = service_identity(key) if keys.is_service(key) else users.get(key.user_id, consistent=False)
     if user is None or workspace is None:
         raise UnknownKey("unknown API key")
     if not allow_banned and not user.is_admin:
@@ -71,8 +79,35 @@ def authenticate(secret: str, permission: str, *, allow_banned: bool = False) ->
             raise WorkspaceBanned("this workspace is banned", reason=workspace.ban_reason)
         if user.status == "banned":
             raise UserBanned("this user is banned")
+    principal = Principal(user, workspace, key, _member_role(user, key))
     _touch(key)
-    return permissions.require(Principal(user, workspace, key), permission)
+    return permissions.require(principal, permission)
+
+
+def service_identity(key: ApiKeyModel) -> UserModel:
+    """Who a workspace's service key acts as: the workspace itself, with an admin's rights at most
+    (never stored; jobs and ledger entries name its id)."""
+    return UserModel(
+        key.user_id,
+        workspace_id=key.workspace_id,
+        email=f"{key.user_id}@service.invalid",
+        role=SERVICE_ROLE,
+        is_admin=False,
+        status="active",
+        display_name=key.name,
+        settings={},
+        created_at=key.created_at,
+    )
+
+
+def _member_role(user: UserModel, key: ApiKeyModel) -> str | None:
+    """The role outside the home workspace, from the membership (removed: the key stops)."""
+    if keys.is_service(key) or user.workspace_id == key.workspace_id:
+        return None
+    row = memberships.get(key.workspace_id, user.user_id)
+    if row is None:
+        raise UnknownKey("this API key's user is no longer a member of its workspace")
+    return memberships.role_of(row, user)
 
 
 def require_admin(principal: Principal) -> Principal:

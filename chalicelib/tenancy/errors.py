@@ -48,3 +48,38 @@ class DeductionTooLarge(Conflict):
 
 class InvalidQuery(InvalidInput):
     """A report's filters do not go together (or name something that does not exist)."""
+
+
+# --- teams ---------------------------------------------------------------------------------
+
+
+class MemberNotFound(NotFound):
+    """Not a member of the caller's workspace (or no such person)."""
+
+
+class InvitationNotFound(NotFound):
+    """No such invitation in the caller's workspace, or no invitation for that token."""
+
+
+class LastOwner(Conflict):
+    """The change would leave the workspace without an owner."""
+
+
+class MemberChanged(Conflict):
+    """The member changed meanwhile (a key was created, the role moved): read and try again."""
+
+
+class InvitationUsed(Conflict):
+    """The invitation was accepted, revoked or has expired (`invitation_status` says which)."""
+
+
+class AlreadyMember(Conflict):
+    """The person already belongs to the workspace."""
+
+
+class ServiceIdentity(NotAllowed):
+    """Service keys act for the workspace, not a person: they have no profile and make no personal keys."""
+
+
+class InvalidChange(InvalidInput):
+    """A member or invitation change that cannot be (nothing to change, transferring to oneself)."""

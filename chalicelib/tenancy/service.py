@@ -1,4 +1,4 @@
-"""Workspaces, users and API keys: creation (with the wallet), profiles, keys.
+"""Workspaces and users: creation (with the wallet, the owner's membership and first key), profiles.
 
 The tenant's own account reads (balance, ledger, usage) are in `tenancy.account`; what platform
 operators do to tenants (limits, bans, credits, listings) is in `tenancy.admin`.
@@ -7,20 +7,19 @@ operators do to tenants (limits, bans, credits, listings) is in `tenancy.admin`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from chalicelib import clock, ids
 from chalicelib.accounting.ledger import new_wallet
 from chalicelib.accounting.periods import period_of
 from chalicelib.accounting.plans import get_plan
-from chalicelib.store import keys, users, workspaces
+from chalicelib.store import memberships, users, workspaces
 from chalicelib.store.audit import audit_in
 from chalicelib.store.models import ApiKeyModel, UserModel, WorkspaceModel
 from chalicelib.store.transaction import Transaction
-from chalicelib.tenancy.errors import KeyNotFound, UserNotFound, WorkspaceNotFound
-
-KEY_PREFIX_CHARS = 12  # what lists show of a secret ("sk_test_AbCd"): enough to tell keys apart
+from chalicelib.tenancy.auth import Principal
+from chalicelib.tenancy.errors import ServiceIdentity, UserNotFound, WorkspaceNotFound
+from chalicelib.tenancy.keys import NewKey, create_personal_key, first_key_in
 
 
 @dataclass(frozen=True)
@@ -31,18 +30,6 @@ class NewWorkspace:
     owner: UserModel
     key: ApiKeyModel
     secret: str
-
-
-@dataclass(frozen=True)
-class NewKey:
-    """A created key and its secret (shown once)."""
-
-    key: ApiKeyModel
-    secret: str
-
-
-def _key_for(user: UserModel, name: str, secret: str, now: datetime) -> ApiKeyModel:
-    return keys.new_key(user, ids.new_id("key", now), name, ids.hash_secret(secret), secret[:KEY_PREFIX_CHARS], now)
 
 
 def create_workspace(
@@ -56,12 +43,13 @@ def create_workspace(
     owner = users.new_user(ids.new_id("usr", now), ws_id, owner_email, role="owner", is_admin=is_admin, now=now)
     workspace = workspaces.new_workspace(ws_id, name, plan, owner.user_id, now)
     secret = secret if secret is not None else ids.new_secret()
-    key = _key_for(owner, "default", secret, now)
     wallet, grant = new_wallet(ws_id, plan, get_plan(plan).monthly_allowance, period_of(now), now)
     txn = Transaction()
     workspaces.add_new(txn, workspace, wallet, grant)
     users.add_new(txn, owner)
-    keys.add_new(txn, key)
+    memberships.add_in(txn, memberships.new_row(ws_id, owner, "owner", now))
+    memberships.add_owners_row_in(txn, ws_id, 1)
+    key = first_key_in(txn, owner, now, secret)
     audit_in(txn, ws_id, actor, "workspace.create", after={"name": name, "plan": plan, "owner_email": owner_email}, now=now)
     txn.commit()
     return NewWorkspace(workspace, owner, key, secret)
@@ -93,31 +81,17 @@ def merged_settings(current: dict[str, Any], given: dict[str, Any]) -> dict[str,
     return merged
 
 
-def update_profile(user: UserModel, display_name: str | None, settings: dict[str, Any] | None) -> UserModel:
-    """PATCH /v1/me: only the fields given change."""
+def update_profile(caller: Principal, display_name: str | None, settings: dict[str, Any] | None) -> UserModel:
+    """PATCH /v1/me: only the fields given change (a service key has no profile)."""
+    if caller.is_service:
+        raise ServiceIdentity("a service key acts for the workspace and has no profile")
+    user = caller.user
     merged = merged_settings(user.settings or {}, settings) if settings is not None else None
     users.update_profile(user, display_name=display_name, settings=merged)
     return user
 
 
 def create_key(user: UserModel, name: str) -> NewKey:
-    """A new key for the user; its secret is returned once and only its hash is kept."""
-    secret = ids.new_secret()
-    key = _key_for(user, name, secret, clock.now())
-    keys.save_new(key)
-    return NewKey(key, secret)
-
-
-def list_keys(user: UserModel) -> list[ApiKeyModel]:
-    """The user's keys, newest first (revoked ones too, with `revoked_at`)."""
-    return keys.of_user(user.user_id)
-
-
-def revoke_key(user: UserModel, key_id: str) -> ApiKeyModel:
-    """Revoke one of the user's keys; from then on it gets 401. Revoking twice changes nothing."""
-    key = keys.find(user.user_id, key_id)
-    if key is None:
-        raise KeyNotFound(f"key {key_id} not found")
-    if key.revoked_at is None:
-        keys.revoke(key, clock.now())
-    return key
+    """A new unscoped key of the user in their home workspace (operators and tests; the API's
+    `POST /v1/keys` goes through `tenancy.keys.create_key`, which checks what the caller may grant)."""
+    return create_personal_key(user, user.workspace_id, name)
