@@ -67,6 +67,31 @@ ROUTES: dict[tuple[str, str], tuple[str, str, dict | None, int]] = {
     ("GET", "/admin/api/reports/ledger.csv"): (ADMIN, "/admin/api/reports/ledger.csv", None, 200),
     ("GET", "/admin/api/billing/rejected-events"): (ADMIN, "/admin/api/billing/rejected-events", None, 200),
     ("GET", "/admin/api/outbox"): (ADMIN, "/admin/api/outbox?to=nobody@matrix.test", None, 200),
+    # --- library ---
+    ("GET", "/v1/images"): (p.LIBRARY_READ, "/v1/images", None, 200),
+    ("GET", "/v1/images/{image_id}"): (p.LIBRARY_READ, "/v1/images/img_{id}", None, 404),
+    ("PATCH", "/v1/images/{image_id}"): (p.LIBRARY_WRITE, "/v1/images/img_{id}", PROBE, 400),
+    ("DELETE", "/v1/images/{image_id}"): (p.LIBRARY_WRITE, "/v1/images/img_{id}", None, 404),
+    ("POST", "/v1/images/{image_id}/restore"): (p.LIBRARY_WRITE, "/v1/images/img_{id}/restore", None, 404),
+    ("POST", "/v1/images/bulk"): (p.LIBRARY_WRITE, "/v1/images/bulk", PROBE, 400),
+    ("GET", "/v1/tags"): (p.LIBRARY_READ, "/v1/tags", None, 200),
+    ("POST", "/v1/folders"): (p.LIBRARY_WRITE, "/v1/folders", PROBE, 400),
+    ("GET", "/v1/folders"): (p.LIBRARY_READ, "/v1/folders", None, 200),
+    ("GET", "/v1/folders/{folder_id}"): (p.LIBRARY_READ, "/v1/folders/fld_{id}", None, 404),
+    ("PATCH", "/v1/folders/{folder_id}"): (p.LIBRARY_WRITE, "/v1/folders/fld_{id}", PROBE, 400),
+    ("DELETE", "/v1/folders/{folder_id}"): (p.LIBRARY_WRITE, "/v1/folders/fld_{id}", None, 404),
+    ("POST", "/v1/uploads"): (p.LIBRARY_WRITE, "/v1/uploads", PROBE, 400),
+    ("POST", "/v1/uploads/{upload_id}/complete"): (p.LIBRARY_WRITE, "/v1/uploads/upl_{id}/complete", None, 404),
+    ("POST", "/v1/shares"): (p.LIBRARY_MANAGE, "/v1/shares", PROBE, 400),
+    ("GET", "/v1/shares"): (p.LIBRARY_READ, "/v1/shares", None, 200),
+    ("DELETE", "/v1/shares/{share_id}"): (p.LIBRARY_MANAGE, "/v1/shares/shr_{id}", None, 404),
+    # --- templates ---
+    ("GET", "/v1/templates"): (p.LIBRARY_READ, "/v1/templates", None, 200),
+    ("POST", "/v1/templates"): (p.LIBRARY_WRITE, "/v1/templates", PROBE, 400),
+    ("GET", "/v1/templates/{template_id}"): (p.LIBRARY_READ, "/v1/templates/tpl_{id}", None, 404),
+    ("PATCH", "/v1/templates/{template_id}"): (p.LIBRARY_WRITE, "/v1/templates/tpl_{id}", PROBE, 400),
+    ("DELETE", "/v1/templates/{template_id}"): (p.LIBRARY_WRITE, "/v1/templates/tpl_{id}", None, 404),
+    ("POST", "/v1/templates/{template_id}/render"): (p.LIBRARY_READ, "/v1/templates/tpl_{id}/render", PROBE, 400),
 }
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
@@ -76,6 +101,7 @@ PUBLIC = {
     ("POST", "/admin"),
     ("GET", "/admin/assets/{name}"),
     ("POST", "/v1/invitations/accept"),
+    ("GET", "/s/{token}"),
 }
 ROLES = ("owner", "admin", "member", "viewer")
 
