@@ -24,6 +24,7 @@ from chalicelib.api.http import (
 from chalicelib.api.jobs import jobs
 from chalicelib.api.pages import pages
 from chalicelib.api.routing import route
+from chalicelib.api.webhooks import webhooks
 from chalicelib.domain import DomainError
 from chalicelib.lazy import lazy_module
 from chalicelib.observability import (
@@ -41,10 +42,12 @@ if TYPE_CHECKING:
     import chalicelib.billing.topup as _topup
     import chalicelib.generation.worker as _worker
     import chalicelib.tasks as _tasks
+    import chalicelib.webhooks.delivery as _webhook_delivery
 else:  # each function's own code loads when it first runs: the API's cold start carries none of it
     _topup = lazy_module("chalicelib.billing.topup")
     _worker = lazy_module("chalicelib.generation.worker")
     _tasks = lazy_module("chalicelib.tasks")
+    _webhook_delivery = lazy_module("chalicelib.webhooks.delivery")
 
 app = Chalice(app_name="imagegen")
 init_error_reporting(answered=is_client_error)  # only when SENTRY_DSN is set; otherwise nothing is imported
@@ -54,6 +57,7 @@ app.register_blueprint(account)
 app.register_blueprint(admin)
 app.register_blueprint(pages)
 app.register_blueprint(billing)
+app.register_blueprint(webhooks)
 
 
 @app.middleware("http")
@@ -156,3 +160,12 @@ def release_stale_holds(event: Any) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="reconcile")
 def reconcile(event: Any) -> dict[str, Any]:
     return _tasks.reconcile()
+
+
+# --- outgoing webhooks ---------------------------------------------------------------------------
+
+
+@app.lambda_function(name="webhooks_worker")
+def webhooks_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    note_cold_start("webhooks_worker")
+    return _webhook_delivery.handle_webhooks_batch(event, context)

@@ -46,7 +46,10 @@ BODIES: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/admin/api/workspaces/{workspace_id}/unban"): ("BanBody", False),
     ("POST", "/admin/api/users/{user_id}/unban"): ("BanBody", False),
     ("POST", "/admin/api/scheduled/{name}/run"): ("OptionalReason", False),
+    ("POST", "/v1/webhook-endpoints"): ("WebhookEndpointCreate", True),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): ("WebhookEndpointPatch", True),
 }
+_NO_BODY = {"required": False, "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}}}
 # Routes whose body is not one of our models.
 OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/webhooks/stripe"): {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -54,6 +57,8 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "required": False,
         "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
     },
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): _NO_BODY,
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"): _NO_BODY,
     ("POST", "/admin"): {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
 }
 
@@ -77,6 +82,7 @@ _ADMIN_FILTERS = ("from", "to", "workspace_id", "user_id", "provider", "model", 
 QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/jobs"): ("limit", "cursor"),
     ("GET", "/v1/ledger"): ("limit", "cursor"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): ("limit", "cursor"),
     ("GET", "/v1/usage"): ("from", "to", "group_by"),
     ("GET", "/admin/api/workspaces"): ("limit", "cursor", "query", "status", "plan"),
     ("GET", "/admin/api/usage"): (*_ADMIN_FILTERS, "group_by"),
@@ -93,7 +99,11 @@ PUBLIC = {
     ("GET", "/admin/assets/{name}"),
 }
 HEADERS: dict[tuple[str, str], tuple[str, ...]] = {("POST", "/webhooks/stripe"): ("Stripe-Signature",)}
-IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {("POST", "/v1/jobs/{job_id}/cancel")}
+IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
+    ("POST", "/v1/jobs/{job_id}/cancel"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"),
+}
 
 
 def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") -> dict[str, Any]:

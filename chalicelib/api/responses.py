@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from chalicelib.tenancy.reports import UsageReport
     from chalicelib.tenancy.service import NewKey, NewWorkspace
 
+if TYPE_CHECKING:
+    from chalicelib.webhooks.endpoints import EndpointRecord, EndpointWithSecret
+    from chalicelib.webhooks.service import DeliveryRecord
+
 T = TypeVar("T")
 
 
@@ -790,3 +794,137 @@ class DenialList(Response):
     @classmethod
     def of(cls, denials: list[DenialModel]) -> DenialList:
         return cls(data=[DenialView.of(d) for d in denials])
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+class WebhookEndpointView(Response):
+    """A webhook endpoint (its secret is only ever in the answer to create or rotate-secret)."""
+
+    id: str = Field(description="whe_…")
+    url: str
+    events: list[str] = Field(description="the event types it receives")
+    description: str | None
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None = Field(description="why it was disabled (410, failing for 5 days, a user)")
+    previous_secret_expires_at: str | None = Field(
+        description="after a rotation: until when the previous secret also signs (both signatures are sent)"
+    )
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, e: EndpointRecord) -> WebhookEndpointView:
+        return cls(
+            id=e.id,
+            url=e.url,
+            events=e.events,
+            description=e.description,
+            status=cast("Literal['enabled', 'disabled']", e.status),
+            disabled_reason=e.disabled_reason,
+            previous_secret_expires_at=rfc3339(e.previous_secret_expires_at),
+            created_at=rfc3339(e.created_at),
+            updated_at=rfc3339(e.updated_at),
+        )
+
+
+class WebhookEndpointEnvelope(Response):
+    """`{"endpoint": …}`"""
+
+    endpoint: WebhookEndpointView
+
+    @classmethod
+    def of(cls, e: EndpointRecord) -> WebhookEndpointEnvelope:
+        return cls(endpoint=WebhookEndpointView.of(e))
+
+
+class WebhookEndpointCreated(Response):
+    """Create and rotate-secret: the endpoint and its signing secret, shown this once."""
+
+    endpoint: WebhookEndpointView
+    secret: str | None = Field(description="whsec_… (Standard Webhooks); null in an idempotent replay")
+    message: str | None = None
+
+    @classmethod
+    def of(cls, made: EndpointWithSecret) -> WebhookEndpointCreated:
+        return cls(endpoint=WebhookEndpointView.of(made.endpoint), secret=made.secret)
+
+
+class WebhookEndpointList(Page[WebhookEndpointView]):
+    """`GET /v1/webhook-endpoints`: all of the workspace's endpoints (at most 50), newest first."""
+
+    @classmethod
+    def of(cls, endpoints: list[EndpointRecord]) -> WebhookEndpointList:
+        return cls(data=[WebhookEndpointView.of(e) for e in endpoints], next_cursor=None)
+
+
+class DeliveryAttemptView(Response):
+    """One HTTP attempt of a delivery."""
+
+    attempt: int = Field(description="1 for the first attempt; replays continue the count")
+    at: str | None
+    status_code: int | None = Field(description="the receiver's HTTP status; null when there was no answer")
+    latency_ms: int
+    response: str | None = Field(description="the first 1 KiB of the receiver's answer")
+    error: str | None = Field(description="why there was no answer (timeout, refused address, …)")
+
+    @classmethod
+    def of(cls, a: dict[str, Any]) -> DeliveryAttemptView:
+        from datetime import UTC
+        from datetime import datetime as dt
+
+        return cls(
+            attempt=int(a.get("attempt", 0)),
+            at=rfc3339(dt.fromtimestamp(int(a["at"]), UTC)) if a.get("at") is not None else None,
+            status_code=a.get("status_code"),
+            latency_ms=int(a.get("latency_ms", 0)),
+            response=a.get("response"),
+            error=a.get("error"),
+        )
+
+
+class WebhookDeliveryView(Response):
+    """One event to one endpoint, with its attempts (newest last)."""
+
+    id: str = Field(description="whd_…")
+    endpoint_id: str
+    event_id: str = Field(description="the `webhook-id` header: the same for every attempt")
+    event_type: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: list[DeliveryAttemptView]
+    next_attempt_at: str | None = Field(description="when the next retry is due (pending only)")
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, d: DeliveryRecord) -> WebhookDeliveryView:
+        return cls(
+            id=d.id,
+            endpoint_id=d.endpoint_id,
+            event_id=d.event_id,
+            event_type=d.event_type,
+            status=cast("Literal['pending', 'succeeded', 'failed']", d.status),
+            attempts=[DeliveryAttemptView.of(a) for a in d.attempts],
+            next_attempt_at=rfc3339(d.next_attempt_at),
+            created_at=rfc3339(d.created_at),
+            updated_at=rfc3339(d.updated_at),
+        )
+
+
+class WebhookDeliveryPage(Page[WebhookDeliveryView]):
+    """`GET /v1/webhook-endpoints/{id}/deliveries`: newest first."""
+
+    @classmethod
+    def of(cls, deliveries: list[DeliveryRecord], next_cursor: str | None) -> WebhookDeliveryPage:
+        return cls(data=[WebhookDeliveryView.of(d) for d in deliveries], next_cursor=next_cursor)
+
+
+class WebhookDeliveryEnvelope(Response):
+    """`{"delivery": …}`"""
+
+    delivery: WebhookDeliveryView
+
+    @classmethod
+    def of(cls, d: DeliveryRecord) -> WebhookDeliveryEnvelope:
+        return cls(delivery=WebhookDeliveryView.of(d))
