@@ -23,7 +23,7 @@ from chalicelib.observability import count, logger
 from chalicelib.store import webhook_deliveries, webhook_endpoints, webhook_events
 from chalicelib.store.audit import audit
 from chalicelib.store.models import WebhookDeliveryModel, WebhookEndpointModel, WebhookEventModel
-from chalicelib.webhooks import queue, signing, ssrf, transport
+from chalicelib.webhooks import outbox, queue, signing, ssrf, transport
 from chalicelib.webhooks.endpoints import signing_secrets
 from chalicelib.webhooks.errors import UnsafeUrl
 from chalicelib.webhooks.events import delivery_id as derive_delivery_id
@@ -165,12 +165,24 @@ def _disable(endpoint: WebhookEndpointModel, reason: str, now: datetime) -> None
 # --- the consumer -------------------------------------------------------------------------------
 
 
-def _parse(raw: str) -> tuple[str, str] | Attempt | None:
-    """A fan-out (workspace, event) or an attempt; None for a malformed message."""
+@dataclass(frozen=True)
+class Event:
+    """What an event message carries (the outbox row to write)."""
+
+    workspace_id: str
+    event_id: str
+    event_type: str
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
+def _parse(raw: str) -> Event | Attempt | None:
+    """An event or an attempt; None for a malformed message."""
     try:
         body = json.loads(raw)
-        if body["type"] == "fan_out":
-            return str(body["workspace_id"]), str(body["event_id"])
+        if body["type"] == "event":
+            at = clock.parse_iso(str(body["occurred_at"]))
+            return Event(str(body["workspace_id"]), str(body["event_id"]), str(body["event_type"]), dict(body["data"]), at)
         if body["type"] == "attempt":
             return Attempt(str(body["workspace_id"]), str(body["delivery_id"]), int(body["attempt"]), int(body["due"]))
     except (ValueError, KeyError, TypeError):
@@ -183,8 +195,10 @@ def _record(record: Any) -> str:
     work = _parse(record.body)
     if isinstance(work, Attempt):
         return run_attempt(work)
-    if work is not None:
-        return str(fan_out(*work))
+    if isinstance(work, Event):
+        if not outbox.record(work.workspace_id, work.event_id, work.event_type, work.data, work.occurred_at):
+            return "nobody_listens_or_duplicate"
+        return str(fan_out(work.workspace_id, work.event_id))
     logger.warning("webhooks message ignored", extra={"error_code": "bad_webhook_message"})
     return "ignored"
 

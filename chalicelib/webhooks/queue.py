@@ -24,8 +24,15 @@ def send(message: dict[str, Any], delay_s: int = 0) -> None:
     )
 
 
-def fan_out_message(workspace_id: str, event_id: str) -> dict[str, Any]:
-    return {"type": "fan_out", "workspace_id": workspace_id, "event_id": event_id}
+def event_message(workspace_id: str, event_id: str, event_type: str, data: dict[str, Any], occurred_at: str) -> dict[str, Any]:
+    return {
+        "type": "event",
+        "workspace_id": workspace_id,
+        "event_id": event_id,
+        "event_type": event_type,
+        "data": data,
+        "occurred_at": occurred_at,
+    }
 
 
 def attempt_message(workspace_id: str, delivery_id: str, attempt: int, due: int) -> dict[str, Any]:

@@ -89,7 +89,9 @@ class CapturedQueue:
     sent: list[tuple[dict[str, Any], int]] = field(default_factory=list)
 
     def send(self, message: dict[str, Any], delay_s: int = 0) -> None:
-        self.sent.append((message, delay_s))
+        from chalicelib.webhooks.queue import MAX_DELAY_S
+
+        self.sent.append((message, max(0, min(MAX_DELAY_S, int(delay_s)))))
 
     def take(self) -> list[tuple[dict[str, Any], int]]:
         taken, self.sent = self.sent, []
