@@ -25,7 +25,7 @@ def emit(event_type: str, workspace_id: str, data: dict[str, Any], event_id: str
         raise ValueError(f"unknown event type {event_type!r}")
     occurred = clock.iso(at or clock.now())
     queue.send(queue.event_message(workspace_id, event_id, event_type, data, str(occurred)))
-    count("WebhookEvents", type=event_type)
+    count("OutgoingEvents", type=event_type)
 
 
 def emit_safely(event_type: str, workspace_id: str, data: dict[str, Any], event_id: str, at: datetime | None = None) -> None:

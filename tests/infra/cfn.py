@@ -59,9 +59,12 @@ def as_list(value: Any) -> list[Any]:
 
 
 def statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
-    """All policy statements attached to a role (inline AWS::IAM::Policy resources)."""
+    """All policy statements attached to a role: its inline AWS::IAM::Policy resources and the
+    overflow AWS::IAM::ManagedPolicy CDK adds when a role's statements outgrow one inline policy
+    (the API's role, which touches every table)."""
     out: list[dict[str, Any]] = []
-    for policy in resources(template, "AWS::IAM::Policy").values():
+    policies = {**resources(template, "AWS::IAM::Policy"), **resources(template, "AWS::IAM::ManagedPolicy")}
+    for policy in policies.values():
         p = policy["Properties"]
         if any(ref_id(role) == role_id for role in p.get("Roles", [])):
             out.extend(p["PolicyDocument"]["Statement"])
