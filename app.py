@@ -11,6 +11,7 @@ from chalice import Chalice, Cron, Rate, Response
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
 from chalicelib.api.billing import billing
+from chalicelib.api.docs import docs
 from chalicelib.api.errors import ApiError, is_client_error, to_api_error
 from chalicelib.api.http import (
     CHALICE_ERROR_CODES,
@@ -58,6 +59,7 @@ app.register_blueprint(admin)
 app.register_blueprint(pages)
 app.register_blueprint(billing)
 app.register_blueprint(webhooks)
+app.register_blueprint(docs)
 
 
 @app.middleware("http")

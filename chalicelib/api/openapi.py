@@ -1,17 +1,19 @@
 """An OpenAPI 3.1 document built from the app itself: its route table (`app.routes`), the pydantic
-request models of `chalicelib/api/schemas.py` and the query parameters each listing reads.
+request models of `chalicelib/api/schemas.py`, the response models of `chalicelib/api/responses.py`
+and the query parameters each listing reads.
 
-Today it drives the property-based fuzzer (tests/e2e/test_fuzz.py); it is meant to become the
-served `/openapi.json`. Request bodies and query parameters are declared here, next to the
-routes' names, because Chalice routes do not carry them; tests/unit/test_openapi.py fails when a
-route with a body has no model, or a declaration names a route that does not exist.
+Served at `/openapi.json` (and rendered at `/docs`); the fuzzer (tests/e2e/test_fuzz.py) and
+schemathesis (tests/e2e/test_schemathesis.py) run against it. Request bodies, answers and query
+parameters are declared here, next to the routes' names, because Chalice routes do not carry
+them; tests/unit/test_openapi.py fails when a route has no declared answer or a body no model, a
+declaration names a route that does not exist, or a declared model is not the one the view renders.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api import schemas
+from chalicelib.api import responses, schemas
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -93,12 +95,79 @@ QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/assets/{name}"),
     ("POST", "/webhooks/stripe"),
     ("GET", "/admin"),
     ("POST", "/admin"),
     ("GET", "/admin/assets/{name}"),
 }
 HEADERS: dict[tuple[str, str], tuple[str, ...]] = {("POST", "/webhooks/stripe"): ("Stripe-Signature",)}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_ASSET = {"application/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}
+_CSV = {"text/csv": {"schema": {"type": "string"}}}
+_HEALTH = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["status", "version"],
+            "properties": {"status": {"const": "ok"}, "version": {"type": "string"}},
+        }
+    }
+}
+_DOCUMENT = {"application/json": {"schema": {"type": "object", "required": ["openapi", "paths"]}}}
+# (method, path) -> (success status, response model in chalicelib.api.responses | other content | None for no body)
+RESPONSES: dict[tuple[str, str], tuple[int, str | dict[str, Any] | None]] = {
+    ("GET", "/healthz"): (200, _HEALTH),
+    ("GET", "/openapi.json"): (200, _DOCUMENT),
+    ("GET", "/docs"): (200, _HTML),
+    ("GET", "/docs/assets/{name}"): (200, _ASSET),
+    ("GET", "/admin"): (200, _HTML),
+    ("POST", "/admin"): (303, None),
+    ("GET", "/admin/assets/{name}"): (200, _ASSET),
+    ("GET", "/admin/api/billing/rejected-events"): (200, "Page[RejectedEventView]"),
+    ("GET", "/admin/api/denials"): (200, "DenialList"),
+    ("GET", "/admin/api/jobs"): (200, "AdminJobPage"),
+    ("GET", "/admin/api/meta"): (200, "AdminMeta"),
+    ("GET", "/admin/api/reports/ledger.csv"): (200, _CSV),
+    ("GET", "/admin/api/reports/usage.csv"): (200, _CSV),
+    ("POST", "/admin/api/scheduled/{name}/run"): (200, "TaskRun"),
+    ("GET", "/admin/api/usage"): (200, "AdminUsage"),
+    ("POST", "/admin/api/users/{user_id}/ban"): (200, "BanResult"),
+    ("POST", "/admin/api/users/{user_id}/unban"): (200, "BanResult"),
+    ("POST", "/admin/api/workspaces"): (201, "WorkspaceCreated"),
+    ("GET", "/admin/api/workspaces"): (200, "WorkspacePage"),
+    ("GET", "/admin/api/workspaces/{workspace_id}"): (200, "WorkspaceDetailView"),
+    ("POST", "/admin/api/workspaces/{workspace_id}/ban"): (200, "BanResult"),
+    ("PUT", "/admin/api/workspaces/{workspace_id}/billing"): (200, "WorkspaceBillingEnvelope"),
+    ("POST", "/admin/api/workspaces/{workspace_id}/credits"): (201, "CreditEntry"),
+    ("PUT", "/admin/api/workspaces/{workspace_id}/limits"): (200, "LimitsChanged"),
+    ("POST", "/admin/api/workspaces/{workspace_id}/unban"): (200, "BanResult"),
+    ("GET", "/v1/balance"): (200, "BalanceView"),
+    ("PUT", "/v1/billing/auto-topup"): (200, "AutoTopupEnvelope"),
+    ("POST", "/v1/billing/checkout"): (200, "CheckoutSessionUrl"),
+    ("POST", "/v1/jobs"): (202, "JobEnvelope"),
+    ("GET", "/v1/jobs"): (200, "JobPage"),
+    ("GET", "/v1/jobs/{job_id}"): (200, "JobEnvelope"),
+    ("POST", "/v1/jobs/{job_id}/cancel"): (200, "JobEnvelope"),
+    ("POST", "/v1/keys"): (201, "KeyCreated"),
+    ("GET", "/v1/keys"): (200, "KeyPage"),
+    ("DELETE", "/v1/keys/{key_id}"): (204, None),
+    ("GET", "/v1/ledger"): (200, "LedgerPage"),
+    ("GET", "/v1/me"): (200, "MeView"),
+    ("PATCH", "/v1/me"): (200, "MeView"),
+    ("GET", "/v1/usage"): (200, "UsagePage"),
+    ("POST", "/v1/webhook-endpoints"): (201, "WebhookEndpointCreated"),
+    ("GET", "/v1/webhook-endpoints"): (200, "WebhookEndpointList"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): (200, "WebhookEndpointEnvelope"),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): (200, "WebhookEndpointEnvelope"),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): (204, None),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): (200, "WebhookDeliveryPage"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): (200, "WebhookEndpointCreated"),
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"): (202, "WebhookDeliveryEnvelope"),
+    ("POST", "/webhooks/stripe"): (200, "WebhookReceipt"),
+}
 IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
     ("POST", "/v1/jobs/{job_id}/cancel"),
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
@@ -109,13 +178,18 @@ IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
 def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") -> dict[str, Any]:
     """The OpenAPI 3.1 document of `app` (a Chalice app): one operation per route and method."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    info = {
+        "title": title,
+        "version": version,
+        "description": 'Errors are always the envelope `{"error": {"code", "message", "request_id", ...}}`.',
+    }
     paths: dict[str, Any] = {}
     for path in sorted(app.routes):
         for method, entry in sorted(app.routes[path].items()):
             paths.setdefault(path, {})[method.lower()] = _operation(method, path, entry, schemas, components)
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": info,
         "paths": paths,
         "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
@@ -127,13 +201,10 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
     operation: dict[str, Any] = {
         "operationId": entry.view_name,
         "parameters": _parameters(key, entry.view_args),
-        "responses": {
-            "default": {
-                "description": "the answer, or an error in the envelope",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
-        },
+        "responses": _responses(key, components),
     }
+    if entry.view_function.__doc__:
+        operation["description"] = entry.view_function.__doc__.strip()
     if key in PUBLIC:
         operation["security"] = []
     if key in BODIES:
@@ -165,9 +236,32 @@ def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, An
     return params
 
 
-def _model(model: Any, components: dict[str, Any]) -> dict[str, Any]:
+def _responses(key: tuple[str, str], components: dict[str, Any]) -> dict[str, Any]:
+    """The success answer (its response model, or its other content) and the error envelope."""
+    status, declared = RESPONSES[key]
+    success: dict[str, Any] = {"description": "success"}
+    if isinstance(declared, str):
+        success["content"] = {"application/json": {"schema": _model(response_model(declared), components, "serialization")}}
+    elif declared is not None:
+        success["content"] = declared
+    error = {
+        "description": "an error, in the envelope",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    return {str(status): success, "default": error}
+
+
+def response_model(name: str) -> Any:
+    """A response model by its name in RESPONSES (`Page[RejectedEventView]` for a generic one)."""
+    base, _, argument = name.partition("[")
+    model = getattr(responses, base)
+    return model[getattr(responses, argument.rstrip("]"))] if argument else model
+
+
+def _model(model: Any, components: dict[str, Any], mode: str = "validation") -> dict[str, Any]:
     """A pydantic model's JSON schema under components/schemas (its $defs hoisted beside it)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
     components.update(schema.pop("$defs", {}))
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+    name = model.__name__.replace("[", "_").replace("]", "_")
+    components[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
