@@ -230,7 +230,8 @@ def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, An
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+                "description": "a replay returns the first answer (printable characters)",
             }
         )
     return params
