@@ -22,6 +22,7 @@ from chalicelib.api.http import (
     request_id_of,
     trace_id,
 )
+from chalicelib.api.integrations import integrations
 from chalicelib.api.jobs import jobs
 from chalicelib.api.pages import pages
 from chalicelib.api.routing import route
@@ -60,6 +61,7 @@ app.register_blueprint(pages)
 app.register_blueprint(billing)
 app.register_blueprint(webhooks)
 app.register_blueprint(docs)
+app.register_blueprint(integrations)
 
 
 @app.middleware("http")

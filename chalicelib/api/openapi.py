@@ -50,6 +50,7 @@ BODIES: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/admin/api/scheduled/{name}/run"): ("OptionalReason", False),
     ("POST", "/v1/webhook-endpoints"): ("WebhookEndpointCreate", True),
     ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): ("WebhookEndpointPatch", True),
+    ("POST", "/v1/integrations/zapier/subscriptions"): ("ZapierSubscribe", True),
 }
 _NO_BODY = {"required": False, "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}}}
 # Routes whose body is not one of our models.
@@ -79,12 +80,14 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "plan": {"type": "string"},
     "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled", "active", "banned"]},
     "group_by": {"type": "string"},
+    "event": {"type": "string", "enum": list(schemas.EventType.__args__)},
 }
 _ADMIN_FILTERS = ("from", "to", "workspace_id", "user_id", "provider", "model", "status")
 QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/jobs"): ("limit", "cursor"),
     ("GET", "/v1/ledger"): ("limit", "cursor"),
     ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): ("limit", "cursor"),
+    ("GET", "/v1/integrations/zapier/samples"): ("event",),
     ("GET", "/v1/usage"): ("from", "to", "group_by"),
     ("GET", "/admin/api/workspaces"): ("limit", "cursor", "query", "status", "plan"),
     ("GET", "/admin/api/usage"): (*_ADMIN_FILTERS, "group_by"),
@@ -93,6 +96,7 @@ QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/api/reports/usage.csv"): (*_ADMIN_FILTERS, "group_by"),
     ("GET", "/admin/api/reports/ledger.csv"): ("from", "to", "workspace_id", "user_id", "provider", "model"),
 }
+REQUIRED_QUERY = {(("GET", "/v1/integrations/zapier/samples"), "event")}
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
@@ -167,6 +171,9 @@ RESPONSES: dict[tuple[str, str], tuple[int, str | dict[str, Any] | None]] = {
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): (200, "WebhookEndpointCreated"),
     ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"): (202, "WebhookDeliveryEnvelope"),
     ("POST", "/webhooks/stripe"): (200, "WebhookReceipt"),
+    ("POST", "/v1/integrations/zapier/subscriptions"): (201, "ZapierSubscription"),
+    ("DELETE", "/v1/integrations/zapier/subscriptions/{subscription_id}"): (204, None),
+    ("GET", "/v1/integrations/zapier/samples"): (200, "ZapierSamples"),
 }
 IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
     ("POST", "/v1/jobs/{job_id}/cancel"),
@@ -221,7 +228,8 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
 def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, Any]]:
     params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}} for name in path_args]
     params += [
-        {"name": name, "in": "query", "required": False, "schema": QUERY_PARAMETERS[name]} for name in QUERIES.get(key, ())
+        {"name": name, "in": "query", "required": (key, name) in REQUIRED_QUERY, "schema": QUERY_PARAMETERS[name]}
+        for name in QUERIES.get(key, ())
     ]
     params += [{"name": name, "in": "header", "required": False, "schema": {"type": "string"}} for name in HEADERS.get(key, ())]
     if key in IDEMPOTENT:

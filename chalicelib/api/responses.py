@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, RootModel, SerializerFunctionWrapHandler, model_serializer
 
 from chalicelib.clock import iso
 
@@ -928,3 +928,33 @@ class WebhookDeliveryEnvelope(Response):
     @classmethod
     def of(cls, d: DeliveryRecord) -> WebhookDeliveryEnvelope:
         return cls(delivery=WebhookDeliveryView.of(d))
+
+
+# --- integrations -------------------------------------------------------------------------------
+
+
+class ZapierSubscription(Response):
+    """A Zapier REST hook subscription."""
+
+    id: str = Field(description="whe_…: pass it to the unsubscribe call")
+
+    @classmethod
+    def of(cls, subscription_id: str) -> ZapierSubscription:
+        return cls(id=subscription_id)
+
+
+class ZapierSample(Response):
+    """An event as a Zap receives it, with the `id` Zapier deduplicates on."""
+
+    id: str
+    type: str
+    timestamp: str
+    data: dict[str, Any]
+
+
+class ZapierSamples(RootModel[list[ZapierSample]]):
+    """`GET /v1/integrations/zapier/samples`: a JSON array, newest first (Zapier's polling shape)."""
+
+    @classmethod
+    def of(cls, samples: list[Any]) -> ZapierSamples:
+        return cls([ZapierSample(id=s.id, type=s.type, timestamp=s.timestamp, data=s.data) for s in samples])

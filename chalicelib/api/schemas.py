@@ -234,3 +234,10 @@ class WebhookEndpointPatch(Strict):
             raise ValueError("give at least one of url, events, description, status")
         self.changes()
         return self
+
+
+class ZapierSubscribe(Strict):
+    """POST /v1/integrations/zapier/subscriptions: Zapier's REST hook subscribe call."""
+
+    target_url: WebhookUrl
+    event: EventType
