@@ -24,7 +24,6 @@ def _requests(node: Any) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
     import app
-
     from chalicelib.api.openapi import build_openapi
 
     return build_openapi(app.app)
