@@ -67,7 +67,14 @@ def access_map() -> dict[str, Access]:
             s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
             s3_write=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
             send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE),  # job.canceled, topup events, replays
-            secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BILLING_HOOK_SECRET", "CURSOR_SECRET"),
+            secrets=(
+                "STRIPE_API_KEY",
+                "STRIPE_WEBHOOK_SECRET",
+                "BILLING_HOOK_SECRET",
+                "CURSOR_SECRET",
+                "IFTTT_SERVICE_KEY",
+                "IFTTT_TEST_ACCESS_TOKEN",
+            ),
         ),
         config.WORKER: Access(
             write=(*SETTLEMENT, "images", "idempotency"),

@@ -30,7 +30,16 @@ FUNCTIONS = (API_HANDLER, WORKER, DEAD_LETTERS, BILLING_WORKER, MONTHLY_RESET, R
 SCHEDULED = (MONTHLY_RESET, RELEASE_STALE_HOLDS, RECONCILE)
 
 # Secrets the app reads as env NAME or, in AWS, from the SSM SecureString named by NAME_PARAM.
-SECRETS = ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY", "BILLING_HOOK_SECRET", "CURSOR_SECRET")
+SECRETS = (
+    "STRIPE_API_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "BILLING_HOOK_SECRET",
+    "CURSOR_SECRET",
+    "IFTTT_SERVICE_KEY",
+    "IFTTT_TEST_ACCESS_TOKEN",
+)
 
 JOBS_MAX_RECEIVE_COUNT = 3  # a job message that failed 3 times is dead-lettered (the job fails, its hold released)
 BILLING_MAX_RECEIVE_COUNT = 5  # an auto top-up is worth a few more tries: Stripe outages are short

@@ -44,7 +44,11 @@ def openapi_document() -> Response:
 def reference() -> Response:
     """The API reference, rendered in the browser from /openapi.json."""
     html = (ASSETS / "index.html").read_text(encoding="utf-8")
-    headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Security-Policy": CSP}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": CSP,
+    }
     return Response(body=html, status_code=200, headers=headers)
 
 

@@ -11,7 +11,7 @@ declaration names a route that does not exist, or a declared model is not the on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from chalicelib.api import responses, schemas
 
@@ -51,6 +51,8 @@ BODIES: dict[tuple[str, str], tuple[str, bool]] = {
     ("POST", "/v1/webhook-endpoints"): ("WebhookEndpointCreate", True),
     ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): ("WebhookEndpointPatch", True),
     ("POST", "/v1/integrations/zapier/subscriptions"): ("ZapierSubscribe", True),
+    ("POST", "/ifttt/v1/triggers/{slug}"): ("IftttTrigger", False),
+    ("POST", "/ifttt/v1/actions/{slug}"): ("IftttAction", True),
 }
 _NO_BODY = {"required": False, "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}}}
 # Routes whose body is not one of our models.
@@ -62,6 +64,7 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): _NO_BODY,
     ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"): _NO_BODY,
+    ("POST", "/ifttt/v1/test/setup"): {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
     ("POST", "/admin"): {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
 }
 
@@ -80,7 +83,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "plan": {"type": "string"},
     "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled", "active", "banned"]},
     "group_by": {"type": "string"},
-    "event": {"type": "string", "enum": list(schemas.EventType.__args__)},
+    "event": {"type": "string", "enum": list(get_args(schemas.EventType))},
 }
 _ADMIN_FILTERS = ("from", "to", "workspace_id", "user_id", "provider", "model", "status")
 QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -102,12 +105,20 @@ PUBLIC = {
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/assets/{name}"),
+    ("GET", "/ifttt/v1/status"),
+    ("POST", "/ifttt/v1/test/setup"),
     ("POST", "/webhooks/stripe"),
     ("GET", "/admin"),
     ("POST", "/admin"),
     ("GET", "/admin/assets/{name}"),
 }
-HEADERS: dict[tuple[str, str], tuple[str, ...]] = {("POST", "/webhooks/stripe"): ("Stripe-Signature",)}
+HEADERS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/webhooks/stripe"): ("Stripe-Signature",),
+    ("GET", "/ifttt/v1/status"): ("IFTTT-Service-Key",),
+    ("POST", "/ifttt/v1/test/setup"): ("IFTTT-Service-Key",),
+    ("POST", "/ifttt/v1/triggers/{slug}"): ("IFTTT-Service-Key",),
+    ("POST", "/ifttt/v1/actions/{slug}"): ("IFTTT-Service-Key",),
+}
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _ASSET = {"application/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
@@ -174,6 +185,10 @@ RESPONSES: dict[tuple[str, str], tuple[int, str | dict[str, Any] | None]] = {
     ("POST", "/v1/integrations/zapier/subscriptions"): (201, "ZapierSubscription"),
     ("DELETE", "/v1/integrations/zapier/subscriptions/{subscription_id}"): (204, None),
     ("GET", "/v1/integrations/zapier/samples"): (200, "ZapierSamples"),
+    ("GET", "/ifttt/v1/status"): (200, "IftttStatus"),
+    ("POST", "/ifttt/v1/test/setup"): (200, "IftttSetup"),
+    ("POST", "/ifttt/v1/triggers/{slug}"): (200, "IftttTriggerPage"),
+    ("POST", "/ifttt/v1/actions/{slug}"): (200, "IftttActionResult"),
 }
 IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
     ("POST", "/v1/jobs/{job_id}/cancel"),

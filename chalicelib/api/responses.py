@@ -958,3 +958,71 @@ class ZapierSamples(RootModel[list[ZapierSample]]):
     @classmethod
     def of(cls, samples: list[Any]) -> ZapierSamples:
         return cls([ZapierSample(id=s.id, type=s.type, timestamp=s.timestamp, data=s.data) for s in samples])
+
+
+class IftttMeta(Response):
+    id: str
+    timestamp: int = Field(description="unix seconds")
+
+
+class IftttTriggerItem(Response):
+    """One trigger event: its ingredients and `meta` (IFTTT dedupes on meta.id)."""
+
+    job_id: str
+    prompt: str
+    status: str
+    image_ids: str = Field(description="comma-separated img_… ids")
+    finished_at: str
+    meta: IftttMeta
+
+
+class IftttTriggerPage(Response):
+    """A poll's answer, newest first, at most `limit` items."""
+
+    data: list[IftttTriggerItem]
+
+    @classmethod
+    def of(cls, items: list[Any]) -> IftttTriggerPage:
+        return cls(
+            data=[
+                IftttTriggerItem(
+                    job_id=i.job_id,
+                    prompt=i.prompt,
+                    status=i.status,
+                    image_ids=",".join(i.image_ids),
+                    finished_at=i.finished_at,
+                    meta=IftttMeta(id=i.meta_id, timestamp=i.meta_timestamp),
+                )
+                for i in items
+            ]
+        )
+
+
+class IftttCreated(Response):
+    id: str = Field(description="job_… of the job the action started")
+
+
+class IftttActionResult(Response):
+    """The action's answer: the id of what it made."""
+
+    data: list[IftttCreated]
+
+    @classmethod
+    def of(cls, job_id: str) -> IftttActionResult:
+        return cls(data=[IftttCreated(id=job_id)])
+
+
+class IftttStatus(Response):
+    """The service is up (IFTTT checks it with its service key)."""
+
+    status: Literal["ok"] = "ok"
+
+
+class IftttSetup(Response):
+    """What IFTTT's endpoint tests use: a test user's token and sample field values."""
+
+    data: dict[str, Any] = Field(description="{accessToken, samples: {triggers, actions}}")
+
+    @classmethod
+    def of(cls, setup: dict[str, Any]) -> IftttSetup:
+        return cls(data=setup)

@@ -241,3 +241,25 @@ class ZapierSubscribe(Strict):
 
     target_url: WebhookUrl
     event: EventType
+
+
+class IftttTrigger(BaseModel):
+    """POST /ifttt/v1/triggers/{slug}: IFTTT's poll (it may send fields of its own: kept open)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    trigger_identity: str | None = Field(default=None, max_length=200)
+    triggerFields: dict[str, Any] = Field(default_factory=dict)  # IFTTT names its fields in camelCase
+    limit: int = Field(default=50, ge=0, le=1000)
+
+
+class IftttActionFields(Strict):
+    prompt: str = Field(min_length=1, max_length=4000)
+
+
+class IftttAction(BaseModel):
+    """POST /ifttt/v1/actions/{slug}: IFTTT runs the action with the user's fields."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    actionFields: IftttActionFields  # IFTTT names its fields in camelCase

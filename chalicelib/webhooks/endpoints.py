@@ -52,7 +52,7 @@ def describe(e: WebhookEndpointModel) -> EndpointRecord:
         id=e.endpoint_id,
         kind=e.kind,
         url=e.url,
-        events=list(e.events or []),
+        events=[str(event) for event in e.events or []],
         description=e.description,
         status=e.status,
         disabled_reason=e.disabled_reason,
