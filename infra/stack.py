@@ -31,7 +31,7 @@ from infra.options import DeployOptions
 from infra.tables import build_tables, table_specs
 
 ESM_BATCH_SIZE = {config.WORKER: 10, config.DEAD_LETTERS: 10, config.BILLING_WORKER: 10, config.WEBHOOKS_WORKER: 10}
-WEBHOOKS_CONCURRENCY = 10  # receivers are slow (up to 13 s an attempt): more pollers, bounded
+WEBHOOKS_CONCURRENCY = 10  # receivers are slow (up to 13 s an attempt, 10 a batch: the 180 s timeout): more pollers, bounded
 SMALL_CONSUMER_CONCURRENCY = 2  # the smallest ScalingConfig allows: DLQ and billing are low volume
 NONCURRENT_DAYS = 30  # prod: how long an overwritten or deleted object's old version is kept
 
