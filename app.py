@@ -11,6 +11,7 @@ from chalice import Chalice, Cron, Rate, Response
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
 from chalicelib.api.billing import billing
+from chalicelib.api.docs import docs
 from chalicelib.api.errors import ApiError, is_client_error, to_api_error
 from chalicelib.api.http import (
     CHALICE_ERROR_CODES,
@@ -21,12 +22,14 @@ from chalicelib.api.http import (
     request_id_of,
     trace_id,
 )
+from chalicelib.api.integrations import integrations
 from chalicelib.api.jobs import jobs
 from chalicelib.api.library import library
 from chalicelib.api.pages import pages
 from chalicelib.api.routing import route
 from chalicelib.api.teams import teams
 from chalicelib.api.templates import templates
+from chalicelib.api.webhooks import webhooks
 from chalicelib.domain import DomainError
 from chalicelib.lazy import lazy_module
 from chalicelib.observability import (
@@ -44,10 +47,12 @@ if TYPE_CHECKING:
     import chalicelib.billing.topup as _topup
     import chalicelib.generation.worker as _worker
     import chalicelib.tasks as _tasks
+    import chalicelib.webhooks.delivery as _webhook_delivery
 else:  # each function's own code loads when it first runs: the API's cold start carries none of it
     _topup = lazy_module("chalicelib.billing.topup")
     _worker = lazy_module("chalicelib.generation.worker")
     _tasks = lazy_module("chalicelib.tasks")
+    _webhook_delivery = lazy_module("chalicelib.webhooks.delivery")
 
 app = Chalice(app_name="imagegen")
 init_error_reporting(answered=is_client_error)  # only when SENTRY_DSN is set; otherwise nothing is imported
@@ -60,6 +65,9 @@ app.register_blueprint(billing)
 app.register_blueprint(templates)
 app.register_blueprint(library)
 app.register_blueprint(teams)
+app.register_blueprint(webhooks)
+app.register_blueprint(docs)
+app.register_blueprint(integrations)
 
 
 @app.middleware("http")
@@ -167,3 +175,12 @@ def reconcile(event: Any) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.HOURS), name="purge_library")
 def purge_library(event: Any) -> dict[str, Any]:
     return _tasks.purge_library()
+
+
+# --- outgoing webhooks ---------------------------------------------------------------------------
+
+
+@app.lambda_function(name="webhooks_worker")
+def webhooks_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    note_cold_start("webhooks_worker")
+    return _webhook_delivery.handle_webhooks_batch(event, context)

@@ -41,6 +41,7 @@ class Settings:
     jobs_queue_name: str = "imagegen-local-jobs"
     jobs_dlq_name: str = "imagegen-local-jobs-dlq"
     billing_queue_name: str = "imagegen-local-billing"
+    webhooks_queue_name: str = "imagegen-local-webhooks"
     images_bucket: str = "imagegen-local-images"
     admin_api_key: str | None = None
     fault_injection: bool = False
@@ -73,6 +74,7 @@ def get_settings() -> Settings:
         jobs_queue_name=env.get("JOBS_QUEUE_NAME", f"{prefix}-jobs"),
         jobs_dlq_name=env.get("JOBS_DLQ_NAME", f"{prefix}-jobs-dlq"),
         billing_queue_name=env.get("BILLING_QUEUE_NAME", f"{prefix}-billing"),
+        webhooks_queue_name=env.get("WEBHOOKS_QUEUE_NAME", f"{prefix}-webhooks"),
         images_bucket=env.get("IMAGES_BUCKET", f"{prefix}-images"),
         admin_api_key=env.get("ADMIN_API_KEY") or None,
         fault_injection=_bool(env.get("FAULT_INJECTION"), default=stage in {"local", "test"}),

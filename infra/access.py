@@ -17,6 +17,8 @@ SETTLEMENT = ("wallets", "ledger", "holds", "counters", "rollups", "jobs")  # se
 BILLING = ("workspaces", "wallets", "ledger", "markers", "audit", "topups", "subscriptions")
 
 JOBS, JOBS_DLQ, BILLING_QUEUE, BILLING_DLQ = "jobs", "jobs_dlq", "billing", "billing_dlq"
+WEBHOOKS_QUEUE, WEBHOOKS_DLQ = "webhooks", "webhooks_dlq"
+WEBHOOKS = ("webhook_endpoints", "webhook_events", "webhook_deliveries", "audit")  # the webhooks worker's tables
 SCHEDULED_FAILURES = "scheduled_failures"  # on-failure destination of the scheduled (async) invocations
 
 IMAGES_PREFIX = "images/"
@@ -66,26 +68,34 @@ def access_map() -> dict[str, Access]:
             s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
             s3_write=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
             s3_delete=(IMAGES_PREFIX,),
-            send_to=(JOBS, BILLING_QUEUE),
-            secrets=("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "BILLING_HOOK_SECRET", "CURSOR_SECRET"),
+            send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE),  # job.canceled, topup events, replays
+            secrets=(
+                "STRIPE_API_KEY",
+                "STRIPE_WEBHOOK_SECRET",
+                "BILLING_HOOK_SECRET",
+                "CURSOR_SECRET",
+                "IFTTT_SERVICE_KEY",
+                "IFTTT_TEST_ACCESS_TOKEN",
+            ),
         ),
         config.WORKER: Access(
             write=(*SETTLEMENT, "images", "idempotency", "library_index"),
             read=("topups",),  # is an auto top-up due after this charge?
             s3_read=(IMAGES_PREFIX, TMP_PREFIX),
             s3_write=(IMAGES_PREFIX, TMP_PREFIX),
-            send_to=(JOBS, BILLING_QUEUE),  # provider-quota deferrals re-enqueue; top-ups are queued
+            send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE),  # provider-quota deferrals re-enqueue; top-ups, job events
             consume=JOBS,
             secrets=("OPENAI_API_KEY", "GEMINI_API_KEY"),
         ),
-        config.DEAD_LETTERS: Access(write=SETTLEMENT, consume=JOBS_DLQ),
+        config.DEAD_LETTERS: Access(write=SETTLEMENT, consume=JOBS_DLQ, send_to=(WEBHOOKS_QUEUE,)),
         config.BILLING_WORKER: Access(
             write=BILLING,
+            send_to=(WEBHOOKS_QUEUE,),  # topup.failed after a decline
             consume=BILLING_QUEUE,
             secrets=("STRIPE_API_KEY", "BILLING_HOOK_SECRET"),
         ),
         config.MONTHLY_RESET: monthly,
-        config.RELEASE_STALE_HOLDS: Access(write=SETTLEMENT, on_failure=SCHEDULED_FAILURES),
+        config.RELEASE_STALE_HOLDS: Access(write=SETTLEMENT, send_to=(WEBHOOKS_QUEUE,), on_failure=SCHEDULED_FAILURES),
         # jobs: whether an open job holds a running slot (running_jobs is checked too)
         config.RECONCILE: Access(read=("wallets", "ledger", "jobs"), on_failure=SCHEDULED_FAILURES),
         # library: trashed images and expired uploads, rows and objects (store.library_index's due queue)
@@ -96,6 +106,8 @@ def access_map() -> dict[str, Access]:
             s3_delete=(IMAGES_PREFIX,),
             on_failure=SCHEDULED_FAILURES,
         ),
+        # fan-out and attempts: re-enqueues its own retries; calls receivers over the internet
+        config.WEBHOOKS_WORKER: Access(write=WEBHOOKS, send_to=(WEBHOOKS_QUEUE,), consume=WEBHOOKS_QUEUE),
     }
 
 

@@ -25,7 +25,8 @@ BILLING_WORKER = "billing_worker"
 MONTHLY_RESET = "monthly_reset"
 RELEASE_STALE_HOLDS = "release_stale_holds"
 RECONCILE = "reconcile"
-FUNCTIONS = (API_HANDLER, WORKER, DEAD_LETTERS, BILLING_WORKER, MONTHLY_RESET, RELEASE_STALE_HOLDS, RECONCILE)
+WEBHOOKS_WORKER = "webhooks_worker"
+FUNCTIONS = (API_HANDLER, WORKER, DEAD_LETTERS, BILLING_WORKER, MONTHLY_RESET, RELEASE_STALE_HOLDS, RECONCILE, WEBHOOKS_WORKER)
 SCHEDULED = (MONTHLY_RESET, RELEASE_STALE_HOLDS, RECONCILE)
 # library (issue 12): trash purge and expired uploads, hourly
 PURGE_LIBRARY = "purge_library"
@@ -33,10 +34,22 @@ FUNCTIONS = (*FUNCTIONS, PURGE_LIBRARY)
 SCHEDULED = (*SCHEDULED, PURGE_LIBRARY)
 
 # Secrets the app reads as env NAME or, in AWS, from the SSM SecureString named by NAME_PARAM.
-SECRETS = ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "OPENAI_API_KEY", "GEMINI_API_KEY", "BILLING_HOOK_SECRET", "CURSOR_SECRET")
+SECRETS = (
+    "STRIPE_API_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "BILLING_HOOK_SECRET",
+    "CURSOR_SECRET",
+    "IFTTT_SERVICE_KEY",
+    "IFTTT_TEST_ACCESS_TOKEN",
+)
 
 JOBS_MAX_RECEIVE_COUNT = 3  # a job message that failed 3 times is dead-lettered (the job fails, its hold released)
 BILLING_MAX_RECEIVE_COUNT = 5  # an auto top-up is worth a few more tries: Stripe outages are short
+# A webhooks message that failed 5 times (our own error, not the receiver's: a receiver's failure
+# is a recorded attempt and a delayed retry message) is dead-lettered.
+WEBHOOKS_MAX_RECEIVE_COUNT = 5
 # Visibility timeout = 6 x the consumer's timeout, AWS's guidance for queues behind a Lambda event
 # source mapping: a run that times out is never overlapped, and the mapping's own retries of a
 # throttled invocation (its batch stays in flight meanwhile) fit in before the message reappears.

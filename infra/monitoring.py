@@ -307,7 +307,8 @@ class Monitoring(Construct):
             comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             description="Reconciliation found wallets whose ledger does not sum to their balance.",
         )
-        for function in (*config.SCHEDULED, config.WORKER, config.DEAD_LETTERS, config.BILLING_WORKER):
+        self._webhook_alarms()
+        for function in (*config.SCHEDULED, config.WORKER, config.DEAD_LETTERS, config.BILLING_WORKER, config.WEBHOOKS_WORKER):
             self._alarm(
                 f"{function.replace('_', '-')}-errors",
                 self.function_metric(function, "Errors"),
@@ -316,6 +317,42 @@ class Monitoring(Construct):
                 datapoints=1 if function in config.SCHEDULED else 2,
                 description=f"The {function} function is failing (errors or timeouts).",
             )
+
+    def _webhook_alarms(self) -> None:
+        """Outgoing webhooks: our failure rate, a stuck queue, dead-lettered messages.
+
+        Receivers fail on their own (that is what retries are for): only a high rate over 15 min
+        is news. Retry messages wait up to 15 min (SQS's maximum delay), so the queue's oldest
+        message is alarmed at twice that."""
+        failed = self.app_metric("WebhookAttempts", outcome="failed")
+        succeeded = self.app_metric("WebhookAttempts", outcome="ok")
+        rate = cw.MathExpression(
+            expression="100 * failed / MAX([failed + succeeded, 1])",
+            using_metrics={"failed": failed, "succeeded": succeeded},
+            label="webhook attempts failing (%)",
+            period=FIVE_MINUTES,
+        )
+        self._alarm(
+            "webhook-failure-rate",
+            rate,
+            threshold=50,
+            periods=3,
+            comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            description="More than half of the webhook attempts failed for 15 minutes (receivers down, or our SSRF/TLS checks).",
+        )
+        self._alarm(
+            "webhooks-queue-age",
+            self.queue_metric(access.WEBHOOKS_QUEUE, "ApproximateAgeOfOldestMessage"),
+            threshold=1800,
+            periods=2,
+            description="Webhook messages wait over 30 minutes: the webhooks worker is not keeping up or failing.",
+        )
+        self._alarm(
+            "webhooks-dlq-depth",
+            self.queue_metric(access.WEBHOOKS_DLQ, "ApproximateNumberOfMessagesVisible"),
+            threshold=1,
+            description="A webhooks message failed 5 times in our own code and was dead-lettered.",
+        )
 
     # --- dashboard ---------------------------------------------------------------------------
 

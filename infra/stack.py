@@ -30,7 +30,8 @@ from infra.monitoring import Monitoring
 from infra.options import DeployOptions
 from infra.tables import build_tables, table_specs
 
-ESM_BATCH_SIZE = {config.WORKER: 10, config.DEAD_LETTERS: 10, config.BILLING_WORKER: 10}
+ESM_BATCH_SIZE = {config.WORKER: 10, config.DEAD_LETTERS: 10, config.BILLING_WORKER: 10, config.WEBHOOKS_WORKER: 10}
+WEBHOOKS_CONCURRENCY = 10  # receivers are slow (up to 13 s an attempt, 10 a batch: the 180 s timeout): more pollers, bounded
 SMALL_CONSUMER_CONCURRENCY = 2  # the smallest ScalingConfig allows: DLQ and billing are low volume
 NONCURRENT_DAYS = 30  # prod: how long an overwritten or deleted object's old version is kept
 
@@ -153,12 +154,23 @@ class ImageGenStack(Stack):
             dlq=billing_dlq,
             max_receive=config.BILLING_MAX_RECEIVE_COUNT,
         )
+        webhooks_dlq = queue(access.WEBHOOKS_DLQ, f"{prefix}-webhooks-dlq", consumer=None, retention_days=14)
+        webhooks = queue(
+            access.WEBHOOKS_QUEUE,
+            f"{prefix}-webhooks",
+            consumer=config.WEBHOOKS_WORKER,
+            retention_days=4,
+            dlq=webhooks_dlq,
+            max_receive=config.WEBHOOKS_MAX_RECEIVE_COUNT,
+        )
         failures = queue(access.SCHEDULED_FAILURES, f"{prefix}-scheduled-failures", consumer=None, retention_days=14)
         return {
             access.JOBS: jobs,
             access.JOBS_DLQ: jobs_dlq,
             access.BILLING_QUEUE: billing,
             access.BILLING_DLQ: billing_dlq,
+            access.WEBHOOKS_QUEUE: webhooks,
+            access.WEBHOOKS_DLQ: webhooks_dlq,
             access.SCHEDULED_FAILURES: failures,
         }
 
@@ -269,6 +281,7 @@ class ImageGenStack(Stack):
             "JOBS_QUEUE_NAME": self.queues[access.JOBS].queue_name,
             "JOBS_DLQ_NAME": self.queues[access.JOBS_DLQ].queue_name,
             "BILLING_QUEUE_NAME": self.queues[access.BILLING_QUEUE].queue_name,
+            "WEBHOOKS_QUEUE_NAME": self.queues[access.WEBHOOKS_QUEUE].queue_name,
             "IMAGES_BUCKET": self.bucket.bucket_name,
             "APP_VERSION": options.app_version,
             "WORKER_TIMEOUT_S": str(stage.timeout_s(config.WORKER)),
@@ -368,6 +381,7 @@ class ImageGenStack(Stack):
             (config.WORKER, access.JOBS, self.stage.worker_max_concurrency),
             (config.DEAD_LETTERS, access.JOBS_DLQ, SMALL_CONSUMER_CONCURRENCY),
             (config.BILLING_WORKER, access.BILLING_QUEUE, SMALL_CONSUMER_CONCURRENCY),
+            (config.WEBHOOKS_WORKER, access.WEBHOOKS_QUEUE, WEBHOOKS_CONCURRENCY),
         )
         for function, queue_key, concurrency in wiring:
             mapping = lambda_.CfnEventSourceMapping(

@@ -20,6 +20,7 @@ from chalicelib.accounting.ledger import update_wallet
 from chalicelib.accounting.periods import day_of, period_of
 from chalicelib.store.models import CounterModel, HoldModel, JobModel, LedgerEntryModel, RollupModel, WalletModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
+from chalicelib.webhooks.producers import job_finished
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,8 @@ def _resolve(
     for n, item in enumerate(extra_puts or []):
         txn.put(f"extra:{n}", item)
     outcome = _commit(txn, status)
+    if outcome.applied:  # committed once: announce it (job.succeeded/failed/canceled), never failing here
+        job_finished(job, final.status, final.finished_at, final.images, final.error, usage)
     if outcome.hold_status == "job_changed" and _slot_moved(job):
         # A worker took (or gave back) the job's slot after `job` was read: decide again on
         # the job as it is now; the caller's own condition is re-checked in that transaction.

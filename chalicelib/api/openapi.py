@@ -1,17 +1,19 @@
 """An OpenAPI 3.1 document built from the app itself: its route table (`app.routes`), the pydantic
-request models of `chalicelib/api/schemas.py` and the query parameters each listing reads.
+request models of `chalicelib/api/schemas.py`, the response models of `chalicelib/api/responses.py`
+and the query parameters each listing reads.
 
-Today it drives the property-based fuzzer (tests/e2e/test_fuzz.py); it is meant to become the
-served `/openapi.json`. Request bodies and query parameters are declared here, next to the
-routes' names, because Chalice routes do not carry them; tests/unit/test_openapi.py fails when a
-route with a body has no model, or a declaration names a route that does not exist.
+Served at `/openapi.json` (and rendered at `/docs`); the fuzzer (tests/e2e/test_fuzz.py) and
+schemathesis (tests/e2e/test_schemathesis.py) run against it. Request bodies, answers and query
+parameters are declared here, next to the routes' names, because Chalice routes do not carry
+them; tests/unit/test_openapi.py fails when a route has no declared answer or a body no model, a
+declaration names a route that does not exist, or a declared model is not the one the view renders.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from chalicelib.api import schemas
+from chalicelib.api import responses, schemas
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -54,7 +56,13 @@ BODIES: dict[tuple[str, str], tuple[str, bool]] = {
     ("PATCH", "/v1/members/{user_id}"): ("MemberPatch", True),
     ("POST", "/v1/invitations"): ("InvitationCreate", True),
     ("POST", "/v1/invitations/accept"): ("InvitationAccept", True),
+    ("POST", "/v1/webhook-endpoints"): ("WebhookEndpointCreate", True),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): ("WebhookEndpointPatch", True),
+    ("POST", "/v1/integrations/zapier/subscriptions"): ("ZapierSubscribe", True),
+    ("POST", "/ifttt/v1/triggers/{slug}"): ("IftttTrigger", False),
+    ("POST", "/ifttt/v1/actions/{slug}"): ("IftttAction", True),
 }
+_NO_BODY = {"required": False, "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}}}
 # Routes whose body is not one of our models.
 OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/webhooks/stripe"): {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -62,6 +70,9 @@ OTHER_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "required": False,
         "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
     },
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): _NO_BODY,
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"): _NO_BODY,
+    ("POST", "/ifttt/v1/test/setup"): {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
     ("POST", "/admin"): {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
     ("POST", "/v1/members/{user_id}/transfer-ownership"): {
         "required": False,
@@ -93,11 +104,14 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
     "tag": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"},
     "version": {"type": "integer", "minimum": 1, "description": "a version a job pinned (default: the latest)"},
     "dry_run": {"type": "string", "enum": ["true", "false"]},
+    "event": {"type": "string", "enum": list(get_args(schemas.EventType))},
 }
 _ADMIN_FILTERS = ("from", "to", "workspace_id", "user_id", "provider", "model", "status")
 QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/jobs"): ("limit", "cursor"),
     ("GET", "/v1/ledger"): ("limit", "cursor"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): ("limit", "cursor"),
+    ("GET", "/v1/integrations/zapier/samples"): ("event",),
     ("GET", "/v1/usage"): ("from", "to", "group_by"),
     ("GET", "/admin/api/workspaces"): ("limit", "cursor", "query", "status", "plan"),
     ("GET", "/admin/api/usage"): (*_ADMIN_FILTERS, "group_by"),
@@ -109,14 +123,19 @@ QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/templates/{template_id}"): ("version",),
     ("DELETE", "/v1/members/{user_id}"): ("dry_run",),
 }
+REQUIRED_QUERY = {(("GET", "/v1/integrations/zapier/samples"), "event")}
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/assets/{name}"),
+    ("GET", "/ifttt/v1/status"),
+    ("POST", "/ifttt/v1/test/setup"),
     ("POST", "/webhooks/stripe"),
     ("GET", "/admin"),
     ("POST", "/admin"),
     ("GET", "/admin/assets/{name}"),
 }
-HEADERS: dict[tuple[str, str], tuple[str, ...]] = {("POST", "/webhooks/stripe"): ("Stripe-Signature",)}
 # --- library (API.md "Library") ---
 BODIES.update(
     {
@@ -151,19 +170,106 @@ QUERIES.update(
         ("DELETE", "/v1/folders/{folder_id}"): ("recursive",),
     }
 )
-IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {("POST", "/v1/jobs/{job_id}/cancel")}
+HEADERS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/webhooks/stripe"): ("Stripe-Signature",),
+    ("GET", "/ifttt/v1/status"): ("IFTTT-Service-Key",),
+    ("POST", "/ifttt/v1/test/setup"): ("IFTTT-Service-Key",),
+    ("POST", "/ifttt/v1/triggers/{slug}"): ("IFTTT-Service-Key",),
+    ("POST", "/ifttt/v1/actions/{slug}"): ("IFTTT-Service-Key",),
+}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_ASSET = {"application/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}
+_CSV = {"text/csv": {"schema": {"type": "string"}}}
+_HEALTH = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["status", "version"],
+            "properties": {"status": {"const": "ok"}, "version": {"type": "string"}},
+        }
+    }
+}
+_DOCUMENT = {"application/json": {"schema": {"type": "object", "required": ["openapi", "paths"]}}}
+# (method, path) -> (success status, response model in chalicelib.api.responses | other content | None for no body)
+RESPONSES: dict[tuple[str, str], tuple[int, str | dict[str, Any] | None]] = {
+    ("GET", "/healthz"): (200, _HEALTH),
+    ("GET", "/openapi.json"): (200, _DOCUMENT),
+    ("GET", "/docs"): (200, _HTML),
+    ("GET", "/docs/assets/{name}"): (200, _ASSET),
+    ("GET", "/admin"): (200, _HTML),
+    ("POST", "/admin"): (303, None),
+    ("GET", "/admin/assets/{name}"): (200, _ASSET),
+    ("GET", "/admin/api/billing/rejected-events"): (200, "Page[RejectedEventView]"),
+    ("GET", "/admin/api/denials"): (200, "DenialList"),
+    ("GET", "/admin/api/jobs"): (200, "AdminJobPage"),
+    ("GET", "/admin/api/meta"): (200, "AdminMeta"),
+    ("GET", "/admin/api/reports/ledger.csv"): (200, _CSV),
+    ("GET", "/admin/api/reports/usage.csv"): (200, _CSV),
+    ("POST", "/admin/api/scheduled/{name}/run"): (200, "TaskRun"),
+    ("GET", "/admin/api/usage"): (200, "AdminUsage"),
+    ("POST", "/admin/api/users/{user_id}/ban"): (200, "BanResult"),
+    ("POST", "/admin/api/users/{user_id}/unban"): (200, "BanResult"),
+    ("POST", "/admin/api/workspaces"): (201, "WorkspaceCreated"),
+    ("GET", "/admin/api/workspaces"): (200, "WorkspacePage"),
+    ("GET", "/admin/api/workspaces/{workspace_id}"): (200, "WorkspaceDetailView"),
+    ("POST", "/admin/api/workspaces/{workspace_id}/ban"): (200, "BanResult"),
+    ("PUT", "/admin/api/workspaces/{workspace_id}/billing"): (200, "WorkspaceBillingEnvelope"),
+    ("POST", "/admin/api/workspaces/{workspace_id}/credits"): (201, "CreditEntry"),
+    ("PUT", "/admin/api/workspaces/{workspace_id}/limits"): (200, "LimitsChanged"),
+    ("POST", "/admin/api/workspaces/{workspace_id}/unban"): (200, "BanResult"),
+    ("GET", "/v1/balance"): (200, "BalanceView"),
+    ("PUT", "/v1/billing/auto-topup"): (200, "AutoTopupEnvelope"),
+    ("POST", "/v1/billing/checkout"): (200, "CheckoutSessionUrl"),
+    ("POST", "/v1/jobs"): (202, "JobEnvelope"),
+    ("GET", "/v1/jobs"): (200, "JobPage"),
+    ("GET", "/v1/jobs/{job_id}"): (200, "JobEnvelope"),
+    ("POST", "/v1/jobs/{job_id}/cancel"): (200, "JobEnvelope"),
+    ("POST", "/v1/keys"): (201, "KeyCreated"),
+    ("GET", "/v1/keys"): (200, "KeyPage"),
+    ("DELETE", "/v1/keys/{key_id}"): (204, None),
+    ("GET", "/v1/ledger"): (200, "LedgerPage"),
+    ("GET", "/v1/me"): (200, "MeView"),
+    ("PATCH", "/v1/me"): (200, "MeView"),
+    ("GET", "/v1/usage"): (200, "UsagePage"),
+    ("POST", "/v1/webhook-endpoints"): (201, "WebhookEndpointCreated"),
+    ("GET", "/v1/webhook-endpoints"): (200, "WebhookEndpointList"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): (200, "WebhookEndpointEnvelope"),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): (200, "WebhookEndpointEnvelope"),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): (204, None),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): (200, "WebhookDeliveryPage"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): (200, "WebhookEndpointCreated"),
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"): (202, "WebhookDeliveryEnvelope"),
+    ("POST", "/webhooks/stripe"): (200, "WebhookReceipt"),
+    ("POST", "/v1/integrations/zapier/subscriptions"): (201, "ZapierSubscription"),
+    ("DELETE", "/v1/integrations/zapier/subscriptions/{subscription_id}"): (204, None),
+    ("GET", "/v1/integrations/zapier/samples"): (200, "ZapierSamples"),
+    ("GET", "/ifttt/v1/status"): (200, "IftttStatus"),
+    ("POST", "/ifttt/v1/test/setup"): (200, "IftttSetup"),
+    ("POST", "/ifttt/v1/triggers/{slug}"): (200, "IftttTriggerPage"),
+    ("POST", "/ifttt/v1/actions/{slug}"): (200, "IftttActionResult"),
+}
+IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
+    ("POST", "/v1/jobs/{job_id}/cancel"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"),
+}
 
 
 def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") -> dict[str, Any]:
     """The OpenAPI 3.1 document of `app` (a Chalice app): one operation per route and method."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    info = {
+        "title": title,
+        "version": version,
+        "description": 'Errors are always the envelope `{"error": {"code", "message", "request_id", ...}}`.',
+    }
     paths: dict[str, Any] = {}
     for path in sorted(app.routes):
         for method, entry in sorted(app.routes[path].items()):
             paths.setdefault(path, {})[method.lower()] = _operation(method, path, entry, schemas, components)
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": info,
         "paths": paths,
         "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
@@ -175,13 +281,10 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
     operation: dict[str, Any] = {
         "operationId": entry.view_name,
         "parameters": _parameters(key, entry.view_args),
-        "responses": {
-            "default": {
-                "description": "the answer, or an error in the envelope",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
-        },
+        "responses": _responses(key, components),
     }
+    if entry.view_function.__doc__:
+        operation["description"] = entry.view_function.__doc__.strip()
     if key in PUBLIC:
         operation["security"] = []
     if key in BODIES:
@@ -198,7 +301,8 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
 def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, Any]]:
     params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}} for name in path_args]
     params += [
-        {"name": name, "in": "query", "required": False, "schema": QUERY_PARAMETERS[name]} for name in QUERIES.get(key, ())
+        {"name": name, "in": "query", "required": (key, name) in REQUIRED_QUERY, "schema": QUERY_PARAMETERS[name]}
+        for name in QUERIES.get(key, ())
     ]
     params += [{"name": name, "in": "header", "required": False, "schema": {"type": "string"}} for name in HEADERS.get(key, ())]
     if key in IDEMPOTENT:
@@ -207,15 +311,39 @@ def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, An
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+                "description": "a replay returns the first answer (printable characters)",
             }
         )
     return params
 
 
-def _model(model: Any, components: dict[str, Any]) -> dict[str, Any]:
+def _responses(key: tuple[str, str], components: dict[str, Any]) -> dict[str, Any]:
+    """The success answer (its response model, or its other content) and the error envelope."""
+    status, declared = RESPONSES[key]
+    success: dict[str, Any] = {"description": "success"}
+    if isinstance(declared, str):
+        success["content"] = {"application/json": {"schema": _model(response_model(declared), components, "serialization")}}
+    elif declared is not None:
+        success["content"] = declared
+    error = {
+        "description": "an error, in the envelope",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    return {str(status): success, "default": error}
+
+
+def response_model(name: str) -> Any:
+    """A response model by its name in RESPONSES (`Page[RejectedEventView]` for a generic one)."""
+    base, _, argument = name.partition("[")
+    model = getattr(responses, base)
+    return model[getattr(responses, argument.rstrip("]"))] if argument else model
+
+
+def _model(model: Any, components: dict[str, Any], mode: str = "validation") -> dict[str, Any]:
     """A pydantic model's JSON schema under components/schemas (its $defs hoisted beside it)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
     components.update(schema.pop("$defs", {}))
-    components[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+    name = model.__name__.replace("[", "_").replace("]", "_")
+    components[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, RootModel, SerializerFunctionWrapHandler, model_serializer
 
 from chalicelib.clock import iso
 
@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from chalicelib.tenancy.keys import NewKey
     from chalicelib.tenancy.reports import UsageReport
     from chalicelib.tenancy.service import NewWorkspace
+
+if TYPE_CHECKING:
+    from chalicelib.webhooks.endpoints import EndpointRecord, EndpointWithSecret
+    from chalicelib.webhooks.service import DeliveryRecord
 
 T = TypeVar("T")
 
@@ -1344,3 +1348,235 @@ class OutboxPage(Response):
     @classmethod
     def of(cls, mails: list[OutboxMailModel]) -> OutboxPage:
         return cls(data=[OutboxMailView.of(m) for m in mails])
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+class WebhookEndpointView(Response):
+    """A webhook endpoint (its secret is only ever in the answer to create or rotate-secret)."""
+
+    id: str = Field(description="whe_…")
+    url: str
+    events: list[str] = Field(description="the event types it receives")
+    description: str | None
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None = Field(description="why it was disabled (410, failing for 5 days, a user)")
+    previous_secret_expires_at: str | None = Field(
+        description="after a rotation: until when the previous secret also signs (both signatures are sent)"
+    )
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, e: EndpointRecord) -> WebhookEndpointView:
+        return cls(
+            id=e.id,
+            url=e.url,
+            events=e.events,
+            description=e.description,
+            status=cast("Literal['enabled', 'disabled']", e.status),
+            disabled_reason=e.disabled_reason,
+            previous_secret_expires_at=rfc3339(e.previous_secret_expires_at),
+            created_at=rfc3339(e.created_at),
+            updated_at=rfc3339(e.updated_at),
+        )
+
+
+class WebhookEndpointEnvelope(Response):
+    """`{"endpoint": …}`"""
+
+    endpoint: WebhookEndpointView
+
+    @classmethod
+    def of(cls, e: EndpointRecord) -> WebhookEndpointEnvelope:
+        return cls(endpoint=WebhookEndpointView.of(e))
+
+
+class WebhookEndpointCreated(Response):
+    """Create and rotate-secret: the endpoint and its signing secret, shown this once."""
+
+    endpoint: WebhookEndpointView
+    secret: str | None = Field(description="whsec_… (Standard Webhooks); null in an idempotent replay")
+    message: str | None = None
+
+    @classmethod
+    def of(cls, made: EndpointWithSecret) -> WebhookEndpointCreated:
+        return cls(endpoint=WebhookEndpointView.of(made.endpoint), secret=made.secret)
+
+
+class WebhookEndpointList(Page[WebhookEndpointView]):
+    """`GET /v1/webhook-endpoints`: all of the workspace's endpoints (at most 50), newest first."""
+
+    @classmethod
+    def of(cls, endpoints: list[EndpointRecord]) -> WebhookEndpointList:
+        return cls(data=[WebhookEndpointView.of(e) for e in endpoints], next_cursor=None)
+
+
+class DeliveryAttemptView(Response):
+    """One HTTP attempt of a delivery."""
+
+    attempt: int = Field(description="1 for the first attempt; replays continue the count")
+    at: str | None
+    status_code: int | None = Field(description="the receiver's HTTP status; null when there was no answer")
+    latency_ms: int
+    response: str | None = Field(description="the first 1 KiB of the receiver's answer")
+    error: str | None = Field(description="why there was no answer (timeout, refused address, …)")
+
+    @classmethod
+    def of(cls, a: dict[str, Any]) -> DeliveryAttemptView:
+        from datetime import UTC
+        from datetime import datetime as dt
+
+        return cls(
+            attempt=int(a.get("attempt", 0)),
+            at=rfc3339(dt.fromtimestamp(int(a["at"]), UTC)) if a.get("at") is not None else None,
+            status_code=a.get("status_code"),
+            latency_ms=int(a.get("latency_ms", 0)),
+            response=a.get("response"),
+            error=a.get("error"),
+        )
+
+
+class WebhookDeliveryView(Response):
+    """One event to one endpoint, with its attempts (newest last)."""
+
+    id: str = Field(description="whd_…")
+    endpoint_id: str
+    event_id: str = Field(description="the `webhook-id` header: the same for every attempt")
+    event_type: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: list[DeliveryAttemptView]
+    next_attempt_at: str | None = Field(description="when the next retry is due (pending only)")
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, d: DeliveryRecord) -> WebhookDeliveryView:
+        return cls(
+            id=d.id,
+            endpoint_id=d.endpoint_id,
+            event_id=d.event_id,
+            event_type=d.event_type,
+            status=cast("Literal['pending', 'succeeded', 'failed']", d.status),
+            attempts=[DeliveryAttemptView.of(a) for a in d.attempts],
+            next_attempt_at=rfc3339(d.next_attempt_at),
+            created_at=rfc3339(d.created_at),
+            updated_at=rfc3339(d.updated_at),
+        )
+
+
+class WebhookDeliveryPage(Page[WebhookDeliveryView]):
+    """`GET /v1/webhook-endpoints/{id}/deliveries`: newest first."""
+
+    @classmethod
+    def of(cls, deliveries: list[DeliveryRecord], next_cursor: str | None) -> WebhookDeliveryPage:
+        return cls(data=[WebhookDeliveryView.of(d) for d in deliveries], next_cursor=next_cursor)
+
+
+class WebhookDeliveryEnvelope(Response):
+    """`{"delivery": …}`"""
+
+    delivery: WebhookDeliveryView
+
+    @classmethod
+    def of(cls, d: DeliveryRecord) -> WebhookDeliveryEnvelope:
+        return cls(delivery=WebhookDeliveryView.of(d))
+
+
+# --- integrations -------------------------------------------------------------------------------
+
+
+class ZapierSubscription(Response):
+    """A Zapier REST hook subscription."""
+
+    id: str = Field(description="whe_…: pass it to the unsubscribe call")
+
+    @classmethod
+    def of(cls, subscription_id: str) -> ZapierSubscription:
+        return cls(id=subscription_id)
+
+
+class ZapierSample(Response):
+    """An event as a Zap receives it, with the `id` Zapier deduplicates on."""
+
+    id: str
+    type: str
+    timestamp: str
+    data: dict[str, Any]
+
+
+class ZapierSamples(RootModel[list[ZapierSample]]):
+    """`GET /v1/integrations/zapier/samples`: a JSON array, newest first (Zapier's polling shape)."""
+
+    @classmethod
+    def of(cls, samples: list[Any]) -> ZapierSamples:
+        return cls([ZapierSample(id=s.id, type=s.type, timestamp=s.timestamp, data=s.data) for s in samples])
+
+
+class IftttMeta(Response):
+    id: str
+    timestamp: int = Field(description="unix seconds")
+
+
+class IftttTriggerItem(Response):
+    """One trigger event: its ingredients and `meta` (IFTTT dedupes on meta.id)."""
+
+    job_id: str
+    prompt: str
+    status: str
+    image_ids: str = Field(description="comma-separated img_… ids")
+    finished_at: str
+    meta: IftttMeta
+
+
+class IftttTriggerPage(Response):
+    """A poll's answer, newest first, at most `limit` items."""
+
+    data: list[IftttTriggerItem]
+
+    @classmethod
+    def of(cls, items: list[Any]) -> IftttTriggerPage:
+        return cls(
+            data=[
+                IftttTriggerItem(
+                    job_id=i.job_id,
+                    prompt=i.prompt,
+                    status=i.status,
+                    image_ids=",".join(i.image_ids),
+                    finished_at=i.finished_at,
+                    meta=IftttMeta(id=i.meta_id, timestamp=i.meta_timestamp),
+                )
+                for i in items
+            ]
+        )
+
+
+class IftttCreated(Response):
+    id: str = Field(description="job_… of the job the action started")
+
+
+class IftttActionResult(Response):
+    """The action's answer: the id of what it made."""
+
+    data: list[IftttCreated]
+
+    @classmethod
+    def of(cls, job_id: str) -> IftttActionResult:
+        return cls(data=[IftttCreated(id=job_id)])
+
+
+class IftttStatus(Response):
+    """The service is up (IFTTT checks it with its service key)."""
+
+    status: Literal["ok"] = "ok"
+
+
+class IftttSetup(Response):
+    """What IFTTT's endpoint tests use: a test user's token and sample field values."""
+
+    data: dict[str, Any] = Field(description="{accessToken, samples: {triggers, actions}}")
+
+    @classmethod
+    def of(cls, setup: dict[str, Any]) -> IftttSetup:
+        return cls(data=setup)

@@ -445,3 +445,80 @@ class InvitationAccept(Strict):
     """POST /v1/invitations/accept: the token from the invitation mail."""
 
     token: str = Field(min_length=20, max_length=200)
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+EventType = Literal[
+    "job.succeeded",
+    "job.failed",
+    "job.canceled",
+    "balance.low",
+    "topup.succeeded",
+    "topup.failed",
+    "export.ready",
+    "training.succeeded",
+    "training.failed",
+]
+WebhookUrl = Annotated[str, Field(min_length=8, max_length=2048, description="https:// (http:// only on the local stages)")]
+
+
+class WebhookEndpointCreate(Strict):
+    """POST /v1/webhook-endpoints: where to send which events."""
+
+    url: WebhookUrl
+    events: list[EventType] = Field(min_length=1, max_length=20)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class WebhookEndpointPatch(Strict):
+    """PATCH /v1/webhook-endpoints/{id}: any of the fields; `status` enables or disables it."""
+
+    url: WebhookUrl | None = None
+    events: list[EventType] | None = Field(default=None, min_length=1, max_length=20)
+    description: str | None = Field(default=None, max_length=500)
+    status: Literal["enabled", "disabled"] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller gave (a null `description` clears it; other nulls are refused)."""
+        given = self.model_dump(exclude_unset=True)
+        for name in ("url", "events", "status"):
+            if name in given and given[name] is None:
+                raise ValueError(f"{name} must not be null")
+        return given
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> WebhookEndpointPatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of url, events, description, status")
+        self.changes()
+        return self
+
+
+class ZapierSubscribe(Strict):
+    """POST /v1/integrations/zapier/subscriptions: Zapier's REST hook subscribe call."""
+
+    target_url: WebhookUrl
+    event: EventType
+
+
+class IftttTrigger(BaseModel):
+    """POST /ifttt/v1/triggers/{slug}: IFTTT's poll (it may send fields of its own: kept open)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    trigger_identity: str | None = Field(default=None, max_length=200)
+    triggerFields: dict[str, Any] = Field(default_factory=dict)  # IFTTT names its fields in camelCase
+    limit: int = Field(default=50, ge=0, le=1000)
+
+
+class IftttActionFields(Strict):
+    prompt: str = Field(min_length=1, max_length=4000)
+
+
+class IftttAction(BaseModel):
+    """POST /ifttt/v1/actions/{slug}: IFTTT runs the action with the user's fields."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    actionFields: IftttActionFields  # IFTTT names its fields in camelCase

@@ -33,6 +33,7 @@ from chalicelib.store import billing_settings
 from chalicelib.store.billing_settings import BilledWorkspace
 from chalicelib.store.models import MarkerModel, TopupModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
+from chalicelib.webhooks.producers import topup_finished
 
 # --- what a payment buys ----------------------------------------------------------------------
 
@@ -169,7 +170,10 @@ def on_payment_intent_succeeded(event: Event[PaymentIntent]) -> Result:
     def topup_state(txn: Transaction) -> None:
         on_success_actions(txn, ws, bought.credits, bought.period)
 
-    return _grant(event.id, ws, bought.credits, intent.id, "auto_topup", paid, extra=topup_state)
+    result = _grant(event.id, ws, bought.credits, intent.id, "auto_topup", paid, extra=topup_state)
+    if result.outcome == "applied":
+        topup_finished(ws, intent.id, succeeded=True, credits=bought.credits)
+    return result
 
 
 def _remember_payment_method(workspace: BilledWorkspace, payment_method: str | None) -> None:
@@ -200,6 +204,7 @@ def on_payment_intent_failed(event: Event[PaymentIntent]) -> Result:
             return Result("duplicate")
         record_only(event.id, ws, "failure already counted from the decline")
         return Result("duplicate", "failure already counted")
+    topup_finished(ws, intent.id, succeeded=False, reason="payment failed")
     disable_if_failing(ws)
     return Result("applied", "top-up failure recorded")
 

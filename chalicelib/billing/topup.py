@@ -35,6 +35,7 @@ from chalicelib.store import billing_settings
 from chalicelib.store.audit import audit
 from chalicelib.store.models import MarkerModel, TopupModel, WalletModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
+from chalicelib.webhooks.producers import topup_finished
 
 MAX_CONSECUTIVE_FAILURES = 3
 
@@ -307,6 +308,7 @@ def _fail(workspace_id: str, why: str, attempt: str) -> None:
     except TransactionCancelled:
         return  # the webhook counted this failure already
     logger.warning("auto top-up failed", extra={"error_code": "auto_topup_failed", "workspace_id": workspace_id, "reason": why})
+    topup_finished(workspace_id, attempt, succeeded=False, reason=why)
     disable_if_failing(workspace_id)
 
 

@@ -86,6 +86,7 @@ def create_resources(visibility_timeout_s: int = 5) -> None:
         },
     )
     sqs.create_queue(QueueName=s.billing_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
+    sqs.create_queue(QueueName=s.webhooks_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
     s3 = client("s3")
     s3.create_bucket(Bucket=s.images_bucket)
 
@@ -178,10 +179,14 @@ class LocalStack:
         workers = QueuePoller(s.jobs_queue_name, chalice_app.worker, "worker", s.worker_timeout_s, s.region)
         dead = QueuePoller(s.jobs_dlq_name, chalice_app.dead_letters, "dead_letters", 60, s.region)
         billing = QueuePoller(s.billing_queue_name, chalice_app.billing_worker, "billing_worker", 60, s.region)
-        for poller in (workers, dead, billing):
+        webhooks = QueuePoller(s.webhooks_queue_name, chalice_app.webhooks_worker, "webhooks_worker", 60, s.region)
+        for poller in (workers, dead, billing, webhooks):
             poller.start()
             self._threads.append(poller)
-        self._say("worker", f"polling {s.jobs_queue_name} (batches of 10), {s.jobs_dlq_name}, {s.billing_queue_name}")
+        self._say(
+            "worker",
+            f"polling {s.jobs_queue_name} (batches of 10), {s.jobs_dlq_name}, {s.billing_queue_name}, {s.webhooks_queue_name}",
+        )
 
     def _bind_api(self) -> None:
         """The API server's socket (chalicelib/local/api_server.py: our envelope for what the

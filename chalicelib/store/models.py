@@ -824,6 +824,104 @@ class OutboxMailModel(BaseModel):
     expires_at = NumberAttribute(null=True)
 
 
+# --- webhooks (outgoing events) -------------------------------------------------------------
+
+
+class WebhookEndpointModel(BaseModel):
+    """A workspace's webhook endpoint (or a Zapier REST hook, `kind` "zapier").
+
+    `secret` is the Standard Webhooks signing secret (`whsec_…`): signing needs the secret
+    itself, so unlike an API key it cannot be stored as a hash; it is never logged or listed.
+    During a rotation `previous_secret` signs too, until `previous_expires` (epoch seconds)."""
+
+    table_suffix = "webhook_endpoints"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    endpoint_id = UnicodeAttribute(range_key=True)  # whe_<ULID>
+    kind = UnicodeAttribute(default="webhook")  # webhook | zapier
+    url = UnicodeAttribute()
+    events = ListAttribute(of=UnicodeAttribute)
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="enabled")  # enabled | disabled
+    disabled_reason = UnicodeAttribute(null=True)
+    secret = UnicodeAttribute()
+    previous_secret = UnicodeAttribute(null=True)
+    previous_expires = NumberAttribute(null=True)
+    failing_since = NumberAttribute(null=True)  # epoch seconds of the first failure of the current streak
+    created_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class WebhookEventByType(GlobalSecondaryIndex["WebhookEventModel"]):
+    """A workspace's recent events of one type, newest first (Zapier samples)."""
+
+    class Meta:
+        index_name = "by_type"
+        projection = AllProjection()
+
+    workspace_type = UnicodeAttribute(hash_key=True)  # "<workspace_id>#<event type>"
+    event_id = UnicodeAttribute(range_key=True)
+
+
+class WebhookEventModel(BaseModel):
+    """The outbox: one row per domain event, written once per event id (the receivers' dedupe key)."""
+
+    table_suffix = "webhook_events"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)  # evt_<ULID>, derived from the event's business key
+    type = UnicodeAttribute()
+    workspace_type = UnicodeAttribute()
+    data = JSONAttribute(default=dict)
+    occurred_at = UTCDateTimeAttribute()
+    fanned_out = BooleanAttribute(default=False)
+    expires_at = NumberAttribute(null=True)
+    by_type = WebhookEventByType()
+
+
+class DeliveryByEndpoint(GlobalSecondaryIndex["WebhookDeliveryModel"]):
+    """An endpoint's deliveries, newest first."""
+
+    class Meta:
+        index_name = "by_endpoint"
+        projection = AllProjection()
+
+    endpoint_id = UnicodeAttribute(hash_key=True)
+    delivery_id = UnicodeAttribute(range_key=True)
+
+
+class WebhookDeliveryModel(BaseModel):
+    """One event to one endpoint, with every attempt (status, latency, response excerpt)."""
+
+    table_suffix = "webhook_deliveries"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    delivery_id = UnicodeAttribute(range_key=True)  # whd_<ULID>, derived from (event, endpoint)
+    endpoint_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")  # pending | succeeded | failed
+    attempts_made = NumberAttribute(default=0)  # the claim counter: one HTTP attempt per value
+    attempts = JSONAttribute(default=list)  # the newest MAX_ATTEMPTS_KEPT attempts
+    next_attempt_at = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    by_endpoint = DeliveryByEndpoint()
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -851,4 +949,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     MembershipModel,
     InvitationModel,
     OutboxMailModel,
+    WebhookEndpointModel,
+    WebhookEventModel,
+    WebhookDeliveryModel,
 )

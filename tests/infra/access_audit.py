@@ -30,7 +30,15 @@ _current: list[str] = []  # stack of entry points; the outermost one is the func
 _seen: dict[str, set[str]] = {}  # the whole session's calls (plugin mode)
 _sinks: list[dict[str, set[str]]] = []
 
-FUNCTION_ENTRIES = ("worker", "dead_letters", "billing_worker", "monthly_reset", "release_stale_holds", "reconcile")
+FUNCTION_ENTRIES = (
+    "worker",
+    "dead_letters",
+    "billing_worker",
+    "monthly_reset",
+    "release_stale_holds",
+    "reconcile",
+    "webhooks_worker",
+)
 FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "purge_library")
 DYNAMO_SINGLE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"}
 TRANSACT_ACTIONS = {
@@ -81,7 +89,14 @@ def _table_suffix(table_name: str) -> str:
 
 def _queue_key(name_or_url: str) -> str:
     name = name_or_url.rstrip("/").rsplit("/", 1)[-1]
-    for suffix, key in (("-jobs-dlq", "jobs_dlq"), ("-billing-dlq", "billing_dlq"), ("-jobs", "jobs"), ("-billing", "billing")):
+    for suffix, key in (
+        ("-jobs-dlq", "jobs_dlq"),
+        ("-billing-dlq", "billing_dlq"),
+        ("-webhooks-dlq", "webhooks_dlq"),
+        ("-jobs", "jobs"),
+        ("-billing", "billing"),
+        ("-webhooks", "webhooks"),
+    ):
         if name.endswith(suffix):
             return key
     return f"?{name}"

@@ -116,6 +116,7 @@ def _queue_by_name(template: dict[str, Any], name: str) -> tuple[str, dict[str, 
     [
         ("jobs", "jobs-dlq", "worker", config.JOBS_MAX_RECEIVE_COUNT),
         ("billing", "billing-dlq", "billing_worker", config.BILLING_MAX_RECEIVE_COUNT),
+        ("webhooks", "webhooks-dlq", "webhooks_worker", config.WEBHOOKS_MAX_RECEIVE_COUNT),
     ],
 )
 def test_queues_have_a_dlq_and_outlive_their_consumer(
@@ -142,7 +143,10 @@ def test_worker_timeout_matches_the_app_settings(stage_template: tuple[str, dict
     assert int(env["HOLD_MAX_AGE_S"]) >= config.JOBS_MAX_RECEIVE_COUNT * jobs["VisibilityTimeout"] + worker["Timeout"]
 
 
-@pytest.mark.parametrize(("function", "queue"), [("worker", "jobs"), ("dead_letters", "jobs-dlq"), ("billing_worker", "billing")])
+@pytest.mark.parametrize(
+    ("function", "queue"),
+    [("worker", "jobs"), ("dead_letters", "jobs-dlq"), ("billing_worker", "billing"), ("webhooks_worker", "webhooks")],
+)
 def test_event_source_mappings_report_partial_failures(
     stage_template: tuple[str, dict[str, Any]], function: str, queue: str
 ) -> None:
@@ -161,7 +165,7 @@ def test_event_source_mappings_report_partial_failures(
     concurrency = mapping["ScalingConfig"]["MaximumConcurrency"]
     reserved = props(template, function_id).get("ReservedConcurrentExecutions")
     assert 2 <= concurrency <= (reserved or concurrency), "the ESM must not push the function into throttling"
-    assert len(resources(template, "AWS::Lambda::EventSourceMapping")) == 3
+    assert len(resources(template, "AWS::Lambda::EventSourceMapping")) == 4
 
 
 # --- functions, schedules, tracing, settings ----------------------------------------------------
@@ -214,7 +218,12 @@ def test_functions_get_the_settings_the_app_reads(stage_template: tuple[str, dic
         assert env["FAULT_INJECTION"] == "false"
         assert env["APP_VERSION"] == "9.9.9"
         assert ref_id(env["IMAGES_BUCKET"]) == bucket_id
-        for key, queue in (("JOBS_QUEUE_NAME", "jobs"), ("JOBS_DLQ_NAME", "jobs-dlq"), ("BILLING_QUEUE_NAME", "billing")):
+        for key, queue in (
+            ("JOBS_QUEUE_NAME", "jobs"),
+            ("JOBS_DLQ_NAME", "jobs-dlq"),
+            ("BILLING_QUEUE_NAME", "billing"),
+            ("WEBHOOKS_QUEUE_NAME", "webhooks"),
+        ):
             assert ref_id(env[key]) == _queue_by_name(template, f"imagegen-{stage}-{queue}")[0]
         for secret in config.SECRETS:
             assert env[f"{secret}_PARAM"] == f"/imagegen/{stage}/{secret.lower().replace('_', '-')}"

@@ -1,0 +1,1 @@
+"""Third-party automation platforms on the webhooks machinery: Zapier REST hooks and IFTTT."""

@@ -1,0 +1,59 @@
+"""What the producers announce: the event data of a finished job and of a top-up.
+
+Each function is called after the producer's change committed (exactly once per change: the
+settlement's hold guard, the top-up failure marker) and never fails its caller (`emit_safely`).
+The event id is derived from the business key, so a duplicate trigger repeats the same id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib import clock, ids
+from chalicelib.store.models import JobModel
+from chalicelib.webhooks.events import JOB_EVENTS, event_id
+from chalicelib.webhooks.outbox import emit_safely
+
+
+def job_finished(
+    job: JobModel,
+    status: str,
+    finished_at: datetime,
+    images: list[dict[str, Any]],
+    error: dict[str, str] | None,
+    usage: dict[str, int],
+) -> None:
+    """job.succeeded / job.failed / job.canceled, keyed by (job, final status); the event's
+    time part is the job's creation time, so every trigger of it derives the same id."""
+    event_type = JOB_EVENTS.get(status)
+    if event_type is None:
+        return
+    data = {
+        "job": {
+            "id": job.job_id,
+            "status": status,
+            "kind": job.kind,
+            "provider": job.provider,
+            "model": job.model,
+            "n": int(job.n),
+            "user_id": job.user_id,
+            "created_at": clock.iso(job.created_at),
+            "finished_at": clock.iso(finished_at),
+            "error": error,
+            "image_ids": [str(image.get("id")) for image in images],
+            "credits_charged": int(usage.get("credits_charged", 0)),
+        }
+    }
+    at = ids.id_time(job.job_id)
+    emit_safely(event_type, job.workspace_id, data, event_id(f"job:{job.job_id}:{status}", at), finished_at)
+
+
+def topup_finished(
+    workspace_id: str, payment: str, *, succeeded: bool, credits: int | None = None, reason: str | None = None
+) -> None:
+    """topup.succeeded / topup.failed of an auto top-up, keyed by its payment (intent or key)."""
+    event_type = "topup.succeeded" if succeeded else "topup.failed"
+    data: dict[str, Any] = {"topup": {"payment": payment, "credits": credits, "reason": reason}}
+    now = clock.now()
+    emit_safely(event_type, workspace_id, data, event_id(f"topup:{payment}:{event_type}", now), now)
