@@ -92,6 +92,43 @@ ROUTES: dict[tuple[str, str], tuple[str, str, dict | None, int]] = {
     ("PATCH", "/v1/templates/{template_id}"): (p.LIBRARY_WRITE, "/v1/templates/tpl_{id}", PROBE, 400),
     ("DELETE", "/v1/templates/{template_id}"): (p.LIBRARY_WRITE, "/v1/templates/tpl_{id}", None, 404),
     ("POST", "/v1/templates/{template_id}/render"): (p.LIBRARY_READ, "/v1/templates/tpl_{id}/render", PROBE, 400),
+    # --- webhooks and integrations ---
+    ("POST", "/v1/webhook-endpoints"): (p.WEBHOOKS_WRITE, "/v1/webhook-endpoints", PROBE, 400),
+    ("GET", "/v1/webhook-endpoints"): (p.WEBHOOKS_WRITE, "/v1/webhook-endpoints", None, 200),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): (p.WEBHOOKS_WRITE, "/v1/webhook-endpoints/whe_{id}", None, 404),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): (p.WEBHOOKS_WRITE, "/v1/webhook-endpoints/whe_{id}", PROBE, 400),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): (p.WEBHOOKS_WRITE, "/v1/webhook-endpoints/whe_{id}", None, 404),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): (
+        p.WEBHOOKS_WRITE,
+        "/v1/webhook-endpoints/whe_{id}/rotate-secret",
+        None,
+        404,
+    ),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): (
+        p.WEBHOOKS_WRITE,
+        "/v1/webhook-endpoints/whe_{id}/deliveries",
+        None,
+        404,
+    ),
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"): (
+        p.WEBHOOKS_WRITE,
+        "/v1/webhook-deliveries/whd_{id}/replay",
+        None,
+        404,
+    ),
+    ("POST", "/v1/integrations/zapier/subscriptions"): (p.WEBHOOKS_WRITE, "/v1/integrations/zapier/subscriptions", PROBE, 400),
+    ("DELETE", "/v1/integrations/zapier/subscriptions/{subscription_id}"): (
+        p.WEBHOOKS_WRITE,
+        "/v1/integrations/zapier/subscriptions/whe_{id}",
+        None,
+        404,
+    ),
+    ("GET", "/v1/integrations/zapier/samples"): (
+        p.WEBHOOKS_WRITE,
+        "/v1/integrations/zapier/samples?event=job.succeeded",
+        None,
+        200,
+    ),
 }
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
@@ -102,6 +139,14 @@ PUBLIC = {
     ("GET", "/admin/assets/{name}"),
     ("POST", "/v1/invitations/accept"),
     ("GET", "/s/{token}"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/assets/{name}"),
+    # IFTTT's service API: its IFTTT-Service-Key comes first (then the user's bearer token).
+    ("GET", "/ifttt/v1/status"),
+    ("POST", "/ifttt/v1/test/setup"),
+    ("POST", "/ifttt/v1/triggers/{slug}"),
+    ("POST", "/ifttt/v1/actions/{slug}"),
 }
 ROLES = ("owner", "admin", "member", "viewer")
 
