@@ -29,7 +29,6 @@ def _setup(port: int, prefix: str) -> None:
     os.environ.update({"STAGE": "test", "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_NAMESPACE": "Bench"})
     from chalicelib import bootstrap
     from chalicelib.local.stack import configure_environment, create_resources
-
     from chalicelib.store.models import ALL_MODELS
 
     for model in ALL_MODELS:  # moto copies every table per transaction: slow at 100k rows, not DynamoDB's cost
