@@ -104,10 +104,14 @@ def prune_finished(prefix: str) -> None:
     next jobs never read them, and smaller tables keep moto's transactions fast."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
 
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
     for suffix in ("jobs", "holds", "ledger", "images", "denials"):
         backend.get_table(f"{prefix}-{suffix}").items.clear()
+    for model in (Item, Table):  # moto keeps every model instance it ever made (for its resets)
+        model.instances_tracked.clear()  # type: ignore[attr-defined]
 
 
 def meter_clients() -> list[Any]:
