@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from chalicelib import ids
 from chalicelib.accounting.periods import day_of, days_between
 from chalicelib.observability import count, logger
-from chalicelib.store.models import DenialModel
+from chalicelib.store.fanout import fan_out
+from chalicelib.store.models import DENIAL_DAY_SHARDS, DenialModel, denial_day_shard
 
 RETENTION_DAYS = 90
 
@@ -31,10 +32,12 @@ def record_denial(
     """Store one denial and count it (metric by reason); never raises."""
     count("AdmissionsDenied", reason=code, scope=scope or "-")
     try:
+        denial_id = ids.new_id("den", now)
         DenialModel(
             workspace_id,
-            ids.new_id("den", now),
+            denial_id,
             day=day_of(now),
+            day_shard=denial_day_shard(day_of(now), denial_id),
             user_id=user_id,
             key_id=key_id,
             code=code,
@@ -59,11 +62,21 @@ def find_denials(workspace_id: str | None, start: datetime, end: datetime, limit
         )
     rows: list[DenialModel] = []
     for day in reversed(days_between(start, end)):
-        rows.extend(
-            DenialModel.by_day.query(
-                day, DenialModel.denial_id.between(low, high), scan_index_forward=False, limit=limit - len(rows)
-            )
-        )
+        rows.extend(_day_denials(day, low, high, limit - len(rows)))
         if len(rows) >= limit:
             break
     return rows
+
+
+def _day_denials(day: str, low: str, high: str, limit: int) -> list[DenialModel]:
+    """A day's newest `limit` denials in [low, high]: every shard of the day (DENIAL_DAY_SHARDS
+    queries, in parallel), merged newest first."""
+
+    def read(shard: int) -> list[DenialModel]:
+        key = denial_day_shard(day, "", shard)
+        condition = DenialModel.denial_id.between(low, high)
+        return list(DenialModel.by_day.query(key, condition, scan_index_forward=False, limit=limit))
+
+    merged = [row for rows in fan_out(read, range(DENIAL_DAY_SHARDS)) for row in rows]
+    merged.sort(key=lambda d: d.denial_id, reverse=True)
+    return merged[:limit]

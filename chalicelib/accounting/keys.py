@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import zlib
 
-ROLLUP_SHARDS = 4
-HOLD_SHARDS = 4
+# Shards of the platform-wide keys every job writes: at 10,000 jobs/s a key takes
+# 10,000 x (its write units per job) / shards; 100 keeps each under 300 write units/s
+# (DESIGN.md "Scale", measured by bench/scale.py). Readers query every shard in parallel.
+ROLLUP_SHARDS = 100  # 2 units per settled job on each platform rollup (transactional)
+HOLD_SHARDS = 100  # 2 units per job on the open-holds index: the hold enters, then leaves
 
 
 def rate_key(scope: str, subject: str) -> str:
@@ -30,17 +33,27 @@ def shard(value: str, shards: int) -> int:
 
 
 def open_hold_shard(job_id: str) -> str:
+    """The hold's key in the open-holds index (the sweeper reads `open#0`..`open#<HOLD_SHARDS-1>`)."""
     return f"open#{shard(job_id, HOLD_SHARDS)}"
 
 
 def rollup_keys(workspace_id: str, user_id: str, provider: str, model: str, day: str, job_id: str) -> list[tuple[str, str]]:
-    """Every daily rollup a settled job adds to (workspace, provider, user, platform)."""
-    platform = shard(job_id, ROLLUP_SHARDS)  # spread the platform-wide hot items
+    """Every daily rollup a settled job adds to (workspace, provider, user, platform).
+
+    The platform's rollups are spread by the job: a shard holds a part of every day's totals
+    (and of every workspace's month), so even the busiest workspace adds to no single key."""
+    platform = shard(job_id, ROLLUP_SHARDS)
     return [
         (f"WS#{workspace_id}", day),
         (f"WSP#{workspace_id}", f"{day}#{provider}#{model}"),
         (f"WSU#{workspace_id}", f"{day}#{user_id}"),
         (f"ALL#{platform}", day),
         (f"ALLP#{platform}", f"{day}#{provider}#{model}"),
-        (f"ALLW#{day[:7]}", workspace_id),
+        (month_workspaces_key(day[:7], platform), workspace_id),
     ]
+
+
+def month_workspaces_key(month: str, platform_shard: int | None) -> str:
+    """A shard of the month's per-workspace totals; None: the unsharded key rows written before
+    the shards existed (readers still add it)."""
+    return f"ALLW#{month}" if platform_shard is None else f"ALLW#{month}#{platform_shard}"

@@ -11,6 +11,7 @@ from chalicelib.accounting.periods import period_of, previous_period
 from chalicelib.accounting.plans import get_plan
 from chalicelib.accounting.running import waiting_on_purpose
 from chalicelib.accounting.settlement import JobFinal, release_job
+from chalicelib.store.fanout import fan_out
 from chalicelib.store.models import HoldModel, JobModel, WalletModel
 
 TERMINAL = ("succeeded", "failed", "canceled")
@@ -47,21 +48,30 @@ def release_stale_holds(now: datetime, max_age_s: int) -> list[str]:
     """Release holds older than the worker's lifetime: their jobs died without a word."""
     cutoff = int((now - timedelta(seconds=max_age_s)).timestamp())
     released: list[str] = []
-    for shard in range(keys.HOLD_SHARDS):
-        for hold in HoldModel.by_open.query(f"open#{shard}", HoldModel.created_epoch < cutoff):
-            try:
-                job = JobModel.get(hold.workspace_id, hold.job_id, consistent_read=True)
-            except JobModel.DoesNotExist:
-                continue
-            if waiting_on_purpose(job, now):
-                continue  # queued behind its workspace's running cap or a provider's quota
-            final = JobFinal(
-                "failed", now, error={"code": "timeout", "message": "the job did not finish within the worker's lifetime"}
-            )
-            outcome = release_job(job, final, now, reason="stale_hold", job_condition=~JobModel.status.is_in(*TERMINAL))
-            if outcome.applied:
-                released.append(job.job_id)
+    for hold in stale_holds(cutoff):
+        try:
+            job = JobModel.get(hold.workspace_id, hold.job_id, consistent_read=True)
+        except JobModel.DoesNotExist:
+            continue
+        if waiting_on_purpose(job, now):
+            continue  # queued behind its workspace's running cap or a provider's quota
+        final = JobFinal(
+            "failed", now, error={"code": "timeout", "message": "the job did not finish within the worker's lifetime"}
+        )
+        outcome = release_job(job, final, now, reason="stale_hold", job_condition=~JobModel.status.is_in(*TERMINAL))
+        if outcome.applied:
+            released.append(job.job_id)
     return released
+
+
+def stale_holds(cutoff_epoch: int) -> list[HoldModel]:
+    """Open holds created before the cutoff, from every shard of the open-holds index (one query
+    per shard, in parallel)."""
+    shards = fan_out(
+        lambda key: list(HoldModel.by_open.query(key, HoldModel.created_epoch < cutoff_epoch)),
+        (f"open#{n}" for n in range(keys.HOLD_SHARDS)),
+    )
+    return [hold for holds in shards for hold in holds]
 
 
 def reconcile() -> dict[str, object]:

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.store.models import JobModel, WalletModel
+from chalicelib.store.models import JobModel, WalletModel, job_status_shard
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 TERMINAL = ("succeeded", "failed", "canceled")
@@ -62,6 +62,7 @@ def start_job(workspace_id: str, job_id: str, now: datetime) -> Start:
     txn = Transaction()
     actions = [
         JobModel.status.set("running"),
+        JobModel.status_shard.set(job_status_shard("running", job.job_id)),
         JobModel.started_at.set(JobModel.started_at | now),  # if_not_exists: the first start
         JobModel.attempts.add(1),
     ]

@@ -18,7 +18,15 @@ from chalicelib.accounting import keys
 from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.ledger import update_wallet
 from chalicelib.accounting.periods import day_of, period_of
-from chalicelib.store.models import CounterModel, HoldModel, JobModel, LedgerEntryModel, RollupModel, WalletModel
+from chalicelib.store.models import (
+    CounterModel,
+    HoldModel,
+    JobModel,
+    LedgerEntryModel,
+    RollupModel,
+    WalletModel,
+    job_status_shard,
+)
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 from chalicelib.webhooks.producers import job_finished
 
@@ -66,9 +74,10 @@ class JobFinal:
     extra_condition: Any = None
 
 
-def _job_actions(final: JobFinal, usage: dict[str, int]) -> list[Any]:
+def _job_actions(job: JobModel, final: JobFinal, usage: dict[str, int]) -> list[Any]:
     actions = [
         JobModel.status.set(final.status),
+        JobModel.status_shard.set(job_status_shard(final.status, job.job_id)),
         JobModel.finished_at.set(final.finished_at),
         JobModel.usage.set(usage),
         JobModel.lease_until.remove(),
@@ -176,7 +185,7 @@ def _resolve(
         counts.append(WalletModel.running_jobs.add(-1))  # the job's running slot comes back
     update_wallet(txn, job.workspace_id, rules.resolve(reserved, actual), now, actions=tuple(counts))
     txn.put("ledger", job_entry(job, entry_type, now, amount=-actual, held_delta=-reserved, reason=reason, details=details))
-    txn.update("job", job, [*_job_actions(final, usage), JobModel.slot.remove()], _slot_condition(job, job_condition))
+    txn.update("job", job, [*_job_actions(job, final, usage), JobModel.slot.remove()], _slot_condition(job, job_condition))
     _quota_correction(txn, hold, actual - reserved, tokens_used - int(job.tokens_reserved))
     _cap_correction(txn, job, actual - reserved)
     if rollup:

@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.accounting import keys
 from chalicelib.accounting.periods import day_of
 from chalicelib.domain import InvalidInput
+from chalicelib.store.fanout import fan_out
 from chalicelib.store.models import RollupModel
 
 FIELDS = ("jobs", "failed", "images", "credits", "cost_micro_usd", "input_tokens", "output_tokens", "provider_ms")
@@ -129,28 +130,33 @@ def workspace_day_model_rows(
 def platform_usage(
     start: datetime, end: datetime, group_by: str, *, provider: str | None = None, model: str | None = None
 ) -> list[dict[str, Any]]:
-    """Platform-wide rows (admin): each shard's daily items, ROLLUP_SHARDS queries in all."""
+    """Platform-wide rows (admin): each shard's daily items, ROLLUP_SHARDS queries in parallel."""
     first, last = day_of(start), day_of(end)
     groups: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
-    for shard in range(keys.ROLLUP_SHARDS):
-        if group_by == GroupBy.DAY and not provider and not model:
-            for row in _rows(f"ALL#{shard}", first, last):
-                _accumulate(groups, row.sort_key, row)
-        else:
-            for row in _rows(f"ALLP#{shard}", first, last):
-                day, row_provider, row_model = row.sort_key.split("#", 2)
-                if (provider and row_provider != provider) or (model and row_model != model):
-                    continue
-                _accumulate(groups, _group_key(group_by, day, row_provider, row_model), row)
+    by_day = group_by == GroupBy.DAY and not provider and not model
+    prefix = "ALL" if by_day else "ALLP"
+    shards = fan_out(lambda shard: _rows(f"{prefix}#{shard}", first, last), range(keys.ROLLUP_SHARDS))
+    for row in (row for rows in shards for row in rows):
+        if by_day:
+            _accumulate(groups, row.sort_key, row)
+            continue
+        day, row_provider, row_model = row.sort_key.split("#", 2)
+        if (provider and row_provider != provider) or (model and row_model != model):
+            continue
+        _accumulate(groups, _group_key(group_by, day, row_provider, row_model), row)
     return _shape(groups)
 
 
 def top_workspaces(start: datetime, end: datetime, limit: int = 10) -> list[dict[str, Any]]:
-    """Workspaces by credits spent over the calendar months the range touches (one query a month)."""
+    """Workspaces by credits spent over the calendar months the range touches: every shard of
+    each month (ROLLUP_SHARDS + 1 queries a month, in parallel; a workspace's month is the sum
+    of its rows in all shards)."""
     groups: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
-    for month in _months(day_of(start), day_of(end)):
-        for row in RollupModel.query(f"ALLW#{month}"):
-            _accumulate(groups, row.sort_key, row)
+    shards: list[int | None] = [None, *range(keys.ROLLUP_SHARDS)]
+    month_keys = [keys.month_workspaces_key(m, s) for m in _months(day_of(start), day_of(end)) for s in shards]
+    for shard_rows in fan_out(lambda key: list(RollupModel.query(key)), month_keys):
+        for item in shard_rows:
+            _accumulate(groups, item.sort_key, item)
     rows = _shape(groups)
     rows.sort(key=lambda r: (-r["credits"], r["key"]))
     return rows[:limit]

@@ -63,6 +63,22 @@ class TransactionTokens:
         self._done[token] = (time.monotonic(), digest)
 
 
+class LockStats:
+    """Time requests spent waiting for the one lock, and holding it (benchmarks: how much of a
+    figure is moto serving one request at a time rather than our code)."""
+
+    def __init__(self) -> None:
+        self.waited_s = 0.0
+        self.held_s = 0.0
+        self.requests = 0
+
+    def reset(self) -> None:
+        self.waited_s, self.held_s, self.requests = 0.0, 0.0, 0
+
+
+LOCK_STATS = LockStats()  # of the servers running in this process
+
+
 def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
     lock = threading.Lock()
     tokens = TransactionTokens()
@@ -97,10 +113,17 @@ def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]
         return out
 
     def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        arrived = time.perf_counter()
         with lock:
-            if environ.get("HTTP_X_AMZ_TARGET") == TRANSACT_WRITE:
-                return transact(environ, start_response)
-            return run(environ, start_response)
+            entered = time.perf_counter()
+            try:
+                if environ.get("HTTP_X_AMZ_TARGET") == TRANSACT_WRITE:
+                    return transact(environ, start_response)
+                return run(environ, start_response)
+            finally:
+                LOCK_STATS.waited_s += entered - arrived
+                LOCK_STATS.held_s += time.perf_counter() - entered
+                LOCK_STATS.requests += 1
 
     return handle
 
@@ -130,8 +153,14 @@ class SerializedMotoServer(ThreadedMotoServer):
 
 def serve_forever(host: str, port: int) -> None:
     """Run the serialized server in this process until killed (`python -m chalicelib.local.moto_server`)."""
+    import signal
+
     server = SerializedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
+    # Benchmarks read the lock's figures from another process: SIGUSR1 prints them as one JSON
+    # line on stdout, SIGUSR2 zeroes them.
+    signal.signal(signal.SIGUSR1, lambda *_: print(json.dumps(vars(LOCK_STATS)), flush=True))
+    signal.signal(signal.SIGUSR2, lambda *_: LOCK_STATS.reset())
     print(f"moto listening on http://{host}:{server.port}", flush=True)
     threading.Event().wait()
 

@@ -7,7 +7,8 @@ module never reads the environment.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import zlib
+from typing import Any, ClassVar
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -166,14 +167,38 @@ class ApiKeyModel(BaseModel):
 # --- generation -----------------------------------------------------------------------------
 
 
+# Platform-wide index keys are sharded so that no key takes more than 300 write units/s at
+# 10,000 jobs/s (DESIGN.md "Scale"; bench/scale.py measures it). A reader queries every shard
+# (in parallel) and merges: a bounded number of requests per page.
+JOB_STATUS_SHARDS = 100
+DENIAL_DAY_SHARDS = 64
+
+
+def shard_number(value: str, shards: int) -> int:
+    """crc32(value) mod shards: where a value falls, the same in every process."""
+    return zlib.crc32(value.encode("utf-8")) % shards
+
+
+def job_status_shard(status: str, job_id: str, shard: int | None = None) -> str:
+    """`<status>#<n>`: the job's key in the `by_status_shard` index (n fixed by the job id)."""
+    return f"{status}#{shard_number(job_id, JOB_STATUS_SHARDS) if shard is None else shard}"
+
+
+def denial_day_shard(day: str, denial_id: str, shard: int | None = None) -> str:
+    """`<day>#<n>`: a denial's key in the `by_day_shard` index (n fixed by the denial id)."""
+    return f"{day}#{shard_number(denial_id, DENIAL_DAY_SHARDS) if shard is None else shard}"
+
+
 class JobByStatus(GlobalSecondaryIndex["JobModel"]):
-    """Platform-wide "what failed between 14:30 and 14:40" without a scan."""
+    """Platform-wide "what failed between 14:30 and 14:40" without a scan, in JOB_STATUS_SHARDS
+    shards per status. Keys only: an entry is written when the job's status changes, not on each
+    update of the job, and stays one write unit; the reader fetches a page's jobs in one batch."""
 
     class Meta:
-        index_name = "by_status"
-        projection = AllProjection()
+        index_name = "by_status_shard"
+        projection = KeysOnlyProjection()
 
-    status = UnicodeAttribute(hash_key=True)
+    status_shard = UnicodeAttribute(hash_key=True)
     job_id = UnicodeAttribute(range_key=True)
 
 
@@ -219,7 +244,15 @@ class JobModel(BaseModel):
     template_notice = UnicodeAttribute(null=True)  # e.g. the template's pinned model was gone: what we used
     # The spend-cap counters admission took for this job (key/member caps): settlement corrects them.
     spend_counters = ListAttribute(of=UnicodeAttribute, null=True)
+    status_shard = UnicodeAttribute(null=True)  # job_status_shard(status, job_id), kept in step with status
     by_status = JobByStatus()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        """Every write of the whole item carries the index key of its status (an update that sets
+        `status` sets `status_shard` beside it: accounting/running.py, accounting/settlement.py)."""
+        if self.status and self.job_id:
+            self.status_shard = job_status_shard(self.status, self.job_id)
+        return super().serialize(null_check)
 
 
 class ImageByFolder(GlobalSecondaryIndex["ImageModel"]):
@@ -342,7 +375,8 @@ class LedgerEntryModel(BaseModel):
 
 
 class HoldByOpen(GlobalSecondaryIndex["HoldModel"]):
-    """Sparse: only holds still `held` carry `open_shard`, so the sweeper reads just those."""
+    """Sparse: only holds still `held` carry `open_shard` (accounting.keys.HOLD_SHARDS values), so
+    the sweeper reads just those."""
 
     class Meta:
         index_name = "open_holds"
@@ -412,13 +446,14 @@ class RollupModel(BaseModel):
 
 
 class DenialByDay(GlobalSecondaryIndex["DenialModel"]):
-    """Platform-wide denials of a day, newest first (admin "what failed at 14:32")."""
+    """Platform-wide denials of a day, newest first (admin "what failed at 14:32"), in
+    DENIAL_DAY_SHARDS shards per day: a storm of denials writes no single hot key."""
 
     class Meta:
-        index_name = "by_day"
+        index_name = "by_day_shard"
         projection = AllProjection()
 
-    day = UnicodeAttribute(hash_key=True)
+    day_shard = UnicodeAttribute(hash_key=True)
     denial_id = UnicodeAttribute(range_key=True)
 
 
@@ -434,6 +469,7 @@ class DenialModel(BaseModel):
     workspace_id = UnicodeAttribute(hash_key=True)
     denial_id = UnicodeAttribute(range_key=True)  # den_<ULID>
     day = UnicodeAttribute()
+    day_shard = UnicodeAttribute(null=True)  # denial_day_shard(day, denial_id)
     user_id = UnicodeAttribute(null=True)
     key_id = UnicodeAttribute(null=True)
     code = UnicodeAttribute()  # rate_limited | insufficient_credits | quota_exceeded | account_banned | ...
