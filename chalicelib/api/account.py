@@ -55,7 +55,7 @@ def create_key() -> Response:
     grant = key_store.KeyGrant(body.scopes, body.credits_per_day, body.credits_per_month)
     return idempotent(
         request,
-        f"{caller.user_id}@{caller.workspace_id}",  # a person's replays are per workspace
+        caller.replay_scope,
         lambda: render(responses.KeyCreated.of(key_service.create_key(caller, body.name, grant)), 201),
         account.lambda_context,
         redact=secret_shown_once("secret"),

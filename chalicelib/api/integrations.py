@@ -46,7 +46,7 @@ def zapier_subscribe() -> Response:
     workspace_id = caller.workspace.workspace_id
     return idempotent(
         request,
-        caller.user_id,
+        caller.replay_scope,
         lambda: render(
             responses.ZapierSubscription.of(zapier.subscribe(workspace_id, caller.user_id, body.target_url, body.event)), 201
         ),

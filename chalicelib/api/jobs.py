@@ -50,7 +50,7 @@ def create_job() -> Response:
             headers["Idempotent-Replayed"] = "true"
         return render(responses.JobEnvelope.of(created.record), 202, headers)
 
-    return idempotent(request, principal.user.user_id, create, jobs.lambda_context)
+    return idempotent(request, principal.replay_scope, create, jobs.lambda_context)
 
 
 @route(jobs, "/v1/jobs", methods=["GET"])
@@ -76,7 +76,7 @@ def cancel_job(job_id: str) -> Response:
     json_body(request)  # no body is needed; one that is given must still be a JSON object
     return idempotent(
         request,
-        principal.user.user_id,
+        principal.replay_scope,
         lambda: render(responses.JobEnvelope.of(service.cancel_job(principal.workspace.workspace_id, job_id))),
         jobs.lambda_context,
     )

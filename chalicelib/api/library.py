@@ -100,7 +100,7 @@ def bulk_images() -> Response:
         results = bulk_service.bulk(actor, body.action, body.image_ids, body.folder_id, body.tags)
         return render(responses.BulkResults.of(results))
 
-    return idempotent(request, principal.user_id, run, library.lambda_context)
+    return idempotent(request, principal.replay_scope, run, library.lambda_context)
 
 
 @route(library, "/v1/tags", methods=["GET"])
@@ -127,7 +127,7 @@ def create_folder() -> Response:
     def create() -> Response:
         return render(responses.FolderEnvelope.of(folders.create_folder(actor, body.name, body.parent_id)), 201)
 
-    return idempotent(request, principal.user_id, create, library.lambda_context)
+    return idempotent(request, principal.replay_scope, create, library.lambda_context)
 
 
 @route(library, "/v1/folders", methods=["GET"])
@@ -180,7 +180,7 @@ def start_upload() -> Response:
         made = uploads.start_upload(actor, body.filename, body.content_type, body.bytes)
         return render(responses.UploadEnvelope.of(made), 201)
 
-    return idempotent(request, principal.user_id, start, library.lambda_context)
+    return idempotent(request, principal.replay_scope, start, library.lambda_context)
 
 
 @route(library, "/v1/uploads/{upload_id}/complete", methods=["POST"])
@@ -206,7 +206,7 @@ def create_share() -> Response:
         made = shares.create_share(actor, body.target.type, body.target.id, body.permission, expires_at, body.show_prompt, base)
         return render(responses.ShareEnvelope.of(made), 201)
 
-    return idempotent(request, principal.user_id, create, library.lambda_context, redact=_link_shown_once)
+    return idempotent(request, principal.replay_scope, create, library.lambda_context, redact=_link_shown_once)
 
 
 @route(library, "/v1/shares", methods=["GET"])

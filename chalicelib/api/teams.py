@@ -125,7 +125,7 @@ def create_invitation() -> Response:
     body = validate(schemas.InvitationCreate, json_body(request))
     return idempotent(
         request,
-        f"{caller.user_id}@{caller.workspace_id}",
+        caller.replay_scope,
         lambda: render(responses.InvitationEnvelope.of(invitations.invite(caller, body.email, body.role), clock.now()), 201),
         teams.lambda_context,
     )

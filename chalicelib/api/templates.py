@@ -65,7 +65,7 @@ def create_template() -> Response:
     )
     return idempotent(
         request,
-        principal.user.user_id,
+        principal.replay_scope,
         lambda: render(responses.TemplateEnvelope.of(service.create_template(_caller(principal), draft)), 201),
         templates.lambda_context,
     )

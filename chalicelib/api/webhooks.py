@@ -44,7 +44,7 @@ def create_endpoint() -> Response:
         made = endpoints.create_endpoint(workspace_id, caller.user_id, body.url, list(body.events), body.description)
         return render(responses.WebhookEndpointCreated.of(made), 201)
 
-    return idempotent(request, caller.user_id, create, webhooks.lambda_context, redact=_secret_redacted)
+    return idempotent(request, caller.replay_scope, create, webhooks.lambda_context, redact=_secret_redacted)
 
 
 @route(webhooks, "/v1/webhook-endpoints", methods=["GET"])
@@ -83,7 +83,7 @@ def rotate_secret(endpoint_id: str) -> Response:
     workspace_id = caller.workspace.workspace_id
     return idempotent(
         request,
-        caller.user_id,
+        caller.replay_scope,
         lambda: render(responses.WebhookEndpointCreated.of(endpoints.rotate_secret(workspace_id, endpoint_id, caller.user_id))),
         webhooks.lambda_context,
         redact=_secret_redacted,
@@ -109,7 +109,7 @@ def replay_delivery(delivery_id: str) -> Response:
     workspace_id = caller.workspace.workspace_id
     return idempotent(
         request,
-        caller.user_id,
+        caller.replay_scope,
         lambda: render(responses.WebhookDeliveryEnvelope.of(service.replay_delivery(workspace_id, delivery_id)), 202),
         webhooks.lambda_context,
     )

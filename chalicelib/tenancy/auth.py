@@ -48,6 +48,12 @@ class Principal:
         return self.key.key_id if self.key is not None else None
 
     @property
+    def replay_scope(self) -> str:
+        """Whose Idempotency-Keys these are: a person's, in this workspace (a person in two
+        workspaces never gets one workspace's replay in the other)."""
+        return f"{self.user_id}@{self.workspace_id}"
+
+    @property
     def role(self) -> str:
         """The role in this workspace: the membership's, or the user row's in their home workspace."""
         return self.member_role if self.member_role is not None else self.user.role

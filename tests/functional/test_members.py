@@ -156,3 +156,24 @@ def test_a_person_in_two_workspaces(api, make_tenant, admin):
     assert call(api, "GET", "/v1/jobs", None, headers=in_b)[0] == 401
     assert call(api, "GET", "/v1/jobs", person)[0] == 200  # still a member of a
     assert [w["id"] for w in call(api, "GET", "/v1/workspaces", person)[1]["data"]] == [a.workspace_id]
+
+
+def test_one_idempotency_key_in_two_workspaces_makes_two_jobs(api, make_tenant, admin):
+    """A person's Idempotency-Keys are theirs per workspace: the same key in another workspace is
+    a new request, never the first workspace's replay."""
+    a, b = make_tenant(), make_tenant()
+    person = join(api, a, admin, "member")
+    from tests.functional.teams_helpers import invite
+
+    _, token = invite(api, b, admin, "member", email=person.email)
+    joined = call(api, "POST", "/v1/invitations/accept", person, {"token": token})[1]
+    in_b = bearer(joined["api_key"])
+    key = {"Idempotency-Key": "same-key-in-both"}
+    status, first, _ = call(api, "POST", "/v1/jobs", person, {"prompt": "x"}, headers={**person.auth, **key})
+    assert status == 202
+    status, second, headers = call(api, "POST", "/v1/jobs", None, {"prompt": "x"}, headers={**in_b, **key})
+    assert status == 202 and "Idempotent-Replayed" not in headers
+    assert second["job"]["id"] != first["job"]["id"]
+    assert call(api, "GET", f"/v1/jobs/{second['job']['id']}", None, headers=in_b)[0] == 200
+    status, again, headers = call(api, "POST", "/v1/jobs", None, {"prompt": "x"}, headers={**in_b, **key})
+    assert again["job"]["id"] == second["job"]["id"]  # within one workspace it is still a replay
