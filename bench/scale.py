@@ -1,6 +1,6 @@
 """Scale on paper: the hottest DynamoDB partition key at 10,000 jobs/s, and what a job costs us.
 
-    .venv/bin/python bench/scale.py          (BENCH_SCALE_JOBS=2000 by default)
+    .venv/bin/python bench/scale.py          (BENCH_SCALE_JOBS=600 by default)
 
 1. Load: BENCH_SCALE_JOBS jobs from workspaces drawn Zipf(s=1) out of 100,000, over 3 providers
    and mixed n, each through the real code a job runs: admission, the worker's start (running
@@ -410,7 +410,7 @@ def run() -> dict[str, Any]:
     from chalicelib import clock
     from chalicelib.local.stack import configure_environment, create_resources
 
-    jobs = int(os.environ.get("BENCH_SCALE_JOBS", "2000"))
+    jobs = int(os.environ.get("BENCH_SCALE_JOBS", "600"))
     os.environ["LOCAL_PROVIDER_LATENCY_MS"] = str(int(float(os.environ.get("BENCH_PROVIDER_S", "8")) * 1000))
     os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
     light_moto_transactions()

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chalicelib import ids
-from chalicelib.accounting.periods import day_of, days_between
+from chalicelib.accounting.periods import day_of
 from chalicelib.observability import count, logger
 from chalicelib.store.fanout import fan_out
-from chalicelib.store.models import DENIAL_DAY_SHARDS, DenialModel, denial_day_shard
+from chalicelib.store.models import DENIAL_SHARDS, DenialModel, denial_shard
 
 RETENTION_DAYS = 90
 
@@ -37,7 +37,7 @@ def record_denial(
             workspace_id,
             denial_id,
             day=day_of(now),
-            day_shard=denial_day_shard(day_of(now), denial_id),
+            denial_shard=denial_shard(denial_id),
             user_id=user_id,
             key_id=key_id,
             code=code,
@@ -60,23 +60,17 @@ def find_denials(workspace_id: str | None, start: datetime, end: datetime, limit
         return list(
             DenialModel.query(workspace_id, DenialModel.denial_id.between(low, high), scan_index_forward=False, limit=limit)
         )
-    rows: list[DenialModel] = []
-    for day in reversed(days_between(start, end)):
-        rows.extend(_day_denials(day, low, high, limit - len(rows)))
-        if len(rows) >= limit:
-            break
-    return rows
+    return _platform_denials(low, high, limit)
 
 
-def _day_denials(day: str, low: str, high: str, limit: int) -> list[DenialModel]:
-    """A day's newest `limit` denials in [low, high]: every shard of the day (DENIAL_DAY_SHARDS
-    queries, in parallel), merged newest first."""
+def _platform_denials(low: str, high: str, limit: int) -> list[DenialModel]:
+    """The newest `limit` denials with ids in [low, high]: every shard (DENIAL_SHARDS queries, in
+    parallel, whatever the range), merged newest first."""
 
     def read(shard: int) -> list[DenialModel]:
-        key = denial_day_shard(day, "", shard)
         condition = DenialModel.denial_id.between(low, high)
-        return list(DenialModel.by_day.query(key, condition, scan_index_forward=False, limit=limit))
+        return list(DenialModel.by_shard.query(denial_shard("", shard), condition, scan_index_forward=False, limit=limit))
 
-    merged = [row for rows in fan_out(read, range(DENIAL_DAY_SHARDS)) for row in rows]
+    merged = [row for rows in fan_out(read, range(DENIAL_SHARDS)) for row in rows]
     merged.sort(key=lambda d: d.denial_id, reverse=True)
     return merged[:limit]

@@ -171,7 +171,7 @@ class ApiKeyModel(BaseModel):
 # 10,000 jobs/s (DESIGN.md "Scale"; bench/scale.py measures it). A reader queries every shard
 # (in parallel) and merges: a bounded number of requests per page.
 JOB_STATUS_SHARDS = 100
-DENIAL_DAY_SHARDS = 64
+DENIAL_SHARDS = 64
 
 
 def shard_number(value: str, shards: int) -> int:
@@ -184,9 +184,9 @@ def job_status_shard(status: str, job_id: str, shard: int | None = None) -> str:
     return f"{status}#{shard_number(job_id, JOB_STATUS_SHARDS) if shard is None else shard}"
 
 
-def denial_day_shard(day: str, denial_id: str, shard: int | None = None) -> str:
-    """`<day>#<n>`: a denial's key in the `by_day_shard` index (n fixed by the denial id)."""
-    return f"{day}#{shard_number(denial_id, DENIAL_DAY_SHARDS) if shard is None else shard}"
+def denial_shard(denial_id: str, shard: int | None = None) -> str:
+    """`den#<n>`: a denial's key in the `by_shard` index (n fixed by the denial id)."""
+    return f"den#{shard_number(denial_id, DENIAL_SHARDS) if shard is None else shard}"
 
 
 class JobByStatus(GlobalSecondaryIndex["JobModel"]):
@@ -445,15 +445,16 @@ class RollupModel(BaseModel):
     provider_ms = NumberAttribute(default=0)
 
 
-class DenialByDay(GlobalSecondaryIndex["DenialModel"]):
-    """Platform-wide denials of a day, newest first (admin "what failed at 14:32"), in
-    DENIAL_DAY_SHARDS shards per day: a storm of denials writes no single hot key."""
+class DenialByShard(GlobalSecondaryIndex["DenialModel"]):
+    """Platform-wide denials, newest first by id (admin "what failed at 14:32"), in DENIAL_SHARDS
+    shards: a storm of denials writes no single hot key, and any time range is one id range per
+    shard (DENIAL_SHARDS queries, whatever the range's length)."""
 
     class Meta:
-        index_name = "by_day_shard"
+        index_name = "by_shard"
         projection = AllProjection()
 
-    day_shard = UnicodeAttribute(hash_key=True)
+    denial_shard = UnicodeAttribute(hash_key=True)
     denial_id = UnicodeAttribute(range_key=True)
 
 
@@ -469,7 +470,7 @@ class DenialModel(BaseModel):
     workspace_id = UnicodeAttribute(hash_key=True)
     denial_id = UnicodeAttribute(range_key=True)  # den_<ULID>
     day = UnicodeAttribute()
-    day_shard = UnicodeAttribute(null=True)  # denial_day_shard(day, denial_id)
+    denial_shard = UnicodeAttribute(null=True)  # denial_shard(denial_id)
     user_id = UnicodeAttribute(null=True)
     key_id = UnicodeAttribute(null=True)
     code = UnicodeAttribute()  # rate_limited | insufficient_credits | quota_exceeded | account_banned | ...
@@ -479,7 +480,7 @@ class DenialModel(BaseModel):
     request_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     expires_at = NumberAttribute(null=True)
-    by_day = DenialByDay()
+    by_shard = DenialByShard()
 
 
 class AuditModel(BaseModel):

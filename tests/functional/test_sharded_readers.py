@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib import ids
 from chalicelib.accounting import keys
-from chalicelib.store.models import DENIAL_DAY_SHARDS, JOB_STATUS_SHARDS, shard_number
+from chalicelib.store.models import DENIAL_SHARDS, JOB_STATUS_SHARDS, shard_number
 
 AT = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -78,11 +78,11 @@ def test_a_status_change_moves_the_job_to_its_new_status_shard(counter: Any) -> 
     assert find_jobs(None, "queued", *window)[0] == []
 
 
-def test_denials_of_a_day_are_read_from_every_shard(counter: Any) -> None:
+def test_platform_denials_are_read_from_every_shard_in_one_round(counter: Any) -> None:
     from chalicelib.accounting.denials import find_denials
-    from chalicelib.store.models import DenialModel, denial_day_shard
+    from chalicelib.store.models import DenialModel, denial_shard
 
-    denial_ids = one_id_per_shard("den", DENIAL_DAY_SHARDS, lambda i: shard_number(i, DENIAL_DAY_SHARDS))
+    denial_ids = one_id_per_shard("den", DENIAL_SHARDS, lambda i: shard_number(i, DENIAL_SHARDS))
     with DenialModel.batch_write() as batch:
         for n, denial_id in enumerate(denial_ids):
             batch.save(
@@ -90,7 +90,7 @@ def test_denials_of_a_day_are_read_from_every_shard(counter: Any) -> None:
                     f"ws_{n}",
                     denial_id,
                     day="2026-11-24",
-                    day_shard=denial_day_shard("2026-11-24", denial_id),
+                    denial_shard=denial_shard(denial_id),
                     code="rate_limited",
                     created_at=AT,
                 )
@@ -98,8 +98,11 @@ def test_denials_of_a_day_are_read_from_every_shard(counter: Any) -> None:
     counter.reset()
     found = find_denials(None, AT - timedelta(minutes=1), AT + timedelta(minutes=1), limit=100)
     assert [d.denial_id for d in found] == sorted(denial_ids, reverse=True)
-    assert counter.calls["Query"] == DENIAL_DAY_SHARDS, counter.calls
+    assert counter.calls["Query"] == DENIAL_SHARDS, counter.calls
     assert len(find_denials(None, AT - timedelta(minutes=1), AT + timedelta(minutes=1), limit=5)) == 5
+    counter.reset()
+    assert find_denials(None, AT - timedelta(days=366), AT - timedelta(minutes=1)) == []  # a year: still one round
+    assert counter.calls["Query"] == DENIAL_SHARDS, counter.calls
 
 
 def test_the_sweeper_reads_every_open_hold_shard(counter: Any) -> None:
