@@ -15,6 +15,7 @@ from chalicelib.lazy import lazy_module
 
 if TYPE_CHECKING:
     import chalicelib.api.csv_files as csv_files
+    import chalicelib.api.openapi as openapi
     import chalicelib.api.responses as responses
     import chalicelib.api.schemas as schemas
     import chalicelib.tenancy.admin as operators
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 else:
     auth = lazy_module("chalicelib.tenancy.auth")
     csv_files = lazy_module("chalicelib.api.csv_files")
+    openapi = lazy_module("chalicelib.api.openapi")
     operators = lazy_module("chalicelib.tenancy.admin")
     reports = lazy_module("chalicelib.tenancy.reports")
     responses = lazy_module("chalicelib.api.responses")
@@ -38,7 +40,10 @@ def _admin() -> auth.Principal:
 
 
 def _query() -> dict[str, str]:
-    return query_params(admin.current_request)
+    """The query string; names the route does not take are refused (the spec's list: openapi.QUERIES)."""
+    request = admin.current_request
+    key = (request.method, str(request.context.get("resourcePath", "")))
+    return params.known(query_params(request), openapi.QUERIES.get(key, ()))
 
 
 def _ban_reason(banned: bool) -> str:

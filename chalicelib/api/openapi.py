@@ -116,14 +116,19 @@ QUERIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/api/workspaces"): ("limit", "cursor", "query", "status", "plan"),
     ("GET", "/admin/api/usage"): (*_ADMIN_FILTERS, "group_by"),
     ("GET", "/admin/api/jobs"): ("limit", "cursor", *_ADMIN_FILTERS),
-    ("GET", "/admin/api/denials"): ("limit", "from", "to", "workspace_id", "user_id"),
+    ("GET", "/admin/api/denials"): ("limit", "from", "to", "workspace_id", "user_id", "provider", "model"),
     ("GET", "/admin/api/reports/usage.csv"): (*_ADMIN_FILTERS, "group_by"),
     ("GET", "/admin/api/reports/ledger.csv"): ("from", "to", "workspace_id", "user_id", "provider", "model"),
     ("GET", "/v1/templates"): ("scope", "q", "tag", "limit", "cursor"),
     ("GET", "/v1/templates/{template_id}"): ("version",),
     ("DELETE", "/v1/members/{user_id}"): ("dry_run",),
 }
-REQUIRED_QUERY = {(("GET", "/v1/integrations/zapier/samples"), "event")}
+QUERIES[("GET", "/admin/api/outbox")] = ("to",)
+REQUIRED_QUERY = {(("GET", "/v1/integrations/zapier/samples"), "event"), (("GET", "/admin/api/outbox"), "to")}
+# A parameter whose name another route uses with another meaning (the outbox's `to` is an address).
+QUERY_SCHEMAS: dict[tuple[tuple[str, str], str], dict[str, Any]] = {
+    (("GET", "/admin/api/outbox"), "to"): {"type": "string", "format": "email", "minLength": 3, "maxLength": 254},
+}
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
@@ -344,7 +349,12 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
 def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, Any]]:
     params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}} for name in path_args]
     params += [
-        {"name": name, "in": "query", "required": (key, name) in REQUIRED_QUERY, "schema": QUERY_PARAMETERS[name]}
+        {
+            "name": name,
+            "in": "query",
+            "required": (key, name) in REQUIRED_QUERY,
+            "schema": QUERY_SCHEMAS.get((key, name), QUERY_PARAMETERS[name]),
+        }
         for name in QUERIES.get(key, ())
     ]
     params += [{"name": name, "in": "header", "required": False, "schema": {"type": "string"}} for name in HEADERS.get(key, ())]

@@ -16,6 +16,17 @@ else:
     reports_module = lazy_module("chalicelib.tenancy.reports")
 
 MAX_RANGE = timedelta(days=366)
+
+
+def known(params: dict[str, str], allowed: tuple[str, ...]) -> dict[str, str]:
+    """`params`, if every name is one the route takes; a misspelt filter is a 400, never silently
+    ignored (an operator would read an unfiltered report as a filtered one)."""
+    for name in params:
+        if name not in allowed:
+            raise InvalidRequest(f"unknown parameter {name!r}; known: {', '.join(allowed) or 'none'}", field=name)
+    return params
+
+
 MAX_ID_CHARS = 100
 
 

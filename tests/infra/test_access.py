@@ -119,6 +119,8 @@ def test_every_entry_point_runs_within_its_role(api: Any, make_tenant: Any, monk
             )
             now_available = int(get_wallet(t.workspace_id).available)
             adjust(t.workspace_id, 61 - now_available, reason="set up", actor="test", now=clock.now())
+            hook = {"url": "http://127.0.0.1:9/refused", "events": ["job.succeeded"]}
+            assert call(api, "POST", "/v1/webhook-endpoints", t, hook)[0] == 201
             status, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "a lighthouse", "n": 1})
             assert status == 202, body
             drain()  # worker: generates, stores, settles, queues an auto top-up (below the threshold)
@@ -137,6 +139,13 @@ def test_every_entry_point_runs_within_its_role(api: Any, make_tenant: Any, monk
                 event_from(billing, get_settings().billing_queue_name), LocalContext("billing_worker", 60)
             )
             assert result == {"batchItemFailures": []}
+            for _ in range(2):  # the job.succeeded event, then its first (refused) attempt
+                hooks = sqs.receive_message(QueueUrl=queue_url(get_settings().webhooks_queue_name), MaxNumberOfMessages=10).get(
+                    "Messages", []
+                )
+                chalice_app.webhooks_worker(
+                    event_from(hooks, get_settings().webhooks_queue_name), LocalContext("webhooks_worker", 60)
+                )
 
             status, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "dies in the queue", "n": 1})
             assert status == 202
@@ -284,6 +293,6 @@ def test_only_the_consumer_receives_and_reconcile_only_reads(synth: Any, stage: 
     )
     assert reconcile["sqs:SendMessage"] == {"${" + failures + "}"}, "reconcile sends only its own failed runs"
     receivers = [fn for fn in config.FUNCTIONS if "sqs:ReceiveMessage" in _role_grants(template, fn)]
-    assert sorted(receivers) == sorted(["worker", "dead_letters", "billing_worker"])
+    assert sorted(receivers) == sorted(["worker", "dead_letters", "billing_worker", "webhooks_worker"])
     secret_readers = {fn for fn in config.FUNCTIONS if "ssm:GetParameter" in _role_grants(template, fn)}
     assert secret_readers == {"api_handler", "worker", "billing_worker", "monthly_reset"}
