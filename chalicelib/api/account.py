@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     import chalicelib.api.params as ranges
     import chalicelib.api.responses as responses
     import chalicelib.api.schemas as schemas
-    import chalicelib.store.keys as key_store
     import chalicelib.tenancy.account as workspace_account
     import chalicelib.tenancy.keys as key_service
     import chalicelib.tenancy.service as service
@@ -27,7 +26,6 @@ else:
     schemas = lazy_module("chalicelib.api.schemas")
     service = lazy_module("chalicelib.tenancy.service")
     key_service = lazy_module("chalicelib.tenancy.keys")
-    key_store = lazy_module("chalicelib.store.keys")
     workspace_account = lazy_module("chalicelib.tenancy.account")
 
 account = Blueprint(__name__)
@@ -52,7 +50,7 @@ def create_key() -> Response:
     request = account.current_request
     caller = authenticate(request, permissions.KEYS_OWN)
     body = validate(schemas.KeyCreate, json_body(request))
-    grant = key_store.KeyGrant(body.scopes, body.credits_per_day, body.credits_per_month)
+    grant = key_service.KeyGrant(body.scopes, body.credits_per_day, body.credits_per_month)
     return idempotent(
         request,
         caller.replay_scope,

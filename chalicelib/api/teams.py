@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import chalicelib.api.responses as responses
     import chalicelib.api.schemas as schemas
     import chalicelib.clock as clock
-    import chalicelib.store.keys as key_store
     import chalicelib.tenancy.invitations as invitations
     import chalicelib.tenancy.keys as key_service
     import chalicelib.tenancy.mail as mail
@@ -33,7 +32,6 @@ else:
     members = lazy_module("chalicelib.tenancy.members")
     responses = lazy_module("chalicelib.api.responses")
     schemas = lazy_module("chalicelib.api.schemas")
-    key_store = lazy_module("chalicelib.store.keys")
     key_service = lazy_module("chalicelib.tenancy.keys")
 
 teams = Blueprint(__name__)
@@ -44,7 +42,7 @@ def create_service_key() -> Response:
     request = teams.current_request
     caller = authenticate(request, permissions.MEMBERS_WRITE)
     body = validate(schemas.KeyCreate, json_body(request))
-    grant = key_store.KeyGrant(body.scopes, body.credits_per_day, body.credits_per_month)
+    grant = key_service.KeyGrant(body.scopes, body.credits_per_day, body.credits_per_month)
     return idempotent(
         request,
         f"{caller.workspace_id}:service-keys",

@@ -1,4 +1,4 @@
-"""What the job use cases refuse, as domain kinds (`chalicelib.api.errors` maps them to HTTP).
+"""What the job use cases refuse, as domain kinds (the API layer maps them to statuses in one place).
 
 Admission's own refusals (`accounting.errors.Denied`) are translated here, in one place, into
 the kinds the API knows, keeping the details API.md promises: `scope` and `retry_after` on a

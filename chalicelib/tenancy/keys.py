@@ -14,7 +14,7 @@ from datetime import datetime
 
 from chalicelib import clock, ids
 from chalicelib.store import keys, memberships
-from chalicelib.store.keys import KeyGrant
+from chalicelib.store.keys import KeyGrant as KeyGrant  # what a route asks a key to carry
 from chalicelib.store.models import ApiKeyModel, UserModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 from chalicelib.tenancy import permissions
