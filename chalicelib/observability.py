@@ -121,9 +121,6 @@ def init_error_reporting(answered: Callable[[BaseException], bool] = lambda exc:
     if not dsn:
         return False
     import sentry_sdk
-    from sentry_sdk.integrations.aws_lambda import AwsLambdaIntegration
-    from sentry_sdk.integrations.chalice import ChaliceIntegration
-    from sentry_sdk.integrations.logging import LoggingIntegration
 
     def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
         exc = (hint.get("exc_info") or (None, None, None))[1]
@@ -132,7 +129,21 @@ def init_error_reporting(answered: Callable[[BaseException], bool] = lambda exc:
         scrubbed: dict[str, Any] = scrub(event)
         return scrubbed
 
-    options: dict[str, Any] = {
+    options = _sentry_options(dsn, before_send)
+    if transport is not None:
+        options["transport"] = transport
+    sentry_sdk.init(**options)
+    _sentry_on = True
+    return True
+
+
+def _sentry_options(dsn: str, before_send: Callable[..., Any]) -> dict[str, Any]:
+    """The SDK's settings: Chalice + Lambda integrations, no PII, no locals, log lines as breadcrumbs."""
+    from sentry_sdk.integrations.aws_lambda import AwsLambdaIntegration
+    from sentry_sdk.integrations.chalice import ChaliceIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    return {
         "dsn": dsn,
         "environment": os.environ.get("STAGE", "local"),
         "release": os.environ.get("APP_VERSION", "0.1.0"),
@@ -147,11 +158,6 @@ def init_error_reporting(answered: Callable[[BaseException], bool] = lambda exc:
         "include_local_variables": False,  # locals may hold API keys and bodies
         "traces_sample_rate": float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
     }
-    if transport is not None:
-        options["transport"] = transport
-    sentry_sdk.init(**options)
-    _sentry_on = True
-    return True
 
 
 _SECRET = re.compile(r"(sk|whsec|rk|pk)_(test|live)_[A-Za-z0-9_\-]+|Bearer\s+\S+")
