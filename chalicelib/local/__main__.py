@@ -44,12 +44,14 @@ def main() -> int:
     print(f"[ready] local stack up; logs in {os.environ['LOG_FILE']}; Ctrl-C stops everything", flush=True)
     stop.wait()
     print("[stopping]", flush=True)
-    stack.stop()
-    _exit_now()
+    # A second Ctrl-C/SIGTERM ends it at once; otherwise everything gets STOP_GRACE_S seconds.
+    signal.signal(signal.SIGINT, lambda signum, frame: _exit_now(["(stopped by a second signal)"]))
+    signal.signal(signal.SIGTERM, lambda signum, frame: _exit_now(["(stopped by a second signal)"]))
+    _exit_now(stack.stop(grace_s=float(os.environ.get("STOP_GRACE_S", "10"))))
     return 0
 
 
-def _exit_now() -> None:
+def _exit_now(still_running: list[str]) -> None:
     """End the process now, abandoning jobs still running in worker threads.
 
     A normal interpreter exit joins every ThreadPoolExecutor thread however long its job takes
@@ -57,7 +59,9 @@ def _exit_now() -> None:
     must end the stack. An abandoned job's message lived in moto's in-memory queue, which is gone
     too, so nothing outlives the stack; the logs are flushed first."""
     in_flight = sum(1 for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor") and t.is_alive())
-    print(f"[stopped]{f' abandoned {in_flight} in-flight worker thread(s)' if in_flight else ''}", flush=True)
+    notes = [f"abandoned {in_flight} in-flight worker thread(s)"] if in_flight else []
+    notes += [f"still stopping: {', '.join(still_running)}"] if still_running else []
+    print(f"[stopped]{' ' + '; '.join(notes) if notes else ''}", flush=True)
     logging.shutdown()
     sys.stderr.flush()
     os._exit(0)

@@ -8,6 +8,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,17 +208,31 @@ class LocalStack:
         self.lines.append(line)
         print(line, flush=True)
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 10.0) -> list[str]:
+        """Stop everything within `grace_s` seconds in all; returns what had not stopped by then.
+
+        Pollers finish the batch in hand (a handler may be mid provider call, or botocore may be
+        retrying), so they are joined against one shared deadline, not one timeout each; the
+        servers are stopped in threads of their own so a stuck one cannot hold the others."""
+        deadline = time.monotonic() + grace_s
+
+        def stop_in_thread(name: str, server: Any) -> list[threading.Thread]:
+            if server is None:
+                return []
+            thread = threading.Thread(target=server.stop, name=name, daemon=True)
+            thread.start()
+            return [thread]
+
+        stopping = stop_in_thread("api", self._api)  # first: no new requests
         for thread in self._threads:
             thread.stop()
-        if self._api is not None:
-            self._api.stop()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        if self._stripe is not None:
-            self._stripe.stop()
-        if self._moto is not None:
-            self._moto.stop()
+        for thread in self._threads:  # the last quarter of the grace is kept for the servers
+            thread.join(timeout=max(0.0, deadline - grace_s / 4 - time.monotonic()))
+        # Moto last but one: the pollers talk to it until they have stopped.
+        stopping += stop_in_thread("stripe", self._stripe) + stop_in_thread("moto", self._moto)
+        for thread in stopping:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        return [t.name for t in [*self._threads, *stopping] if t.is_alive()]
 
 
 def ids_secret() -> str:
