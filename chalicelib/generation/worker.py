@@ -472,7 +472,7 @@ def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
     slot = provider_quota.Slot(None, 0)
     try:
         if message.provider is not None and message.images is not None:
-            slot = provider_quota.take(message.provider, message.images, clock.now())
+            slot = provider_quota.take(message.provider, message.images, clock.now(), spread=message.job_id)
             if slot.wait_s:
                 raise JobDeferred(slot.wait_s, "provider_quota")
         return run(message=message.run_payload())
