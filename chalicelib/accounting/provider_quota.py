@@ -88,7 +88,7 @@ def _shards(provider: str, quota: int, window: int, spread: str) -> list[tuple[s
     return [(key, part) for key, part in tried if key not in _full][:TRIES]
 
 
-def take(provider: str, images: int, now: datetime, spread: str = "") -> Slot:
+def take(provider: str, images: int, now: datetime, spread: str) -> Slot:
     """Take `images` calls from the provider's current window: taken, full (wait), or free
     (a provider without a platform quota: nothing to take). `spread` (the job id) picks the
     first shard of a sharded quota."""
