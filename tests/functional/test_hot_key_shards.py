@@ -6,6 +6,7 @@ never more admitted, and no refusal while a shard the job could try has room), a
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -84,7 +85,8 @@ def test_the_workers_sharded_provider_quota_is_used_to_the_last_image(aws, monke
     without asking DynamoDB."""
     from chalicelib.accounting import provider_quota
 
-    frozen_clock.set(datetime(2032, 3, 9, 9, 41, 15, tzinfo=UTC))  # a provider window no other test uses
+    # A minute no other test (nor an earlier run in this process: mutmut reruns in-process) uses.
+    frozen_clock.set(datetime(2032, 1, 1, 0, 0, 15, tzinfo=UTC) + timedelta(minutes=random.randrange(10**6)))
     monkeypatch.setattr(provider_quota, "SHARD_IMAGES_PER_MINUTE", 4)
     monkeypatch.setitem(plans.PROVIDER_QUOTAS, "local", plans.ProviderQuota(100_000, 10))
     provider_quota.reset()
