@@ -55,3 +55,33 @@ def test_every_plan_allows_its_providers_to_be_priced() -> None:
     for plan in plans.PLANS.values():
         for provider in plan.limits.providers:
             assert prices.model_price(provider, None).credits_per_image > 0
+
+
+def test_days_between_counts_utc_days_whatever_the_time_of_day_and_zone() -> None:
+    """Found by mutation testing: only the count of a whole month was checked."""
+    from datetime import timedelta, timezone
+
+    late = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
+    assert periods.days_between(late, datetime(2026, 11, 2, 0, 10, tzinfo=UTC)) == ["2026-11-01", "2026-11-02"]
+    assert periods.days_between(late, late) == ["2026-11-01"]
+    assert periods.days_between(late, datetime(2026, 11, 1, 23, 0, tzinfo=UTC)) == ["2026-11-01"]  # same day, earlier
+    assert periods.days_between(datetime(2026, 11, 2, tzinfo=UTC), late) == []  # end before start
+    plus_two = timezone(timedelta(hours=2))
+    # 01:00 at UTC+2 on the 2nd is 23:00 UTC on the 1st: quota days are UTC days.
+    assert periods.days_between(datetime(2026, 11, 2, 1, 0, tzinfo=plus_two), datetime(2026, 11, 2, 12, tzinfo=UTC)) == [
+        "2026-11-01",
+        "2026-11-02",
+    ]
+    assert periods.days_between(datetime(2026, 12, 31, 12, tzinfo=UTC), datetime(2027, 1, 1, 0, 0, tzinfo=UTC)) == [
+        "2026-12-31",
+        "2027-01-01",
+    ]
+
+
+def test_size_class_of_every_image_size_including_past_the_largest() -> None:
+    """Found by mutation testing: images above the largest class were never priced in a test."""
+    assert prices.size_class(1024, 1024) == "1024x1024"
+    assert prices.size_class(1025, 1024) == "1536x1024"
+    assert prices.size_class(4096, 4096) == "4096x4096"
+    assert prices.size_class(8192, 8192) == "4096x4096"  # priced as the largest, never unpriced
+    assert prices.size_class(1, 1) == "1024x1024"
