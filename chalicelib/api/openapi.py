@@ -328,6 +328,7 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
     key = (method, path)
     operation: dict[str, Any] = {
         "operationId": entry.view_name,
+        "tags": [_tag(entry.view_function)],
         "parameters": _parameters(key, entry.view_args),
         "responses": _responses(key, components),
     }
@@ -344,6 +345,13 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
     elif key in OTHER_BODIES:
         operation["requestBody"] = OTHER_BODIES[key]
     return operation
+
+
+def _tag(view: Any) -> str:
+    """The area a route belongs to (its blueprint's module: jobs, library, webhooks, ...), so the
+    docs group operations and generated clients get one module per area."""
+    module = str(getattr(view, "__module__", "") or "")
+    return module.rsplit(".", 1)[-1] if module.startswith("chalicelib.api.") else "health"
 
 
 def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, Any]]:
