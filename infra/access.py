@@ -108,6 +108,8 @@ def access_map() -> dict[str, Access]:
         ),
         # fan-out and attempts: re-enqueues its own retries; calls receivers over the internet
         config.WEBHOOKS_WORKER: Access(write=WEBHOOKS, send_to=(WEBHOOKS_QUEUE,), consume=WEBHOOKS_QUEUE),
+        # outgoing events whose queue message never went out: claim (webhook_events), send again
+        config.SWEEP_OUTBOX: Access(write=("webhook_events",), send_to=(WEBHOOKS_QUEUE,), on_failure=SCHEDULED_FAILURES),
     }
 
 

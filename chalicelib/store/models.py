@@ -904,6 +904,18 @@ class WebhookEventByType(GlobalSecondaryIndex["WebhookEventModel"]):
     event_id = UnicodeAttribute(range_key=True)
 
 
+class OutboxPending(GlobalSecondaryIndex["WebhookEventModel"]):
+    """Sparse: only events not yet fanned out carry `sweep_shard` (webhooks.outbox.SWEEP_SHARDS
+    values), so the outbox sweeper reads just those whose `sweep_after` has passed."""
+
+    class Meta:
+        index_name = "pending"
+        projection = AllProjection()
+
+    sweep_shard = UnicodeAttribute(hash_key=True)
+    sweep_after = NumberAttribute(range_key=True)  # epoch seconds: when the sweeper may send it again
+
+
 class WebhookEventModel(BaseModel):
     """The outbox: one row per domain event, written once per event id (the receivers' dedupe key)."""
 
@@ -921,7 +933,10 @@ class WebhookEventModel(BaseModel):
     occurred_at = UTCDateTimeAttribute()
     fanned_out = BooleanAttribute(default=False)
     expires_at = NumberAttribute(null=True)
+    sweep_shard = UnicodeAttribute(null=True)  # set until fanned out (the sweeper's index)
+    sweep_after = NumberAttribute(null=True)
     by_type = WebhookEventByType()
+    pending = OutboxPending()
 
 
 class DeliveryByEndpoint(GlobalSecondaryIndex["WebhookDeliveryModel"]):

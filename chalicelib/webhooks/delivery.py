@@ -174,6 +174,7 @@ class Event:
     event_type: str
     data: dict[str, Any]
     occurred_at: datetime
+    stored: bool = False  # its outbox row was written by the producer (or kept for the sweeper)
 
 
 def _parse(raw: str) -> Event | Attempt | None:
@@ -182,7 +183,14 @@ def _parse(raw: str) -> Event | Attempt | None:
         body = json.loads(raw)
         if body["type"] == "event":
             at = clock.parse_iso(str(body["occurred_at"]))
-            return Event(str(body["workspace_id"]), str(body["event_id"]), str(body["event_type"]), dict(body["data"]), at)
+            return Event(
+                str(body["workspace_id"]),
+                str(body["event_id"]),
+                str(body["event_type"]),
+                dict(body["data"]),
+                at,
+                body.get("stored") is True,
+            )
         if body["type"] == "attempt":
             return Attempt(str(body["workspace_id"]), str(body["delivery_id"]), int(body["attempt"]), int(body["due"]))
     except (ValueError, KeyError, TypeError):
@@ -196,7 +204,7 @@ def _record(record: Any) -> str:
     if isinstance(work, Attempt):
         return run_attempt(work)
     if isinstance(work, Event):
-        if not outbox.record(work.workspace_id, work.event_id, work.event_type, work.data, work.occurred_at):
+        if not outbox.record(work.workspace_id, work.event_id, work.event_type, work.data, work.occurred_at, stored=work.stored):
             return "nobody_listens_or_duplicate"
         return str(fan_out(work.workspace_id, work.event_id))
     logger.warning("webhooks message ignored", extra={"error_code": "bad_webhook_message"})
