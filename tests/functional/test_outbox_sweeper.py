@@ -103,7 +103,7 @@ def test_a_worker_that_died_after_writing_the_row_is_finished_by_the_sweeper_and
     assert len(list(WebhookDeliveryModel.by_endpoint.query(endpoint_id))) == 1
 
 
-def test_concurrent_sweepers_send_an_event_once(api: Any, make_tenant: Any, frozen_clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_concurrent_sweepers_send_an_event_once(make_tenant: Any, frozen_clock: Any) -> None:
     owner = make_tenant()
     evt, data = _event(owner.workspace_id, "two-sweepers")
     assert webhook_events.insert(owner.workspace_id, evt, "job.succeeded", data, clock.now(), int(clock.now().timestamp()))
