@@ -974,6 +974,26 @@ class WebhookDeliveryModel(BaseModel):
     by_endpoint = DeliveryByEndpoint()
 
 
+# --- outgoing events: balance.low (issue 14) ------------------------------------------------
+
+
+class BalanceAlertModel(BaseModel):
+    """A workspace's low-balance state: `low` flips on when a check finds `available` below the
+    threshold (one balance.low per flip, numbered by `crossings`) and off when one finds it back
+    at or above (re-armed). Written only on a flip, each time with a condition on the wallet."""
+
+    table_suffix = "balance_alerts"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    low = BooleanAttribute(default=False)
+    crossings = NumberAttribute(default=0)
+    threshold = NumberAttribute(null=True)  # the level of the last flip
+    changed_at = UTCDateTimeAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -1004,4 +1024,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     WebhookEndpointModel,
     WebhookEventModel,
     WebhookDeliveryModel,
+    BalanceAlertModel,
 )

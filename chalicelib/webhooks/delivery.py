@@ -23,7 +23,7 @@ from chalicelib.observability import count, logger
 from chalicelib.store import webhook_deliveries, webhook_endpoints, webhook_events
 from chalicelib.store.audit import audit
 from chalicelib.store.models import WebhookDeliveryModel, WebhookEndpointModel, WebhookEventModel
-from chalicelib.webhooks import outbox, queue, signing, ssrf, transport
+from chalicelib.webhooks import balance_low, outbox, queue, signing, ssrf, transport
 from chalicelib.webhooks.endpoints import signing_secrets
 from chalicelib.webhooks.errors import UnsafeUrl
 from chalicelib.webhooks.events import delivery_id as derive_delivery_id
@@ -177,10 +177,19 @@ class Event:
     stored: bool = False  # its outbox row was written by the producer (or kept for the sweeper)
 
 
-def _parse(raw: str) -> Event | Attempt | None:
-    """An event or an attempt; None for a malformed message."""
+@dataclass(frozen=True)
+class BalanceCheck:
+    """Check a workspace's balance for balance.low (webhooks/balance_low.py)."""
+
+    workspace_id: str
+
+
+def _parse(raw: str) -> Event | Attempt | BalanceCheck | None:
+    """An event, an attempt or a balance check; None for a malformed message."""
     try:
         body = json.loads(raw)
+        if body["type"] == "balance_check":
+            return BalanceCheck(str(body["workspace_id"]))
         if body["type"] == "event":
             at = clock.parse_iso(str(body["occurred_at"]))
             return Event(
@@ -204,9 +213,14 @@ def _record(record: Any) -> str:
     if isinstance(work, Attempt):
         return run_attempt(work)
     if isinstance(work, Event):
-        if not outbox.record(work.workspace_id, work.event_id, work.event_type, work.data, work.occurred_at, stored=work.stored):
-            return "nobody_listens_or_duplicate"
-        return str(fan_out(work.workspace_id, work.event_id))
+        fanned = "nobody_listens_or_duplicate"
+        if outbox.record(work.workspace_id, work.event_id, work.event_type, work.data, work.occurred_at, stored=work.stored):
+            fanned = str(fan_out(work.workspace_id, work.event_id))
+        if balance_low.watches(work.event_type):  # the settlement (or top-up) behind it committed
+            balance_low.observe_safely(work.workspace_id)
+        return fanned
+    if isinstance(work, BalanceCheck):
+        return balance_low.observe_safely(work.workspace_id)
     logger.warning("webhooks message ignored", extra={"error_code": "bad_webhook_message"})
     return "ignored"
 
