@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -878,7 +879,7 @@ class WebhookEndpointModel(BaseModel):
 
     workspace_id = UnicodeAttribute(hash_key=True)
     endpoint_id = UnicodeAttribute(range_key=True)  # whe_<ULID>
-    kind = UnicodeAttribute(default="webhook")  # webhook | zapier
+    kind = UnicodeAttribute(default="webhook")  # webhook | zapier | ifttt (IFTTT's Realtime API, one per trigger)
     url = UnicodeAttribute()
     events = ListAttribute(of=UnicodeAttribute)
     description = UnicodeAttribute(null=True)
@@ -888,6 +889,7 @@ class WebhookEndpointModel(BaseModel):
     previous_secret = UnicodeAttribute(null=True)
     previous_expires = NumberAttribute(null=True)
     failing_since = NumberAttribute(null=True)  # epoch seconds of the first failure of the current streak
+    trigger_identities = MapAttribute(null=True)  # kind "ifttt": IFTTT trigger identity -> epoch seconds last polled
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)

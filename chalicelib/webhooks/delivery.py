@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from chalicelib import clock
 from chalicelib.bootstrap import ready
+from chalicelib.integrations import ifttt_realtime
 from chalicelib.observability import count, logger
 from chalicelib.store import webhook_deliveries, webhook_endpoints, webhook_events
 from chalicelib.store.audit import audit
@@ -49,6 +50,8 @@ def fan_out(workspace_id: str, event_id: str) -> int:
         return 0
     queued = 0
     for endpoint in webhook_endpoints.subscribed(workspace_id, event.type):
+        if endpoint.kind == "ifttt" and not ifttt_realtime.active_identities(endpoint, int(clock.now().timestamp())):
+            continue  # no applet polls this trigger any more
         delivery = derive_delivery_id(event_id, endpoint.endpoint_id, event.occurred_at)
         created = webhook_deliveries.insert(
             workspace_id, delivery, endpoint_id=endpoint.endpoint_id, event_id=event_id, event_type=event.type, at=clock.now()
@@ -94,12 +97,14 @@ def run_attempt(job: Attempt) -> str:
     event = webhook_events.get(job.workspace_id, delivery.event_id)
     if event is None or not webhook_deliveries.claim_attempt(delivery, job.number):
         return "stale"
-    answer = _send(endpoint, event)
+    answer = _send(endpoint, event, job)
     return _settle_attempt(delivery, endpoint, job, answer, now)
 
 
-def _send(endpoint: WebhookEndpointModel, event: WebhookEventModel) -> transport.Answer:
-    """Check the URL again, sign, POST."""
+def _send(endpoint: WebhookEndpointModel, event: WebhookEventModel, job: Attempt) -> transport.Answer:
+    """Check the URL again, sign, POST (an IFTTT row: a Realtime API call instead)."""
+    if endpoint.kind == "ifttt":
+        return ifttt_realtime.notify(endpoint, job.delivery_id, job.number, int(clock.now().timestamp()))
     try:
         target = ssrf.check_on_delivery(endpoint.url)
     except UnsafeUrl as refused:
@@ -131,7 +136,8 @@ def _settle_attempt(
         _disable(endpoint, "the endpoint answered 410 Gone", now)
         return "gone"
     next_number = job.number + 1
-    next_at = int(now.timestamp()) + SCHEDULE_S[next_number] if next_number < len(SCHEDULE_S) else None
+    attempts = ifttt_realtime.ATTEMPTS if endpoint.kind == "ifttt" else len(SCHEDULE_S)
+    next_at = int(now.timestamp()) + SCHEDULE_S[next_number] if next_number < attempts else None
     if next_at is not None:
         queue.send(
             queue.attempt_message(delivery.workspace_id, delivery.delivery_id, next_number, next_at),
@@ -139,7 +145,8 @@ def _settle_attempt(
         )
     webhook_deliveries.record_attempt(delivery, record, "pending" if next_at is not None else "failed", next_at, now)
     since = webhook_endpoints.record_failure(endpoint, int(now.timestamp()))
-    if int(now.timestamp()) - since >= DISABLE_AFTER_S:
+    # IFTTT's rows are the platform's own (its service key): never disabled on the workspace
+    if endpoint.kind != "ifttt" and int(now.timestamp()) - since >= DISABLE_AFTER_S:
         _disable(endpoint, "failing for 5 days", now)
     return "retrying" if next_at is not None else "failed"
 
