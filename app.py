@@ -189,3 +189,9 @@ def webhooks_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_outbox")
 def sweep_outbox(event: Any) -> dict[str, Any]:
     return _tasks.sweep_outbox()
+
+
+# --- admin: webhooks view (issue 14) --------------------------------------------------------------
+from chalicelib.api.admin_webhooks import admin_webhooks  # noqa: E402
+
+app.register_blueprint(admin_webhooks)

@@ -408,3 +408,30 @@ def _model(model: Any, components: dict[str, Any], mode: str = "validation") -> 
     name = model.__name__.replace("[", "_").replace("]", "_")
     components[name] = schema
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+# --- admin: webhooks view (issue 14) ---
+_ADMIN_HOOKS = "/admin/api/workspaces/{workspace_id}"
+BODIES.update(
+    {
+        ("POST", _ADMIN_HOOKS + "/webhook-deliveries/{delivery_id}/replay"): ("OptionalReason", False),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/disable"): ("AdminReason", True),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/enable"): ("AdminReason", True),
+    }
+)
+QUERY_PARAMETERS["endpoint_id"] = {**_ID, "description": "only this endpoint's deliveries (whe_…)"}
+QUERIES.update(
+    {
+        ("GET", _ADMIN_HOOKS + "/webhook-endpoints"): (),
+        ("GET", _ADMIN_HOOKS + "/webhook-deliveries"): ("limit", "endpoint_id"),
+    }
+)
+RESPONSES.update(
+    {
+        ("GET", _ADMIN_HOOKS + "/webhook-endpoints"): (200, "AdminWebhookEndpointList"),
+        ("GET", _ADMIN_HOOKS + "/webhook-deliveries"): (200, "AdminWebhookDeliveryList"),
+        ("POST", _ADMIN_HOOKS + "/webhook-deliveries/{delivery_id}/replay"): (202, "WebhookDeliveryEnvelope"),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/disable"): (200, "AdminWebhookEndpointEnvelope"),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/enable"): (200, "AdminWebhookEndpointEnvelope"),
+    }
+)

@@ -93,6 +93,23 @@ def disable(endpoint: WebhookEndpointModel, reason: str, now: datetime) -> bool:
     )
 
 
+def set_status_in(txn: Any, endpoint: WebhookEndpointModel, enabled: bool, reason: str, now: datetime) -> None:
+    """Add to `txn`: enable (ending a failure streak) or disable the endpoint, only if it is not
+    so already (the transaction is cancelled otherwise)."""
+    if enabled:
+        actions = [
+            WebhookEndpointModel.status.set("enabled"),
+            WebhookEndpointModel.disabled_reason.remove(),
+            WebhookEndpointModel.failing_since.remove(),
+        ]
+    else:
+        actions = [WebhookEndpointModel.status.set("disabled"), WebhookEndpointModel.disabled_reason.set(reason)]
+    condition = WebhookEndpointModel.endpoint_id.exists() & (
+        WebhookEndpointModel.status == ("disabled" if enabled else "enabled")
+    )
+    txn.update("endpoint", endpoint, [*actions, WebhookEndpointModel.updated_at.set(now)], condition)
+
+
 def remember_identity(workspace_id: str, endpoint_id: str, identity: str, event_type: str, now: datetime) -> bool:
     """Record that IFTTT polls trigger identity `identity` now (the row of kind "ifttt" is made on
     the first poll); False when the row already keeps MAX_IDENTITIES others."""
