@@ -31,10 +31,11 @@ DELIVERIES = "/admin/api/workspaces/{workspace_id}/webhook-deliveries"
 
 
 def _reason(required: bool) -> str:
+    """The operator's reason: required to disable or enable, optional for a replay."""
     raw = json_body(admin_webhooks.current_request)
-    if required or raw:
-        return validate(schemas.AdminReason if required else schemas.OptionalReason, raw).reason or "replayed by an operator"
-    return "replayed by an operator"
+    if required:
+        return validate(schemas.AdminReason, raw).reason
+    return (validate(schemas.OptionalReason, raw).reason if raw else "") or "replayed by an operator"
 
 
 @route(admin_webhooks, ENDPOINTS, methods=["GET"])

@@ -889,7 +889,9 @@ class WebhookEndpointModel(BaseModel):
     previous_secret = UnicodeAttribute(null=True)
     previous_expires = NumberAttribute(null=True)
     failing_since = NumberAttribute(null=True)  # epoch seconds of the first failure of the current streak
-    trigger_identities = MapAttribute(null=True)  # kind "ifttt": IFTTT trigger identity -> epoch seconds last polled
+    trigger_identities: MapAttribute[str, int] = MapAttribute(
+        null=True
+    )  # kind "ifttt": IFTTT trigger identity -> epoch seconds last polled
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)

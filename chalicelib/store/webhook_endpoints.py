@@ -138,7 +138,7 @@ def remember_identity(workspace_id: str, endpoint_id: str, identity: str, event_
 
 
 def _touch_identity(workspace_id: str, endpoint_id: str, identity: str, at: int) -> bool:
-    identities = WebhookEndpointModel.trigger_identities
+    identities: Any = WebhookEndpointModel.trigger_identities  # a map keyed by identity: its paths are built per key
     room = (size(identities) < MAX_IDENTITIES) | identities[identity].exists()
     try:
         WebhookEndpointModel(workspace_id, endpoint_id).update(

@@ -65,7 +65,7 @@ def _keep_for_sweeper(event_type: str, workspace_id: str, data: dict[str, Any], 
     try:
         webhook_events.insert(workspace_id, event_id, event_type, data, at, int(clock.now().timestamp()))
     except Exception:
-        count("WebhookEventsLost", type=event_type)
+        count("WebhookEventsLost")  # no dimension: the alarm outgoing-events-lost watches the total
         logger.exception("webhook event lost", extra={"error_code": "webhook_event_lost", "event_id": event_id})
 
 

@@ -28,7 +28,7 @@ def event_message(
     workspace_id: str, event_id: str, event_type: str, data: dict[str, Any], occurred_at: str, *, stored: bool = False
 ) -> dict[str, Any]:
     """An event to record and fan out; `stored`: its outbox row exists already."""
-    message = {
+    message: dict[str, Any] = {
         "type": "event",
         "workspace_id": workspace_id,
         "event_id": event_id,
