@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: dev test venv lint bench clean stripe-event seed mutation mutation-sample
+.PHONY: dev test venv lint bench clean stripe-event seed mutation mutation-sample client
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt requirements-browser.txt requirements-providers.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -53,8 +53,13 @@ mutation-sample: $(STAMP)
 seed: $(STAMP)
 	$(BIN)/python -m chalicelib.local.seed $(if $(DAYS),--days $(DAYS))
 
+# The Python client generated from the app's OpenAPI document (openapi-python-client, offline),
+# into build/client/imagegen_client; never committed (it follows every route change).
+client: $(STAMP)
+	$(BIN)/python scripts/generate_client.py build/client
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf build $(VENV) .pytest_cache .ruff_cache test-artifacts
 
 # Send a signed Stripe test event to the running local stack, e.g.
 #   make stripe-event TYPE=checkout.session.completed WORKSPACE=ws_... PACK=pack_1000

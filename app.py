@@ -184,3 +184,14 @@ def purge_library(event: Any) -> dict[str, Any]:
 def webhooks_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     note_cold_start("webhooks_worker")
     return _webhook_delivery.handle_webhooks_batch(event, context)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_outbox")
+def sweep_outbox(event: Any) -> dict[str, Any]:
+    return _tasks.sweep_outbox()
+
+
+# --- admin: webhooks view (issue 14) --------------------------------------------------------------
+from chalicelib.api.admin_webhooks import admin_webhooks  # noqa: E402
+
+app.register_blueprint(admin_webhooks)

@@ -54,6 +54,10 @@ class Settings:
     log_file: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     mail_from: str | None = None  # teams: the sender of invitation mail (SES) in a deployed stage
+    # outgoing events (issue 14): the outbox sweeper's age, the default low-balance level, IFTTT's Realtime API
+    outbox_sweep_after_s: int = 600
+    balance_low_credits: int = 100
+    ifttt_realtime_url: str = "https://realtime.ifttt.com"
 
     def table_name(self, suffix: str) -> str:
         return f"{self.table_prefix}-{suffix}"
@@ -86,6 +90,9 @@ def get_settings() -> Settings:
         default_provider=env.get("DEFAULT_PROVIDER", "local"),
         log_file=env.get("LOG_FILE") or None,
         mail_from=env.get("MAIL_FROM") or None,
+        outbox_sweep_after_s=int(env.get("OUTBOX_SWEEP_AFTER_S", "600")),
+        balance_low_credits=int(env.get("BALANCE_LOW_CREDITS", "100")),
+        ifttt_realtime_url=env.get("IFTTT_REALTIME_URL") or "https://realtime.ifttt.com",
     )
     _refuse_placeholder_provider(settings, _bool(env.get("ALLOW_LOCAL_PROVIDER")))
     return settings

@@ -107,7 +107,15 @@ def access_map() -> dict[str, Access]:
             on_failure=SCHEDULED_FAILURES,
         ),
         # fan-out and attempts: re-enqueues its own retries; calls receivers over the internet
-        config.WEBHOOKS_WORKER: Access(write=WEBHOOKS, send_to=(WEBHOOKS_QUEUE,), consume=WEBHOOKS_QUEUE),
+        # balance.low: reads the wallet (a transaction's condition) and the top-up level, flips its alert
+        config.WEBHOOKS_WORKER: Access(
+            write=(*WEBHOOKS, "balance_alerts"),
+            read=("wallets", "topups"),
+            send_to=(WEBHOOKS_QUEUE,),
+            consume=WEBHOOKS_QUEUE,
+        ),
+        # outgoing events whose queue message never went out: claim (webhook_events), send again
+        config.SWEEP_OUTBOX: Access(write=("webhook_events",), send_to=(WEBHOOKS_QUEUE,), on_failure=SCHEDULED_FAILURES),
     }
 
 

@@ -32,6 +32,10 @@ SCHEDULED = (MONTHLY_RESET, RELEASE_STALE_HOLDS, RECONCILE)
 PURGE_LIBRARY = "purge_library"
 FUNCTIONS = (*FUNCTIONS, PURGE_LIBRARY)
 SCHEDULED = (*SCHEDULED, PURGE_LIBRARY)
+# outgoing events (issue 14): the outbox sweeper, every 5 minutes
+SWEEP_OUTBOX = "sweep_outbox"
+FUNCTIONS = (*FUNCTIONS, SWEEP_OUTBOX)
+SCHEDULED = (*SCHEDULED, SWEEP_OUTBOX)
 
 # Secrets the app reads as env NAME or, in AWS, from the SSM SecureString named by NAME_PARAM.
 SECRETS = (

@@ -353,6 +353,13 @@ class Monitoring(Construct):
             threshold=1,
             description="A webhooks message failed 5 times in our own code and was dead-lettered.",
         )
+        self._alarm(
+            "outgoing-events-lost",
+            self.app_metric("WebhookEventsLost"),
+            threshold=1,
+            description="An outgoing event could be neither queued nor kept in the outbox (SQS and DynamoDB "
+            "both failed): its receivers will miss it (error_code webhook_event_lost names it).",
+        )
 
     # --- dashboard ---------------------------------------------------------------------------
 

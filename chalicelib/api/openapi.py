@@ -328,6 +328,7 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
     key = (method, path)
     operation: dict[str, Any] = {
         "operationId": entry.view_name,
+        "tags": [_tag(entry.view_function)],
         "parameters": _parameters(key, entry.view_args),
         "responses": _responses(key, components),
     }
@@ -344,6 +345,13 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
     elif key in OTHER_BODIES:
         operation["requestBody"] = OTHER_BODIES[key]
     return operation
+
+
+def _tag(view: Any) -> str:
+    """The area a route belongs to (its blueprint's module: jobs, library, webhooks, ...), so the
+    docs group operations and generated clients get one module per area."""
+    module = str(getattr(view, "__module__", "") or "")
+    return module.rsplit(".", 1)[-1] if module.startswith("chalicelib.api.") else "health"
 
 
 def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, Any]]:
@@ -400,3 +408,30 @@ def _model(model: Any, components: dict[str, Any], mode: str = "validation") -> 
     name = model.__name__.replace("[", "_").replace("]", "_")
     components[name] = schema
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+# --- admin: webhooks view (issue 14) ---
+_ADMIN_HOOKS = "/admin/api/workspaces/{workspace_id}"
+BODIES.update(
+    {
+        ("POST", _ADMIN_HOOKS + "/webhook-deliveries/{delivery_id}/replay"): ("OptionalReason", False),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/disable"): ("AdminReason", True),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/enable"): ("AdminReason", True),
+    }
+)
+QUERY_PARAMETERS["endpoint_id"] = {**_ID, "description": "only this endpoint's deliveries (whe_…)"}
+QUERIES.update(
+    {
+        ("GET", _ADMIN_HOOKS + "/webhook-endpoints"): (),
+        ("GET", _ADMIN_HOOKS + "/webhook-deliveries"): ("limit", "endpoint_id"),
+    }
+)
+RESPONSES.update(
+    {
+        ("GET", _ADMIN_HOOKS + "/webhook-endpoints"): (200, "AdminWebhookEndpointList"),
+        ("GET", _ADMIN_HOOKS + "/webhook-deliveries"): (200, "AdminWebhookDeliveryList"),
+        ("POST", _ADMIN_HOOKS + "/webhook-deliveries/{delivery_id}/replay"): (202, "WebhookDeliveryEnvelope"),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/disable"): (200, "AdminWebhookEndpointEnvelope"),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/enable"): (200, "AdminWebhookEndpointEnvelope"),
+    }
+)

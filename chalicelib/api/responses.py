@@ -1580,3 +1580,50 @@ class IftttSetup(Response):
     @classmethod
     def of(cls, setup: dict[str, Any]) -> IftttSetup:
         return cls(data=setup)
+
+
+# --- admin: webhooks (issue 14) ----------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.webhooks.operators import OperatorEndpoint
+
+
+class AdminWebhookEndpointView(WebhookEndpointView):
+    """An endpoint of any kind as an operator sees it: the owner's view, its kind and failure streak."""
+
+    kind: Literal["webhook", "zapier", "ifttt"] = Field(description="ifttt: IFTTT's Realtime API for one trigger")
+    failing_since: str | None = Field(description="when the current run of failed attempts began (null: none)")
+    trigger_identities: int = Field(description="kind ifttt: how many applets poll the trigger")
+
+    @classmethod
+    def of_operator(cls, o: OperatorEndpoint) -> AdminWebhookEndpointView:
+        base = WebhookEndpointView.of(o.endpoint).model_dump()
+        kind = cast("Literal['webhook', 'zapier', 'ifttt']", o.endpoint.kind)
+        return cls(**base, kind=kind, failing_since=rfc3339(o.failing_since), trigger_identities=o.trigger_identities)
+
+
+class AdminWebhookEndpointList(Page[AdminWebhookEndpointView]):
+    """`GET /admin/api/workspaces/{id}/webhook-endpoints`: every endpoint of the workspace, newest first."""
+
+    @classmethod
+    def of(cls, endpoints: list[OperatorEndpoint]) -> AdminWebhookEndpointList:
+        return cls(data=[AdminWebhookEndpointView.of_operator(e) for e in endpoints], next_cursor=None)
+
+
+class AdminWebhookEndpointEnvelope(Response):
+    """`{"endpoint": …}` after an operator disabled or enabled it."""
+
+    endpoint: AdminWebhookEndpointView
+
+    @classmethod
+    def of(cls, e: OperatorEndpoint) -> AdminWebhookEndpointEnvelope:
+        return cls(endpoint=AdminWebhookEndpointView.of_operator(e))
+
+
+class AdminWebhookDeliveryList(Page[WebhookDeliveryView]):
+    """`GET /admin/api/workspaces/{id}/webhook-deliveries`: the newest deliveries, failing ones
+    first (failed, then retrying, then not yet tried, then delivered; each newest first)."""
+
+    @classmethod
+    def of(cls, deliveries: list[DeliveryRecord]) -> AdminWebhookDeliveryList:
+        return cls(data=[WebhookDeliveryView.of(d) for d in deliveries], next_cursor=None)

@@ -522,3 +522,12 @@ class IftttAction(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow")
 
     actionFields: IftttActionFields  # IFTTT names its fields in camelCase
+
+
+# --- admin: webhooks (issue 14) ----------------------------------------------------------------
+
+
+class AdminReason(Strict):
+    """An operator's change that needs its reason (it goes into the audit row)."""
+
+    reason: str = Field(min_length=1, max_length=500)

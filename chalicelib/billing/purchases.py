@@ -33,6 +33,7 @@ from chalicelib.store import billing_settings
 from chalicelib.store.billing_settings import BilledWorkspace
 from chalicelib.store.models import MarkerModel, TopupModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
+from chalicelib.webhooks.balance_low import request_check as request_balance_check
 from chalicelib.webhooks.producers import topup_finished
 
 # --- what a payment buys ----------------------------------------------------------------------
@@ -126,6 +127,7 @@ def _grant(
             record_only(event_id, workspace_id, f"already granted via {source}")
         return Result("duplicate", source)
     count("CreditsPurchased", credits, kind=reason.split(":")[0])
+    request_balance_check(workspace_id)  # balance.low re-arms once the credits are there
     return Result("applied", f"granted {credits} for {source}")
 
 

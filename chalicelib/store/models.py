@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -878,7 +879,7 @@ class WebhookEndpointModel(BaseModel):
 
     workspace_id = UnicodeAttribute(hash_key=True)
     endpoint_id = UnicodeAttribute(range_key=True)  # whe_<ULID>
-    kind = UnicodeAttribute(default="webhook")  # webhook | zapier
+    kind = UnicodeAttribute(default="webhook")  # webhook | zapier | ifttt (IFTTT's Realtime API, one per trigger)
     url = UnicodeAttribute()
     events = ListAttribute(of=UnicodeAttribute)
     description = UnicodeAttribute(null=True)
@@ -888,6 +889,9 @@ class WebhookEndpointModel(BaseModel):
     previous_secret = UnicodeAttribute(null=True)
     previous_expires = NumberAttribute(null=True)
     failing_since = NumberAttribute(null=True)  # epoch seconds of the first failure of the current streak
+    trigger_identities: MapAttribute[str, int] = MapAttribute(
+        null=True
+    )  # kind "ifttt": IFTTT trigger identity -> epoch seconds last polled
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)
@@ -902,6 +906,18 @@ class WebhookEventByType(GlobalSecondaryIndex["WebhookEventModel"]):
 
     workspace_type = UnicodeAttribute(hash_key=True)  # "<workspace_id>#<event type>"
     event_id = UnicodeAttribute(range_key=True)
+
+
+class OutboxPending(GlobalSecondaryIndex["WebhookEventModel"]):
+    """Sparse: only events not yet fanned out carry `sweep_shard` (webhooks.outbox.SWEEP_SHARDS
+    values), so the outbox sweeper reads just those whose `sweep_after` has passed."""
+
+    class Meta:
+        index_name = "pending"
+        projection = AllProjection()
+
+    sweep_shard = UnicodeAttribute(hash_key=True)
+    sweep_after = NumberAttribute(range_key=True)  # epoch seconds: when the sweeper may send it again
 
 
 class WebhookEventModel(BaseModel):
@@ -921,7 +937,10 @@ class WebhookEventModel(BaseModel):
     occurred_at = UTCDateTimeAttribute()
     fanned_out = BooleanAttribute(default=False)
     expires_at = NumberAttribute(null=True)
+    sweep_shard = UnicodeAttribute(null=True)  # set until fanned out (the sweeper's index)
+    sweep_after = NumberAttribute(null=True)
     by_type = WebhookEventByType()
+    pending = OutboxPending()
 
 
 class DeliveryByEndpoint(GlobalSecondaryIndex["WebhookDeliveryModel"]):
@@ -959,6 +978,26 @@ class WebhookDeliveryModel(BaseModel):
     by_endpoint = DeliveryByEndpoint()
 
 
+# --- outgoing events: balance.low (issue 14) ------------------------------------------------
+
+
+class BalanceAlertModel(BaseModel):
+    """A workspace's low-balance state: `low` flips on when a check finds `available` below the
+    threshold (one balance.low per flip, numbered by `crossings`) and off when one finds it back
+    at or above (re-armed). Written only on a flip, each time with a condition on the wallet."""
+
+    table_suffix = "balance_alerts"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    low = BooleanAttribute(default=False)
+    crossings = NumberAttribute(default=0)
+    threshold = NumberAttribute(null=True)  # the level of the last flip
+    changed_at = UTCDateTimeAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -989,4 +1028,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     WebhookEndpointModel,
     WebhookEventModel,
     WebhookDeliveryModel,
+    BalanceAlertModel,
 )

@@ -130,6 +130,33 @@ ROUTES: dict[tuple[str, str], tuple[str, str, dict | None, int]] = {
         200,
     ),
 }
+# --- admin: webhooks view (issue 14) ---
+_HOOKS = "/admin/api/workspaces/{workspace_id}"
+_PROBED = "/admin/api/workspaces/ws_{id}"
+ROUTES.update(
+    {
+        ("GET", _HOOKS + "/webhook-endpoints"): (ADMIN, _PROBED + "/webhook-endpoints", None, 404),
+        ("GET", _HOOKS + "/webhook-deliveries"): (ADMIN, _PROBED + "/webhook-deliveries", None, 404),
+        ("POST", _HOOKS + "/webhook-deliveries/{delivery_id}/replay"): (
+            ADMIN,
+            _PROBED + "/webhook-deliveries/whd_{id}/replay",
+            None,
+            404,
+        ),
+        ("POST", _HOOKS + "/webhook-endpoints/{endpoint_id}/disable"): (
+            ADMIN,
+            _PROBED + "/webhook-endpoints/whe_{id}/disable",
+            PROBE,
+            400,
+        ),
+        ("POST", _HOOKS + "/webhook-endpoints/{endpoint_id}/enable"): (
+            ADMIN,
+            _PROBED + "/webhook-endpoints/whe_{id}/enable",
+            PROBE,
+            400,
+        ),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),

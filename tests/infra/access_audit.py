@@ -40,6 +40,7 @@ FUNCTION_ENTRIES = (
     "webhooks_worker",
 )
 FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "purge_library")
+FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "sweep_outbox")  # outgoing events (issue 14)
 DYNAMO_SINGLE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"}
 TRANSACT_ACTIONS = {
     "Put": "PutItem",

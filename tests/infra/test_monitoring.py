@@ -70,6 +70,7 @@ def test_the_alarms_exist_and_notify_the_topic(synth: Any, stage: str) -> None:
         "webhook-failure-rate",
         "webhooks-queue-age",
         "webhooks-dlq-depth",
+        "outgoing-events-lost",
         *(f"provider-{p}-error-rate" for p in monitoring.providers()),
         *(f"provider-{p}-job-p95" for p in monitoring.providers()),
         *(

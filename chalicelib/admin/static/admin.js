@@ -125,6 +125,7 @@
     failures: ["at", "window", "workspace_id", "user_id", "provider", "model", "status"],
     reports: ["from", "to", "workspace_id", "user_id", "provider", "model"],
     operations: [],
+    webhooks: ["workspace_id"],
   };
   const STATUS_OPTIONS = {
     overview: ["succeeded", "failed"],
@@ -360,7 +361,8 @@
 
     const chartBox = chartCard("Credits per day", "workspace-usage");
     view(
-      el("p", { class: "crumbs" }, el("a", { href: "#/workspaces" }, "Workspaces"), " / ", ws.name),
+      el("p", { class: "crumbs" }, el("a", { href: "#/workspaces" }, "Workspaces"), " / ", ws.name,
+        " · ", el("a", { href: "#/webhooks?workspace_id=" + encodeURIComponent(ws.id), "data-link": "webhooks" }, "Webhooks")),
       el("h1", {}, ws.name, " ", el("span", { class: "badge " + ws.status, "data-status": ws.status }, ws.status)),
       el("p", { class: "sub" }, el("code", {}, ws.id), " · plan ", el("strong", {}, ws.plan), ws.billing_interval ? " (" + ws.billing_interval + "ly)" : "",
         " · created " + ws.created_at, banned && ws.ban_reason ? " · banned: " + ws.ban_reason : ""),
@@ -494,6 +496,55 @@
       ], state.meta.scheduled, { name: "scheduled" }), output));
   }
 
+  // ---------------------------------------------------------------- webhooks (a workspace's outgoing events)
+  const deliveryStanding = (d) => (d.status === "pending" && d.attempts.length ? "retrying" : d.status);
+  const lastAttempt = (d) => {
+    const a = d.attempts[d.attempts.length - 1];
+    return a ? (a.status_code !== null ? "HTTP " + a.status_code : a.error || "no answer") + " · " + fmt(a.at) : "—";
+  };
+
+  async function webhooks(params) {
+    const id = params.get("workspace_id");
+    if (!id) {
+      view(el("h1", {}, "Webhooks"), el("p", { class: "sub", "data-empty": "webhooks" },
+        "Pick a workspace (the Workspace filter above, or “Webhooks” on a workspace's page): its endpoints and deliveries, failing ones first."));
+      return;
+    }
+    const base = "/admin/api/workspaces/" + encodeURIComponent(id);
+    const [endpoints, deliveries] = await Promise.all([
+      api("GET", base + "/webhook-endpoints"), api("GET", base + "/webhook-deliveries?limit=100")]);
+    const toggle = (e) => {
+      const on = e.status === "enabled";
+      return el("button", { type: "button", class: "small " + (on ? "danger" : "primary"), "data-endpoint-action": on ? "disable" : "enable",
+        onclick: () => confirmAction(on ? "Disable endpoint" : "Enable endpoint",
+          (on ? "Stop deliveries to " : "Deliver again to ") + e.url + (on ? " (its pending deliveries end at their next attempt)." : "."),
+          (reason) => api("POST", base + "/webhook-endpoints/" + encodeURIComponent(e.id) + (on ? "/disable" : "/enable"), { reason }),
+          on ? "Endpoint disabled." : "Endpoint enabled.") }, on ? "Disable…" : "Enable…");
+    };
+    const replay = (d) => el("button", { type: "button", class: "small", "data-replay": d.id,
+      onclick: () => confirmAction("Replay delivery", "Send " + d.event_type + " (" + d.event_id + ") again now, with the same webhook-id.",
+        (reason) => api("POST", base + "/webhook-deliveries/" + encodeURIComponent(d.id) + "/replay", { reason }), "Delivery queued again.") }, "Replay…");
+    const failing = deliveries.data.filter((d) => deliveryStanding(d) !== "succeeded" && d.attempts.length).length;
+    view(
+      el("p", { class: "crumbs" }, el("a", { href: "#/workspaces/" + encodeURIComponent(id) }, "Workspace"), " / Webhooks"),
+      el("h1", {}, "Webhooks ", el("code", {}, id)),
+      el("p", { class: "sub" }, fmt(endpoints.data.length) + " endpoints · " + fmt(deliveries.data.length) + " recent deliveries, " + fmt(failing) + " failing (listed first)"),
+      el("section", { class: "card" }, el("h3", {}, "Endpoints"), table([
+        { label: "Kind", key: "kind" }, { label: "URL", render: (e) => el("code", {}, e.url) }, { label: "Events", render: (e) => e.events.join(", ") },
+        { label: "Status", render: (e) => el("span", { class: "badge " + e.status, "data-status": e.status }, e.status) },
+        { label: "Failing since", key: "failing_since" }, { label: "Why disabled", key: "disabled_reason" },
+        { label: "ID", render: (e) => el("code", {}, e.id) }, { label: "", render: toggle },
+      ], endpoints.data, { name: "webhook-endpoints", empty: "No endpoints." })),
+      el("section", { class: "card" }, el("h3", {}, "Recent deliveries (failing first)"), table([
+        { label: "Created", key: "created_at" },
+        { label: "Status", render: (d) => el("span", { class: "badge " + deliveryStanding(d), "data-status": deliveryStanding(d) }, deliveryStanding(d)) },
+        { label: "Event", key: "event_type" }, { label: "webhook-id", render: (d) => el("code", {}, d.event_id) },
+        { label: "Endpoint", render: (d) => el("code", {}, d.endpoint_id) }, { label: "Attempts", num: true, render: (d) => fmt(d.attempts.length) },
+        { label: "Last attempt", render: lastAttempt }, { label: "Next attempt", key: "next_attempt_at" }, { label: "", render: replay },
+      ], deliveries.data, { name: "webhook-deliveries", empty: "No deliveries in the last 30 days." })),
+    );
+  }
+
   // ---------------------------------------------------------------- confirmation dialog
   function confirmAction(title, summary, perform, done, keepView) {
     const dialog = $("#confirm");
@@ -575,6 +626,7 @@
       else if (kind === "failures") await failures(r.params);
       else if (kind === "reports") reports(r.params);
       else if (kind === "operations") operations();
+      else if (kind === "webhooks") await webhooks(r.params);
       else { go("overview"); return; }
       document.body.dataset.ready = kind;
     } catch (err) {
