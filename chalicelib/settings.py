@@ -54,6 +54,7 @@ class Settings:
     log_file: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     mail_from: str | None = None  # teams: the sender of invitation mail (SES) in a deployed stage
+    exports_queue_name: str = "imagegen-local-exports"  # library exports: the zips' build queue
 
     def table_name(self, suffix: str) -> str:
         return f"{self.table_prefix}-{suffix}"
@@ -86,6 +87,7 @@ def get_settings() -> Settings:
         default_provider=env.get("DEFAULT_PROVIDER", "local"),
         log_file=env.get("LOG_FILE") or None,
         mail_from=env.get("MAIL_FROM") or None,
+        exports_queue_name=env.get("EXPORTS_QUEUE_NAME", f"{prefix}-exports"),
     )
     _refuse_placeholder_provider(settings, _bool(env.get("ALLOW_LOCAL_PROVIDER")))
     return settings

@@ -400,3 +400,17 @@ def _model(model: Any, components: dict[str, Any], mode: str = "validation") -> 
     name = model.__name__.replace("[", "_").replace("]", "_")
     components[name] = schema
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+# --- library exports and storage (issue 12) ---------------------------------------------------------
+BODIES[("POST", "/v1/exports")] = ("ExportCreate", True)
+IDEMPOTENT.add(("POST", "/v1/exports"))
+QUERIES[("GET", "/v1/exports")] = ("limit", "cursor")
+RESPONSES.update(
+    {
+        ("POST", "/v1/exports"): (202, "ExportEnvelope"),
+        ("GET", "/v1/exports"): (200, "ExportPage"),
+        ("GET", "/v1/exports/{export_id}"): (200, "ExportEnvelope"),
+        ("GET", "/admin/api/workspaces/{workspace_id}/storage"): (200, "WorkspaceStorageEnvelope"),
+    }
+)

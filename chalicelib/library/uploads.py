@@ -125,6 +125,7 @@ def _image_row(upload: UploadModel, image_id: str, clean: CleanImage, fmt: str) 
     )  # fmt: skip
     row.thumb_key = f"{base}thumb.jpg"
     row.counts_storage = True
+    row.counted = True
     return row
 
 
@@ -138,6 +139,7 @@ def _commit(actor: Actor, upload: UploadModel, row: ImageModel) -> None:
     uploads.complete_in(txn, upload, str(row.image_id))
     image_store.put_in(txn, row)
     library_index.add_storage(txn, actor.workspace_id, int(row.bytes), quota_of(actor))
+    library_index.add_images_in(txn, actor.workspace_id, 1, int(row.bytes))
     txn.commit()
 
 
