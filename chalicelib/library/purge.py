@@ -1,6 +1,7 @@
 """The library's scheduled cleanup: images trashed for TRASH_RETENTION are deleted with their
 objects; uploads never completed are dropped with their object once expired; exports still
-pending at their deadline fail, and ready zips are deleted at their expiry.
+pending at their deadline fail, and ready zips are deleted at their expiry; expired share
+links' copies are deleted.
 
 Work is found through the due queue (store.library_index: a few sharded keys, oldest first),
 never a scan. Every step is idempotent and the queue row goes last, so a run that dies midway,
@@ -25,6 +26,7 @@ class PurgeReport:
     uploads_expired: int
     skipped: int
     exports_swept: int = 0
+    shares_expired: int = 0
 
 
 def purge_due(now: datetime) -> PurgeReport:
@@ -36,8 +38,8 @@ def purge_due(now: datetime) -> PurgeReport:
         done_by_kind[due.kind] = done_by_kind.get(due.kind, 0) + done
         skipped += not done
         library_index.forget_due(due)
-    exports = done_by_kind.get("export", 0) + done_by_kind.get("export_zip", 0)
-    return PurgeReport(done_by_kind.get("purge", 0), done_by_kind.get("upload", 0), skipped, exports)
+    done = done_by_kind.get
+    return PurgeReport(done("purge", 0), done("upload", 0), skipped, done("export", 0) + done("export_zip", 0), done("share", 0))
 
 
 def _sweep(due: library_index.Due, now: datetime) -> bool:
@@ -47,6 +49,10 @@ def _sweep(due: library_index.Due, now: datetime) -> bool:
         from chalicelib.library.export_worker import sweep
 
         return sweep(due.kind, due.workspace_id, due.item_id, now)
+    if due.kind == "share":
+        from chalicelib.library.shares import expire_copies
+
+        return expire_copies(due.workspace_id, due.item_id, now)
     return _expire_upload(due.workspace_id, due.item_id, now)
 
 
