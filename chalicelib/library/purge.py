@@ -38,8 +38,8 @@ def purge_due(now: datetime) -> PurgeReport:
         done_by_kind[due.kind] = done_by_kind.get(due.kind, 0) + done
         skipped += not done
         library_index.forget_due(due)
-    done = done_by_kind.get
-    return PurgeReport(done("purge", 0), done("upload", 0), skipped, done("export", 0) + done("export_zip", 0), done("share", 0))
+    n = done_by_kind.get
+    return PurgeReport(n("purge", 0), n("upload", 0), skipped, n("export", 0) + n("export_zip", 0), n("share", 0))
 
 
 def _sweep(due: library_index.Due, now: datetime) -> bool:
