@@ -47,6 +47,13 @@ def library_key(workspace_id: str, item_id: str, name: str) -> str:
     return f"images/{workspace_id}/lib/{item_id}/{name}"
 
 
+def staging_key(workspace_id: str, upload_id: str) -> str:
+    """Where a presigned POST puts a raw upload: always the images bucket (S3), because R2 and
+    other S3-compatible stores have no POST uploads; completion moves the clean image to the
+    library store."""
+    return f"images/{workspace_id}/uploads/{upload_id}"
+
+
 def keys_of(image: Any) -> list[str]:
     """Every object an image may have: the original, its thumbnail, a share preview."""
     keys = [str(image.s3_key), library_key(str(image.workspace_id), str(image.image_id), "preview.jpg")]
