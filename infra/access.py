@@ -107,6 +107,7 @@ def access_map() -> dict[str, Access]:
         # library: trashed images and expired uploads, rows and objects (store.library_index's due queue)
         config.PURGE_LIBRARY: Access(
             write=("images", "library_index", "folders", "uploads", "exports"),  # exports: deadlines, expired zips
+            read=("shares",),  # an expired link's copies are deleted when its expiry falls due
             s3_read=(IMAGES_PREFIX,),
             s3_write=(IMAGES_PREFIX,),
             s3_delete=(IMAGES_PREFIX, EXPORTS_PREFIX),

@@ -247,7 +247,8 @@ def _transaction(workspace_id: str, chunk: list[Change]) -> Transaction:
         tags.update(change.tag_deltas())
         folders.update(change.folder_deltas())
         storage += change.storage_delta()
-        counted, counted_bytes = counted + change.counted_delta()[0], counted_bytes + change.counted_delta()[1]
+        gone, gone_bytes = change.counted_delta()
+        counted, counted_bytes = counted + gone, counted_bytes + gone_bytes
     library_index.add_tag_counts(txn, workspace_id, dict(tags))
     folder_store.add_image_counts(txn, workspace_id, {f: d for f, d in folders.items() if d})
     if storage:
