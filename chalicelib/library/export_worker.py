@@ -68,7 +68,11 @@ def build(workspace_id: str, export_id: str, *, last_try: bool = False) -> str:
             raise  # the message comes back (SQS) and the lease runs out before it does
         logger.exception("export failed", extra={"error_code": "export_failed", "export_id": export_id})
         _fail(export, "export_failed", "the zip could not be built; ask for a new export")
+        objects.delete([str(export.zip_key)])  # a zip completed just before the failure goes too
         return "failed"
+    fresh = export_store.get_export(workspace_id, export_id) if outcome == "ready" else None
+    if fresh is not None and fresh.status == "ready":
+        _announce(fresh)  # outside the build: a failed emit retries the message, never fails the export
     return outcome
 
 
@@ -90,9 +94,6 @@ def _build(export: ExportModel) -> str:
     }  # fmt: skip
     if export_store.finish(export, "ready", attributes, due=("export_zip", now + rules.EXPORT_RETENTION)):
         count("ExportsReady")
-    fresh = export_store.get_export(str(export.workspace_id), str(export.export_id))
-    if fresh is not None and fresh.status == "ready":
-        _announce(fresh)
     return "ready"
 
 

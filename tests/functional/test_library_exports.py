@@ -374,3 +374,23 @@ def test_a_zip_larger_than_a_part_is_streamed_with_bounded_memory(
     for image_id in images:
         assert archive.read(f"{image_id}.png") == originals[image_id]
     assert archive.testzip() is None
+
+
+def test_an_event_that_cannot_be_queued_is_emitted_by_the_next_delivery(
+    api: Any, make_tenant: Any, events: CapturedQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = make_tenant()
+    images = make_images(api, tenant, "webhooks queue down", 1)
+    made = create(api, tenant, {"image_ids": images})
+    (message,) = take_messages(made["id"])
+
+    def down(message: Any, delay_s: int = 0) -> None:
+        raise ConnectionError("the webhooks queue is down")
+
+    monkeypatch.setattr("chalicelib.webhooks.queue.send", down)
+    assert run_exports_worker([message], 3)["batchItemFailures"]  # even on the last receive: retried, not failed
+    assert export_of(api, tenant, made["id"])["status"] == "ready" and ready_events(events, made["id"]) == []
+    monkeypatch.setattr("chalicelib.webhooks.queue.send", events.send)
+    assert run_exports_worker([message]) == {"batchItemFailures": []}
+    assert run_exports_worker([message]) == {"batchItemFailures": []}
+    assert len(ready_events(events, made["id"])) == 1
