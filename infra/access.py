@@ -122,6 +122,7 @@ def access_map() -> dict[str, Access]:
             read=("images",),
             s3_read=(IMAGES_PREFIX, EXPORTS_PREFIX),
             s3_write=(EXPORTS_PREFIX,),
+            s3_delete=(EXPORTS_PREFIX,),  # a zip completed just before its build finally failed
             send_to=(WEBHOOKS_QUEUE,),
             consume=EXPORTS_QUEUE,
             secrets=LIBRARY_STORE_SECRETS,

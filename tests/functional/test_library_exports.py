@@ -399,12 +399,14 @@ def test_an_event_that_cannot_be_queued_is_emitted_by_the_next_delivery(
 def test_an_export_that_cannot_be_queued_fails_at_once_and_gives_its_slot_back(
     api: Any, make_tenant: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.settings import reset_settings
+    from botocore.exceptions import ClientError
+
+    def unavailable(name: str) -> str:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "SQS is down"}}, "GetQueueUrl")
 
     tenant = make_tenant()
     (image,) = seed_images(tenant, 1)
-    monkeypatch.setenv("EXPORTS_QUEUE_NAME", "no-such-queue")
-    reset_settings()
+    monkeypatch.setattr("chalicelib.aws.queue_url", unavailable)
     status, body, headers = call(api, "POST", "/v1/exports", tenant, {"image_ids": [image]})
     assert status == 503 and body["error"]["code"] == "service_unavailable" and headers["Retry-After"] == "5"
     (row,) = call(api, "GET", "/v1/exports", tenant)[1]["data"]
