@@ -195,3 +195,19 @@ def sweep_outbox(event: Any) -> dict[str, Any]:
 from chalicelib.api.admin_webhooks import admin_webhooks  # noqa: E402
 
 app.register_blueprint(admin_webhooks)
+# --- library exports (issue 12): the routes and the queue's worker --------------------------------
+
+from chalicelib.api.exports import exports  # noqa: E402  (appended section: see the blueprints above)
+
+app.register_blueprint(exports)
+
+if TYPE_CHECKING:
+    import chalicelib.library.export_worker as _export_worker
+else:
+    _export_worker = lazy_module("chalicelib.library.export_worker")
+
+
+@app.lambda_function(name="exports_worker")
+def exports_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    note_cold_start("exports_worker")
+    return _export_worker.handle_exports_batch(event, context)

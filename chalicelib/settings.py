@@ -58,6 +58,7 @@ class Settings:
     outbox_sweep_after_s: int = 600
     balance_low_credits: int = 100
     ifttt_realtime_url: str = "https://realtime.ifttt.com"
+    exports_queue_name: str = "imagegen-local-exports"  # library exports: the zips' build queue
 
     def table_name(self, suffix: str) -> str:
         return f"{self.table_prefix}-{suffix}"
@@ -93,6 +94,7 @@ def get_settings() -> Settings:
         outbox_sweep_after_s=int(env.get("OUTBOX_SWEEP_AFTER_S", "600")),
         balance_low_credits=int(env.get("BALANCE_LOW_CREDITS", "100")),
         ifttt_realtime_url=env.get("IFTTT_REALTIME_URL") or "https://realtime.ifttt.com",
+        exports_queue_name=env.get("EXPORTS_QUEUE_NAME", f"{prefix}-exports"),
     )
     _refuse_placeholder_provider(settings, _bool(env.get("ALLOW_LOCAL_PROVIDER")))
     return settings

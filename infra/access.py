@@ -20,10 +20,14 @@ JOBS, JOBS_DLQ, BILLING_QUEUE, BILLING_DLQ = "jobs", "jobs_dlq", "billing", "bil
 WEBHOOKS_QUEUE, WEBHOOKS_DLQ = "webhooks", "webhooks_dlq"
 WEBHOOKS = ("webhook_endpoints", "webhook_events", "webhook_deliveries", "audit")  # the webhooks worker's tables
 SCHEDULED_FAILURES = "scheduled_failures"  # on-failure destination of the scheduled (async) invocations
+EXPORTS_QUEUE, EXPORTS_DLQ = "exports", "exports_dlq"
 
 IMAGES_PREFIX = "images/"
 STATEMENTS_PREFIX = "statements/"
 TMP_PREFIX = "tmp/"
+EXPORTS_PREFIX = "exports/"  # library export zips (chalicelib/library/objects.py EXPORTS)
+# The library store's keys when it is S3-compatible (R2), for the functions that touch its objects.
+LIBRARY_STORE_SECRETS = ("LIBRARY_S3_ACCESS_KEY_ID", "LIBRARY_S3_SECRET_ACCESS_KEY")
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,11 @@ def access_map() -> dict[str, Access]:
         # The API is also the admin console, which can run the scheduled jobs by hand ("run now").
         config.API_HANDLER: Access(
             write=everything,
-            s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
+            # exports/: presigned URLs of ready zips, and the admin's "run now" of purge_library
+            s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX, EXPORTS_PREFIX),
             s3_write=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
-            s3_delete=(IMAGES_PREFIX,),
-            send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE),  # job.canceled, topup events, replays
+            s3_delete=(IMAGES_PREFIX, EXPORTS_PREFIX),
+            send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE, EXPORTS_QUEUE),  # job.canceled, topup events, replays, exports
             secrets=(
                 "STRIPE_API_KEY",
                 "STRIPE_WEBHOOK_SECRET",
@@ -76,6 +81,7 @@ def access_map() -> dict[str, Access]:
                 "CURSOR_SECRET",
                 "IFTTT_SERVICE_KEY",
                 "IFTTT_TEST_ACCESS_TOKEN",
+                *LIBRARY_STORE_SECRETS,
             ),
         ),
         config.WORKER: Access(
@@ -100,10 +106,12 @@ def access_map() -> dict[str, Access]:
         config.RECONCILE: Access(read=("wallets", "ledger", "jobs"), on_failure=SCHEDULED_FAILURES),
         # library: trashed images and expired uploads, rows and objects (store.library_index's due queue)
         config.PURGE_LIBRARY: Access(
-            write=("images", "library_index", "folders", "uploads"),
+            write=("images", "library_index", "folders", "uploads", "exports"),  # exports: deadlines, expired zips
+            read=("shares",),  # an expired link's copies are deleted when its expiry falls due
             s3_read=(IMAGES_PREFIX,),
             s3_write=(IMAGES_PREFIX,),
-            s3_delete=(IMAGES_PREFIX,),
+            s3_delete=(IMAGES_PREFIX, EXPORTS_PREFIX),
+            secrets=LIBRARY_STORE_SECRETS,
             on_failure=SCHEDULED_FAILURES,
         ),
         # fan-out and attempts: re-enqueues its own retries; calls receivers over the internet
@@ -116,6 +124,17 @@ def access_map() -> dict[str, Access]:
         ),
         # outgoing events whose queue message never went out: claim (webhook_events), send again
         config.SWEEP_OUTBOX: Access(write=("webhook_events",), send_to=(WEBHOOKS_QUEUE,), on_failure=SCHEDULED_FAILURES),
+        # library exports: reads the originals, writes the zip (a multipart upload), export.ready
+        config.EXPORTS_WORKER: Access(
+            write=("exports", "library_index"),
+            read=("images",),
+            s3_read=(IMAGES_PREFIX, EXPORTS_PREFIX),
+            s3_write=(EXPORTS_PREFIX,),
+            s3_delete=(EXPORTS_PREFIX,),  # a zip completed just before its build finally failed
+            send_to=(WEBHOOKS_QUEUE,),
+            consume=EXPORTS_QUEUE,
+            secrets=LIBRARY_STORE_SECRETS,
+        ),
     }
 
 

@@ -98,10 +98,18 @@ def _rollups(txn: Transaction, job: JobModel, day: str, counts: dict[str, int]) 
             txn.update(f"rollup:{n}", RollupModel(pk, sk), actions)
 
 
-def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime, image_rows: list[Any] | None = None) -> Outcome:
+def settle_job(
+    job: JobModel,
+    usage: Usage,
+    final: JobFinal,
+    now: datetime,
+    image_rows: list[Any] | None = None,
+    counters: list[tuple[Any, list[Any]]] | None = None,
+) -> Outcome:
     """Charge `usage.credits` (<= the hold) for a job that produced images, exactly once.
 
-    `image_rows` (the images' index rows) are written in the same transaction."""
+    `image_rows` (the images' rows) and `counters` (updates counting them in the library's usage)
+    are written in the same transaction."""
     reserved = int(job.credits_reserved)
     actual = min(usage.credits, reserved)  # never charge above what was reserved
     details = {
@@ -134,6 +142,7 @@ def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime, imag
         tokens_used=usage.input_tokens + usage.output_tokens,
         rollup=rollup,
         extra_puts=image_rows,
+        extra_updates=counters,
     )
 
 
@@ -174,6 +183,7 @@ def _resolve(
     reason: str | None = None,
     job_condition: Any = None,
     extra_puts: list[Any] | None = None,
+    extra_updates: list[tuple[Any, list[Any]]] | None = None,
 ) -> Outcome:
     """The one transaction that ends a hold: charge `actual` of it, return the rest."""
     hold = _hold_of(job)
@@ -192,6 +202,8 @@ def _resolve(
         _rollups(txn, job, day_of(now), rollup)
     for n, item in enumerate(extra_puts or []):
         txn.put(f"extra:{n}", item)
+    for n, (instance, actions) in enumerate(extra_updates or []):
+        txn.update(f"extra_update:{n}", instance, actions)
     outcome = _commit(txn, status)
     if outcome.applied:  # committed once: announce it (job.succeeded/failed/canceled), never failing here
         job_finished(job, final.status, final.finished_at, final.images, final.error, usage)

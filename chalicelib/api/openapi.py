@@ -435,3 +435,16 @@ RESPONSES.update(
         ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/enable"): (200, "AdminWebhookEndpointEnvelope"),
     }
 )
+
+# --- library exports and storage (issue 12) ---------------------------------------------------------
+BODIES[("POST", "/v1/exports")] = ("ExportCreate", True)
+IDEMPOTENT.add(("POST", "/v1/exports"))
+QUERIES[("GET", "/v1/exports")] = ("limit", "cursor")
+RESPONSES.update(
+    {
+        ("POST", "/v1/exports"): (202, "ExportEnvelope"),
+        ("GET", "/v1/exports"): (200, "ExportPage"),
+        ("GET", "/v1/exports/{export_id}"): (200, "ExportEnvelope"),
+        ("GET", "/admin/api/workspaces/{workspace_id}/storage"): (200, "WorkspaceStorageEnvelope"),
+    }
+)

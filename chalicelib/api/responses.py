@@ -1627,3 +1627,89 @@ class AdminWebhookDeliveryList(Page[WebhookDeliveryView]):
     @classmethod
     def of(cls, deliveries: list[DeliveryRecord]) -> AdminWebhookDeliveryList:
         return cls(data=[WebhookDeliveryView.of(d) for d in deliveries], next_cursor=None)
+# --- library exports and storage (issue 12) -----------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.library.exports import ExportRecord
+    from chalicelib.library.usage import WorkspaceStorage
+
+
+class ExportView(Response):
+    """A zip of images built in object storage; `url` only while `status` is `ready`."""
+
+    id: str = Field(description="exp_…")
+    status: Literal["queued", "running", "ready", "failed", "expired"]
+    folder_id: str | None = Field(description="the folder exported; null when image_ids were given")
+    image_count: int = Field(description="images asked for")
+    included: int | None = Field(description="images in the zip (some may have been trashed meanwhile)")
+    bytes: int = Field(description="the originals' bytes when asked for")
+    zip_bytes: int | None
+    url: str | None = Field(description="the zip, presigned; a new one on every read while ready")
+    url_expires_at: str | None
+    expires_at: str | None = Field(description="when the zip is deleted (status then `expired`)")
+    error: ErrorInfo | None = Field(description="why it failed: no_images, export_failed, timeout, queue_unavailable")
+    user_id: str = Field(description="who asked for it")
+    created_at: str | None
+    finished_at: str | None
+
+    @classmethod
+    def of(cls, record: ExportRecord) -> ExportView:
+        row = record.row
+        error = dict(row.error) if row.error else None
+        return cls(
+            id=row.export_id,
+            status=cast("Any", record.status),
+            folder_id=row.folder_id,
+            image_count=len(row.image_ids or []),
+            included=int(row.included) if row.included is not None else None,
+            bytes=int(row.bytes or 0),
+            zip_bytes=int(row.zip_bytes) if row.zip_bytes is not None else None,
+            url=record.url,
+            url_expires_at=rfc3339(record.url_expires_at),
+            expires_at=rfc3339(row.expires_at),
+            error=ErrorInfo(code=str(error["code"]), message=str(error["message"])) if error else None,
+            user_id=row.user_id,
+            created_at=rfc3339(row.created_at),
+            finished_at=rfc3339(row.finished_at),
+        )
+
+
+class ExportEnvelope(Response):
+    export: ExportView
+
+    @classmethod
+    def of(cls, record: ExportRecord) -> ExportEnvelope:
+        return cls(export=ExportView.of(record))
+
+
+class ExportPage(Page[ExportView]):
+    """The workspace's exports, newest first."""
+
+    @classmethod
+    def of(cls, records: list[ExportRecord], next_cursor: str | None) -> ExportPage:
+        return cls(data=[ExportView.of(record) for record in records], next_cursor=next_cursor)
+
+
+class WorkspaceStorageView(Response):
+    """`GET /admin/api/workspaces/{id}/storage`: the library's counters (no scan behind it)."""
+
+    workspace_id: str
+    plan: str
+    images: int = Field(description="images kept, live and trashed")
+    image_bytes: int = Field(description="their originals' bytes")
+    upload_bytes: int = Field(description="uploads' bytes, counted against the plan's storage")
+    upload_quota_bytes: int
+    pending_exports: int = Field(description="exports queued or running")
+    max_pending_exports: int
+
+    @classmethod
+    def of(cls, storage: WorkspaceStorage) -> WorkspaceStorageView:
+        return cls(**asdict(storage))
+
+
+class WorkspaceStorageEnvelope(Response):
+    storage: WorkspaceStorageView
+
+    @classmethod
+    def of(cls, storage: WorkspaceStorage) -> WorkspaceStorageEnvelope:
+        return cls(storage=WorkspaceStorageView.of(storage))

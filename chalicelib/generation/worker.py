@@ -407,13 +407,21 @@ def _usage_of(job: JobModel, outcome: _Outcome) -> Usage:
     )
 
 
+def _counted(job: JobModel, image_rows: list[ImageModel]) -> list[tuple[Any, list[Any]]]:
+    """The library's usage counters for the job's images, written by settlement with the rows."""
+    for row in image_rows:
+        row.counted = True
+    size = sum(int(row.bytes) for row in image_rows)
+    return library_index.image_counter_updates(job.workspace_id, len(image_rows), size) if image_rows else []
+
+
 def _settle(job: JobModel, usage: Usage, final: JobFinal, image_rows: list[ImageModel]) -> bool:
     """Settle once (a redelivery finds it done: not applied); after it, its own duration and the
     auto top-up check."""
     timings = final.timings if final.timings is not None else {}
     settle_started = time.perf_counter()
     with span("settlement", job_id=job.job_id):
-        result = settle_job(job, usage, final, final.finished_at, image_rows=image_rows)
+        result = settle_job(job, usage, final, final.finished_at, image_rows=image_rows, counters=_counted(job, image_rows))
     if not result.applied:
         return False
     # Settlement's own duration can only be known after it: one small extra write, outside

@@ -88,6 +88,7 @@ def create_resources(visibility_timeout_s: int = 5) -> None:
     )
     sqs.create_queue(QueueName=s.billing_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
     sqs.create_queue(QueueName=s.webhooks_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
+    sqs.create_queue(QueueName=s.exports_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})  # exports
     s3 = client("s3")
     s3.create_bucket(Bucket=s.images_bucket)
 
@@ -181,12 +182,14 @@ class LocalStack:
         dead = QueuePoller(s.jobs_dlq_name, chalice_app.dead_letters, "dead_letters", 60, s.region)
         billing = QueuePoller(s.billing_queue_name, chalice_app.billing_worker, "billing_worker", 60, s.region)
         webhooks = QueuePoller(s.webhooks_queue_name, chalice_app.webhooks_worker, "webhooks_worker", 60, s.region)
-        for poller in (workers, dead, billing, webhooks):
+        exports = QueuePoller(s.exports_queue_name, chalice_app.exports_worker, "exports_worker", 300, s.region, batch_size=1)
+        for poller in (workers, dead, billing, webhooks, exports):
             poller.start()
             self._threads.append(poller)
         self._say(
             "worker",
-            f"polling {s.jobs_queue_name} (batches of 10), {s.jobs_dlq_name}, {s.billing_queue_name}, {s.webhooks_queue_name}",
+            f"polling {s.jobs_queue_name} (batches of 10), {s.jobs_dlq_name}, {s.billing_queue_name}, {s.webhooks_queue_name}"
+            f", {s.exports_queue_name}",
         )
 
     def _bind_api(self) -> None:

@@ -304,6 +304,9 @@ class ImageModel(BaseModel):
     thumb_key = UnicodeAttribute(null=True)
     counts_storage = BooleanAttribute(null=True)  # uploads: its bytes count against the plan's storage
     version = NumberAttribute(null=True)
+    # counted in the workspace's `images`/`image_bytes` usage counters (written with them; older
+    # rows are counted once by `python -m chalicelib.ops backfill-library`)
+    counted = BooleanAttribute(null=True)
     by_folder = ImageByFolder()
 
 
@@ -998,6 +1001,44 @@ class BalanceAlertModel(BaseModel):
     changed_at = UTCDateTimeAttribute(null=True)
 
 
+# --- library exports (issue 12) -------------------------------------------------------------
+
+
+class ExportModel(BaseModel):
+    """A zip of a workspace's images built by the exports worker (chalicelib/library/exports.py).
+
+    status: queued → running → ready | failed; a ready zip is deleted at `expires_at` (then
+    `expired`). Every move out of queued/running is conditioned on the status it leaves, in the
+    transaction that gives back the workspace's pending-export slot, so it happens once."""
+
+    table_suffix = "exports"
+    ttl_attribute = "purge_at"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    export_id = UnicodeAttribute(range_key=True)  # exp_<ULID>: newest first by key
+    user_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="queued")  # queued | running | ready | failed | expired
+    folder_id = UnicodeAttribute(null=True)  # the folder exported (None: the ids given)
+    image_ids = ListAttribute(of=UnicodeAttribute)  # what was asked for, in order (at most 500)
+    bytes = NumberAttribute(default=0)  # the originals' bytes when asked for (the size bound)
+    zip_key = UnicodeAttribute()
+    zip_bytes = NumberAttribute(null=True)
+    included = NumberAttribute(null=True)  # images in the zip
+    skipped = NumberAttribute(null=True)  # trashed or deleted between the request and the build
+    error = JSONAttribute(null=True)  # {"code", "message"} of a failed export
+    lease_until = NumberAttribute(null=True)  # epoch seconds a worker owns the build until
+    attempts = NumberAttribute(default=0)
+    notified = BooleanAttribute(null=True)  # export.ready was emitted
+    created_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)  # when the ready zip is deleted
+    purge_at = NumberAttribute(null=True)  # TTL (epoch seconds): the row itself goes 30 days after the zip
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -1029,4 +1070,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     WebhookEventModel,
     WebhookDeliveryModel,
     BalanceAlertModel,
+    ExportModel,
 )

@@ -94,3 +94,9 @@ def require(principal: Principal, permission: str) -> Principal:
 def grantable(role: str) -> frozenset[str]:
     """The scopes a user of `role` may put on a key (never more than the role allows)."""
     return ROLE_PERMISSIONS.get(role, frozenset()) & frozenset(SCOPES)
+
+
+# --- library exports (issue 12) -----------------------------------------------------------------
+# Zipping images is reading them: DESIGN.md's first row (every role reads the library), and a
+# key needs the `library:read` scope. Exports cost no credits; a workspace's pending ones are capped.
+LIBRARY_EXPORT: Final = LIBRARY_READ

@@ -131,6 +131,11 @@ def test_workspaces_list_search_and_detail(page, seeded_stack):
     for name in ("ledger", "jobs", "audit", "users"):
         assert page.locator(f"[data-table={name}] tbody tr").count() >= 1, name
     assert page.evaluate(PAINTED)[0]["painted"] > 500
+    # the library's counters (seeded jobs made images through real settlement): the same as the API's
+    pixel = seeded_stack.by_name("Pixel Forge")["workspace_id"]
+    storage = api(seeded_stack, f"/admin/api/workspaces/{pixel}/storage")["storage"]
+    assert storage["images"] >= 1 and kpi(page, "library-images") == storage["images"]
+    assert "Library storage" in page.inner_text("[data-section=storage]")
 
 
 def test_grant_credits_with_a_required_reason_changes_the_balance(page, seeded_stack):

@@ -157,6 +157,15 @@ ROUTES.update(
         ),
     }
 )
+# --- library exports and storage (issue 12) ---
+ROUTES.update(
+    {
+        ("POST", "/v1/exports"): (p.LIBRARY_EXPORT, "/v1/exports", PROBE, 400),
+        ("GET", "/v1/exports"): (p.LIBRARY_EXPORT, "/v1/exports", None, 200),
+        ("GET", "/v1/exports/{export_id}"): (p.LIBRARY_EXPORT, "/v1/exports/exp_{id}", None, 404),
+        ("GET", "/admin/api/workspaces/{workspace_id}/storage"): (ADMIN, "/admin/api/workspaces/ws_{id}/storage", None, 404),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),

@@ -303,9 +303,10 @@
   async function workspace(id, params) {
     const from = params.get("from") || daysAgo(29);
     const to = params.get("to") || daysAgo(0);
-    const [d, usage] = await Promise.all([
+    const [d, usage, library] = await Promise.all([
       api("GET", "/admin/api/workspaces/" + encodeURIComponent(id)),
       api("GET", "/admin/api/usage?" + new URLSearchParams({ workspace_id: id, from, to, group_by: "day" })),
+      api("GET", "/admin/api/workspaces/" + encodeURIComponent(id) + "/storage"),
     ]);
     const ws = d.workspace;
     state.names.set(ws.id, ws);
@@ -371,6 +372,7 @@
         el("section", { class: "card" }, el("h3", {}, "Credits"), creditForm, el("h3", {}, "Access"), banButton),
         chartBox.card),
       el("section", { class: "card" }, el("h3", {}, "Limits (effective; overrides: " + (Object.keys(ws.limits || {}).length || "none") + ")"), limitsForm),
+      librarySection(library.storage),
       el("section", { class: "card" }, el("h3", {}, "Users"), table([
         { label: "Email", key: "email" }, { label: "Role", key: "role" },
         { label: "Status", render: (u) => el("span", { class: "badge " + u.status }, u.status) },
@@ -401,6 +403,23 @@
       { label: "Credits", data: days.map((x) => (byDay.get(x) || {}).credits || 0), backgroundColor: PALETTE[0] },
       { label: "Failed jobs", data: days.map((x) => (byDay.get(x) || {}).failed || 0), backgroundColor: PALETTE[4] },
     ] }, options: { scales: { y: { beginAtZero: true } } } });
+  }
+
+  // The library's counters (GET /admin/api/workspaces/{id}/storage): images kept, bytes, uploads against the plan.
+  function bytes(n) {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let value = n, unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return (unit ? value.toFixed(1) : String(value)) + " " + units[unit];
+  }
+
+  function librarySection(s) {
+    return el("section", { class: "card", "data-section": "storage" }, el("h3", {}, "Library storage"),
+      el("div", { class: "kpis" },
+        kpi("Images", fmt(s.images), "library-images", "live and in the trash"),
+        kpi("Stored", bytes(s.image_bytes), "library-bytes", "originals"),
+        kpi("Uploads", bytes(s.upload_bytes), "library-uploads", "of " + bytes(s.upload_quota_bytes) + " (plan " + s.plan + ")"),
+        kpi("Exports running", fmt(s.pending_exports), "library-exports", "at most " + s.max_pending_exports)));
   }
 
   function windowOf(params) {
