@@ -1627,6 +1627,8 @@ class AdminWebhookDeliveryList(Page[WebhookDeliveryView]):
     @classmethod
     def of(cls, deliveries: list[DeliveryRecord]) -> AdminWebhookDeliveryList:
         return cls(data=[WebhookDeliveryView.of(d) for d in deliveries], next_cursor=None)
+
+
 # --- library exports and storage (issue 12) -----------------------------------------------------
 
 if TYPE_CHECKING:

@@ -531,6 +531,8 @@ class AdminReason(Strict):
     """An operator's change that needs its reason (it goes into the audit row)."""
 
     reason: str = Field(min_length=1, max_length=500)
+
+
 # --- library exports (issue 12) -----------------------------------------------------------------
 
 
