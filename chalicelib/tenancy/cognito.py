@@ -125,8 +125,8 @@ class JwksCache:
 def fetch_jwks(url: str) -> dict[str, Any]:
     """The RS256 signing keys of a JWKS document, by key id (Unavailable when it cannot be read)."""
     try:
-        with urllib.request.urlopen(url, timeout=JWKS_TIMEOUT_S) as answer:  # noqa: S310 (URL from settings)
-            document = json.loads(answer.read(MAX_JWKS_BYTES + 1)[:MAX_JWKS_BYTES])
+        with urllib.request.urlopen(url, timeout=JWKS_TIMEOUT_S) as answer:  # the URL is our setting
+            document = json.loads(answer.read(MAX_JWKS_BYTES))  # a longer one is cut: refused below
         found = jwt.PyJWKSet.from_dict(document)
     except (OSError, ValueError, jwt.PyJWTError) as error:
         raise Unavailable(f"the sign-in keys could not be read ({type(error).__name__}); try again", retry_after=5) from None

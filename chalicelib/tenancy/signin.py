@@ -61,7 +61,9 @@ def _workspace_of(user: UserModel, wanted: str | None) -> tuple[WorkspaceModel, 
         belonging = _belonging(user)
         if len(belonging) != 1:
             raise (
-                WorkspaceChoice(f"you belong to {len(belonging)} workspaces: name one in {WORKSPACE_HEADER}", field=WORKSPACE_HEADER)
+                WorkspaceChoice(
+                    f"you belong to {len(belonging)} workspaces: name one in {WORKSPACE_HEADER}", field=WORKSPACE_HEADER
+                )
                 if belonging
                 else NotAMember("you belong to no workspace")
             )

@@ -58,7 +58,9 @@ def other_client() -> str:
     """A second app client of the same pool (its tokens have another audience)."""
     settings = get_settings()
     made = client("cognito-idp").create_user_pool_client(
-        UserPoolId=str(settings.cognito_user_pool_id), ClientName="other-app", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
+        UserPoolId=str(settings.cognito_user_pool_id),
+        ClientName="other-app",
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"],
     )
     return str(made["UserPoolClient"]["ClientId"])
 

@@ -4,6 +4,10 @@ role they have there. Every way a token can be wrong is a 401 that changes nothi
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import uuid
 
 import pytest
@@ -25,7 +29,7 @@ from tests.functional.signin_helpers import (
     unsigned,
     valid_claims,
 )
-from tests.functional.teams_helpers import join
+from tests.functional.teams_helpers import join, token_for
 
 
 def _email(tenant) -> str:
@@ -90,8 +94,6 @@ def test_several_workspaces_need_the_header(api, make_tenant, admin):
     person = join(api, a, admin, "member")
     status, body, _ = call(api, "POST", "/v1/invitations", b, {"email": person.email, "role": "admin"})
     assert status == 201, body
-    from tests.functional.teams_helpers import token_for
-
     accepted = call(api, "POST", "/v1/invitations/accept", person, {"token": token_for(api, admin, person.email)})
     assert accepted[0] == 200, accepted
     token = sign_in(person.email)
@@ -175,14 +177,9 @@ def test_signed_by_another_key(api, team):
 def test_alg_none_and_hs256(api, team):
     email, sub = _email(team["a"]), str(uuid.uuid4())
     _refused(api, unsigned(valid_claims(email, sub)))
+    # Algorithm confusion: HS256 "signed" with the pool's public key as the shared secret.
     public_pem = moto_key().public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    import hmac
-
-    header_payload = mint(valid_claims(email, sub)).rsplit(".", 1)[0]  # then HS256 "signed" with the public key
-    import base64
-    import hashlib
-    import json
-
+    header_payload = mint(valid_claims(email, sub)).rsplit(".", 1)[0]
     hs_header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "kid": "dummy"}).encode()).rstrip(b"=").decode()
     signing_input = f"{hs_header}.{header_payload.split('.')[1]}"
     mac = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
