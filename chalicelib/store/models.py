@@ -1002,8 +1002,7 @@ class AnalyticsModel(BaseModel):
     cost_micro_usd = NumberAttribute(null=True)
     input_tokens = NumberAttribute(null=True)
     output_tokens = NumberAttribute(null=True)
-    timed = NumberAttribute(null=True)  # finished jobs whose timings are in the histograms
-    duration_ms = NumberAttribute(null=True)  # sums of the timings (means)
+    duration_ms = NumberAttribute(null=True)  # sums of the timings (a timing's count: its buckets' sum)
     queue_wait_ms = NumberAttribute(null=True)
     provider_ms = NumberAttribute(null=True)
     # One counter per histogram bucket and timing: d00..d15 (duration), w00..w15 (queue wait),

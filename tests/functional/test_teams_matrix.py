@@ -130,6 +130,14 @@ ROUTES: dict[tuple[str, str], tuple[str, str, dict | None, int]] = {
         200,
     ),
 }
+# --- analytics (every role reads them: DESIGN.md "read ... usage, analytics") ---
+ROUTES.update(
+    {
+        ("GET", "/v1/analytics/usage"): (p.ANALYTICS_READ, "/v1/analytics/usage?bucket=hour&group_by=member", None, 200),
+        ("GET", "/v1/analytics/performance"): (p.ANALYTICS_READ, "/v1/analytics/performance", None, 200),
+        ("GET", "/v1/analytics/costs"): (p.ANALYTICS_READ, "/v1/analytics/costs", None, 200),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),
