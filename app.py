@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib.api.account import account
-from chalicelib.api.analytics import analytics
 from chalicelib.api.admin import admin
+from chalicelib.api.analytics import analytics
 from chalicelib.api.billing import billing
 from chalicelib.api.docs import docs
 from chalicelib.api.errors import ApiError, is_client_error, to_api_error
