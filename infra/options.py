@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ class DeployOptions:
     log_shipping: bool = False
     log_shipping_url: str | None = None  # Firehose HTTP endpoint (Datadog / Loki / Elastic gateway)
     log_shipping_name: str = "logs"
+    mail_from: str | None = None  # teams: the sender of invitation mail (its SES identity is created)
 
     @classmethod
     def from_context(cls, get: Any, stage: str) -> DeployOptions:
@@ -69,10 +71,13 @@ class DeployOptions:
             log_shipping=_flag(value("log_shipping")),
             log_shipping_url=text("log_shipping_url"),
             log_shipping_name=text("log_shipping_name") or "logs",
+            mail_from=text("mail_from"),
         )
         if options.package not in packaging.MODES:
             raise ValueError(f"context package={options.package!r}: expected one of {', '.join(packaging.MODES)}")
         options.check_provider()
+        if options.mail_from is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", options.mail_from):
+            raise ValueError(f"context mail_from={options.mail_from!r}: expected an email address")
         if options.log_shipping and not (options.log_shipping_url or "").startswith("https://"):
             raise ValueError("log_shipping=true needs log_shipping_url=https://... (Firehose only posts over HTTPS)")
         return options
