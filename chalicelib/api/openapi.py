@@ -326,6 +326,15 @@ IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
 }
 
 
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key (`sk_…`, acting in its own workspace) or, for people who sign in, the Cognito "
+    "ID token of the stage's user pool, with the workspace named by the `X-Workspace-Id` header (optional "
+    "for a person of one workspace).",
+}
+
+
 def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") -> dict[str, Any]:
     """The OpenAPI 3.1 document of `app` (a Chalice app): one operation per route and method."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -342,7 +351,7 @@ def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") 
         "openapi": "3.1.0",
         "info": info,
         "paths": paths,
-        "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": components, "securitySchemes": {"bearer": BEARER}},
         "security": [{"bearer": []}],
     }
 

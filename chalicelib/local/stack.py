@@ -140,6 +140,7 @@ class LocalStack:
         create_resources(self.visibility_timeout_s)
         s = get_settings()
         self._say("resources", f"tables {s.table_prefix}-*, queues {s.jobs_queue_name} (+dlq), bucket {s.images_bucket}")
+        self._say("sign-in", f"Cognito pool {s.cognito_user_pool_id}, app client {s.cognito_client_id} (ID tokens from moto)")
         self._start_fake_stripe()
         self.admin_key = self.admin_key or os.environ.get("ADMIN_API_KEY") or ids_secret()
         admin = bootstrap_admin(self.admin_key)
