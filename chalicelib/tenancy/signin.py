@@ -58,16 +58,7 @@ def person(signed_in: cognito.SignedIn) -> UserModel:
 def _workspace_of(user: UserModel, wanted: str | None) -> tuple[WorkspaceModel, str]:
     """The workspace the person acts in, and their role there."""
     if wanted is None:
-        belonging = _belonging(user)
-        if len(belonging) != 1:
-            raise (
-                WorkspaceChoice(
-                    f"you belong to {len(belonging)} workspaces: name one in {WORKSPACE_HEADER}", field=WORKSPACE_HEADER
-                )
-                if belonging
-                else NotAMember("you belong to no workspace")
-            )
-        wanted = belonging[0]
+        wanted = _only_workspace(user)
     if not ids.is_id(wanted, "ws"):
         raise WorkspaceChoice(f"{WORKSPACE_HEADER} must be a workspace id (ws_…)", field=WORKSPACE_HEADER)
     role = _role_in(user, wanted)
@@ -75,6 +66,18 @@ def _workspace_of(user: UserModel, wanted: str | None) -> tuple[WorkspaceModel, 
     if role is None or workspace is None:
         raise NotAMember(f"you are not a member of workspace {wanted}")
     return workspace, role
+
+
+def _only_workspace(user: UserModel) -> str:
+    """The workspace of a person who belongs to exactly one (no header needed)."""
+    belonging = _belonging(user)
+    if not belonging:
+        raise NotAMember("you belong to no workspace")
+    if len(belonging) > 1:
+        raise WorkspaceChoice(
+            f"you belong to {len(belonging)} workspaces: name one in {WORKSPACE_HEADER}", field=WORKSPACE_HEADER
+        )
+    return belonging[0]
 
 
 def _role_in(user: UserModel, workspace_id: str) -> str | None:
