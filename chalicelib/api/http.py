@@ -1,7 +1,9 @@
 """What every route shares: the error envelope, JSON in/out, validation, the caller, pagination.
 
-`authenticate` only reads the bearer secret off the request; who it stands for, and whether they
-may act, is `chalicelib.tenancy.auth`'s (routes name `chalicelib.tenancy.auth.Principal` in their types).
+`authenticate` only reads the bearer credential (an API key, or a person's sign-in token with the
+`X-Workspace-Id` header) off the request; who it stands for, and whether they may act, is
+`chalicelib.tenancy.auth`'s and `chalicelib.tenancy.signin`'s (routes name
+`chalicelib.tenancy.auth.Principal` in their types).
 """
 
 from __future__ import annotations
