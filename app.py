@@ -10,6 +10,7 @@ from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
+from chalicelib.api.analytics import analytics
 from chalicelib.api.billing import billing
 from chalicelib.api.docs import docs
 from chalicelib.api.errors import ApiError, is_client_error, to_api_error
@@ -68,6 +69,7 @@ app.register_blueprint(teams)
 app.register_blueprint(webhooks)
 app.register_blueprint(docs)
 app.register_blueprint(integrations)
+app.register_blueprint(analytics)
 
 
 @app.middleware("http")

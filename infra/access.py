@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from infra import config
 
 # table suffixes, grouped by the code paths that use them
-SETTLEMENT = ("wallets", "ledger", "holds", "counters", "rollups", "jobs")  # settle_job / release_job
+SETTLEMENT = ("wallets", "ledger", "holds", "counters", "rollups", "jobs", "analytics")  # settle_job / release_job
 BILLING = ("workspaces", "wallets", "ledger", "markers", "audit", "topups", "subscriptions")
 
 JOBS, JOBS_DLQ, BILLING_QUEUE, BILLING_DLQ = "jobs", "jobs_dlq", "billing", "billing_dlq"
@@ -43,6 +43,7 @@ class Access:
     consume: str | None = None
     secrets: tuple[str, ...] = ()
     on_failure: str | None = None  # the queue Lambda sends a failed async invocation to (with this role)
+    send_mail: bool = False  # teams: invitation mail through SES, as the stage's MAIL_FROM only
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -83,6 +84,7 @@ def access_map() -> dict[str, Access]:
                 "IFTTT_TEST_ACCESS_TOKEN",
                 *LIBRARY_STORE_SECRETS,
             ),
+            send_mail=True,  # invitations
         ),
         config.WORKER: Access(
             write=(*SETTLEMENT, "images", "idempotency", "library_index"),

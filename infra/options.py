@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ class DeployOptions:
     library_s3_endpoint_url: str | None = None
     library_bucket: str | None = None
     library_s3_region: str | None = None  # "auto" for R2
+    mail_from: str | None = None  # teams: the sender of invitation mail (its SES identity is created)
 
     @classmethod
     def from_context(cls, get: Any, stage: str) -> DeployOptions:
@@ -77,10 +79,13 @@ class DeployOptions:
             library_s3_endpoint_url=text("library_s3_endpoint_url"),
             library_bucket=text("library_bucket"),
             library_s3_region=text("library_s3_region"),
+            mail_from=text("mail_from"),
         )
         if options.package not in packaging.MODES:
             raise ValueError(f"context package={options.package!r}: expected one of {', '.join(packaging.MODES)}")
         options.check_provider()
+        if options.mail_from is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", options.mail_from):
+            raise ValueError(f"context mail_from={options.mail_from!r}: expected an email address")
         if options.log_shipping and not (options.log_shipping_url or "").startswith("https://"):
             raise ValueError("log_shipping=true needs log_shipping_url=https://... (Firehose only posts over HTTPS)")
         options.check_library_store()

@@ -28,6 +28,7 @@ from infra.config import StageConfig
 from infra.log_shipping import LogShipping
 from infra.monitoring import Monitoring
 from infra.options import DeployOptions
+from infra.people import Mail, People, warn_no_mail
 from infra.tables import build_tables, table_specs
 
 ESM_BATCH_SIZE = {config.WORKER: 10, config.DEAD_LETTERS: 10, config.BILLING_WORKER: 10, config.WEBHOOKS_WORKER: 10}
@@ -71,7 +72,14 @@ class ImageGenStack(Stack):
             )
             for fn in config.FUNCTIONS
         }
+        self.people = People(self, "People", prefix=stage.prefix, protect=stage.protect_data)
+        self.mail = Mail(self, "Mail", mail_from=options.mail_from) if options.mail_from else None
+        if self.mail is None:
+            warn_no_mail(self, stage.prefix)
         self.roles = {fn: self._role(fn, grants) for fn, grants in access.access_map().items()}
+        for fn, grants in access.access_map().items():
+            if grants.send_mail and self.mail is not None:
+                self.mail.grant_send(self.roles[fn])
         self.chalice = self._app()
         self._event_sources()
         self._on_failure_destinations()
@@ -265,22 +273,26 @@ class ImageGenStack(Stack):
                 )
             )
         if grants.secrets:
-            parameters = [self.parameter_arn(name) for name in grants.secrets]
-            role.add_to_policy(iam.PolicyStatement(sid="ReadSecrets", actions=["ssm:GetParameter"], resources=parameters))
-            # SecureStrings are encrypted with the aws/ssm key (or another): decrypt only through SSM,
-            # and only for these parameters (SSM puts the parameter ARN in the encryption context).
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="DecryptSecrets",
-                    actions=["kms:Decrypt"],
-                    resources=[self.format_arn(service="kms", resource="key", resource_name="*")],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"ssm.{self.region}.amazonaws.com"},
-                        "ForAnyValue:StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": parameters},
-                    },
-                )
-            )
+            self._grant_secrets(role, grants.secrets)
         return role
+
+    def _grant_secrets(self, role: iam.Role, secrets: tuple[str, ...]) -> None:
+        """Read these SSM SecureStrings, and decrypt them only through SSM."""
+        parameters = [self.parameter_arn(name) for name in secrets]
+        role.add_to_policy(iam.PolicyStatement(sid="ReadSecrets", actions=["ssm:GetParameter"], resources=parameters))
+        # SecureStrings are encrypted with the aws/ssm key (or another): decrypt only through SSM,
+        # and only for these parameters (SSM puts the parameter ARN in the encryption context).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DecryptSecrets",
+                actions=["kms:Decrypt"],
+                resources=[self.format_arn(service="kms", resource="key", resource_name="*")],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"ssm.{self.region}.amazonaws.com"},
+                    "ForAnyValue:StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": parameters},
+                },
+            )
+        )
 
     def parameter_arn(self, secret: str) -> str:
         name = config.secret_parameter_name(self.stage.name, secret)
@@ -321,6 +333,9 @@ class ImageGenStack(Stack):
             "LIBRARY_S3_REGION": options.library_s3_region,
         }
         env.update({key: value for key, value in optional.items() if value})
+        env.update(self.people.environment())
+        if options.mail_from:
+            env["MAIL_FROM"] = options.mail_from
         return env
 
     def _app(self) -> ChaliceApp:

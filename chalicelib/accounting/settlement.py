@@ -2,7 +2,8 @@
 
 ONE transaction: the hold row `held → settled` (the exactly-once guard), the wallet (release
 the hold, spend the actual), the ledger `charge` entry, the job's final state, the daily quota
-correction (and the spend-cap counters' of the job's key and member) and the daily rollups.
+correction (and the spend-cap counters' of the job's key and member), the daily rollups and the
+customer analytics' hour and day rows (store/analytics.py).
 Failure and cancel release the hold the same way.
 A second settlement of the same hold finds it resolved and changes nothing.
 """
@@ -18,6 +19,7 @@ from chalicelib.accounting import keys
 from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.ledger import update_wallet
 from chalicelib.accounting.periods import day_of, period_of
+from chalicelib.store import analytics
 from chalicelib.store.models import (
     CounterModel,
     HoldModel,
@@ -200,6 +202,7 @@ def _resolve(
     _cap_correction(txn, job, actual - reserved)
     if rollup:
         _rollups(txn, job, day_of(now), rollup)
+        analytics.add_in(txn, job, now, rollup, analytics.job_timings(job, final.finished_at, final.timings))
     for n, item in enumerate(extra_puts or []):
         txn.put(f"extra:{n}", item)
     for n, (instance, actions) in enumerate(extra_updates or []):

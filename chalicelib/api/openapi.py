@@ -296,10 +296,42 @@ RESPONSES.update(
         ("GET", "/admin/api/outbox"): (200, "OutboxPage"),
     }
 )
+# --- analytics (API.md "Teams") ---
+_ANALYTICS_USAGE, _ANALYTICS_PERFORMANCE, _ANALYTICS_COSTS = (
+    ("GET", "/v1/analytics/usage"),
+    ("GET", "/v1/analytics/performance"),
+    ("GET", "/v1/analytics/costs"),
+)
+QUERY_PARAMETERS["key_id"] = _ID
+QUERY_PARAMETERS["bucket"] = {"type": "string", "enum": ["hour", "day"], "default": "day"}
+QUERIES.update(
+    {
+        _ANALYTICS_USAGE: ("from", "to", "bucket", "group_by", "user_id", "key_id", "provider", "model"),
+        _ANALYTICS_PERFORMANCE: ("from", "to", "provider", "model"),
+        _ANALYTICS_COSTS: ("from", "to", "user_id", "key_id", "provider", "model"),
+    }
+)
+QUERY_SCHEMAS[(_ANALYTICS_USAGE, "group_by")] = {"type": "string", "enum": ["member", "key", "provider", "model"]}
+RESPONSES.update(
+    {
+        _ANALYTICS_USAGE: (200, "AnalyticsUsage"),
+        _ANALYTICS_PERFORMANCE: (200, "AnalyticsPerformance"),
+        _ANALYTICS_COSTS: (200, "AnalyticsCosts"),
+    }
+)
 IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
     ("POST", "/v1/jobs/{job_id}/cancel"),
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
     ("POST", "/v1/webhook-deliveries/{delivery_id}/replay"),
+}
+
+
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key (`sk_…`, acting in its own workspace) or, for people who sign in, the Cognito "
+    "ID token of the stage's user pool, with the workspace named by the `X-Workspace-Id` header (optional "
+    "for a person of one workspace).",
 }
 
 
@@ -319,7 +351,7 @@ def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") 
         "openapi": "3.1.0",
         "info": info,
         "paths": paths,
-        "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": components, "securitySchemes": {"bearer": BEARER}},
         "security": [{"bearer": []}],
     }
 

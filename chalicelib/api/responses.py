@@ -1715,3 +1715,154 @@ class WorkspaceStorageEnvelope(Response):
     @classmethod
     def of(cls, storage: WorkspaceStorage) -> WorkspaceStorageEnvelope:
         return cls(storage=WorkspaceStorageView.of(storage))
+
+
+# --- analytics ----------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.analytics.service import CostLine, CostReport, Performance, Timing, UsagePoint, UsageSeries, Window
+
+
+class AnalyticsPoint(Response):
+    """One bucket (and group) of a workspace's finished jobs."""
+
+    bucket: str = Field(description="the start of the hour or day, RFC 3339 UTC")
+    key: str | None = Field(
+        description="the group: a member's user id, a key id, a provider or provider/model; null without group_by, "
+        "and for jobs made without a key (people signed in) under group_by=key"
+    )
+    jobs: int = Field(description="jobs that succeeded")
+    failed: int = Field(description="jobs that failed")
+    images: int
+    credits: int = Field(description="credits charged")
+    cost_micro_usd: int = Field(description="the providers' cost we recorded")
+    input_tokens: int
+    output_tokens: int
+
+    @classmethod
+    def of(cls, point: UsagePoint) -> AnalyticsPoint:
+        return cls(bucket=str(iso(point.bucket_start)), key=point.key, **point.totals)
+
+
+class AnalyticsUsage(Response):
+    """`GET /v1/analytics/usage`: points oldest bucket first, then by key."""
+
+    data: list[AnalyticsPoint]
+    bucket: Literal["hour", "day"]
+    group_by: Literal["member", "key", "provider", "model"] | None
+    start: str = Field(description="`from` as read (RFC 3339 UTC): buckets starting from its bucket are counted")
+    end: str = Field(description="`to` as read: buckets starting up to it are counted")
+
+    @classmethod
+    def of(cls, series: UsageSeries) -> AnalyticsUsage:
+        return cls(
+            data=[AnalyticsPoint.of(p) for p in series.points],
+            bucket=cast("Literal['hour', 'day']", series.bucket),
+            group_by=cast("Literal['member', 'key', 'provider', 'model'] | None", series.group_by),
+            start=str(iso(series.window.start)),
+            end=str(iso(series.window.end)),
+        )
+
+
+class TimingView(Response):
+    """A timing's distribution: percentiles estimated from fixed histogram buckets."""
+
+    count: int = Field(description="jobs with this timing")
+    p50_ms: int | None
+    p95_ms: int | None
+    mean_ms: int | None
+
+    @classmethod
+    def of(cls, timing: Timing) -> TimingView:
+        return cls(count=timing.count, p50_ms=timing.p50_ms, p95_ms=timing.p95_ms, mean_ms=timing.mean_ms)
+
+
+class PerformanceRow(Response):
+    """One provider and model: how many jobs finished, how many failed, how long they took."""
+
+    provider: str
+    model: str
+    jobs: int = Field(description="jobs that finished: succeeded + failed")
+    succeeded: int
+    failed: int
+    failure_rate: float = Field(description="failed / jobs (0 to 1, 4 decimals)")
+    p50_ms: int | None = Field(description="job duration (admission to end), median")
+    p95_ms: int | None = Field(description="job duration, 95th percentile")
+    duration: TimingView
+    queue_wait: TimingView
+    provider_time: TimingView
+
+    @classmethod
+    def of(cls, row: Performance) -> PerformanceRow:
+        return cls(
+            provider=row.provider,
+            model=row.model,
+            jobs=row.jobs,
+            succeeded=row.succeeded,
+            failed=row.failed,
+            failure_rate=row.failure_rate,
+            p50_ms=row.duration.p50_ms,
+            p95_ms=row.duration.p95_ms,
+            duration=TimingView.of(row.duration),
+            queue_wait=TimingView.of(row.queue_wait),
+            provider_time=TimingView.of(row.provider_time),
+        )
+
+
+class AnalyticsPerformance(Response):
+    """`GET /v1/analytics/performance`: per provider and model, by provider then model."""
+
+    data: list[PerformanceRow]
+    start: str = Field(description="`from` as read (RFC 3339 UTC): days from its day are counted")
+    end: str = Field(description="`to` as read: days up to its day are counted")
+
+    @classmethod
+    def of(cls, rows: list[Performance], window: Window) -> AnalyticsPerformance:
+        return cls(data=[PerformanceRow.of(r) for r in rows], start=str(iso(window.start)), end=str(iso(window.end)))
+
+
+class CostRow(Response):
+    """Credits charged and their list-price money (integers: micro-USD, and cents)."""
+
+    key: str | None = Field(description="the member, key or provider/model (null: the total, or jobs made without a key)")
+    jobs: int = Field(description="jobs that succeeded")
+    failed: int
+    credits: int
+    list_price_micro_usd: int
+    list_price_cents: int
+
+    @classmethod
+    def of(cls, line: CostLine) -> CostRow:
+        return cls(
+            key=line.key,
+            jobs=line.jobs,
+            failed=line.failed,
+            credits=line.credits,
+            list_price_micro_usd=line.list_price_micro_usd,
+            list_price_cents=line.list_price_cents,
+        )
+
+
+class AnalyticsCosts(Response):
+    """`GET /v1/analytics/costs`: the total and its breakdowns, most credits first."""
+
+    start: str = Field(description="`from` as read (RFC 3339 UTC): days from its day are counted")
+    end: str = Field(description="`to` as read: days up to its day are counted")
+    currency: Literal["usd"] = "usd"
+    credit_list_price_micro_usd: int
+    total: CostRow
+    by_member: list[CostRow]
+    by_key: list[CostRow]
+    by_model: list[CostRow]
+
+    @classmethod
+    def of(cls, report: CostReport, credit_value_micro_usd: int) -> AnalyticsCosts:
+        return cls(
+            start=str(iso(report.window.start)),
+            end=str(iso(report.window.end)),
+            credit_list_price_micro_usd=credit_value_micro_usd,
+            total=CostRow.of(report.total),
+            by_member=[CostRow.of(line) for line in report.by_member],
+            by_key=[CostRow.of(line) for line in report.by_key],
+            by_model=[CostRow.of(line) for line in report.by_model],
+        )

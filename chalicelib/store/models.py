@@ -1039,6 +1039,61 @@ class ExportModel(BaseModel):
     purge_at = NumberAttribute(null=True)  # TTL (epoch seconds): the row itself goes 30 days after the zip
 
 
+# --- teams: people who sign in, customer analytics -----------------------------------------
+
+
+class IdentityModel(BaseModel):
+    """A person's sign-in identity (a Cognito user pool's `sub`) linked to one user, written on
+    their first sign-in (tenancy/signin.py: matched by verified email) and read on every one after."""
+
+    table_suffix = "identities"
+
+    class Meta(_Meta):
+        pass
+
+    identity = UnicodeAttribute(hash_key=True)  # "cognito#<pool id>#<sub>"
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    linked_at = UTCDateTimeAttribute()
+
+
+# Fixed buckets of the analytics timing histograms (upper bounds in ms; the last is open): a
+# percentile is read from the counts (accounting/analytics.py), never from the jobs.
+ANALYTICS_BUCKETS_MS = (100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000)
+ANALYTICS_TIMINGS = ("duration", "queue_wait", "provider")  # attribute prefixes d, w, p
+
+
+class AnalyticsModel(BaseModel):
+    """A workspace's usage and timings per hour (`AH#<ws>`) and per day (`AD#<ws>`), one row per
+    (bucket, member, key, provider, model) that had finished jobs: settlement and release add to
+    both in their one transaction; the customer analytics read a range of one partition."""
+
+    table_suffix = "analytics"
+
+    class Meta(_Meta):
+        pass
+
+    rollup_key = UnicodeAttribute(hash_key=True)  # "AH#<workspace_id>" or "AD#<workspace_id>"
+    sort_key = UnicodeAttribute(range_key=True)  # "<hour or day>#<user_id>#<key_id or ->#<provider>#<model>"
+    jobs = NumberAttribute(null=True)  # succeeded
+    failed = NumberAttribute(null=True)
+    images = NumberAttribute(null=True)
+    credits = NumberAttribute(null=True)
+    cost_micro_usd = NumberAttribute(null=True)
+    input_tokens = NumberAttribute(null=True)
+    output_tokens = NumberAttribute(null=True)
+    duration_ms = NumberAttribute(null=True)  # sums of the timings (a timing's count: its buckets' sum)
+    queue_wait_ms = NumberAttribute(null=True)
+    provider_ms = NumberAttribute(null=True)
+    # One counter per histogram bucket and timing: d00..d15 (duration), w00..w15 (queue wait),
+    # p00..p15 (provider time). Declared in a loop (the class namespace) rather than 48 lines;
+    # settlement adds 1 to one bucket of each, so a row stores only the buckets it has seen.
+    for _prefix in ("d", "w", "p"):
+        for _n in range(len(ANALYTICS_BUCKETS_MS) + 1):
+            vars()[f"{_prefix}{_n:02d}"] = NumberAttribute(null=True)
+    del _prefix, _n
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -1071,4 +1126,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     WebhookDeliveryModel,
     BalanceAlertModel,
     ExportModel,
+    IdentityModel,
+    AnalyticsModel,
 )

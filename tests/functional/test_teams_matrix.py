@@ -166,6 +166,14 @@ ROUTES.update(
         ("GET", "/admin/api/workspaces/{workspace_id}/storage"): (ADMIN, "/admin/api/workspaces/ws_{id}/storage", None, 404),
     }
 )
+# --- analytics (every role reads them: DESIGN.md "read ... usage, analytics") ---
+ROUTES.update(
+    {
+        ("GET", "/v1/analytics/usage"): (p.ANALYTICS_READ, "/v1/analytics/usage?bucket=hour&group_by=member", None, 200),
+        ("GET", "/v1/analytics/performance"): (p.ANALYTICS_READ, "/v1/analytics/performance", None, 200),
+        ("GET", "/v1/analytics/costs"): (p.ANALYTICS_READ, "/v1/analytics/costs", None, 200),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),
