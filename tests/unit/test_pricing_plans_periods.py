@@ -125,3 +125,12 @@ def test_final_counts_forget_everything_when_full() -> None:
     assert default.get("0") == 0  # 50,000 fit
     default.put("one more", 1)
     assert default.get("0") is None
+
+
+def test_days_between_ignores_seconds_and_microseconds_of_the_start() -> None:
+    start = datetime(2026, 12, 31, 12, 0, 30, 500, tzinfo=UTC)
+    assert periods.days_between(start, datetime(2027, 1, 1, 0, 0, 0, tzinfo=UTC)) == ["2026-12-31", "2027-01-01"]
+    assert periods.days_between(datetime(2026, 12, 31, 12, 0, 0, 500, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)) == [
+        "2026-12-31",
+        "2027-01-01",
+    ]

@@ -218,3 +218,8 @@ def test_clawback_is_bounded_by_owed_available_and_purchased() -> None:
 def test_rollover_moves_the_wallet_to_the_new_period() -> None:
     w = rules.Wallet(period="2026-11", allowance_granted=100, period_spent=30, available=70)
     assert rules.rollover(w, "2026-12", 100).wallet.period == "2026-12"
+
+
+def test_clawback_of_a_wallet_whose_credits_are_all_held_is_all_debt() -> None:
+    held = rules.Wallet(period="2026-11", purchased=5, held=5, available=0)
+    assert rules.clawback(held, 3) == rules.Delta(debt=3)
