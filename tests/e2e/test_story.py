@@ -196,7 +196,7 @@ def test_bad_json_no_key_other_tenant(stack: Stack):
 def test_ctrl_c_stops_everything():
     s = start_stack()
     s.process.send_signal(signal.SIGINT)
-    assert s.process.wait(timeout=20) == 0
+    assert s.process.wait(timeout=40) == 0  # 10 s of grace (STOP_GRACE_S) plus a loaded machine
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{s.base}/healthz", timeout=2)
     with pytest.raises(requests.ConnectionError):
