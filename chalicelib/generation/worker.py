@@ -272,7 +272,7 @@ def _image_row(job: JobModel, record: dict[str, Any], now: datetime) -> ImageMod
     )
 
 
-def _store(
+def store_images(
     job: JobModel, images: list[tuple[int, GeneratedImage]], now: datetime
 ) -> tuple[list[dict[str, Any]], list[ImageModel]]:
     """Upload the images (concurrently) under deterministic keys: a redelivery overwrites the
@@ -370,7 +370,7 @@ def _succeed(job: JobModel, outcome: _Outcome, timings: dict[str, int], started:
     """Store the images, then settle: charge, image rows and the job's end in one transaction."""
     storage_started = time.perf_counter()
     with span("storage", job_id=job.job_id):
-        stored, image_rows = _store(job, outcome.images, clock.now())
+        stored, image_rows = store_images(job, outcome.images, clock.now())
     timings["storage_ms"] = int((time.perf_counter() - storage_started) * 1000)
     _maybe_crash(job)
     usage = _usage_of(job, outcome)
@@ -407,7 +407,7 @@ def _usage_of(job: JobModel, outcome: _Outcome) -> Usage:
     )
 
 
-def _counted(job: JobModel, image_rows: list[ImageModel]) -> list[tuple[Any, list[Any]]]:
+def library_counters(job: JobModel, image_rows: list[ImageModel]) -> list[tuple[Any, list[Any]]]:
     """The library's usage counters for the job's images, written by settlement with the rows."""
     for row in image_rows:
         row.counted = True
@@ -421,7 +421,9 @@ def _settle(job: JobModel, usage: Usage, final: JobFinal, image_rows: list[Image
     timings = final.timings if final.timings is not None else {}
     settle_started = time.perf_counter()
     with span("settlement", job_id=job.job_id):
-        result = settle_job(job, usage, final, final.finished_at, image_rows=image_rows, counters=_counted(job, image_rows))
+        result = settle_job(
+            job, usage, final, final.finished_at, image_rows=image_rows, counters=library_counters(job, image_rows)
+        )
     if not result.applied:
         return False
     # Settlement's own duration can only be known after it: one small extra write, outside

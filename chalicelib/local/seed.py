@@ -5,8 +5,11 @@
 
 The jobs go through the real accounting core (admission, then settlement or release) with the
 clock set to each past day, so the ledger, wallets, daily rollups and denials are exactly what
-production would have written; only the provider call is skipped (no images are stored). The
-admin dashboard then has spend by day and provider, failures, denials and top workspaces to show.
+production would have written. The provider call is skipped: the last IMAGE_DAYS days' successful
+jobs store the local provider's pictures through the worker's own path (objects, library rows and
+counters in the settlement transaction), so the library, gallery and storage views have content;
+older jobs store none (fast start). The admin dashboard then has spend by day and provider,
+failures, denials and top workspaces to show.
 Prints the workspaces and their API keys as JSON. Deterministic for a given `--seed`.
 """
 
@@ -28,6 +31,9 @@ from chalicelib.accounting.ledger import adjust
 from chalicelib.accounting.plans import effective_limits
 from chalicelib.accounting.prices import job_credits, model_price, provider_cost_micro_usd
 from chalicelib.accounting.settlement import JobFinal, Usage, release_job, settle_job
+from chalicelib.generation.providers.base import ImageRequest
+from chalicelib.generation.providers.local import LocalProvider
+from chalicelib.generation.worker import library_counters, store_images
 from chalicelib.local.stack import configure_environment
 from chalicelib.store import bind_models
 from chalicelib.store.models import JobModel
@@ -71,6 +77,7 @@ PROMPTS = (
     "portrait of an astronaut cat",
     "foggy pine forest",
 )
+IMAGE_DAYS = 3  # the most recent days whose successful jobs store real images
 ERRORS = (
     ("provider_error", "upstream returned 500"),
     ("provider_timeout", "no answer within 60 s"),
@@ -95,8 +102,30 @@ def _usage_for(provider: str, model: str, size: str, n: int, prompt: str, rng: r
     )
 
 
+def _images_for(job: JobModel, done: datetime) -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
+    """The local provider's pictures for the job, stored as the worker stores them: the job's
+    image records, the library rows and their counters (written by settlement)."""
+    width, height = (int(side) for side in str(job.size).split("x"))
+    pictures = [
+        (index, LocalProvider().generate(ImageRequest(str(job.prompt), width, height, int(job.seed), index, str(job.model))))
+        for index in range(int(job.n))
+    ]
+    records, rows = store_images(job, pictures, done)
+    return records, rows, library_counters(job, rows)
+
+
 def _run_job(
-    ws: Any, user: Any, key_id: str, provider: str, model: str, n: int, prompt: str, at: datetime, fail: bool, rng: random.Random
+    ws: Any,
+    user: Any,
+    key_id: str,
+    provider: str,
+    model: str,
+    n: int,
+    prompt: str,
+    at: datetime,
+    fail: bool,
+    rng: random.Random,
+    with_images: bool = False,
 ) -> str:
     """Admit one job at `at`, then settle it (or release it as failed) a few seconds later."""
     clock.set_clock(clock.FrozenClock(at))
@@ -150,7 +179,8 @@ def _run_job(
         code, message = rng.choice(ERRORS)
         release_job(job, JobFinal("failed", done, error={"code": code, "message": message}, timings=timings), done, reason=code)
         return "failed"
-    settle_job(job, usage, JobFinal("succeeded", done, images=[], timings=timings), done)
+    records, rows, counters = _images_for(job, done) if with_images else ([], [], [])
+    settle_job(job, usage, JobFinal("succeeded", done, images=records, timings=timings), done, image_rows=rows, counters=counters)
     return "succeeded"
 
 
@@ -204,6 +234,7 @@ def _persona_history(
                 at,
                 rng.random() < persona.failure_rate,
                 rng,
+                with_images=at >= end - timedelta(days=IMAGE_DAYS),
             )
             counts[outcome] += 1
     return {

@@ -177,3 +177,29 @@ def test_usage_csv_by_workspace_day_provider_matches_the_rollups(seeded, api, pl
         api, f"/admin/api/reports/usage.csv?group_by=day&from={seeded['from']}&to={seeded['to']}", platform_admin
     )
     assert status == 200 and len(by_day) == 1 + 10 and sum(int(r[credits - 3]) for r in by_day[1:]) == overview["credits"]
+
+
+def test_recent_seeded_jobs_stored_real_images_counted_by_the_library(seeded, api, platform_admin):
+    """The seed stores the local provider's pictures for the last IMAGE_DAYS days' successful jobs
+    through the worker's path: objects in S3, library rows, and counters that agree with both."""
+    from datetime import timedelta
+
+    from chalicelib.generation import storage
+    from chalicelib.local.seed import IMAGE_DAYS
+    from chalicelib.store.models import ImageModel, JobModel
+
+    for ws in seeded["workspaces"]:
+        rows = list(ImageModel.query(ws["workspace_id"]))
+        assert rows, ws["name"]
+        jobs = {j.job_id: j for j in JobModel.query(ws["workspace_id"])}
+        for row in rows:
+            job = jobs[row.job_id]
+            assert job.status == "succeeded" and job.created_at >= NOW - timedelta(days=IMAGE_DAYS + 1)
+            assert [i["id"] for i in job.images].count(row.image_id) == 1
+            assert storage.get_image(row.s3_key)[:8] == b"\x89PNG\r\n\x1a\n"
+        old = [j for j in jobs.values() if j.status == "succeeded" and j.created_at < NOW - timedelta(days=IMAGE_DAYS + 1)]
+        assert old and all(not j.images for j in old)
+        status, body, _ = call(api, "GET", f"/admin/api/workspaces/{ws['workspace_id']}/storage", platform_admin)
+        assert status == 200, body
+        assert body["storage"]["images"] == len(rows)
+        assert body["storage"]["image_bytes"] == sum(int(r.bytes) for r in rows)
