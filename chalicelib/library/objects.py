@@ -121,13 +121,18 @@ def delete(keys: list[str]) -> None:
 def shared_copy(key: str, secret: str) -> str:
     """An opaque copy of an object for a public link (its key names no workspace and no image),
     made once by a server-side copy. `secret` (the link's token hash) keeps the name unguessable."""
-    digest = hashlib.sha256(f"{secret}\x00{key}".encode()).hexdigest()[:40]
-    copy = f"images/shared/{digest}.{key.rsplit('.', 1)[-1]}"
+    copy = shared_name(key, secret)
     store = store_for(key)
     if head_size(copy) is None:
         target = _library_store()
         target.client.copy_object(Bucket=target.bucket, Key=copy, CopySource={"Bucket": store.bucket, "Key": key})
     return copy
+
+
+def shared_name(key: str, secret: str) -> str:
+    """Where `shared_copy` puts the copy of `key` for `secret` (to delete it without copying)."""
+    digest = hashlib.sha256(f"{secret}\x00{key}".encode()).hexdigest()[:40]
+    return f"{SHARED}{digest}.{key.rsplit('.', 1)[-1]}"
 
 
 def presigned_post(key: str, content_type: str, size: int, expires_s: int) -> dict[str, Any]:
