@@ -11,8 +11,10 @@ from chalice import Chalice, Cron, Rate, Response
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
 from chalicelib.api.billing import billing
+from chalicelib.api.collections import collections
 from chalicelib.api.docs import docs
 from chalicelib.api.errors import ApiError, is_client_error, to_api_error
+from chalicelib.api.gallery import gallery
 from chalicelib.api.http import (
     CHALICE_ERROR_CODES,
     SECURITY_HEADERS,
@@ -68,6 +70,8 @@ app.register_blueprint(teams)
 app.register_blueprint(webhooks)
 app.register_blueprint(docs)
 app.register_blueprint(integrations)
+app.register_blueprint(collections)
+app.register_blueprint(gallery)
 
 
 @app.middleware("http")

@@ -113,7 +113,7 @@ class DynamoGallerySearch:
             if (
                 row is not None
                 and shown_in_gallery(row)
-                and rules.matches(query, row.tags or [], row.title, row.prompt, row.provider, row.model)
+                and rules.matches(query, [str(t) for t in row.tags or []], row.title, row.prompt, row.provider, row.model)
             ):
                 visible[key] = item_of(entry, row)
         return visible

@@ -59,7 +59,7 @@ def _first(actor: Actor, row: ImageModel, stale: GalleryEntryModel | None) -> bo
         rank_key=rules.rank_key(likes, listed), preview_key=media.preview_copy(row), original_key=media.original_copy(row),
         published_by=actor.user_id, published_at=now,
     )  # fmt: skip
-    store.put_facets(str(row.image_id), listed, entry.facets)
+    store.put_facets(str(row.image_id), listed, facets_of(row))
     txn = Transaction()
     image_store.update_in(txn, row, {"visibility": rules.PUBLIC})
     store.put_entry_in(txn, entry, stale)
@@ -67,7 +67,7 @@ def _first(actor: Actor, row: ImageModel, stale: GalleryEntryModel | None) -> bo
     try:
         txn.commit()
     except TransactionCancelled:
-        store.delete_facets(str(row.image_id), listed, entry.facets)  # this attempt's rows: nobody points at them
+        store.delete_facets(str(row.image_id), listed, facets_of(row))  # this attempt's rows: nobody points at them
         return False
     return True
 
@@ -79,8 +79,7 @@ def _reindex(row: ImageModel, entry: GalleryEntryModel) -> bool:
     if now_facets == sorted(old):
         return True
     store.put_facets(str(row.image_id), str(entry.listed_key), set(now_facets) - set(old))
-    fresh = GalleryEntryModel.from_raw_data(entry.serialize())
-    fresh.facets = now_facets
+    fresh = GalleryEntryModel.from_raw_data({**entry.serialize(), "facets": {"L": [{"S": f} for f in now_facets]}})
     txn = Transaction()
     store.put_entry_in(txn, fresh, entry)
     try:

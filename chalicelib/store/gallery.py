@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.gallery import rules
 from chalicelib.store.models import GalleryEntryModel, GalleryIndexModel
@@ -53,6 +54,7 @@ def get_entries(image_ids: Iterable[str]) -> dict[str, GalleryEntryModel]:
 
 def put_entry_in(txn: Transaction, entry: GalleryEntryModel, replaces: GalleryEntryModel | None) -> None:
     """Publish (a new entry) or re-index (the entry as read, replaced): never over a concurrent change."""
+    condition: Condition
     if replaces is None:
         condition = GalleryEntryModel.image_id.does_not_exist()
     else:

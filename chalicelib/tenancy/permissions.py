@@ -94,3 +94,13 @@ def require(principal: Principal, permission: str) -> Principal:
 def grantable(role: str) -> frozenset[str]:
     """The scopes a user of `role` may put on a key (never more than the role allows)."""
     return ROLE_PERMISSIONS.get(role, frozenset()) & frozenset(SCOPES)
+
+
+# --- collections and the gallery (API.md "Templates, collections, gallery") ---
+# DESIGN.md's rows: reading collections is the library's read; editing one's own is the library's
+# write; editing another member's, showing one to the public and publishing to the gallery are
+# "edit anyone's library items ... publish to the gallery" (owners, admins). The public gallery
+# routes need no key (rate-limited per client address); moderation is platform admins' (/admin).
+COLLECTIONS_READ: Final = LIBRARY_READ
+COLLECTIONS_WRITE: Final = LIBRARY_WRITE
+GALLERY_PUBLISH: Final = LIBRARY_MANAGE
