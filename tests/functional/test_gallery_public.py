@@ -83,6 +83,13 @@ VOCABULARY = ["amber", "basalt", "cobalt", "dune", "ember", "fjord", "glacier", 
 MODELS = {"local": "local-v1", "openai": "gpt-image-1", "gemini": "imagen-4.0-generate-001"}
 
 
+def token() -> str:
+    """A word no other test's image has: the gallery's tables are shared by the whole session."""
+    import secrets
+
+    return "tok" + secrets.token_hex(6)
+
+
 def _brute_force(rows: dict[str, Any], entries: dict[str, Any], query: dict[str, str]) -> list[str]:
     """Every published, live image that passes every filter, newest published first."""
     from chalicelib.library.rules import words_of
@@ -102,18 +109,23 @@ def _brute_force(rows: dict[str, Any], entries: dict[str, Any], query: dict[str,
     return sorted(found, key=lambda i: entries[i].listed_key, reverse=True)
 
 
-def test_search_and_filters_match_a_brute_force_scan(api: Any, fresh_aws: Any, make_tenant: Any) -> None:
+def _path(query: dict[str, str]) -> str:
+    return "/v1/gallery?" + "&".join(f"{k}={v.replace(' ', '+')}" for k, v in query.items())
+
+
+def test_search_and_filters_match_a_brute_force_scan(api: Any, make_tenant: Any) -> None:
     from chalicelib.store import images as image_store
     from chalicelib.store.models import GalleryEntryModel
 
-    tenants = [make_tenant(), make_tenant()]
+    tenants, mark = [make_tenant(), make_tenant()], token()
     made: list[tuple[Any, str]] = []
     for n in range(36):
-        words = f"{VOCABULARY[n % 8]} {VOCABULARY[(n * 3) % 8]} scene {n}"
+        words = f"{VOCABULARY[n % 8]} {VOCABULARY[(n * 3) % 8]} scene {n} {mark if n % 5 else ''}"
         provider = list(MODELS)[n % 3]
-        tenant = tenants[n % 2]
-        (image,) = seed_images(tenant, [words], tags=[[f"t{n % 4}"]], provider=provider, model=MODELS[provider])
-        made.append((tenant, image))
+        tags = [[f"{mark}-t{n % 4}"]]
+        made.append(
+            (tenants[n % 2], seed_images(tenants[n % 2], [words], tags=tags, provider=provider, model=MODELS[provider])[0])
+        )
     for n, (tenant, image) in enumerate(made):
         if n % 6 != 5:  # a sixth stays private
             publish(api, tenant, image)
@@ -123,42 +135,51 @@ def test_search_and_filters_match_a_brute_force_scan(api: Any, fresh_aws: Any, m
     rows = {i: image_store.get_image(t.workspace_id, i) for t, i in made}
     entries = {row.image_id: row for row in GalleryEntryModel.batch_get([i for _, i in made])}
     queries = [
-        {},
-        {"q": "amber"},
-        {"q": "cobalt ember"},
-        {"q": "scene 17"},
-        {"tag": "t2"},
-        {"provider": "openai"},
-        {"model": "imagen-4.0-generate-001"},
-        {"tag": "t1", "provider": "local"},
-        {"q": "dune", "model": "local-v1"},
-        {"q": "nothingmatches"},
+        {"q": mark},
+        {"q": f"amber {mark}"},
+        {"q": f"cobalt ember {mark}"},
+        {"q": f"scene 17 {mark}"},
+        {"tag": f"{mark}-t2"},
+        {"tag": f"{mark}-t3", "q": "glacier"},
+        {"q": mark, "provider": "openai"},
+        {"q": mark, "model": "imagen-4.0-generate-001"},
+        {"tag": f"{mark}-t1", "provider": "local"},
+        {"tag": f"{mark}-t0", "sort": "top"},
+        {"q": f"dune {mark}", "model": "local-v1", "sort": "top"},
+        {"q": f"nothingmatches {mark}"},
     ]
     for query in queries:
-        path = "/v1/gallery?" + "&".join(f"{k}={v.replace(' ', '+')}" for k, v in query.items())
-        assert every_page(api, path, 5) == _brute_force(rows, entries, query), query
+        expected = _brute_force(rows, entries, {k: v for k, v in query.items() if k != "sort"})
+        assert every_page(api, _path(query), 5) == expected, query
+    everything = every_page(api, "/v1/gallery", 50)  # the "all" listing, shared with other tests
+    assert len(everything) == len(set(everything))
+    assert [i for i in everything if i in rows] == _brute_force(rows, entries, {})
 
 
-def test_deep_pagination_sees_every_image_once_in_order(api: Any, fresh_aws: Any, make_tenant: Any) -> None:
+def test_deep_pagination_sees_every_image_once_in_order(api: Any, make_tenant: Any) -> None:
     from chalicelib.store.models import GalleryEntryModel
 
-    tenant = make_tenant()
-    images = seed_images(tenant, [f"deep {n}" for n in range(61)], tags=[["rare"] if n % 13 == 0 else [] for n in range(61)])
+    tenant, mark = make_tenant(), token()
+    tags = [[mark, f"{mark}-rare"] if n % 9 == 0 else [mark] for n in range(43)]
+    images = seed_images(tenant, [f"deep {n}" for n in range(43)], tags=tags)
     for image in images:
         publish(api, tenant, image)
     entries = {row.image_id: row.listed_key for row in GalleryEntryModel.batch_get(images)}
     newest = sorted(images, key=lambda i: entries[i], reverse=True)
-    assert every_page(api, "/v1/gallery", 7) == newest
-    assert every_page(api, "/v1/gallery?sort=top", 9) == newest  # no likes: ties, newest first
-    assert every_page(api, "/v1/gallery?tag=rare", 2) == [i for i in newest if images.index(i) % 13 == 0]
-    assert every_page(api, "/v1/gallery?sort=top&tag=rare", 1) == [i for i in newest if images.index(i) % 13 == 0]
+    rare = [i for i in newest if images.index(i) % 9 == 0]
+    assert every_page(api, f"/v1/gallery?tag={mark}", 7) == newest
+    assert every_page(api, f"/v1/gallery?tag={mark}&sort=top", 9) == newest  # no likes: ties, newest first
+    assert every_page(api, f"/v1/gallery?tag={mark}-rare", 2) == rare
+    assert every_page(api, f"/v1/gallery?sort=top&tag={mark}-rare&provider=local", 1) == rare
+    top = every_page(api, "/v1/gallery?sort=top", 100)  # everyone's, most liked first
+    assert len(top) == len(set(top)) and [i for i in top if i in entries] == newest
 
 
-def test_top_ranks_by_likes_counted_once_per_client(api: Any, fresh_aws: Any, make_tenant: Any) -> None:
+def test_top_ranks_by_likes_counted_once_per_client(api: Any, make_tenant: Any) -> None:
     from chalicelib.gallery import feedback
 
-    tenant = make_tenant()
-    loved, liked, ignored = seed_images(tenant, ["loved", "liked", "ignored"])
+    tenant, mark = make_tenant(), token()
+    loved, liked, ignored = seed_images(tenant, ["loved", "liked", "ignored"], tags=[[mark]] * 3)
     for image in (loved, liked, ignored):
         publish(api, tenant, image)
     for n in range(5):
@@ -167,19 +188,19 @@ def test_top_ranks_by_likes_counted_once_per_client(api: Any, fresh_aws: Any, ma
         feedback.like(liked, f"198.51.100.{n}")
     again = feedback.like(loved, "198.51.100.0").value
     assert not again.liked and again.likes == 5
-    assert gallery_ids(api, "?sort=top") == [loved, liked, ignored]
-    assert gallery_ids(api) == [ignored, liked, loved]
+    assert every_page(api, f"/v1/gallery?sort=top&tag={mark}", 2) == [loved, liked, ignored]
+    assert gallery_ids(api, f"?tag={mark}") == [ignored, liked, loved]
     status, body, _ = call(api, "POST", f"/v1/gallery/images/{ignored}/like")
     assert status == 200 and body == {"image_id": ignored, "liked": True, "likes": 1}
     assert call(api, "POST", f"/v1/gallery/images/{ignored}/like")[1]["liked"] is False
-    top = gallery(api, "?sort=top")[1]["data"]
+    top = gallery(api, f"?sort=top&tag={mark}")[1]["data"]
     assert top[0]["likes"] >= 3 and top[1]["likes"] == 2  # ranked counts trail by at most half
     call(api, "POST", f"/v1/images/{loved}/unpublish", tenant)
     assert call(api, "POST", f"/v1/gallery/images/{loved}/like")[0] == 404
-    assert gallery_ids(api, "?sort=top") == [liked, ignored]
+    assert every_page(api, f"/v1/gallery?sort=top&tag={mark}", 5) == [liked, ignored]
 
 
-def test_likes_are_sharded_and_rank_writes_stay_logarithmic(api: Any, fresh_aws: Any, make_tenant: Any, monkeypatch: Any) -> None:
+def test_likes_are_sharded_and_rank_writes_stay_logarithmic(api: Any, make_tenant: Any, monkeypatch: Any) -> None:
     from chalicelib.gallery import feedback, rules
     from chalicelib.store import gallery as store
     from chalicelib.store.models import GalleryIndexModel
@@ -190,14 +211,15 @@ def test_likes_are_sharded_and_rank_writes_stay_logarithmic(api: Any, fresh_aws:
     moves: list[int] = []
     original = store.move_rank
     monkeypatch.setattr(store, "move_rank", lambda entry, likes: moves.append(likes) or original(entry, likes))
-    for n in range(200):
-        feedback.like(image, f"203.0.113.{n % 250}-{n}")
+    for n in range(48):
+        feedback.like(image, f"203.0.113.{n}")
     shards = store.like_shards(image)
-    assert sum(shards.values()) == 200 and len(shards) > 8 and max(shards.values()) < 200
-    assert len(moves) <= rules.LIKE_SHARDS * 5  # log2 per shard, never one write per like
+    assert sum(shards.values()) == 48 and len(shards) > 8 and max(shards.values()) < 48
+    assert len(moves) <= 40  # about log2(count) per shard (here 48 likes on 16 shards), never one per like
     entry = store.get_entry(image)
-    assert entry is not None and 100 <= entry.likes <= 200
-    assert GalleryIndexModel.count(f"top#{rules.shard_of(image, rules.INDEX_SHARDS)}") == 1  # one current rank row
+    assert entry is not None and 24 <= entry.likes <= 48
+    rank_rows = GalleryIndexModel.query(f"top#{rules.shard_of(image, rules.INDEX_SHARDS)}")
+    assert [row.sk for row in rank_rows if row.image_id == image] == [entry.rank_key]  # one current rank row
 
 
 @pytest.mark.parametrize(
