@@ -105,31 +105,49 @@ def test_matches_reads_the_row() -> None:
     assert not rules.matches(query, ["sea"], "fox", None, "openai", "m")
 
 
-def _pages(shards: list[list[str]], limit: int) -> list[str]:
-    """Page through sharded listings as the gallery does: each shard's `limit` keys below the
-    position, merged with `ready`, a page of `limit`, the next position after the last shown."""
-    shown: list[str] = []
-    before: str | None = None
-    for _ in range(1000):
+def _page(shards: list[list[str]], keep: set[str], limit: int, window: int, before: str | None) -> tuple[list[str], str | None]:
+    """One page as DynamoGallerySearch.page makes it: each shard's `window` keys below the
+    position, merged with `ready`, every merged key checked (`keep`: the re-check on the row)."""
+    found: list[str] = []
+    for _ in range(3):
         pages = []
         for keys in shards:
             below = sorted((k for k in keys if before is None or k < before), reverse=True)
-            pages.append(rules.ShardPage(tuple(below[:limit]), len(below) > limit))
+            pages.append(rules.ShardPage(tuple(below[:window]), len(below) > window))
         merged, edge = rules.ready(pages)
-        page = merged[:limit]
+        if not merged:
+            return found, None
+        for n, key in enumerate(merged):
+            if key in keep:
+                found.append(key)
+            if len(found) == limit:
+                return found, key if (n + 1 < len(merged) or edge is not None) else None
+        if edge is None:
+            return found, None
+        before = merged[-1]
+    return found, before
+
+
+def _pages(shards: list[list[str]], keep: set[str], limit: int, window: int) -> list[str]:
+    shown: list[str] = []
+    before: str | None = None
+    for _ in range(10_000):
+        page, before = _page(shards, keep, limit, window, before)
+        assert len(page) <= limit
         shown += page
-        if not page or (len(merged) <= limit and edge is None):
+        if before is None:
             return shown
-        before = page[-1]
     raise AssertionError("did not end")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.lists(st.integers(0, 10_000), max_size=40), min_size=1, max_size=8),
     st.integers(1, 12),
+    st.integers(1, 15),
+    st.integers(1, 4),
 )
-def test_merging_shards_pages_through_everything_once_in_order(raw: list[list[int]], limit: int) -> None:
+def test_merging_shards_pages_through_everything_once_in_order(raw: list[list[int]], limit: int, window: int, every: int) -> None:
     shards = [sorted({f"{n:05d}#{s}" for n in keys}) for s, keys in enumerate(raw)]
-    everything = sorted((k for keys in shards for k in keys), reverse=True)
-    assert _pages(shards, limit) == everything
+    keep = {k for keys in shards for k in keys if int(k[:5]) % every == 0}
+    assert _pages(shards, keep, limit, max(window, limit + 1)) == sorted(keep, reverse=True)
