@@ -26,7 +26,7 @@ from chalicelib.api.collections import before_id, offset_of
 from chalicelib.api.errors import InvalidRequest
 from chalicelib.api.http import authenticate_admin, json_body, json_response, page_limit, query_params, validate
 from chalicelib.api.idempotency import idempotent
-from chalicelib.api.params import known
+from chalicelib.api.params import known, parse_time
 from chalicelib.api.routing import render, route
 from chalicelib.lazy import lazy_module
 from chalicelib.settings import get_settings
@@ -55,7 +55,7 @@ else:
 
 gallery = Blueprint(__name__)
 
-GALLERY_PARAMETERS = ("q", "tag", "provider", "model", "sort", "limit", "cursor")
+GALLERY_PARAMETERS = ("q", "tag", "provider", "model", "sort", "from", "to", "limit", "cursor")
 PAGE_PARAMETERS = ("limit", "cursor")
 MAX_AGE_S = 30
 MAX_Q_CHARS = 200
@@ -177,7 +177,8 @@ def _identifier(params: dict[str, str], name: str) -> str | None:
 
 
 def gallery_query(params: dict[str, str]) -> rules.Query:
-    """`sort` (new, top), `q` (1-5 searchable words, all must match), `tag`, `provider`, `model`."""
+    """`sort` (new, top), `q` (1-5 searchable words, all must match), `tag`, `provider`, `model`,
+    `from`/`to` (published between, inclusive)."""
     sort = params.get("sort") or "new"
     if sort not in ("new", "top"):
         raise InvalidRequest("sort must be new or top", field="sort")
@@ -194,7 +195,10 @@ def gallery_query(params: dict[str, str]) -> rules.Query:
             tag = library_rules.normalise_tag(tag)
         except library_rules.RuleError as error:
             raise InvalidRequest(f"tag: {error}", field="tag") from None
-    return rules.Query(sort, words, tag, _identifier(params, "provider"), _identifier(params, "model"))
+    start, end = parse_time(params, "from"), parse_time(params, "to")
+    if start and end and start > end:
+        raise InvalidRequest("from must not be after to", field="from")
+    return rules.Query(sort, words, tag, _identifier(params, "provider"), _identifier(params, "model"), start, end)
 
 
 def sort_key(position: dict[str, Any] | None) -> str | None:

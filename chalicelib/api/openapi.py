@@ -329,7 +329,7 @@ QUERIES.update(
     {
         ("GET", "/v1/collections"): ("limit", "cursor"),
         ("GET", "/v1/collections/{collection_id}/items"): ("limit", "cursor"),
-        ("GET", "/v1/gallery"): ("q", "tag", "provider", "model", "sort", "limit", "cursor"),
+        ("GET", "/v1/gallery"): ("q", "tag", "provider", "model", "sort", "from", "to", "limit", "cursor"),
         ("GET", "/v1/gallery/collections"): ("limit", "cursor"),
         ("GET", "/v1/gallery/collections/{collection_id}"): ("limit", "cursor"),
         ("GET", "/admin/api/reports"): ("status", "limit", "cursor"),

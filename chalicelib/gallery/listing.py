@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from chalicelib import ids
 from chalicelib.gallery import media, public, rules
 from chalicelib.store import gallery as store
 from chalicelib.store import images as image_store
@@ -77,9 +78,10 @@ class DynamoGallerySearch:
     def page(self, query: rules.Query, limit: int, before: str | None) -> tuple[list[GalleryItem], str | None]:
         pks = store.top_pks() if query.sort == "top" else store.facet_pks(query.facet())
         window = max(limit + 1, FILTERED_WINDOW) if query.filtered() else limit + 1
+        low, before = _bounds(query, before)
         found: list[GalleryItem] = []
         for _ in range(MAX_ROUNDS):
-            shards = store.listing_rows(pks, before, window)
+            shards = store.listing_rows(pks, low, before, window)
             keys, edge = rules.ready([rules.ShardPage(tuple(r.sk for r in rows), more) for rows, more in shards])
             if not keys:
                 return found, None
@@ -104,7 +106,9 @@ class DynamoGallerySearch:
         current = {}
         for key, image_id in targets.items():
             entry = entries.get(image_id)
-            if entry is not None and key == (entry.rank_key if query.sort == "top" else entry.listed_key):
+            if entry is None or key != (entry.rank_key if query.sort == "top" else entry.listed_key):
+                continue  # a stale row: the entry moved on (unpublished, re-ranked, published again)
+            if query.published_within(entry.published_at):
                 current[key] = entry
         rows = image_store.get_images_by_key((str(e.workspace_id), str(e.image_id)) for e in current.values())
         visible = {}
@@ -117,6 +121,17 @@ class DynamoGallerySearch:
             ):
                 visible[key] = item_of(entry, row)
         return visible
+
+
+def _bounds(query: rules.Query, before: str | None) -> tuple[str | None, str | None]:
+    """The "new" listing's keys are publish-time ULIDs: a date range is a key range there."""
+    if query.sort != "new":
+        return None, before
+    low = "pub_" + ids.ulid_bound(query.start, upper=False) if query.start else None
+    high = "pub_" + ids.ulid_bound(query.end, upper=True) + "~" if query.end else None
+    if high is not None and (before is None or high < before):
+        before = high
+    return low, before
 
 
 def search() -> GallerySearch:

@@ -10,6 +10,7 @@ import hashlib
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from chalicelib.library import rules as library_rules
 
@@ -169,13 +170,16 @@ def rerank_due(shard_count: int) -> bool:
 
 @dataclass(frozen=True)
 class Query:
-    """A gallery listing: the filters, each re-checked on the image row."""
+    """A gallery listing: the filters, each re-checked on the image row (the publish time on the
+    entry; for "new" it also bounds the keys read)."""
 
     sort: str = "new"  # new | top
     words: tuple[str, ...] = ()
     tag: str | None = None
     provider: str | None = None
     model: str | None = None
+    start: datetime | None = None  # published at or after
+    end: datetime | None = None  # published at or before
 
     def facet(self) -> str:
         """The most selective index for "new" (the others are re-checked): tag, word, model, provider."""
@@ -192,10 +196,14 @@ class Query:
     def filtered(self) -> bool:
         """True when rows of the index read may fail a filter (pages may then need more reads)."""
         exact = 1 if self.sort == "new" and self.facet() != "all" else 0
-        return len(self.words) + bool(self.tag) + bool(self.provider) + bool(self.model) > exact
+        dated = self.sort == "top" and (self.start is not None or self.end is not None)
+        return len(self.words) + bool(self.tag) + bool(self.provider) + bool(self.model) + dated > exact
 
     def scope(self) -> str:
-        return repr((self.sort, self.words, self.tag, self.provider, self.model))
+        return repr((self.sort, self.words, self.tag, self.provider, self.model, self.start, self.end))
+
+    def published_within(self, at: datetime) -> bool:
+        return (self.start is None or at >= self.start) and (self.end is None or at <= self.end)
 
 
 def matches(

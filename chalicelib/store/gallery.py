@@ -115,17 +115,25 @@ def delete_facets(image_id: str, listed_key: str, facets: Iterable[str]) -> None
             batch.delete(GalleryIndexModel(rules.facet_pk(facet, shard), listed_key))
 
 
-def _shard_rows(pk: str, before: str | None, limit: int) -> tuple[list[IndexRow], bool]:
-    key = GalleryIndexModel.sk < before if before else None
-    result = GalleryIndexModel.query(pk, key, scan_index_forward=False, limit=limit)
-    rows = [IndexRow(str(row.sk), str(row.image_id)) for row in result]
-    return rows, result.last_evaluated_key is not None
+def _shard_rows(pk: str, low: str | None, before: str | None, limit: int) -> tuple[list[IndexRow], bool]:
+    """Rows from `low` (inclusive) to `before` (exclusive), highest first: one Query (BETWEEN is
+    inclusive, so one more row is read and `before` itself dropped)."""
+    key: Condition | None
+    if low is not None and before is not None:
+        key = GalleryIndexModel.sk.between(low, before)
+    elif low is not None:
+        key = GalleryIndexModel.sk >= low
+    else:
+        key = GalleryIndexModel.sk < before if before else None
+    result = GalleryIndexModel.query(pk, key, scan_index_forward=False, limit=limit + (low is not None and before is not None))
+    rows = [IndexRow(str(row.sk), str(row.image_id)) for row in result if row.sk != before]
+    return rows[:limit], result.last_evaluated_key is not None or len(rows) > limit
 
 
-def listing_rows(pks: list[str], before: str | None, limit: int) -> list[tuple[list[IndexRow], bool]]:
-    """One Query per shard key, in parallel: each shard's rows below `before`, highest first."""
+def listing_rows(pks: list[str], low: str | None, before: str | None, limit: int) -> list[tuple[list[IndexRow], bool]]:
+    """One Query per shard key, in parallel: each shard's rows from `low` to below `before`, highest first."""
     with ThreadPoolExecutor(len(pks)) as pool:
-        return list(pool.map(lambda pk: _shard_rows(pk, before, limit), pks))
+        return list(pool.map(lambda pk: _shard_rows(pk, low, before, limit), pks))
 
 
 def facet_pks(facet: str) -> list[str]:

@@ -222,6 +222,22 @@ def test_likes_are_sharded_and_rank_writes_stay_logarithmic(api: Any, make_tenan
     assert [row.sk for row in rank_rows if row.image_id == image] == [entry.rank_key]  # one current rank row
 
 
+def test_a_date_range_filters_by_publish_time(api: Any, make_tenant: Any, frozen_clock: Any) -> None:
+    tenant, mark = make_tenant(), token()
+    images = seed_images(tenant, [f"dated {n}" for n in range(4)], tags=[[mark]] * 4)
+    for image in images:  # published an hour apart, from 12:00
+        publish(api, tenant, image)
+        frozen_clock.advance(hours=1)
+    window = "from=2026-11-24T13:00:00Z&to=2026-11-24T14:00:00Z"
+    assert every_page(api, f"/v1/gallery?tag={mark}&{window}", 1) == [images[2], images[1]]
+    assert every_page(api, f"/v1/gallery?tag={mark}&sort=top&{window}", 1) == [images[2], images[1]]
+    assert every_page(api, f"/v1/gallery?tag={mark}&from=2026-11-24T14:00:01Z", 5) == [images[3]]
+    assert every_page(api, f"/v1/gallery?tag={mark}&to=2026-11-24", 5) == []
+    status, body, _ = gallery(api, "?from=2026-11-25&to=2026-11-24")
+    assert status == 400 and body["error"]["field"] == "from"
+    assert gallery(api, "?from=tomorrow")[1]["error"]["field"] == "from"
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
