@@ -222,6 +222,41 @@ def test_likes_are_sharded_and_rank_writes_stay_logarithmic(api: Any, make_tenan
     assert [row.sk for row in rank_rows if row.image_id == image] == [entry.rank_key]  # one current rank row
 
 
+def test_concurrent_publishes_and_unpublishes_leave_one_consistent_state(api: Any, make_tenant: Any) -> None:
+    """An image is public exactly when its entry exists, and listed at most once, however
+    publishes and unpublishes interleave."""
+    import threading
+
+    from chalicelib.gallery import publishing
+    from chalicelib.gallery.errors import NotPublishable
+    from chalicelib.library.images import Actor
+    from chalicelib.store import gallery as store
+    from chalicelib.store import images as image_store
+
+    tenant, mark = make_tenant(), token()
+    (image,) = seed_images(tenant, ["contested"], tags=[[mark]])
+    actor = Actor(tenant.workspace_id, tenant.user_id, True)
+
+    def work(n: int) -> None:
+        for _ in range(3):
+            try:
+                (publishing.publish if n % 2 == 0 else publishing.unpublish)(actor, image)
+            except NotPublishable:  # kept losing the race: nothing half-written, the test checks
+                pass
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for _ in range(2):  # the final state, then the opposite one: both consistent
+        row, entry = image_store.get_image(tenant.workspace_id, image), store.get_entry(image)
+        assert row is not None and (row.visibility == "public") == (entry is not None)
+        assert gallery_ids(api, f"?tag={mark}") == ([image] if entry is not None else [])
+        assert every_page(api, f"/v1/gallery?tag={mark}&sort=top", 5) == ([image] if entry is not None else [])
+        (publishing.unpublish if entry is not None else publishing.publish)(actor, image)
+
+
 def test_a_date_range_filters_by_publish_time(api: Any, make_tenant: Any, frozen_clock: Any) -> None:
     tenant, mark = make_tenant(), token()
     images = seed_images(tenant, [f"dated {n}" for n in range(4)], tags=[[mark]] * 4)
