@@ -37,55 +37,52 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def _seed(workspace_id: str, user_id: str, count: int, key: str) -> list[str]:
-    """`count` published images: three words each (a tenth share "snow"), a tenth tagged "blue"."""
+def _published(workspace_id: str, user_id: str, n: int, key: str) -> tuple[Any, Any]:
+    """The n-th seeded image and its gallery entry: three words (a tenth share "snow"), a tenth
+    tagged "blue", n % 7 likes."""
     from chalicelib import clock, ids
     from chalicelib.gallery import rules
     from chalicelib.gallery.publishing import facets_of
     from chalicelib.store import images as image_store
+    from chalicelib.store.models import GalleryEntryModel
+
+    now = clock.now()
+    image_id, listed = ids.new_id("img", now), ids.new_id("pub", now)
+    prompt = f"{WORDS[n % 10]} {WORDS[(n // 10) % 10]} {'snow' if n % 10 == 0 else 'grass'}"
+    row = image_store.new_image(
+        workspace_id, image_id, job_id="job_bench", user_id=user_id, s3_key=key, width=8, height=8,
+        content_type="image/png", size_bytes=100, source_image_id=None, kind="generate", created_at=now,
+        prompt=prompt, provider="local", model="local-v1",
+    )  # fmt: skip
+    row.visibility, row.tags, row.thumb_key = "public", ["blue"] if n % 10 == 0 else [], key
+    entry = GalleryEntryModel(
+        image_id, workspace_id=workspace_id, listed_key=listed, facets=facets_of(row), likes=n % 7,
+        rank_key=rules.rank_key(n % 7, listed), preview_key=key, original_key=key, published_by=user_id, published_at=now,
+    )  # fmt: skip
+    return row, entry
+
+
+def _seed(workspace_id: str, user_id: str, count: int, key: str) -> list[str]:
+    """`count` published images, written as publishing writes them (rows, entries, index rows)."""
+    from chalicelib.gallery import rules
     from chalicelib.store.models import GalleryEntryModel, GalleryIndexModel, ImageModel
 
     made: list[str] = []
     for start in range(0, count, 500):
-        rows, entries = [], []
-        for n in range(start, min(count, start + 500)):
-            now = clock.now()
-            image_id, listed = ids.new_id("img", now), ids.new_id("pub", now)
-            prompt = f"{WORDS[n % 10]} {WORDS[(n // 10) % 10]} {'snow' if n % 10 == 0 else 'grass'}"
-            row = image_store.new_image(
-                workspace_id, image_id, job_id="job_bench", user_id=user_id, s3_key=key, width=8, height=8,
-                content_type="image/png", size_bytes=100, source_image_id=None, kind="generate", created_at=now,
-                prompt=prompt, provider="local", model="local-v1",
-            )  # fmt: skip
-            row.visibility, row.tags, row.thumb_key = "public", ["blue"] if n % 10 == 0 else [], key
-            entries.append(
-                GalleryEntryModel(
-                    image_id,
-                    workspace_id=workspace_id,
-                    listed_key=listed,
-                    facets=facets_of(row),
-                    likes=n % 7,
-                    rank_key=rules.rank_key(n % 7, listed),
-                    preview_key=key,
-                    original_key=key,
-                    published_by=user_id,
-                    published_at=now,
-                )  # fmt: skip
-            )
-            rows.append(row)
+        pairs = [_published(workspace_id, user_id, n, key) for n in range(start, min(count, start + 500))]
         with GalleryIndexModel.batch_write() as batch:
-            for entry in entries:
+            for _, entry in pairs:
                 shard = rules.shard_of(str(entry.image_id), rules.INDEX_SHARDS)
                 for facet in entry.facets:
                     batch.save(
                         GalleryIndexModel(rules.facet_pk(str(facet), shard), str(entry.listed_key), image_id=entry.image_id)
                     )
                 batch.save(GalleryIndexModel(f"top#{shard}", str(entry.rank_key), image_id=entry.image_id))
-        for model, items in ((ImageModel, rows), (GalleryEntryModel, entries)):
+        for model, index in ((ImageModel, 0), (GalleryEntryModel, 1)):
             with model.batch_write() as writes:
-                for item in items:
-                    writes.save(item)
-        made += [str(row.image_id) for row in rows]
+                for pair in pairs:
+                    writes.save(pair[index])
+        made += [str(row.image_id) for row, _ in pairs]
     return made
 
 

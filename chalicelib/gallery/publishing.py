@@ -79,9 +79,8 @@ def _reindex(row: ImageModel, entry: GalleryEntryModel) -> bool:
     if now_facets == sorted(old):
         return True
     store.put_facets(str(row.image_id), str(entry.listed_key), set(now_facets) - set(old))
-    fresh = GalleryEntryModel.from_raw_data({**entry.serialize(), "facets": {"L": [{"S": f} for f in now_facets]}})
     txn = Transaction()
-    store.put_entry_in(txn, fresh, entry)
+    store.set_facets_in(txn, entry, now_facets)
     try:
         txn.commit()
     except TransactionCancelled:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
@@ -52,18 +53,28 @@ def get_entries(image_ids: Iterable[str]) -> dict[str, GalleryEntryModel]:
     return found
 
 
+def _as_read(entry: GalleryEntryModel) -> Condition:
+    """The entry is still the one read: the same publish and the same rank (a re-rank moves it)."""
+    rank = GalleryEntryModel.rank_key == str(entry.rank_key) if entry.rank_key else GalleryEntryModel.rank_key.does_not_exist()
+    return (GalleryEntryModel.listed_key == str(entry.listed_key)) & rank
+
+
 def put_entry_in(txn: Transaction, entry: GalleryEntryModel, replaces: GalleryEntryModel | None) -> None:
-    """Publish (a new entry) or re-index (the entry as read, replaced): never over a concurrent change."""
-    condition: Condition
-    if replaces is None:
-        condition = GalleryEntryModel.image_id.does_not_exist()
-    else:
-        condition = GalleryEntryModel.listed_key == str(replaces.listed_key)
+    """Publish: a new entry, or one over a stale entry as it was read."""
+    condition = GalleryEntryModel.image_id.does_not_exist() if replaces is None else _as_read(replaces)
     txn.put("entry", entry, condition)
 
 
+def set_facets_in(txn: Transaction, entry: GalleryEntryModel, facets: list[str]) -> None:
+    """Re-index: the entry's facets only (its rank may move meanwhile), while it is the same publish."""
+    condition = GalleryEntryModel.listed_key == str(entry.listed_key)
+    names: Any = list(facets)  # pynamodb types a list of UnicodeAttribute's values as the attributes
+    txn.update("entry", GalleryEntryModel(entry.image_id), [GalleryEntryModel.facets.set(names)], condition)
+
+
 def delete_entry_in(txn: Transaction, entry: GalleryEntryModel) -> None:
-    txn.delete("entry", GalleryEntryModel(entry.image_id), GalleryEntryModel.listed_key == str(entry.listed_key))
+    """Out of the gallery, if the entry is as read (so its rank row named here is the current one)."""
+    txn.delete("entry", GalleryEntryModel(entry.image_id), _as_read(entry))
 
 
 def put_rank_in(txn: Transaction, entry: GalleryEntryModel) -> None:

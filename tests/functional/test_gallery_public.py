@@ -257,6 +257,31 @@ def test_concurrent_publishes_and_unpublishes_leave_one_consistent_state(api: An
         (publishing.unpublish if entry is not None else publishing.publish)(actor, image)
 
 
+def test_a_reindex_racing_a_rerank_keeps_the_new_rank(api: Any, make_tenant: Any, monkeypatch: Any) -> None:
+    """Publishing again after an edit reads the entry, then a like re-ranks it, then the re-index
+    writes: the entry must keep the rank the like gave it (else the image drops out of `top`)."""
+    from chalicelib.gallery import feedback, publishing
+    from chalicelib.store import gallery as store
+
+    tenant, mark = make_tenant(), token()
+    (image,) = seed_images(tenant, ["raced"], tags=[[mark]])
+    publish(api, tenant, image)
+    call(api, "PATCH", f"/v1/images/{image}", tenant, {"tags": [mark, f"{mark}-new"]})
+    read = store.get_entry
+
+    def read_then_like(image_id: str) -> Any:
+        entry = read(image_id)
+        monkeypatch.setattr(store, "get_entry", read)  # once: the like reads the entry too
+        feedback.like(image_id, "192.0.2.77")  # the first like of a shard: a re-rank
+        return entry
+
+    monkeypatch.setattr(store, "get_entry", read_then_like)
+    publishing.publish(publishing.Actor(tenant.workspace_id, tenant.user_id, True), image)
+    entry = store.get_entry(image)
+    assert entry is not None and entry.likes == 1 and f"tag:{mark}-new" in entry.facets
+    assert every_page(api, f"/v1/gallery?sort=top&tag={mark}-new", 5) == [image]
+
+
 def test_a_date_range_filters_by_publish_time(api: Any, make_tenant: Any, frozen_clock: Any) -> None:
     tenant, mark = make_tenant(), token()
     images = seed_images(tenant, [f"dated {n}" for n in range(4)], tags=[[mark]] * 4)
