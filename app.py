@@ -10,6 +10,7 @@ from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib.api.account import account
 from chalicelib.api.admin import admin
+from chalicelib.api.analytics import analytics
 from chalicelib.api.billing import billing
 from chalicelib.api.collections import collections
 from chalicelib.api.docs import docs
@@ -70,6 +71,7 @@ app.register_blueprint(teams)
 app.register_blueprint(webhooks)
 app.register_blueprint(docs)
 app.register_blueprint(integrations)
+app.register_blueprint(analytics)
 app.register_blueprint(collections)
 app.register_blueprint(gallery)
 
@@ -188,3 +190,30 @@ def purge_library(event: Any) -> dict[str, Any]:
 def webhooks_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     note_cold_start("webhooks_worker")
     return _webhook_delivery.handle_webhooks_batch(event, context)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_outbox")
+def sweep_outbox(event: Any) -> dict[str, Any]:
+    return _tasks.sweep_outbox()
+
+
+# --- admin: webhooks view (issue 14) --------------------------------------------------------------
+from chalicelib.api.admin_webhooks import admin_webhooks  # noqa: E402
+
+app.register_blueprint(admin_webhooks)
+# --- library exports (issue 12): the routes and the queue's worker --------------------------------
+
+from chalicelib.api.exports import exports  # noqa: E402  (appended section: see the blueprints above)
+
+app.register_blueprint(exports)
+
+if TYPE_CHECKING:
+    import chalicelib.library.export_worker as _export_worker
+else:
+    _export_worker = lazy_module("chalicelib.library.export_worker")
+
+
+@app.lambda_function(name="exports_worker")
+def exports_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    note_cold_start("exports_worker")
+    return _export_worker.handle_exports_batch(event, context)

@@ -166,7 +166,7 @@ def one_job(meter: AwsMeter, tenant: Any, rng: random.Random, fc: Any) -> None:
     admitted = admit(tenant, n=n, workspace=tenant.ws, provider=provider, model=DEFAULT_MODEL[provider], prompt="a red fox " * 8)
     started = start_job(tenant.workspace_id, admitted.job_id, clock.now())
     assert started.job is not None, started
-    provider_quota.take(provider, n, clock.now())
+    provider_quota.take(provider, n, clock.now(), admitted.job_id)
     job, now = started.job, clock.now()
     if rng.random() < FAIL_SHARE:
         final = JobFinal("failed", now, error={"code": "provider_error", "message": "the provider failed"})

@@ -5,6 +5,8 @@ of a deployed stage and one-off backfills.
     python -m chalicelib.ops reconcile
     python -m chalicelib.ops create-admin --email ops@example.com   (first admin of a deployed stage)
     python -m chalicelib.ops backfill-workspace-listing   (once, for workspaces made before the listing index)
+    python -m chalicelib.ops backfill-library [--restart] [--pages N]   (index and count older images; resumable)
+    python -m chalicelib.ops library-lifecycle   (an S3-compatible library bucket's expiry rules, e.g. R2)
 
 The failures window reads the same store functions as the admin API (`store.job_search`,
 `accounting.denials`); this module is the command line only, nothing imports it.
@@ -99,7 +101,27 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "backfill-workspace-listing", help="give workspaces made before the admin listing index their shard (once per stage)"
     )
+    library = sub.add_parser("backfill-library", help="index and count images made before the library (resumes where it stopped)")
+    library.add_argument("--restart", action="store_true", help="start from the beginning instead of the saved position")
+    library.add_argument("--pages", type=int, default=None, help="stop after this many pages of 100 rows")
+    sub.add_parser("library-lifecycle", help="put the library's expiry rules on its S3-compatible bucket (R2)")
     return parser
+
+
+def _library_command(args: argparse.Namespace) -> int | None:
+    """The library's one-off commands (None: not one of them)."""
+    if args.command == "backfill-library":
+        from chalicelib.library.backfill import run
+
+        report = run(restart=args.restart, max_pages=args.pages)
+        print(json.dumps(report.__dict__))
+        return 0
+    if args.command == "library-lifecycle":
+        from chalicelib.library.objects import apply_lifecycle
+
+        print(json.dumps(apply_lifecycle()))
+        return 0
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "backfill-workspace-listing":
         print(json.dumps({"backfilled": workspaces.backfill_listing()}))
         return 0
+    done = _library_command(args)
+    if done is not None:
+        return done
     report = reconcile()
     print(json.dumps(report, indent=2))
     return 1 if report["drifted"] else 0

@@ -54,9 +54,38 @@ class Settings:
     log_file: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     mail_from: str | None = None  # teams: the sender of invitation mail (SES) in a deployed stage
+    # outgoing events (issue 14): the outbox sweeper's age, the default low-balance level, IFTTT's Realtime API
+    outbox_sweep_after_s: int = 600
+    balance_low_credits: int = 100
+    ifttt_realtime_url: str = "https://realtime.ifttt.com"
+    exports_queue_name: str = "imagegen-local-exports"  # library exports: the zips' build queue
+    # People who sign in (tenancy/cognito.py): the Cognito user pool and app client whose ID tokens
+    # are accepted beside API keys; unset, only API keys are. The JWKS URL is derived (below).
+    cognito_user_pool_id: str | None = None
+    cognito_client_id: str | None = None
+    cognito_jwks_url_override: str | None = None
 
     def table_name(self, suffix: str) -> str:
         return f"{self.table_prefix}-{suffix}"
+
+    @property
+    def cognito_issuer(self) -> str | None:
+        """The `iss` of the pool's tokens: the pool's region is the prefix of its id (`us-east-1_…`)."""
+        pool = self.cognito_user_pool_id
+        if not pool:
+            return None
+        return f"https://cognito-idp.{pool.split('_', 1)[0]}.amazonaws.com/{pool}"
+
+    @property
+    def cognito_jwks_url(self) -> str | None:
+        """Where the pool's public keys are: `COGNITO_JWKS_URL`, else moto's path on the local
+        endpoint (the local stages), else the pool's own well-known URL in AWS."""
+        pool = self.cognito_user_pool_id
+        if self.cognito_jwks_url_override or not pool:
+            return self.cognito_jwks_url_override
+        if self.endpoint_url:
+            return f"{self.endpoint_url.rstrip('/')}/{pool}/.well-known/jwks.json"
+        return f"{self.cognito_issuer}/.well-known/jwks.json"
 
 
 @lru_cache(maxsize=1)
@@ -86,6 +115,13 @@ def get_settings() -> Settings:
         default_provider=env.get("DEFAULT_PROVIDER", "local"),
         log_file=env.get("LOG_FILE") or None,
         mail_from=env.get("MAIL_FROM") or None,
+        outbox_sweep_after_s=int(env.get("OUTBOX_SWEEP_AFTER_S", "600")),
+        balance_low_credits=int(env.get("BALANCE_LOW_CREDITS", "100")),
+        ifttt_realtime_url=env.get("IFTTT_REALTIME_URL") or "https://realtime.ifttt.com",
+        exports_queue_name=env.get("EXPORTS_QUEUE_NAME", f"{prefix}-exports"),
+        cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID") or None,
+        cognito_client_id=env.get("COGNITO_CLIENT_ID") or None,
+        cognito_jwks_url_override=env.get("COGNITO_JWKS_URL") or None,
     )
     _refuse_placeholder_provider(settings, _bool(env.get("ALLOW_LOCAL_PROVIDER")))
     return settings

@@ -70,9 +70,18 @@ def purge_library() -> dict[str, Any]:
     return dict(report.__dict__)
 
 
+def sweep_outbox() -> dict[str, Any]:
+    """Send again the outgoing events whose queue message never went out (or whose fan-out died)."""
+    from chalicelib.webhooks.outbox import sweep
+
+    bootstrap.ready()
+    return dict(sweep())
+
+
 SCHEDULED: dict[str, Callable[[], dict[str, Any]]] = {
     "monthly_reset": monthly_reset,
     "release_stale_holds": release_stale_holds,
     "reconcile": reconcile,
     "purge_library": purge_library,
 }
+SCHEDULED["sweep_outbox"] = sweep_outbox  # outgoing events (issue 14)

@@ -13,17 +13,21 @@ from dataclasses import dataclass
 from infra import config
 
 # table suffixes, grouped by the code paths that use them
-SETTLEMENT = ("wallets", "ledger", "holds", "counters", "rollups", "jobs")  # settle_job / release_job
+SETTLEMENT = ("wallets", "ledger", "holds", "counters", "rollups", "jobs", "analytics")  # settle_job / release_job
 BILLING = ("workspaces", "wallets", "ledger", "markers", "audit", "topups", "subscriptions")
 
 JOBS, JOBS_DLQ, BILLING_QUEUE, BILLING_DLQ = "jobs", "jobs_dlq", "billing", "billing_dlq"
 WEBHOOKS_QUEUE, WEBHOOKS_DLQ = "webhooks", "webhooks_dlq"
 WEBHOOKS = ("webhook_endpoints", "webhook_events", "webhook_deliveries", "audit")  # the webhooks worker's tables
 SCHEDULED_FAILURES = "scheduled_failures"  # on-failure destination of the scheduled (async) invocations
+EXPORTS_QUEUE, EXPORTS_DLQ = "exports", "exports_dlq"
 
 IMAGES_PREFIX = "images/"
 STATEMENTS_PREFIX = "statements/"
 TMP_PREFIX = "tmp/"
+EXPORTS_PREFIX = "exports/"  # library export zips (chalicelib/library/objects.py EXPORTS)
+# The library store's keys when it is S3-compatible (R2), for the functions that touch its objects.
+LIBRARY_STORE_SECRETS = ("LIBRARY_S3_ACCESS_KEY_ID", "LIBRARY_S3_SECRET_ACCESS_KEY")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Access:
     consume: str | None = None
     secrets: tuple[str, ...] = ()
     on_failure: str | None = None  # the queue Lambda sends a failed async invocation to (with this role)
+    send_mail: bool = False  # teams: invitation mail through SES, as the stage's MAIL_FROM only
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -65,10 +70,11 @@ def access_map() -> dict[str, Access]:
         # The API is also the admin console, which can run the scheduled jobs by hand ("run now").
         config.API_HANDLER: Access(
             write=everything,
-            s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
+            # exports/: presigned URLs of ready zips, and the admin's "run now" of purge_library
+            s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX, EXPORTS_PREFIX),
             s3_write=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
-            s3_delete=(IMAGES_PREFIX,),
-            send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE),  # job.canceled, topup events, replays
+            s3_delete=(IMAGES_PREFIX, EXPORTS_PREFIX),
+            send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE, EXPORTS_QUEUE),  # job.canceled, topup events, replays, exports
             secrets=(
                 "STRIPE_API_KEY",
                 "STRIPE_WEBHOOK_SECRET",
@@ -76,7 +82,9 @@ def access_map() -> dict[str, Access]:
                 "CURSOR_SECRET",
                 "IFTTT_SERVICE_KEY",
                 "IFTTT_TEST_ACCESS_TOKEN",
+                *LIBRARY_STORE_SECRETS,
             ),
+            send_mail=True,  # invitations
         ),
         config.WORKER: Access(
             write=(*SETTLEMENT, "images", "idempotency", "library_index"),
@@ -100,14 +108,35 @@ def access_map() -> dict[str, Access]:
         config.RECONCILE: Access(read=("wallets", "ledger", "jobs"), on_failure=SCHEDULED_FAILURES),
         # library: trashed images and expired uploads, rows and objects (store.library_index's due queue)
         config.PURGE_LIBRARY: Access(
-            write=("images", "library_index", "folders", "uploads"),
+            write=("images", "library_index", "folders", "uploads", "exports"),  # exports: deadlines, expired zips
+            read=("shares",),  # an expired link's copies are deleted when its expiry falls due
             s3_read=(IMAGES_PREFIX,),
             s3_write=(IMAGES_PREFIX,),
-            s3_delete=(IMAGES_PREFIX,),
+            s3_delete=(IMAGES_PREFIX, EXPORTS_PREFIX),
+            secrets=LIBRARY_STORE_SECRETS,
             on_failure=SCHEDULED_FAILURES,
         ),
         # fan-out and attempts: re-enqueues its own retries; calls receivers over the internet
-        config.WEBHOOKS_WORKER: Access(write=WEBHOOKS, send_to=(WEBHOOKS_QUEUE,), consume=WEBHOOKS_QUEUE),
+        # balance.low: reads the wallet (a transaction's condition) and the top-up level, flips its alert
+        config.WEBHOOKS_WORKER: Access(
+            write=(*WEBHOOKS, "balance_alerts"),
+            read=("wallets", "topups"),
+            send_to=(WEBHOOKS_QUEUE,),
+            consume=WEBHOOKS_QUEUE,
+        ),
+        # outgoing events whose queue message never went out: claim (webhook_events), send again
+        config.SWEEP_OUTBOX: Access(write=("webhook_events",), send_to=(WEBHOOKS_QUEUE,), on_failure=SCHEDULED_FAILURES),
+        # library exports: reads the originals, writes the zip (a multipart upload), export.ready
+        config.EXPORTS_WORKER: Access(
+            write=("exports", "library_index"),
+            read=("images",),
+            s3_read=(IMAGES_PREFIX, EXPORTS_PREFIX),
+            s3_write=(EXPORTS_PREFIX,),
+            s3_delete=(EXPORTS_PREFIX,),  # a zip completed just before its build finally failed
+            send_to=(WEBHOOKS_QUEUE,),
+            consume=EXPORTS_QUEUE,
+            secrets=LIBRARY_STORE_SECRETS,
+        ),
     }
 
 

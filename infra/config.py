@@ -32,6 +32,13 @@ SCHEDULED = (MONTHLY_RESET, RELEASE_STALE_HOLDS, RECONCILE)
 PURGE_LIBRARY = "purge_library"
 FUNCTIONS = (*FUNCTIONS, PURGE_LIBRARY)
 SCHEDULED = (*SCHEDULED, PURGE_LIBRARY)
+# outgoing events (issue 14): the outbox sweeper, every 5 minutes
+SWEEP_OUTBOX = "sweep_outbox"
+FUNCTIONS = (*FUNCTIONS, SWEEP_OUTBOX)
+SCHEDULED = (*SCHEDULED, SWEEP_OUTBOX)
+# library exports (issue 12): the zips' builder, fed by its own queue
+EXPORTS_WORKER = "exports_worker"
+FUNCTIONS = (*FUNCTIONS, EXPORTS_WORKER)
 
 # Secrets the app reads as env NAME or, in AWS, from the SSM SecureString named by NAME_PARAM.
 SECRETS = (
@@ -43,6 +50,9 @@ SECRETS = (
     "CURSOR_SECRET",
     "IFTTT_SERVICE_KEY",
     "IFTTT_TEST_ACCESS_TOKEN",
+    # the library's S3-compatible store (R2): read only when LIBRARY_S3_ENDPOINT_URL is set
+    "LIBRARY_S3_ACCESS_KEY_ID",
+    "LIBRARY_S3_SECRET_ACCESS_KEY",
 )
 
 JOBS_MAX_RECEIVE_COUNT = 3  # a job message that failed 3 times is dead-lettered (the job fails, its hold released)
@@ -50,6 +60,9 @@ BILLING_MAX_RECEIVE_COUNT = 5  # an auto top-up is worth a few more tries: Strip
 # A webhooks message that failed 5 times (our own error, not the receiver's: a receiver's failure
 # is a recorded attempt and a delayed retry message) is dead-lettered.
 WEBHOOKS_MAX_RECEIVE_COUNT = 5
+# An export build is tried 3 times; its last receive fails the export itself (export_worker.MAX_RECEIVES),
+# so only a worker that crashed 3 times (timeouts) leaves a message in the exports DLQ.
+EXPORTS_MAX_RECEIVE_COUNT = 3
 # Visibility timeout = 6 x the consumer's timeout, AWS's guidance for queues behind a Lambda event
 # source mapping: a run that times out is never overlapped, and the mapping's own retries of a
 # throttled invocation (its batch stays in flight meanwhile) fit in before the message reappears.

@@ -308,7 +308,9 @@ class Monitoring(Construct):
             description="Reconciliation found wallets whose ledger does not sum to their balance.",
         )
         self._webhook_alarms()
-        for function in (*config.SCHEDULED, config.WORKER, config.DEAD_LETTERS, config.BILLING_WORKER, config.WEBHOOKS_WORKER):
+        self._exports_alarms()
+        consumers = (config.WORKER, config.DEAD_LETTERS, config.BILLING_WORKER, config.WEBHOOKS_WORKER, config.EXPORTS_WORKER)
+        for function in (*config.SCHEDULED, *consumers):
             self._alarm(
                 f"{function.replace('_', '-')}-errors",
                 self.function_metric(function, "Errors"),
@@ -352,6 +354,23 @@ class Monitoring(Construct):
             self.queue_metric(access.WEBHOOKS_DLQ, "ApproximateNumberOfMessagesVisible"),
             threshold=1,
             description="A webhooks message failed 5 times in our own code and was dead-lettered.",
+        )
+        self._alarm(
+            "outgoing-events-lost",
+            self.app_metric("WebhookEventsLost"),
+            threshold=1,
+            description="An outgoing event could be neither queued nor kept in the outbox (SQS and DynamoDB "
+            "both failed): its receivers will miss it (error_code webhook_event_lost names it).",
+        )
+
+    def _exports_alarms(self) -> None:
+        """Library exports: a build that crashed its worker 3 times (timeouts, memory) lands in the
+        exports DLQ (a build that merely failed fails its export instead)."""
+        self._alarm(
+            "exports-dlq-depth",
+            self.queue_metric(access.EXPORTS_DLQ, "ApproximateNumberOfMessagesVisible"),
+            threshold=1,
+            description="An export's worker crashed 3 times (timeout or memory) and its message was dead-lettered.",
         )
 
     # --- dashboard ---------------------------------------------------------------------------

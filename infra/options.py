@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,12 @@ class DeployOptions:
     log_shipping: bool = False
     log_shipping_url: str | None = None  # Firehose HTTP endpoint (Datadog / Loki / Elastic gateway)
     log_shipping_name: str = "logs"
+    # the library's S3-compatible store (Cloudflare R2...): uploads, thumbnails, share copies and
+    # export zips go there; its access key pair is read from SSM (docs/infra.md "Secrets")
+    library_s3_endpoint_url: str | None = None
+    library_bucket: str | None = None
+    library_s3_region: str | None = None  # "auto" for R2
+    mail_from: str | None = None  # teams: the sender of invitation mail (its SES identity is created)
 
     @classmethod
     def from_context(cls, get: Any, stage: str) -> DeployOptions:
@@ -69,13 +76,28 @@ class DeployOptions:
             log_shipping=_flag(value("log_shipping")),
             log_shipping_url=text("log_shipping_url"),
             log_shipping_name=text("log_shipping_name") or "logs",
+            library_s3_endpoint_url=text("library_s3_endpoint_url"),
+            library_bucket=text("library_bucket"),
+            library_s3_region=text("library_s3_region"),
+            mail_from=text("mail_from"),
         )
         if options.package not in packaging.MODES:
             raise ValueError(f"context package={options.package!r}: expected one of {', '.join(packaging.MODES)}")
         options.check_provider()
+        if options.mail_from is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", options.mail_from):
+            raise ValueError(f"context mail_from={options.mail_from!r}: expected an email address")
         if options.log_shipping and not (options.log_shipping_url or "").startswith("https://"):
             raise ValueError("log_shipping=true needs log_shipping_url=https://... (Firehose only posts over HTTPS)")
+        options.check_library_store()
         return options
+
+    def check_library_store(self) -> None:
+        """An S3-compatible library store is https, with its bucket named."""
+        endpoint = self.library_s3_endpoint_url
+        if endpoint is None:
+            return
+        if not endpoint.startswith("https://") or not self.library_bucket:
+            raise ValueError("library_s3_endpoint_url=https://... needs library_bucket=<name> (and library_s3_region, e.g. auto)")
 
     def check_provider(self) -> None:
         """The stage's default provider exists, and is the placeholder one only when asked for."""

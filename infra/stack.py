@@ -28,9 +28,13 @@ from infra.config import StageConfig
 from infra.log_shipping import LogShipping
 from infra.monitoring import Monitoring
 from infra.options import DeployOptions
+from infra.people import Mail, People, warn_no_mail
 from infra.tables import build_tables, table_specs
 
 ESM_BATCH_SIZE = {config.WORKER: 10, config.DEAD_LETTERS: 10, config.BILLING_WORKER: 10, config.WEBHOOKS_WORKER: 10}
+# An export streams up to 1 GiB within the worker's timeout: one per invocation, a few at once.
+ESM_BATCH_SIZE[config.EXPORTS_WORKER] = 1
+EXPORTS_CONCURRENCY = 5
 WEBHOOKS_CONCURRENCY = 10  # receivers are slow (up to 13 s an attempt, 10 a batch: the 180 s timeout): more pollers, bounded
 SMALL_CONSUMER_CONCURRENCY = 2  # the smallest ScalingConfig allows: DLQ and billing are low volume
 NONCURRENT_DAYS = 30  # prod: how long an overwritten or deleted object's old version is kept
@@ -68,7 +72,14 @@ class ImageGenStack(Stack):
             )
             for fn in config.FUNCTIONS
         }
+        self.people = People(self, "People", prefix=stage.prefix, protect=stage.protect_data)
+        self.mail = Mail(self, "Mail", mail_from=options.mail_from) if options.mail_from else None
+        if self.mail is None:
+            warn_no_mail(self, stage.prefix)
         self.roles = {fn: self._role(fn, grants) for fn, grants in access.access_map().items()}
+        for fn, grants in access.access_map().items():
+            if grants.send_mail and self.mail is not None:
+                self.mail.grant_send(self.roles[fn])
         self.chalice = self._app()
         self._event_sources()
         self._on_failure_destinations()
@@ -96,6 +107,7 @@ class ImageGenStack(Stack):
                 ],
             ),
             s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
+            *_library_rules(),
         ]
         if versioned:
             rules.append(
@@ -163,8 +175,19 @@ class ImageGenStack(Stack):
             dlq=webhooks_dlq,
             max_receive=config.WEBHOOKS_MAX_RECEIVE_COUNT,
         )
+        exports_dlq = queue(access.EXPORTS_DLQ, f"{prefix}-exports-dlq", consumer=None, retention_days=14)
+        exports = queue(
+            access.EXPORTS_QUEUE,
+            f"{prefix}-exports",
+            consumer=config.EXPORTS_WORKER,
+            retention_days=4,
+            dlq=exports_dlq,
+            max_receive=config.EXPORTS_MAX_RECEIVE_COUNT,
+        )
         failures = queue(access.SCHEDULED_FAILURES, f"{prefix}-scheduled-failures", consumer=None, retention_days=14)
         return {
+            access.EXPORTS_QUEUE: exports,
+            access.EXPORTS_DLQ: exports_dlq,
             access.JOBS: jobs,
             access.JOBS_DLQ: jobs_dlq,
             access.BILLING_QUEUE: billing,
@@ -215,15 +238,16 @@ class ImageGenStack(Stack):
                     resources=[self.tables[suffix].table_arn for suffix in sorted(grants.write)],
                 )
             )
-        for sid, action, prefixes in (
-            ("ReadObjects", "s3:GetObject", grants.s3_read),
-            ("WriteObjects", "s3:PutObject", grants.s3_write),
-            ("DeleteObjects", "s3:DeleteObject", grants.s3_delete),
+        for sid, actions, prefixes in (
+            ("ReadObjects", ["s3:GetObject"], grants.s3_read),
+            # a writer may abort its own multipart uploads (an export's zip that failed midway)
+            ("WriteObjects", ["s3:PutObject", "s3:AbortMultipartUpload"], grants.s3_write),
+            ("DeleteObjects", ["s3:DeleteObject"], grants.s3_delete),
         ):
             if prefixes:
                 role.add_to_policy(
                     iam.PolicyStatement(
-                        sid=sid, actions=[action], resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
+                        sid=sid, actions=actions, resources=[self.bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes]
                     )
                 )
         if grants.send_to:
@@ -249,22 +273,26 @@ class ImageGenStack(Stack):
                 )
             )
         if grants.secrets:
-            parameters = [self.parameter_arn(name) for name in grants.secrets]
-            role.add_to_policy(iam.PolicyStatement(sid="ReadSecrets", actions=["ssm:GetParameter"], resources=parameters))
-            # SecureStrings are encrypted with the aws/ssm key (or another): decrypt only through SSM,
-            # and only for these parameters (SSM puts the parameter ARN in the encryption context).
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="DecryptSecrets",
-                    actions=["kms:Decrypt"],
-                    resources=[self.format_arn(service="kms", resource="key", resource_name="*")],
-                    conditions={
-                        "StringEquals": {"kms:ViaService": f"ssm.{self.region}.amazonaws.com"},
-                        "ForAnyValue:StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": parameters},
-                    },
-                )
-            )
+            self._grant_secrets(role, grants.secrets)
         return role
+
+    def _grant_secrets(self, role: iam.Role, secrets: tuple[str, ...]) -> None:
+        """Read these SSM SecureStrings, and decrypt them only through SSM."""
+        parameters = [self.parameter_arn(name) for name in secrets]
+        role.add_to_policy(iam.PolicyStatement(sid="ReadSecrets", actions=["ssm:GetParameter"], resources=parameters))
+        # SecureStrings are encrypted with the aws/ssm key (or another): decrypt only through SSM,
+        # and only for these parameters (SSM puts the parameter ARN in the encryption context).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DecryptSecrets",
+                actions=["kms:Decrypt"],
+                resources=[self.format_arn(service="kms", resource="key", resource_name="*")],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"ssm.{self.region}.amazonaws.com"},
+                    "ForAnyValue:StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": parameters},
+                },
+            )
+        )
 
     def parameter_arn(self, secret: str) -> str:
         name = config.secret_parameter_name(self.stage.name, secret)
@@ -282,6 +310,7 @@ class ImageGenStack(Stack):
             "JOBS_DLQ_NAME": self.queues[access.JOBS_DLQ].queue_name,
             "BILLING_QUEUE_NAME": self.queues[access.BILLING_QUEUE].queue_name,
             "WEBHOOKS_QUEUE_NAME": self.queues[access.WEBHOOKS_QUEUE].queue_name,
+            "EXPORTS_QUEUE_NAME": self.queues[access.EXPORTS_QUEUE].queue_name,
             "IMAGES_BUCKET": self.bucket.bucket_name,
             "APP_VERSION": options.app_version,
             "WORKER_TIMEOUT_S": str(stage.timeout_s(config.WORKER)),
@@ -298,8 +327,15 @@ class ImageGenStack(Stack):
             "BILLING_HOOK_URL": options.billing_hook_url,
             "GOOGLE_CLOUD_PROJECT": options.google_cloud_project,
             "GOOGLE_CLOUD_LOCATION": options.google_cloud_location,
+            # the library's S3-compatible store (R2): its credentials are secrets (SSM), never here
+            "LIBRARY_S3_ENDPOINT_URL": options.library_s3_endpoint_url,
+            "LIBRARY_BUCKET": options.library_bucket,
+            "LIBRARY_S3_REGION": options.library_s3_region,
         }
         env.update({key: value for key, value in optional.items() if value})
+        env.update(self.people.environment())
+        if options.mail_from:
+            env["MAIL_FROM"] = options.mail_from
         return env
 
     def _app(self) -> ChaliceApp:
@@ -382,6 +418,7 @@ class ImageGenStack(Stack):
             (config.DEAD_LETTERS, access.JOBS_DLQ, SMALL_CONSUMER_CONCURRENCY),
             (config.BILLING_WORKER, access.BILLING_QUEUE, SMALL_CONSUMER_CONCURRENCY),
             (config.WEBHOOKS_WORKER, access.WEBHOOKS_QUEUE, WEBHOOKS_CONCURRENCY),
+            (config.EXPORTS_WORKER, access.EXPORTS_QUEUE, EXPORTS_CONCURRENCY),
         )
         for function, queue_key, concurrency in wiring:
             mapping = lambda_.CfnEventSourceMapping(
@@ -418,6 +455,20 @@ class ImageGenStack(Stack):
 def _policy_of(role: iam.Role) -> CfnResource:
     """The role's inline policy resource (the role itself is already a dependency through `Fn::GetAtt`)."""
     return role.node.find_child("DefaultPolicy").node.default_child
+
+
+def _library_rules() -> list[s3.LifecycleRule]:
+    """The library's objects that expire by themselves (chalicelib/library/objects.py
+    `lifecycle_rules`, which `python -m chalicelib.ops library-lifecycle` puts on an R2 bucket):
+    share copies (named per day, so live links copy again) and export zips (the purge deletes them
+    on time; this is the backstop)."""
+    from chalicelib.library.objects import lifecycle_rules
+
+    return [
+        s3.LifecycleRule(id=rule["ID"], prefix=rule["Filter"]["Prefix"], expiration=Duration.days(rule["Expiration"]["Days"]))
+        for rule in lifecycle_rules()
+        if "Expiration" in rule
+    ]
 
 
 def _retention(days: int) -> logs.RetentionDays:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from collections import Counter
@@ -39,6 +40,17 @@ def equivalents(path: Path) -> set[str]:
     if not path.is_file():
         return set()
     return set(re.findall(r"^\|\s*`([^`]+)`", path.read_text(), flags=re.MULTILINE))
+
+
+def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson interval of a kill rate measured on `n` mutants: what a sampled run
+    (`make mutation-sample`) can claim about all of them."""
+    if n == 0:
+        return 0.0, 0.0
+    p = killed / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def classify(code: int | None) -> str:
@@ -90,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 "equivalent": equivalent,
                 "open_survivors": len(open_survivors),
                 "score_non_equivalent": round(score, 4),
+                "score_95_interval": [round(x, 4) for x in wilson(totals["killed"], considered)],
             }
         )
     )

@@ -60,7 +60,8 @@ def start_stack(extra_env: dict[str, str] | None = None) -> Stack:
         [sys.executable, "-m", "chalicelib.local"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     lines: list[str] = []
-    deadline = time.monotonic() + 60
+    # Generous: a seeded start (SEED_DEMO, two weeks of jobs) took 69 s on a loaded 2-core machine.
+    deadline = time.monotonic() + 240
     assert process.stdout is not None
     while time.monotonic() < deadline:
         line = process.stdout.readline()

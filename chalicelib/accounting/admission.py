@@ -14,6 +14,7 @@ their one transaction.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -115,16 +116,41 @@ def _windows(req: AdmissionRequest, now_ms: int) -> list[ratelimit.WindowCheck]:
     scopes = [
         ("user", keys.rate_key("u", job.user_id), lim.requests_per_minute_user),
         ("workspace", keys.rate_key("w", job.workspace_id), lim.requests_per_minute_workspace),
-        ("provider", keys.rate_key("p", job.provider), PROVIDER_QUOTAS[job.provider].requests_per_minute),
     ]
     if job.key_id:
         scopes.append(("key", keys.rate_key("k", job.key_id), lim.requests_per_minute_key))
-    checks = []
-    for scope, base, limit in scopes:
-        index = now_ms // ratelimit.WINDOW_MS
-        previous = _finals.get(f"{base}#{index - 1}")
-        checks.append(ratelimit.plan_window(scope, base, limit, now_ms, previous))
-    return checks
+    checks = [_plan(scope, base, limit, now_ms) for scope, base, limit in scopes]
+    return [*checks, _provider_window(job, now_ms)]
+
+
+def _plan(scope: str, base: str, limit: int, now_ms: int, shards: int = 1) -> ratelimit.WindowCheck:
+    """One window's check, with the previous window's final count when this process knows it."""
+    previous = _finals.get(f"{base}#{now_ms // ratelimit.WINDOW_MS - 1}")
+    return ratelimit.plan_window(scope, base, limit, now_ms, previous, shards)
+
+
+def _provider_window(job: JobModel, now_ms: int) -> ratelimit.WindowCheck:
+    """The provider's window, every admission's on the platform: one key, or for a large limit
+    one of `shard_count` shards (`RL#p#<provider>#<k>`): the one the job id hashes to, or the
+    next one this process does not already know to be full."""
+    limit = PROVIDER_QUOTAS[job.provider].requests_per_minute
+    base = keys.rate_key("p", job.provider)
+    shards = ratelimit.shard_count(limit)
+    if shards == 1:
+        return _plan("provider", base, limit, now_ms)
+    start = zlib.crc32(job.job_id.encode("utf-8")) % shards
+    candidates = (
+        _plan("provider", f"{base}#{k}", ratelimit.shard_limit(limit, shards, k), now_ms, shards)
+        for k in ((start + step) % shards for step in range(shards))
+    )
+    first = next(candidates)
+    return first if _may_have_room(first) else next((c for c in candidates if _may_have_room(c)), first)
+
+
+def _may_have_room(check: ratelimit.WindowCheck) -> bool:
+    """False when this process already knows the window is full (its own admissions and the
+    counts denials showed are a lower bound of the window's count)."""
+    return check.threshold >= 0 and (_seen.get(check.current_key) or 0) <= check.threshold
 
 
 def _rate_denial(check: ratelimit.WindowCheck, current: int) -> RateLimitDenied:
@@ -149,6 +175,7 @@ def admit_job(req: AdmissionRequest) -> Admission:
             raise _cap_denial(quota, cap)
     period = period_of(req.now)
     requests = 0
+    denial: Denied | None = None
     for _ in range(4):
         requests += 1
         try:
@@ -157,16 +184,21 @@ def admit_job(req: AdmissionRequest) -> Admission:
             if retry.period:
                 period = retry.period
             requests += retry.requests
+            denial = retry.denial
             continue
         return Admission(job.job_id, credits, tokens, status, requests=requests)
-    raise Denied("contention", "admission could not settle on a consistent state; retry")
+    raise denial or Denied("contention", "admission could not settle on a consistent state; retry")
 
 
 class _Retry(Exception):
-    def __init__(self, period: str | None = None, requests: int = 0) -> None:
+    """Try again with what the refusal taught; `denial` is the answer if no try is left (a full
+    provider shard: another shard may have room)."""
+
+    def __init__(self, period: str | None = None, requests: int = 0, denial: Denied | None = None) -> None:
         super().__init__("retry")
         self.period = period
         self.requests = requests
+        self.denial = denial
 
 
 def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> RateStatus:
@@ -175,6 +207,8 @@ def _attempt(req: AdmissionRequest, credits: int, tokens: int, period: str) -> R
     for check in checks:
         if check.threshold < 0:
             raise _rate_denial(check, 0)
+        if check.shards > 1 and not _may_have_room(check):  # every shard is known to be full
+            raise _rate_denial(check, _seen.get(check.current_key) or 0)
     txn = Transaction()
     _take_rate_slots(txn, checks)
     _take_quota(txn, req, credits, tokens)
@@ -261,7 +295,7 @@ def _hold_credits(txn: Transaction, req: AdmissionRequest, credits: int, period:
         req.job.workspace_id,
         rules.hold(credits),
         req.now,
-        actions=(WalletModel.active_jobs.add(1), WalletModel.last_active.set(period)),
+        actions=(WalletModel.active_jobs.add(1), WalletModel.last_active.set(keys.activity_key(period, req.job.workspace_id))),
         condition=(WalletModel.period == period)
         & (WalletModel.banned == False)  # noqa: E712 (a DynamoDB condition, not a Python test)
         & (WalletModel.active_jobs < req.limits.max_queued_jobs),
@@ -363,7 +397,8 @@ def _interpret(
     for check in checks:
         rate = failures.get(f"rate:{check.scope}")
         if rate is not None:
-            return _rate_denial(check, int((rate.old or {}).get("n", 0)))
+            denial = _rate_denial(check, int((rate.old or {}).get("n", 0)))
+            return _Retry(denial=denial) if check.shards > 1 else denial
     for quota, _, cap, _ in req.caps.counters(req.job, req.now):
         if cap is not None and f"cap:{quota}" in failures:
             return _cap_denial(quota, cap)

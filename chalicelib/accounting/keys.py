@@ -9,6 +9,7 @@ import zlib
 # (DESIGN.md "Scale", measured by bench/scale.py). Readers query every shard in parallel.
 ROLLUP_SHARDS = 100  # 2 units per settled job on each platform rollup (transactional)
 HOLD_SHARDS = 100  # 2 units per job on the open-holds index: the hold enters, then leaves
+ACTIVITY_SHARDS = 100  # 1 unit per workspace and month on `by_activity`, all at a month's start
 
 
 def rate_key(scope: str, subject: str) -> str:
@@ -57,3 +58,15 @@ def month_workspaces_key(month: str, platform_shard: int | None) -> str:
     """A shard of the month's per-workspace totals; None: the unsharded key rows written before
     the shards existed (readers still add it)."""
     return f"ALLW#{month}" if platform_shard is None else f"ALLW#{month}#{platform_shard}"
+
+
+def activity_key(period: str, workspace_id: str) -> str:
+    """A wallet's `last_active` (the `by_activity` index key): the period of its last admission
+    and a shard of the workspace, so a month's first admissions spread over ACTIVITY_SHARDS keys."""
+    return f"{period}#{shard(workspace_id, ACTIVITY_SHARDS)}"
+
+
+def activity_keys(period: str) -> list[str]:
+    """Every `by_activity` key of a period: its shards, then the plain period that wallets last
+    active before the shards existed still carry."""
+    return [f"{period}#{n}" for n in range(ACTIVITY_SHARDS)] + [period]

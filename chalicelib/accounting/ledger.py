@@ -193,16 +193,7 @@ def apply_change(change: Change, now: datetime, extra: Callable[[Transaction], N
     if extra is not None:
         extra(txn)
     if change.audited:
-        audit_in(
-            txn,
-            change.workspace_id,
-            change.actor,
-            f"credits.{change.entry_type}",
-            reason=change.reason,
-            before={"available": int(before.available)},
-            after={"available": int(before.available) + change.amount},
-            now=now,
-        )
+        _audit_change(txn, change, int(before.available), now)
     try:
         txn.commit()
     except TransactionCancelled as cancelled:
@@ -214,15 +205,34 @@ def apply_change(change: Change, now: datetime, extra: Callable[[Transaction], N
     return entry
 
 
+def _audit_change(txn: Transaction, change: Change, available_before: int, now: datetime) -> None:
+    audit_in(
+        txn,
+        change.workspace_id,
+        change.actor,
+        f"credits.{change.entry_type}",
+        reason=change.reason,
+        before={"available": available_before},
+        after={"available": available_before + change.amount},
+        now=now,
+    )
+
+
 def _put_markers(txn: Transaction, change: Change, now: datetime) -> None:
     """The exactly-once guards of a change: its business object, then any event markers."""
     if change.source:
         data = {"workspace_id": change.workspace_id, "amount": change.amount, **change.source_data}
         txn.put("marker", MarkerModel(f"grant:{change.source}", data=data, created_at=now), MarkerModel.marker.does_not_exist())
-    for n, marker in enumerate(change.markers):
+    _put_event_markers(txn, change.workspace_id, change.markers, now)
+
+
+def _put_event_markers(txn: Transaction, workspace_id: str, markers: tuple[str, ...], now: datetime) -> None:
+    """One row per marker (e.g. a webhook event id), each only if it does not exist yet: a change
+    carrying a marker seen before is cancelled whole."""
+    for n, marker in enumerate(markers):
         txn.put(
             f"marker:{n}",
-            MarkerModel(marker, data={"workspace_id": change.workspace_id}, created_at=now),
+            MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
             MarkerModel.marker.does_not_exist(),
         )
 
@@ -268,30 +278,13 @@ def raise_allowance(
             condition=(WalletModel.period == w.period) & (WalletModel.allowance_granted == int(w.allowance_granted)),
         )
         if delta > 0:
-            txn.put(
-                "ledger",
-                LedgerEntryModel(
-                    workspace_id,
-                    ids.new_id("led", now),
-                    type="grant",
-                    amount=delta,
-                    period=w.period,
-                    reason=f"upgrade to {plan}",
-                    source=f"upgrade:{source}",
-                    created_at=now,
-                ),
-            )
+            txn.put("ledger", _upgrade_grant(workspace_id, delta, str(w.period), plan, source, now))
         txn.put(
             "marker",
             MarkerModel(f"upgrade:{source}", data={"workspace_id": workspace_id, "amount": max(0, delta)}, created_at=now),
             MarkerModel.marker.does_not_exist(),
         )
-        for n, marker in enumerate(markers):
-            txn.put(
-                f"marker:{n}",
-                MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
-                MarkerModel.marker.does_not_exist(),
-            )
+        _put_event_markers(txn, workspace_id, markers, now)
         try:
             txn.commit()
             return max(0, delta)
@@ -300,6 +293,19 @@ def raise_allowance(
                 return None
             continue  # the wallet moved (rollover, grant): re-read
     return 0
+
+
+def _upgrade_grant(workspace_id: str, delta: int, period: str, plan: str, source: str, now: datetime) -> LedgerEntryModel:
+    return LedgerEntryModel(
+        workspace_id,
+        ids.new_id("led", now),
+        type="grant",
+        amount=delta,
+        period=period,
+        reason=f"upgrade to {plan}",
+        source=f"upgrade:{source}",
+        created_at=now,
+    )
 
 
 @dataclass(frozen=True)
@@ -331,57 +337,61 @@ def claw_back(
     for _ in range(8):
         w = to_rules(get_wallet(workspace_id))
         change = rules.clawback(w, owed)
-        from_purchased, from_allowance, debt = -change.purchased, change.period_spent, change.debt
-        txn = Transaction()
-        update_wallet(
-            txn,
-            workspace_id,
-            change,
-            now,
-            condition=(WalletModel.period == w.period)
-            & (WalletModel.purchased == w.purchased)
-            & (WalletModel.period_spent == w.period_spent)
-            & (WalletModel.held == w.held),
-        )
-        txn.put(
-            "ledger",
-            LedgerEntryModel(
-                workspace_id,
-                ids.new_id("led", now),
-                type="clawback",
-                amount=-(from_purchased + from_allowance),
-                period=w.period,
-                reason=reason,
-                source=source,
-                created_at=now,
-                details={"owed": owed, "debt_added": debt, "from_purchased": from_purchased, "from_allowance": from_allowance},
-            ),
-        )
-        condition = MarkerModel.marker.does_not_exist() if record_prev == 0 else MarkerModel.value == record_prev
-        txn.update(
-            "record",
-            MarkerModel(record),
-            [
-                MarkerModel.value.set(record_total),
-                MarkerModel.data.set({"workspace_id": workspace_id, **(record_data or {})}),
-                MarkerModel.created_at.set(now),
-            ],
-            condition,
-        )
-        for n, marker in enumerate(markers):
-            txn.put(
-                f"marker:{n}",
-                MarkerModel(marker, data={"workspace_id": workspace_id}, created_at=now),
-                MarkerModel.marker.does_not_exist(),
-            )
+        txn = _clawback_transaction(workspace_id, w, change, owed, reason=reason, source=source, now=now)
+        _advance_record(txn, record, record_prev, record_total, {"workspace_id": workspace_id, **(record_data or {})}, now)
+        _put_event_markers(txn, workspace_id, markers, now)
         try:
             txn.commit()
-            return Clawback(from_purchased + from_allowance, debt)
+            return Clawback(-change.purchased + change.period_spent, change.debt)
         except TransactionCancelled as cancelled:
             if "record" in cancelled.failures or any(label.startswith("marker") for label in cancelled.failures):
                 return None
-            continue
+            continue  # the wallet moved: re-read
     return None
+
+
+def _clawback_transaction(
+    workspace_id: str, w: rules.Wallet, change: rules.Delta, owed: int, *, reason: str, source: str, now: datetime
+) -> Transaction:
+    """The wallet change, conditioned on the wallet read (`w`), and its `clawback` entry."""
+    from_purchased, from_allowance = -change.purchased, change.period_spent
+    txn = Transaction()
+    update_wallet(
+        txn,
+        workspace_id,
+        change,
+        now,
+        condition=(WalletModel.period == w.period)
+        & (WalletModel.purchased == w.purchased)
+        & (WalletModel.period_spent == w.period_spent)
+        & (WalletModel.held == w.held),
+    )
+    details = {"owed": owed, "debt_added": change.debt, "from_purchased": from_purchased, "from_allowance": from_allowance}
+    entry = LedgerEntryModel(
+        workspace_id,
+        ids.new_id("led", now),
+        type="clawback",
+        amount=-(from_purchased + from_allowance),
+        period=w.period,
+        reason=reason,
+        source=source,
+        created_at=now,
+        details=details,
+    )
+    txn.put("ledger", entry)
+    return txn
+
+
+def _advance_record(txn: Transaction, record: str, prev: int, total: int, data: dict[str, Any], now: datetime) -> None:
+    """Move a business object's running total from `prev` to `total`, only if it is still at
+    `prev` (absent when 0): a replayed or older event finds it moved and cancels the change."""
+    condition = MarkerModel.marker.does_not_exist() if prev == 0 else MarkerModel.value == prev
+    txn.update(
+        "record",
+        MarkerModel(record),
+        [MarkerModel.value.set(total), MarkerModel.data.set(data), MarkerModel.created_at.set(now)],
+        condition,
+    )
 
 
 def reconcile_wallet(workspace_id: str, attempts: int = 5) -> Drift:

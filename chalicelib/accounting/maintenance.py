@@ -28,14 +28,16 @@ class ResetReport:
 def monthly_reset(now: datetime) -> ResetReport:
     """Roll over every wallet that was active last period to the current one.
 
-    Reads the sparse `by_activity` index for last period's active wallets only, so its
+    Reads the sparse `by_activity` index for last period's active wallets only (its
+    ACTIVITY_SHARDS keys in parallel, plus the unsharded one older wallets carry), so its
     requests grow with active workspaces, never with idle ones (those roll over lazily on
     their next request). Each rollover is conditioned on the old period: a second run, a
     late run or a concurrent run changes nothing more.
     """
     period = period_of(now)
     report = ResetReport(period)
-    for row in WalletModel.by_activity.query(previous_period(period)):
+    shards = fan_out(lambda key: list(WalletModel.by_activity.query(key)), keys.activity_keys(previous_period(period)))
+    for row in (row for rows in shards for row in rows):
         report.considered += 1
         wallet = WalletModel.get(row.workspace_id, consistent_read=True)
         if roll_over(row.workspace_id, period, get_plan(wallet.plan).monthly_allowance, now):

@@ -15,6 +15,13 @@ proves the assumption or returns the true count (ALL_OLD) for one retry.
 Burst bound: in any interval of length d <= W at most `limit + limit * d / W` requests pass
 (a fixed window allows 2 x limit within a few milliseconds around a boundary); within one
 aligned window never more than `limit`.
+
+Shards: a window written by every admission of the platform (a provider's) would be one hot
+DynamoDB key. Its limit is split over `shard_count(limit)` windows, shard k holding
+`shard_limit(limit, n, k)`; the shards' limits sum to the limit, so the bound above holds for
+their sum and sharding never admits more. It may refuse while another shard has room: admission
+then tries another shard (see admission.py), so it falls short of the limit only by what the
+shards it did not try still hold.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import threading
 from dataclasses import dataclass
 
 WINDOW_MS = 60_000
+SHARD_ADMISSIONS_PER_MINUTE = 9_000  # 150 admissions/s x 2 write units = 300 units/s per key
+MAX_SHARDS = 100
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class WindowCheck:
     elapsed_ms: int
     previous: int | None  # the previous window's final count, when known
     threshold: int  # admit when the current count is <= this
+    shards: int = 1  # how many windows share this scope's limit (`limit` is this one's part)
 
     @property
     def current_key(self) -> str:
@@ -51,6 +61,17 @@ class WindowCheck:
         return max(1, -(-(WINDOW_MS - self.elapsed_ms) // 1000))
 
 
+def shard_count(limit: int) -> int:
+    """How many windows a limit of `limit` per minute is split over: enough that a full shard
+    takes at most 300 write units/s (DESIGN.md "Scale"), at most MAX_SHARDS."""
+    return max(1, min(MAX_SHARDS, -(-limit // SHARD_ADMISSIONS_PER_MINUTE)))
+
+
+def shard_limit(limit: int, shards: int, k: int) -> int:
+    """Shard k's part of `limit`: limit // shards, plus one for the first limit % shards."""
+    return limit // shards + (1 if k < limit % shards else 0)
+
+
 def weighted_previous(previous: int, elapsed_ms: int) -> int:
     """ceil(previous * (W - elapsed) / W): the previous window's weight now, in whole requests."""
     return -(-previous * (WINDOW_MS - elapsed_ms) // WINDOW_MS)
@@ -61,11 +82,11 @@ def threshold(limit: int, previous: int, elapsed_ms: int) -> int:
     return limit - 1 - weighted_previous(previous, elapsed_ms)
 
 
-def plan_window(scope: str, base_key: str, limit: int, now_ms: int, previous: int | None) -> WindowCheck:
-    """Where `now_ms` falls and the condition bound for one scope."""
+def plan_window(scope: str, base_key: str, limit: int, now_ms: int, previous: int | None, shards: int = 1) -> WindowCheck:
+    """Where `now_ms` falls and the condition bound for one scope (or one shard of it)."""
     index, elapsed = divmod(now_ms, WINDOW_MS)
     assumed = previous if previous is not None else 0
-    return WindowCheck(scope, base_key, limit, index, elapsed, previous, threshold(limit, assumed, elapsed))
+    return WindowCheck(scope, base_key, limit, index, elapsed, previous, threshold(limit, assumed, elapsed), shards)
 
 
 def retry_after_seconds(limit: int, current: int, previous: int, elapsed_ms: int) -> int:

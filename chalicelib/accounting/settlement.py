@@ -2,7 +2,8 @@
 
 ONE transaction: the hold row `held → settled` (the exactly-once guard), the wallet (release
 the hold, spend the actual), the ledger `charge` entry, the job's final state, the daily quota
-correction (and the spend-cap counters' of the job's key and member) and the daily rollups.
+correction (and the spend-cap counters' of the job's key and member), the daily rollups and the
+customer analytics' hour and day rows (store/analytics.py).
 Failure and cancel release the hold the same way.
 A second settlement of the same hold finds it resolved and changes nothing.
 """
@@ -18,6 +19,7 @@ from chalicelib.accounting import keys
 from chalicelib.accounting import wallet as rules
 from chalicelib.accounting.ledger import update_wallet
 from chalicelib.accounting.periods import day_of, period_of
+from chalicelib.store import analytics
 from chalicelib.store.models import (
     CounterModel,
     HoldModel,
@@ -98,10 +100,18 @@ def _rollups(txn: Transaction, job: JobModel, day: str, counts: dict[str, int]) 
             txn.update(f"rollup:{n}", RollupModel(pk, sk), actions)
 
 
-def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime, image_rows: list[Any] | None = None) -> Outcome:
+def settle_job(
+    job: JobModel,
+    usage: Usage,
+    final: JobFinal,
+    now: datetime,
+    image_rows: list[Any] | None = None,
+    counters: list[tuple[Any, list[Any]]] | None = None,
+) -> Outcome:
     """Charge `usage.credits` (<= the hold) for a job that produced images, exactly once.
 
-    `image_rows` (the images' index rows) are written in the same transaction."""
+    `image_rows` (the images' rows) and `counters` (updates counting them in the library's usage)
+    are written in the same transaction."""
     reserved = int(job.credits_reserved)
     actual = min(usage.credits, reserved)  # never charge above what was reserved
     details = {
@@ -134,6 +144,7 @@ def settle_job(job: JobModel, usage: Usage, final: JobFinal, now: datetime, imag
         tokens_used=usage.input_tokens + usage.output_tokens,
         rollup=rollup,
         extra_puts=image_rows,
+        extra_updates=counters,
     )
 
 
@@ -174,6 +185,7 @@ def _resolve(
     reason: str | None = None,
     job_condition: Any = None,
     extra_puts: list[Any] | None = None,
+    extra_updates: list[tuple[Any, list[Any]]] | None = None,
 ) -> Outcome:
     """The one transaction that ends a hold: charge `actual` of it, return the rest."""
     hold = _hold_of(job)
@@ -190,8 +202,11 @@ def _resolve(
     _cap_correction(txn, job, actual - reserved)
     if rollup:
         _rollups(txn, job, day_of(now), rollup)
+        analytics.add_in(txn, job, now, rollup, analytics.job_timings(job, final.finished_at, final.timings))
     for n, item in enumerate(extra_puts or []):
         txn.put(f"extra:{n}", item)
+    for n, (instance, actions) in enumerate(extra_updates or []):
+        txn.update(f"extra_update:{n}", instance, actions)
     outcome = _commit(txn, status)
     if outcome.applied:  # committed once: announce it (job.succeeded/failed/canceled), never failing here
         job_finished(job, final.status, final.finished_at, final.images, final.error, usage)

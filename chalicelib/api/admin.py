@@ -205,3 +205,20 @@ def ledger_csv() -> Response:
     where = params.filters(query)
     rows = reports.ledger_table(where, start, end)
     return csv_files.csv_response(reports.LEDGER_COLUMNS, rows, f"ledger-{where.workspace_id}-{start.date()}-{end.date()}.csv")
+
+
+# --- library storage (issue 12) ------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    import chalicelib.library.usage as library_usage
+else:
+    library_usage = lazy_module("chalicelib.library.usage")
+
+
+@route(admin, "/admin/api/workspaces/{workspace_id}/storage", methods=["GET"])
+def workspace_storage(workspace_id: str) -> Response:
+    """The workspace's library: images kept and their bytes, uploads against the plan's storage,
+    pending exports; from the counters the library keeps (two reads, never a scan)."""
+    _admin()
+    _query()
+    return render(responses.WorkspaceStorageEnvelope.of(library_usage.workspace_storage(workspace_id)))

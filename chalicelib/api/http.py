@@ -1,7 +1,9 @@
 """What every route shares: the error envelope, JSON in/out, validation, the caller, pagination.
 
-`authenticate` only reads the bearer secret off the request; who it stands for, and whether they
-may act, is `chalicelib.tenancy.auth`'s (routes name `chalicelib.tenancy.auth.Principal` in their types).
+`authenticate` only reads the bearer credential (an API key, or a person's sign-in token with the
+`X-Workspace-Id` header) off the request; who it stands for, and whether they may act, is
+`chalicelib.tenancy.auth`'s and `chalicelib.tenancy.signin`'s (routes name
+`chalicelib.tenancy.auth.Principal` in their types).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     import chalicelib.tenancy.auth as auth
+    import chalicelib.tenancy.signin as signin
 else:
     auth = lazy_module("chalicelib.tenancy.auth")
+    signin = lazy_module("chalicelib.tenancy.signin")  # PyJWT: only when a sign-in token arrives
 
 S = TypeVar("S", bound="BaseModel")
 JSON_TYPE = "application/json; charset=utf-8"
@@ -46,6 +50,9 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DEN
 # What an echoed X-Request-Id or a stored X-Correlation-Id may look like: short, header- and log-safe.
 TRACE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 MAX_SECRET_CHARS = 200
+MAX_SIGNIN_CHARS = 8192
+JWS_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+WORKSPACE_HEADER = "X-Workspace-Id"
 MAX_JSON_DEPTH = 64  # deeper bodies are refused before parsing (json.loads recurses per level)
 # A string literal; an unterminated one runs to the end (possessive: linear time on any input).
 _JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
@@ -156,21 +163,36 @@ def page_limit(params: dict[str, str]) -> int:
     return value
 
 
+def bearer_token(request: Request) -> str:
+    """The credential of `Authorization: Bearer …`: an API key (`sk_…`) or a sign-in token (a JWT);
+    401 when there is none that could be either."""
+    header = request.headers.get("authorization", "") if request.headers else ""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token.startswith("sk_") and len(token) <= MAX_SECRET_CHARS:
+        return token
+    if scheme.lower() == "bearer" and token.startswith("eyJ") and signin_shape(token):
+        return token
+    raise Unauthenticated("a valid API key or sign-in token is required: Authorization: Bearer sk_… (or the ID token)")
+
+
+def signin_shape(token: str) -> bool:
+    """A compact JWS (three base64url parts): what a Cognito ID token looks like."""
+    return len(token) <= MAX_SIGNIN_CHARS and JWS_SHAPE.fullmatch(token) is not None
+
+
 def bearer_secret(request: Request) -> str:
     """The secret of `Authorization: Bearer sk_…`; 401 when there is none that could be a key."""
-    header = request.headers.get("authorization", "") if request.headers else ""
-    scheme, _, secret = header.partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret.startswith("sk_") or len(secret) > MAX_SECRET_CHARS:
-        raise Unauthenticated("a valid API key is required: Authorization: Bearer sk_…")
-    return secret
+    token = bearer_token(request)
+    if not token.startswith("sk_"):
+        raise Unauthenticated("this needs an API key: Authorization: Bearer sk_…")
+    return token
 
 
-def _resolved(resolve: Callable[[str], auth.Principal], request: Request) -> auth.Principal:
-    secret = bearer_secret(request)
+def _resolved(resolve: Callable[[], auth.Principal]) -> auth.Principal:
     ready()
     try:
-        principal = resolve(secret)
+        principal = resolve()
     except DomainError as error:  # answered the same whether or not the view is wrapped by `route`
         raise to_api_error(error) from error
     bind(user_id=principal.user_id, workspace_id=principal.workspace_id)
@@ -180,14 +202,31 @@ def _resolved(resolve: Callable[[str], auth.Principal], request: Request) -> aut
 
 def authenticate(request: Request, permission: str, *, allow_banned: bool = False) -> auth.Principal:
     """The caller, if it may use `permission` (tenancy.permissions: every route names the one it
-    needs): 401 unknown/revoked key, 403 banned workspace or user, 403 `forbidden` with `scope`
-    when its role or its key's scopes do not grant the permission."""
-    return _resolved(lambda secret: auth.authenticate(secret, permission, allow_banned=allow_banned), request)
+    needs): 401 unknown/revoked key or invalid sign-in token, 403 banned workspace or user, 403
+    `forbidden` with `scope` when its role or its key's scopes do not grant the permission.
+
+    A person signed in with a Cognito ID token acts in the workspace `X-Workspace-Id` names
+    (tenancy/signin.py); an API key acts in its own, and naming another is a 400."""
+    token = bearer_token(request)
+    chosen = workspace_header(request)
+    if token.startswith("sk_"):
+        principal = _resolved(lambda: auth.authenticate(token, permission, allow_banned=allow_banned))
+        if chosen is not None and chosen != principal.workspace_id:
+            raise InvalidRequest("an API key acts in its own workspace; X-Workspace-Id names another", field=WORKSPACE_HEADER)
+        return principal
+    return _resolved(lambda: signin.authenticate_person(token, chosen, permission, allow_banned=allow_banned))
+
+
+def workspace_header(request: Request) -> str | None:
+    """`X-Workspace-Id`, when given (its value is checked by whoever reads it)."""
+    value = request.headers.get(WORKSPACE_HEADER.lower()) if request.headers else None
+    return value.strip() if value is not None and value.strip() else None
 
 
 def authenticate_admin(request: Request) -> auth.Principal:
-    """A platform admin (403 for everyone else, 401 without a valid key)."""
-    return _resolved(auth.authenticate_admin, request)
+    """A platform admin (403 for everyone else, 401 without a valid key): admins use API keys."""
+    secret = bearer_secret(request)
+    return _resolved(lambda: auth.authenticate_admin(secret))
 
 
 def require_admin(principal: auth.Principal) -> None:

@@ -60,19 +60,10 @@ def idempotent(
     key: str | None = request.headers.get("idempotency-key") if request.headers else None
     if key is None:
         return handler()
-    if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise InvalidRequest("Idempotency-Key must be 1-255 printable characters", field="Idempotency-Key")
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
+    data = _record_key(request, caller, key)
     run, config = _runner()
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)  # a crashed request frees its key in time
-    raw = request.raw_body or b""
-    body_hash = hashlib.sha256(raw.encode() if isinstance(raw, str) else raw).hexdigest()
-    data = {"key": f"{caller}:{request.method}:{request.path}:{key}", "body": body_hash}
     first: list[Response] = []
 
     def once() -> Response:
@@ -80,16 +71,37 @@ def idempotent(
         first.append(response)
         return _redacted(response, redact) if redact is not None else response
 
-    try:
-        saved = run(data=data, handler=once)
-    except IdempotencyValidationError:
-        raise IdempotencyConflict("this Idempotency-Key was used with a different body") from None
-    except IdempotencyAlreadyInProgressError:
-        raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly") from None
+    saved = _run_once(run, data, once)
     if first:
         return first[0]
     headers = {**saved["headers"], "Idempotent-Replayed": "true"}
     return Response(body=saved["body"], status_code=int(saved["status"]), headers=headers)
+
+
+def _record_key(request: Request, caller: str, key: str) -> dict[str, str]:
+    """What Powertools keys the record on (caller, method, path, key) and checks a replay
+    against (a hash of the raw body)."""
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise InvalidRequest("Idempotency-Key must be 1-255 printable characters", field="Idempotency-Key")
+    raw = request.raw_body or b""
+    body_hash = hashlib.sha256(raw.encode() if isinstance(raw, str) else raw).hexdigest()
+    return {"key": f"{caller}:{request.method}:{request.path}:{key}", "body": body_hash}
+
+
+def _run_once(run: Any, data: dict[str, str], once: Callable[[], Response]) -> dict[str, Any]:
+    """The stored response of the first call; Powertools' refusals as our 409s."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    try:
+        saved: dict[str, Any] = run(data=data, handler=once)
+    except IdempotencyValidationError:
+        raise IdempotencyConflict("this Idempotency-Key was used with a different body") from None
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly") from None
+    return saved
 
 
 def _redacted(response: Response, redact: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:

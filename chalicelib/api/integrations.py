@@ -122,7 +122,8 @@ def ifttt_trigger(slug: str) -> Response:
         request = integrations.current_request
         principal = authenticate(request, permissions.JOBS_READ)
         body = validate(schemas.IftttTrigger, json_body(request))
-        return render(responses.IftttTriggerPage.of(ifttt.trigger_items(principal.workspace.workspace_id, slug, body.limit)))
+        items = ifttt.poll(principal.workspace.workspace_id, slug, body.limit, body.trigger_identity)
+        return render(responses.IftttTriggerPage.of(items))
 
     return _ifttt_answer(answer)
 

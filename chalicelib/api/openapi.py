@@ -296,6 +296,29 @@ RESPONSES.update(
         ("GET", "/admin/api/outbox"): (200, "OutboxPage"),
     }
 )
+# --- analytics (API.md "Teams") ---
+_ANALYTICS_USAGE, _ANALYTICS_PERFORMANCE, _ANALYTICS_COSTS = (
+    ("GET", "/v1/analytics/usage"),
+    ("GET", "/v1/analytics/performance"),
+    ("GET", "/v1/analytics/costs"),
+)
+QUERY_PARAMETERS["key_id"] = _ID
+QUERY_PARAMETERS["bucket"] = {"type": "string", "enum": ["hour", "day"], "default": "day"}
+QUERIES.update(
+    {
+        _ANALYTICS_USAGE: ("from", "to", "bucket", "group_by", "user_id", "key_id", "provider", "model"),
+        _ANALYTICS_PERFORMANCE: ("from", "to", "provider", "model"),
+        _ANALYTICS_COSTS: ("from", "to", "user_id", "key_id", "provider", "model"),
+    }
+)
+QUERY_SCHEMAS[(_ANALYTICS_USAGE, "group_by")] = {"type": "string", "enum": ["member", "key", "provider", "model"]}
+RESPONSES.update(
+    {
+        _ANALYTICS_USAGE: (200, "AnalyticsUsage"),
+        _ANALYTICS_PERFORMANCE: (200, "AnalyticsPerformance"),
+        _ANALYTICS_COSTS: (200, "AnalyticsCosts"),
+    }
+)
 # --- collections, the gallery and its moderation (API.md "Templates, collections, gallery") ---
 BODIES.update(
     {
@@ -372,6 +395,15 @@ IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
 }
 
 
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key (`sk_…`, acting in its own workspace) or, for people who sign in, the Cognito "
+    "ID token of the stage's user pool, with the workspace named by the `X-Workspace-Id` header (optional "
+    "for a person of one workspace).",
+}
+
+
 def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") -> dict[str, Any]:
     """The OpenAPI 3.1 document of `app` (a Chalice app): one operation per route and method."""
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -388,7 +420,7 @@ def build_openapi(app: Any, *, title: str = "imagegen API", version: str = "1") 
         "openapi": "3.1.0",
         "info": info,
         "paths": paths,
-        "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": components, "securitySchemes": {"bearer": BEARER}},
         "security": [{"bearer": []}],
     }
 
@@ -397,6 +429,7 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
     key = (method, path)
     operation: dict[str, Any] = {
         "operationId": entry.view_name,
+        "tags": [_tag(entry.view_function)],
         "parameters": _parameters(key, entry.view_args),
         "responses": _responses(key, components),
     }
@@ -413,6 +446,13 @@ def _operation(method: str, path: str, entry: Any, schemas: Any, components: dic
     elif key in OTHER_BODIES:
         operation["requestBody"] = OTHER_BODIES[key]
     return operation
+
+
+def _tag(view: Any) -> str:
+    """The area a route belongs to (its blueprint's module: jobs, library, webhooks, ...), so the
+    docs group operations and generated clients get one module per area."""
+    module = str(getattr(view, "__module__", "") or "")
+    return module.rsplit(".", 1)[-1] if module.startswith("chalicelib.api.") else "health"
 
 
 def _parameters(key: tuple[str, str], path_args: list[str]) -> list[dict[str, Any]]:
@@ -469,3 +509,43 @@ def _model(model: Any, components: dict[str, Any], mode: str = "validation") -> 
     name = model.__name__.replace("[", "_").replace("]", "_")
     components[name] = schema
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+# --- admin: webhooks view (issue 14) ---
+_ADMIN_HOOKS = "/admin/api/workspaces/{workspace_id}"
+BODIES.update(
+    {
+        ("POST", _ADMIN_HOOKS + "/webhook-deliveries/{delivery_id}/replay"): ("OptionalReason", False),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/disable"): ("AdminReason", True),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/enable"): ("AdminReason", True),
+    }
+)
+QUERY_PARAMETERS["endpoint_id"] = {**_ID, "description": "only this endpoint's deliveries (whe_…)"}
+QUERIES.update(
+    {
+        ("GET", _ADMIN_HOOKS + "/webhook-endpoints"): (),
+        ("GET", _ADMIN_HOOKS + "/webhook-deliveries"): ("limit", "endpoint_id"),
+    }
+)
+RESPONSES.update(
+    {
+        ("GET", _ADMIN_HOOKS + "/webhook-endpoints"): (200, "AdminWebhookEndpointList"),
+        ("GET", _ADMIN_HOOKS + "/webhook-deliveries"): (200, "AdminWebhookDeliveryList"),
+        ("POST", _ADMIN_HOOKS + "/webhook-deliveries/{delivery_id}/replay"): (202, "WebhookDeliveryEnvelope"),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/disable"): (200, "AdminWebhookEndpointEnvelope"),
+        ("POST", _ADMIN_HOOKS + "/webhook-endpoints/{endpoint_id}/enable"): (200, "AdminWebhookEndpointEnvelope"),
+    }
+)
+
+# --- library exports and storage (issue 12) ---------------------------------------------------------
+BODIES[("POST", "/v1/exports")] = ("ExportCreate", True)
+IDEMPOTENT.add(("POST", "/v1/exports"))
+QUERIES[("GET", "/v1/exports")] = ("limit", "cursor")
+RESPONSES.update(
+    {
+        ("POST", "/v1/exports"): (202, "ExportEnvelope"),
+        ("GET", "/v1/exports"): (200, "ExportPage"),
+        ("GET", "/v1/exports/{export_id}"): (200, "ExportEnvelope"),
+        ("GET", "/admin/api/workspaces/{workspace_id}/storage"): (200, "WorkspaceStorageEnvelope"),
+    }
+)

@@ -70,3 +70,19 @@ def filters(params: dict[str, str]) -> reports_module.Filters:
         provider=_identifier(params, "provider"),
         model=_identifier(params, "model"),
     )
+
+
+# --- analytics ---------------------------------------------------------------------------------
+
+
+def identifier(params: dict[str, str], name: str) -> str | None:
+    """An optional id or provider/model filter, by the admin filters' rule (400 naming it)."""
+    return _identifier(params, name)
+
+
+def choice(params: dict[str, str], name: str, allowed: tuple[str, ...], default: str | None) -> str | None:
+    """An optional parameter that must be one of `allowed` (400 naming it otherwise)."""
+    value = params.get(name, default)
+    if value is not None and value not in allowed:
+        raise InvalidRequest(f"{name} must be one of {', '.join(allowed)}", field=name)
+    return value

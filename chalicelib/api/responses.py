@@ -1582,6 +1582,292 @@ class IftttSetup(Response):
         return cls(data=setup)
 
 
+# --- admin: webhooks (issue 14) ----------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.webhooks.operators import OperatorEndpoint
+
+
+class AdminWebhookEndpointView(WebhookEndpointView):
+    """An endpoint of any kind as an operator sees it: the owner's view, its kind and failure streak."""
+
+    kind: Literal["webhook", "zapier", "ifttt"] = Field(description="ifttt: IFTTT's Realtime API for one trigger")
+    failing_since: str | None = Field(description="when the current run of failed attempts began (null: none)")
+    trigger_identities: int = Field(description="kind ifttt: how many applets poll the trigger")
+
+    @classmethod
+    def of_operator(cls, o: OperatorEndpoint) -> AdminWebhookEndpointView:
+        base = WebhookEndpointView.of(o.endpoint).model_dump()
+        kind = cast("Literal['webhook', 'zapier', 'ifttt']", o.endpoint.kind)
+        return cls(**base, kind=kind, failing_since=rfc3339(o.failing_since), trigger_identities=o.trigger_identities)
+
+
+class AdminWebhookEndpointList(Page[AdminWebhookEndpointView]):
+    """`GET /admin/api/workspaces/{id}/webhook-endpoints`: every endpoint of the workspace, newest first."""
+
+    @classmethod
+    def of(cls, endpoints: list[OperatorEndpoint]) -> AdminWebhookEndpointList:
+        return cls(data=[AdminWebhookEndpointView.of_operator(e) for e in endpoints], next_cursor=None)
+
+
+class AdminWebhookEndpointEnvelope(Response):
+    """`{"endpoint": …}` after an operator disabled or enabled it."""
+
+    endpoint: AdminWebhookEndpointView
+
+    @classmethod
+    def of(cls, e: OperatorEndpoint) -> AdminWebhookEndpointEnvelope:
+        return cls(endpoint=AdminWebhookEndpointView.of_operator(e))
+
+
+class AdminWebhookDeliveryList(Page[WebhookDeliveryView]):
+    """`GET /admin/api/workspaces/{id}/webhook-deliveries`: the newest deliveries, failing ones
+    first (failed, then retrying, then not yet tried, then delivered; each newest first)."""
+
+    @classmethod
+    def of(cls, deliveries: list[DeliveryRecord]) -> AdminWebhookDeliveryList:
+        return cls(data=[WebhookDeliveryView.of(d) for d in deliveries], next_cursor=None)
+
+
+# --- library exports and storage (issue 12) -----------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.library.exports import ExportRecord
+    from chalicelib.library.usage import WorkspaceStorage
+
+
+class ExportView(Response):
+    """A zip of images built in object storage; `url` only while `status` is `ready`."""
+
+    id: str = Field(description="exp_…")
+    status: Literal["queued", "running", "ready", "failed", "expired"]
+    folder_id: str | None = Field(description="the folder exported; null when image_ids were given")
+    image_count: int = Field(description="images asked for")
+    included: int | None = Field(description="images in the zip (some may have been trashed meanwhile)")
+    bytes: int = Field(description="the originals' bytes when asked for")
+    zip_bytes: int | None
+    url: str | None = Field(description="the zip, presigned; a new one on every read while ready")
+    url_expires_at: str | None
+    expires_at: str | None = Field(description="when the zip is deleted (status then `expired`)")
+    error: ErrorInfo | None = Field(description="why it failed: no_images, export_failed, timeout, queue_unavailable")
+    user_id: str = Field(description="who asked for it")
+    created_at: str | None
+    finished_at: str | None
+
+    @classmethod
+    def of(cls, record: ExportRecord) -> ExportView:
+        row = record.row
+        error = dict(row.error) if row.error else None
+        return cls(
+            id=row.export_id,
+            status=cast("Any", record.status),
+            folder_id=row.folder_id,
+            image_count=len(row.image_ids or []),
+            included=int(row.included) if row.included is not None else None,
+            bytes=int(row.bytes or 0),
+            zip_bytes=int(row.zip_bytes) if row.zip_bytes is not None else None,
+            url=record.url,
+            url_expires_at=rfc3339(record.url_expires_at),
+            expires_at=rfc3339(row.expires_at),
+            error=ErrorInfo(code=str(error["code"]), message=str(error["message"])) if error else None,
+            user_id=row.user_id,
+            created_at=rfc3339(row.created_at),
+            finished_at=rfc3339(row.finished_at),
+        )
+
+
+class ExportEnvelope(Response):
+    export: ExportView
+
+    @classmethod
+    def of(cls, record: ExportRecord) -> ExportEnvelope:
+        return cls(export=ExportView.of(record))
+
+
+class ExportPage(Page[ExportView]):
+    """The workspace's exports, newest first."""
+
+    @classmethod
+    def of(cls, records: list[ExportRecord], next_cursor: str | None) -> ExportPage:
+        return cls(data=[ExportView.of(record) for record in records], next_cursor=next_cursor)
+
+
+class WorkspaceStorageView(Response):
+    """`GET /admin/api/workspaces/{id}/storage`: the library's counters (no scan behind it)."""
+
+    workspace_id: str
+    plan: str
+    images: int = Field(description="images kept, live and trashed")
+    image_bytes: int = Field(description="their originals' bytes")
+    upload_bytes: int = Field(description="uploads' bytes, counted against the plan's storage")
+    upload_quota_bytes: int
+    pending_exports: int = Field(description="exports queued or running")
+    max_pending_exports: int
+
+    @classmethod
+    def of(cls, storage: WorkspaceStorage) -> WorkspaceStorageView:
+        return cls(**asdict(storage))
+
+
+class WorkspaceStorageEnvelope(Response):
+    storage: WorkspaceStorageView
+
+    @classmethod
+    def of(cls, storage: WorkspaceStorage) -> WorkspaceStorageEnvelope:
+        return cls(storage=WorkspaceStorageView.of(storage))
+
+
+# --- analytics ----------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.analytics.service import CostLine, CostReport, Performance, Timing, UsagePoint, UsageSeries, Window
+
+
+class AnalyticsPoint(Response):
+    """One bucket (and group) of a workspace's finished jobs."""
+
+    bucket: str = Field(description="the start of the hour or day, RFC 3339 UTC")
+    key: str | None = Field(
+        description="the group: a member's user id, a key id, a provider or provider/model; null without group_by, "
+        "and for jobs made without a key (people signed in) under group_by=key"
+    )
+    jobs: int = Field(description="jobs that succeeded")
+    failed: int = Field(description="jobs that failed")
+    images: int
+    credits: int = Field(description="credits charged")
+    cost_micro_usd: int = Field(description="the providers' cost we recorded")
+    input_tokens: int
+    output_tokens: int
+
+    @classmethod
+    def of(cls, point: UsagePoint) -> AnalyticsPoint:
+        return cls(bucket=str(iso(point.bucket_start)), key=point.key, **point.totals)
+
+
+class AnalyticsUsage(Response):
+    """`GET /v1/analytics/usage`: points oldest bucket first, then by key."""
+
+    data: list[AnalyticsPoint]
+    bucket: Literal["hour", "day"]
+    group_by: Literal["member", "key", "provider", "model"] | None
+    start: str = Field(description="`from` as read (RFC 3339 UTC): buckets starting from its bucket are counted")
+    end: str = Field(description="`to` as read: buckets starting up to it are counted")
+
+    @classmethod
+    def of(cls, series: UsageSeries) -> AnalyticsUsage:
+        return cls(
+            data=[AnalyticsPoint.of(p) for p in series.points],
+            bucket=cast("Literal['hour', 'day']", series.bucket),
+            group_by=cast("Literal['member', 'key', 'provider', 'model'] | None", series.group_by),
+            start=str(iso(series.window.start)),
+            end=str(iso(series.window.end)),
+        )
+
+
+class TimingView(Response):
+    """A timing's distribution: percentiles estimated from fixed histogram buckets."""
+
+    count: int = Field(description="jobs with this timing")
+    p50_ms: int | None
+    p95_ms: int | None
+    mean_ms: int | None
+
+    @classmethod
+    def of(cls, timing: Timing) -> TimingView:
+        return cls(count=timing.count, p50_ms=timing.p50_ms, p95_ms=timing.p95_ms, mean_ms=timing.mean_ms)
+
+
+class PerformanceRow(Response):
+    """One provider and model: how many jobs finished, how many failed, how long they took."""
+
+    provider: str
+    model: str
+    jobs: int = Field(description="jobs that finished: succeeded + failed")
+    succeeded: int
+    failed: int
+    failure_rate: float = Field(description="failed / jobs (0 to 1, 4 decimals)")
+    p50_ms: int | None = Field(description="job duration (admission to end), median")
+    p95_ms: int | None = Field(description="job duration, 95th percentile")
+    duration: TimingView
+    queue_wait: TimingView
+    provider_time: TimingView
+
+    @classmethod
+    def of(cls, row: Performance) -> PerformanceRow:
+        return cls(
+            provider=row.provider,
+            model=row.model,
+            jobs=row.jobs,
+            succeeded=row.succeeded,
+            failed=row.failed,
+            failure_rate=row.failure_rate,
+            p50_ms=row.duration.p50_ms,
+            p95_ms=row.duration.p95_ms,
+            duration=TimingView.of(row.duration),
+            queue_wait=TimingView.of(row.queue_wait),
+            provider_time=TimingView.of(row.provider_time),
+        )
+
+
+class AnalyticsPerformance(Response):
+    """`GET /v1/analytics/performance`: per provider and model, by provider then model."""
+
+    data: list[PerformanceRow]
+    start: str = Field(description="`from` as read (RFC 3339 UTC): days from its day are counted")
+    end: str = Field(description="`to` as read: days up to its day are counted")
+
+    @classmethod
+    def of(cls, rows: list[Performance], window: Window) -> AnalyticsPerformance:
+        return cls(data=[PerformanceRow.of(r) for r in rows], start=str(iso(window.start)), end=str(iso(window.end)))
+
+
+class CostRow(Response):
+    """Credits charged and their list-price money (integers: micro-USD, and cents)."""
+
+    key: str | None = Field(description="the member, key or provider/model (null: the total, or jobs made without a key)")
+    jobs: int = Field(description="jobs that succeeded")
+    failed: int
+    credits: int
+    list_price_micro_usd: int
+    list_price_cents: int
+
+    @classmethod
+    def of(cls, line: CostLine) -> CostRow:
+        return cls(
+            key=line.key,
+            jobs=line.jobs,
+            failed=line.failed,
+            credits=line.credits,
+            list_price_micro_usd=line.list_price_micro_usd,
+            list_price_cents=line.list_price_cents,
+        )
+
+
+class AnalyticsCosts(Response):
+    """`GET /v1/analytics/costs`: the total and its breakdowns, most credits first."""
+
+    start: str = Field(description="`from` as read (RFC 3339 UTC): days from its day are counted")
+    end: str = Field(description="`to` as read: days up to its day are counted")
+    currency: Literal["usd"] = "usd"
+    credit_list_price_micro_usd: int
+    total: CostRow
+    by_member: list[CostRow]
+    by_key: list[CostRow]
+    by_model: list[CostRow]
+
+    @classmethod
+    def of(cls, report: CostReport, credit_value_micro_usd: int) -> AnalyticsCosts:
+        return cls(
+            start=str(iso(report.window.start)),
+            end=str(iso(report.window.end)),
+            credit_list_price_micro_usd=credit_value_micro_usd,
+            total=CostRow.of(report.total),
+            by_member=[CostRow.of(line) for line in report.by_member],
+            by_key=[CostRow.of(line) for line in report.by_key],
+            by_model=[CostRow.of(line) for line in report.by_model],
+        )
+
+
 # --- gallery ----------------------------------------------------------------------------------
 
 if TYPE_CHECKING:

@@ -524,6 +524,32 @@ class IftttAction(BaseModel):
     actionFields: IftttActionFields  # IFTTT names its fields in camelCase
 
 
+# --- admin: webhooks (issue 14) ----------------------------------------------------------------
+
+
+class AdminReason(Strict):
+    """An operator's change that needs its reason (it goes into the audit row)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+# --- library exports (issue 12) -----------------------------------------------------------------
+
+
+class ExportCreate(Strict):
+    """POST /v1/exports: exactly one of `image_ids` (1-500 distinct ids of live images) or
+    `folder_id` (the images directly in that folder)."""
+
+    image_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, min_length=1, max_length=500)
+    folder_id: LibraryId | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ExportCreate:
+        if (self.image_ids is None) == (self.folder_id is None):
+            raise ValueError("give exactly one of image_ids or folder_id")
+        return self
+
+
 # --- gallery ----------------------------------------------------------------------------------
 
 CollectionVisibility = Literal["private", "unlisted", "public"]

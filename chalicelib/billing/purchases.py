@@ -33,6 +33,7 @@ from chalicelib.store import billing_settings
 from chalicelib.store.billing_settings import BilledWorkspace
 from chalicelib.store.models import MarkerModel, TopupModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
+from chalicelib.webhooks.balance_low import request_check as request_balance_check
 from chalicelib.webhooks.producers import topup_finished
 
 # --- what a payment buys ----------------------------------------------------------------------
@@ -126,6 +127,7 @@ def _grant(
             record_only(event_id, workspace_id, f"already granted via {source}")
         return Result("duplicate", source)
     count("CreditsPurchased", credits, kind=reason.split(":")[0])
+    request_balance_check(workspace_id)  # balance.low re-arms once the credits are there
     return Result("applied", f"granted {credits} for {source}")
 
 
@@ -304,32 +306,42 @@ def _claw(
         if new == state:
             return record_only(event.id, workspace_id, "nothing more to claw back")
         target = credits if paid <= 0 else min(credits, credits * new.cents(paid) // paid)
-        owed = target - state.clawed
         new.clawed = max(target, state.clawed)
-        if owed <= 0:
-            if _save_state(event.id, payment_intent, workspace_id, new, version):
-                return Result("applied", f"{reason}: the money was returned before, nothing more to claw back")
-            continue
-        result = claw_back(
-            workspace_id,
-            owed,
-            reason=reason,
-            source=payment_intent,
-            now=clock.now(),
-            record=f"returned:{payment_intent}",
-            record_total=version + 1,
-            record_prev=version,
-            record_data=new.as_data(),
-            markers=(event_marker(event.id),),
-        )
-        if result is None:
-            continue  # another refund or dispute of this payment (or this one) moved the state: re-read it
-        if result.debt_added:
-            logger.warning(
-                "clawback left debt", extra={"error_code": "wallet_debt", "workspace_id": workspace_id, "debt": result.debt_added}
-            )
-        return Result("applied", f"clawed back {result.deducted}, debt +{result.debt_added}")
+        outcome = _take_back(event, payment_intent, workspace_id, target - state.clawed, reason, version, new)
+        if outcome is not None:
+            return outcome
+        # another refund or dispute of this payment (or this one) moved the state: re-read it
     raise WalletBusy("the wallet is busy; retry the event")
+
+
+def _take_back(
+    event: Event[Any], payment_intent: str, workspace_id: str, owed: int, reason: str, version: int, new: Returned
+) -> Result | None:
+    """Claw back `owed` and move the payment's returned-money record from `version` to `new`;
+    None when the record moved meanwhile (the caller re-reads)."""
+    if owed <= 0:
+        if _save_state(event.id, payment_intent, workspace_id, new, version):
+            return Result("applied", f"{reason}: the money was returned before, nothing more to claw back")
+        return None
+    result = claw_back(
+        workspace_id,
+        owed,
+        reason=reason,
+        source=payment_intent,
+        now=clock.now(),
+        record=f"returned:{payment_intent}",
+        record_total=version + 1,
+        record_prev=version,
+        record_data=new.as_data(),
+        markers=(event_marker(event.id),),
+    )
+    if result is None:
+        return None
+    if result.debt_added:
+        logger.warning(
+            "clawback left debt", extra={"error_code": "wallet_debt", "workspace_id": workspace_id, "debt": result.debt_added}
+        )
+    return Result("applied", f"clawed back {result.deducted}, debt +{result.debt_added}")
 
 
 def on_charge_refunded(event: Event[Charge]) -> Result:

@@ -139,6 +139,13 @@ def _cached_settings(workspace_id: str) -> TopupModel | None:
     return value
 
 
+def low_balance_threshold(workspace_id: str) -> int | None:
+    """The owner's own "low" level: the auto top-up threshold once configured (on or off), for
+    the balance.low event (webhooks/balance_low.py); None when never configured."""
+    t = _cached_settings(workspace_id)
+    return int(t.threshold) if t is not None else None
+
+
 def after_settlement(workspace_id: str) -> bool:
     """Called by the worker after a settlement: queue a top-up if one is due. Cheap when off.
 

@@ -279,9 +279,5 @@ def public_collection(collection_id: str, address: str, offset: int, limit: int)
 def public_collections(address: str, before: str | None, limit: int) -> public.Metered[tuple[list[Collection], str | None]]:
     """Public collections of every workspace, newest first: one query per shard, merged."""
     window = public.admit("reads", address)
-    shards = [store.public_shard_page(shard, before, limit) for shard in range(rules.COLLECTION_SHARDS)]
-    by_id = {str(row.collection_id): row for rows, _ in shards for row in rows}
-    keys, edge = rules.ready([rules.ShardPage(tuple(str(r.collection_id) for r in rows), more) for rows, more in shards])
-    page = keys[:limit]
-    more = len(keys) > limit or edge is not None
-    return public.Metered(([record(by_id[k]) for k in page], page[-1] if page and more else None), window)
+    rows, last = store.public_page(limit, before)
+    return public.Metered(([record(row) for row in rows], last), window)

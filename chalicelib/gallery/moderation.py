@@ -68,13 +68,9 @@ def _case(row: ReportCaseModel, image: ImageModel | None) -> ReportCase:
 def list_reports(status: str, limit: int, before: str | None) -> tuple[list[ReportCase], str | None]:
     """Cases of one status, most recently reported first: one query per shard, merged, then the
     images by key (one BatchGetItem)."""
-    shards = [report_store.status_page(status, shard, before, limit) for shard in range(rules.REPORT_SHARDS)]
-    by_key = {str(row.last_key): row for rows, _ in shards for row in rows}
-    keys, edge = rules.ready([rules.ShardPage(tuple(str(r.last_key) for r in rows), more) for rows, more in shards])
-    page = [by_key[k] for k in keys[:limit]]
+    page, last = report_store.status_page(status, limit, before)
     images = image_store.get_images_by_key((str(r.workspace_id), str(r.image_id)) for r in page)
-    more = len(keys) > limit or edge is not None
-    return [_case(r, images.get(str(r.image_id))) for r in page], (str(page[-1].last_key) if page and more else None)
+    return [_case(r, images.get(str(r.image_id))) for r in page], last
 
 
 def _located(image_id: str, workspace_id: str | None) -> ImageModel:

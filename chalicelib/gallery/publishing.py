@@ -54,9 +54,10 @@ def _first(actor: Actor, row: ImageModel, stale: GalleryEntryModel | None) -> bo
     now = clock.now()
     listed = ids.new_id("pub", now)
     likes = store.likes(str(row.image_id))  # likes survive unpublishing: a republished image keeps them
+    preview, original = media.publish_copies(row)
     entry = GalleryEntryModel(
         str(row.image_id), workspace_id=str(row.workspace_id), listed_key=listed, facets=facets_of(row), likes=likes,
-        rank_key=rules.rank_key(likes, listed), preview_key=media.preview_copy(row), original_key=media.original_copy(row),
+        rank_key=rules.rank_key(likes, listed), preview_key=preview, original_key=original,
         published_by=actor.user_id, published_at=now,
     )  # fmt: skip
     store.put_facets(str(row.image_id), listed, facets_of(row))

@@ -234,6 +234,44 @@ def _requests_for(job: JobModel) -> list[ImageRequest]:
     ]
 
 
+def _image_record(
+    job: JobModel, index: int, image: GeneratedImage, key: str, source: str | None, now: datetime
+) -> dict[str, Any]:
+    """The job's record of one image; its id is fixed by the job and index (a redelivery makes the same)."""
+    return {
+        "id": f"img_{job.job_id.split('_', 1)[1][:20]}{index:06d}",
+        "index": index,
+        "s3_key": key,
+        "width": image.width,
+        "height": image.height,
+        "content_type": image.content_type,
+        "bytes": len(image.data),
+        "created_at": clock.iso(now),
+        "source_image_id": source,
+    }
+
+
+def _image_row(job: JobModel, record: dict[str, Any], now: datetime) -> ImageModel:
+    """The library's row of one image (store/images.py), from its record."""
+    return image_store.new_image(
+        job.workspace_id,
+        record["id"],
+        job_id=job.job_id,
+        user_id=job.user_id,
+        s3_key=record["s3_key"],
+        width=record["width"],
+        height=record["height"],
+        content_type=record["content_type"],
+        size_bytes=record["bytes"],
+        source_image_id=record["source_image_id"],
+        kind=job.kind,
+        created_at=now,
+        prompt=job.prompt,
+        provider=job.provider,
+        model=job.model,
+    )
+
+
 def _store(
     job: JobModel, images: list[tuple[int, GeneratedImage]], now: datetime
 ) -> tuple[list[dict[str, Any]], list[ImageModel]]:
@@ -247,42 +285,8 @@ def _store(
         prepared.append((index, image, storage.image_key(job.workspace_id, job.job_id, index, ext)))
     with ThreadPoolExecutor(max_workers=max(1, len(prepared))) as pool:
         list(pool.map(lambda item: storage.put_image(item[2], item[1].data, item[1].content_type), prepared))
-    records: list[dict[str, Any]] = []
-    rows: list[ImageModel] = []
-    for index, image, key in prepared:
-        image_id = f"img_{job.job_id.split('_', 1)[1][:20]}{index:06d}"
-        records.append(
-            {
-                "id": image_id,
-                "index": index,
-                "s3_key": key,
-                "width": image.width,
-                "height": image.height,
-                "content_type": image.content_type,
-                "bytes": len(image.data),
-                "created_at": clock.iso(now),
-                "source_image_id": source,
-            }
-        )
-        rows.append(
-            image_store.new_image(
-                job.workspace_id,
-                image_id,
-                job_id=job.job_id,
-                user_id=job.user_id,
-                s3_key=key,
-                width=image.width,
-                height=image.height,
-                content_type=image.content_type,
-                size_bytes=len(image.data),
-                source_image_id=source,
-                kind=job.kind,
-                created_at=now,
-                prompt=job.prompt,
-                provider=job.provider,
-                model=job.model,
-            )
-        )
+    records = [_image_record(job, index, image, key, source, now) for index, image, key in prepared]
+    rows = [_image_row(job, record, now) for record in records]
     library_index.put_facets(job.workspace_id, index_rows(rows))  # before the rows: never listed unindexed
     return records, rows
 
@@ -403,13 +407,21 @@ def _usage_of(job: JobModel, outcome: _Outcome) -> Usage:
     )
 
 
+def _counted(job: JobModel, image_rows: list[ImageModel]) -> list[tuple[Any, list[Any]]]:
+    """The library's usage counters for the job's images, written by settlement with the rows."""
+    for row in image_rows:
+        row.counted = True
+    size = sum(int(row.bytes) for row in image_rows)
+    return library_index.image_counter_updates(job.workspace_id, len(image_rows), size) if image_rows else []
+
+
 def _settle(job: JobModel, usage: Usage, final: JobFinal, image_rows: list[ImageModel]) -> bool:
     """Settle once (a redelivery finds it done: not applied); after it, its own duration and the
     auto top-up check."""
     timings = final.timings if final.timings is not None else {}
     settle_started = time.perf_counter()
     with span("settlement", job_id=job.job_id):
-        result = settle_job(job, usage, final, final.finished_at, image_rows=image_rows)
+        result = settle_job(job, usage, final, final.finished_at, image_rows=image_rows, counters=_counted(job, image_rows))
     if not result.applied:
         return False
     # Settlement's own duration can only be known after it: one small extra write, outside
@@ -472,7 +484,7 @@ def handle_record(record: SQSRecord, context: Any = None) -> dict[str, Any]:
     slot = provider_quota.Slot(None, 0)
     try:
         if message.provider is not None and message.images is not None:
-            slot = provider_quota.take(message.provider, message.images, clock.now())
+            slot = provider_quota.take(message.provider, message.images, clock.now(), spread=message.job_id)
             if slot.wait_s:
                 raise JobDeferred(slot.wait_s, "provider_quota")
         return run(message=message.run_payload())

@@ -2,8 +2,8 @@
 that starts a job. IFTTT authenticates itself with the `IFTTT-Service-Key` header (the secret
 IFTTT_SERVICE_KEY) and acts for a user with `Authorization: Bearer <the user's API key>`.
 
-Not here: IFTTT's Realtime API (telling IFTTT to poll now when an event happens); IFTTT then
-polls on its own schedule (about hourly).
+A poll that names its `trigger_identity` is remembered, so that IFTTT's Realtime API can be
+told to poll that trigger as soon as a matching event happens (integrations/ifttt_realtime.py).
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from chalicelib import clock
 from chalicelib.domain import NotAuthenticated, NotFound
 from chalicelib.generation import service as jobs
+from chalicelib.observability import logger
 from chalicelib.secrets import secret
 
 TRIGGERS: Final = {"job_succeeded": "succeeded", "job_failed": "failed"}
+TRIGGER_EVENTS: Final = {"job_succeeded": "job.succeeded", "job_failed": "job.failed"}  # what makes each fire
 ACTIONS: Final = ("generate_image",)
 SCAN_LIMIT = 100  # a poll reads at most this many of the newest jobs
 
@@ -53,6 +56,24 @@ def test_setup() -> dict[str, Any]:
         "accessToken": token,
         "samples": {"triggers": {slug: {} for slug in TRIGGERS}, "actions": {"generate_image": {"prompt": "a red fox in snow"}}},
     }
+
+
+def poll(workspace_id: str, slug: str, limit: int, trigger_identity: str | None) -> list[TriggerItem]:
+    """IFTTT's poll of a trigger: remember the applet's identity (for realtime), answer the items."""
+    items = trigger_items(workspace_id, slug, limit)
+    if trigger_identity:
+        remember(workspace_id, slug, trigger_identity)
+    return items
+
+
+def remember(workspace_id: str, slug: str, trigger_identity: str) -> None:
+    """The workspace's IFTTT row for the trigger now lists this identity (made on first use)."""
+    from chalicelib.store import webhook_endpoints
+    from chalicelib.webhooks.events import derived_id
+
+    row_id = derived_id("whe", f"ifttt:{workspace_id}:{slug}", datetime(2020, 1, 1, tzinfo=UTC))  # one per trigger
+    if not webhook_endpoints.remember_identity(workspace_id, row_id, trigger_identity, TRIGGER_EVENTS[slug], clock.now()):
+        logger.warning("IFTTT trigger identity not kept: too many", extra={"workspace_id": workspace_id, "slug": slug})
 
 
 def trigger_items(workspace_id: str, slug: str, limit: int) -> list[TriggerItem]:

@@ -87,6 +87,10 @@ class Change:
     def storage_delta(self) -> int:
         return -int(self.image.bytes) if self.delete and self.image.counts_storage else 0
 
+    def counted_delta(self) -> tuple[int, int]:
+        """(images, bytes) the usage counters lose: a counted row deleted for good."""
+        return (-1, -int(self.image.bytes)) if self.delete and self.image.counted else (0, 0)
+
     def size(self) -> int:
         """Items of its own in a transaction (the counters are shared by the chunk)."""
         own = 1 + (0 if self.delete else len(self.old_facets()))
@@ -171,6 +175,7 @@ def _apply(workspace_id: str, changes: list[Change], outcome: Outcome) -> list[s
 def _counter_keys(change: Change) -> set[str]:
     keys = {f"tag:{t}" for t, d in change.tag_deltas().items() if d}
     keys |= {f"folder:{f}" for f, d in change.folder_deltas().items() if d}
+    keys |= {"usage:images", "usage:image_bytes"} if change.counted_delta()[0] else set()
     return keys | ({"storage"} if change.storage_delta() else set())
 
 
@@ -227,7 +232,7 @@ def _transaction(workspace_id: str, chunk: list[Change]) -> Transaction:
     txn = Transaction()
     tags: Counter[str] = Counter()
     folders: Counter[str] = Counter()
-    storage = 0
+    storage, counted, counted_bytes = 0, 0, 0
     for change in chunk:
         if change.delete:
             image_store.delete_in(txn, change.image)
@@ -242,10 +247,14 @@ def _transaction(workspace_id: str, chunk: list[Change]) -> Transaction:
         tags.update(change.tag_deltas())
         folders.update(change.folder_deltas())
         storage += change.storage_delta()
+        gone, gone_bytes = change.counted_delta()
+        counted, counted_bytes = counted + gone, counted_bytes + gone_bytes
     library_index.add_tag_counts(txn, workspace_id, dict(tags))
     folder_store.add_image_counts(txn, workspace_id, {f: d for f, d in folders.items() if d})
     if storage:
         library_index.add_storage(txn, workspace_id, storage, None)
+    if counted:
+        library_index.add_images_in(txn, workspace_id, counted, counted_bytes)
     return txn
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain import Conflict, InvalidInput, NotAllowed, NotFound, PaymentRequired, Throttled
+from chalicelib.domain import Conflict, InvalidInput, NotAllowed, NotFound, PaymentRequired, Throttled, TooLarge
 
 
 class LibraryImageNotFound(NotFound):
@@ -74,3 +74,18 @@ class StorageQuotaExceeded(PaymentRequired):
 
 class ShareRateLimited(Throttled):
     """Too many public link reads from one client address."""
+
+
+# --- exports (issue 12) -------------------------------------------------------------------------
+
+
+class ExportNotFound(NotFound):
+    """No such export in the caller's workspace."""
+
+
+class ExportTooLarge(TooLarge):
+    """More images or bytes than one export may hold."""
+
+
+class ExportsBusy(Throttled):
+    """The workspace already has MAX_PENDING_EXPORTS exports queued or running."""

@@ -1,5 +1,7 @@
 """The library's scheduled cleanup: images trashed for TRASH_RETENTION are deleted with their
-objects; uploads never completed are dropped with their object once expired.
+objects; uploads never completed are dropped with their object once expired; exports still
+pending at their deadline fail, and ready zips are deleted at their expiry; expired share
+links' copies are deleted.
 
 Work is found through the due queue (store.library_index: a few sharded keys, oldest first),
 never a scan. Every step is idempotent and the queue row goes last, so a run that dies midway,
@@ -23,21 +25,35 @@ class PurgeReport:
     images_purged: int
     uploads_expired: int
     skipped: int
+    exports_swept: int = 0
+    shares_expired: int = 0
 
 
 def purge_due(now: datetime) -> PurgeReport:
     """Everything due by `now`."""
-    purged = expired = skipped = 0
+    done_by_kind: dict[str, int] = {}
+    skipped = 0
     for due in library_index.due_before(now):
-        if due.kind == "purge":
-            done = _purge_image(due.workspace_id, due.item_id, now)
-            purged += done
-        else:
-            done = _expire_upload(due.workspace_id, due.item_id, now)
-            expired += done
+        done = _sweep(due, now)
+        done_by_kind[due.kind] = done_by_kind.get(due.kind, 0) + done
         skipped += not done
         library_index.forget_due(due)
-    return PurgeReport(purged, expired, skipped)
+    n = done_by_kind.get
+    return PurgeReport(n("purge", 0), n("upload", 0), skipped, n("export", 0) + n("export_zip", 0), n("share", 0))
+
+
+def _sweep(due: library_index.Due, now: datetime) -> bool:
+    if due.kind == "purge":
+        return _purge_image(due.workspace_id, due.item_id, now)
+    if due.kind in ("export", "export_zip"):
+        from chalicelib.library.export_worker import sweep
+
+        return sweep(due.kind, due.workspace_id, due.item_id, now)
+    if due.kind == "share":
+        from chalicelib.library.shares import expire_copies
+
+        return expire_copies(due.workspace_id, due.item_id, now)
+    return _expire_upload(due.workspace_id, due.item_id, now)
 
 
 def _due(image: ImageModel, now: datetime) -> bool:

@@ -149,3 +149,14 @@ def depth_after_move(folder_id: str, new_parent: str | None, parents: Mapping[st
 def storage_quota(plan: str) -> int:
     """Bytes of uploads the plan may keep."""
     return STORAGE_BYTES_BY_PLAN.get(plan, DEFAULT_STORAGE_BYTES)
+
+
+# --- exports (issue 12) -------------------------------------------------------------------------
+
+MAX_EXPORT_IMAGES = MAX_BULK  # per export: the ids given, or a folder's live images
+MAX_EXPORT_BYTES = 1024**3  # the originals' bytes per export (the worker streams them in 8 MiB parts)
+MAX_PENDING_EXPORTS = 3  # queued or running per workspace; one more is 429 until one finishes
+EXPORT_RETENTION = timedelta(days=7)  # a ready zip is downloadable this long, then deleted
+EXPORT_DEADLINE = timedelta(hours=6)  # an export not finished by then failed (its messages ran out)
+EXPORT_RETRY_AFTER_S = 30
+SHARED_COPY_DAYS = 2  # share copies are named per day; the bucket expires them after this many days

@@ -7,6 +7,10 @@
   nothing a platform admin hid. A collection shows its items in its owner's order. Revoked,
   expired and unknown links are the same 404.
 - Public reads are counted per client address in one-minute windows (one conditional write).
+- Files are served through copies under `images/shared/`, named per link, object and day: a
+  revoked link's copies are deleted at once, an expired link's when its expiry falls due (the
+  purge), and the bucket's lifecycle rule expires every copy after SHARED_COPY_DAYS (live links
+  copy again on their next read), so no copy outlives its link by more than those days.
 """
 
 from __future__ import annotations
@@ -99,8 +103,36 @@ def list_shares(workspace_id: str, limit: int, cursor: dict[str, Any] | None) ->
 
 
 def revoke_share(actor: Actor, share_id: str) -> None:
+    """Revoked at once; then its copies are deleted (a read racing the revocation may copy once
+    more: the lifecycle rule takes that one)."""
     if not ids.is_id(share_id, "shr") or not share_store.revoke(actor.workspace_id, share_id, clock.now()):
         raise ShareNotFound(f"share {share_id} not found")
+    share = share_store.get_share(actor.workspace_id, share_id)
+    if share is not None:
+        drop_copies(share)
+
+
+def drop_copies(share: ShareModel) -> int:
+    """Delete the copies the link may have made of its target's current images (each day's the
+    lifecycle rule still keeps); returns how many names were deleted."""
+    try:
+        rows, _ = _target_rows(share)
+    except ShareNotFound:  # the target is gone or in the trash: nothing to name (the rule takes them)
+        return 0
+    secret = str(share.token_hash)
+    sources = [key for row in rows for key in (_preview_source(row), str(row.s3_key))]
+    names = [name for key in sources for name in objects.shared_names(key, secret)]
+    objects.delete(names)
+    return len(names)
+
+
+def expire_copies(workspace_id: str, share_id: str, now: datetime) -> bool:
+    """The purge's step for a link whose expiry fell due: its copies go."""
+    share = share_store.get_share(workspace_id, share_id)
+    if share is None or share.expires_at is None or share.expires_at > now:
+        return False
+    drop_copies(share)
+    return True
 
 
 def open_share(token: str, client: str) -> PublicShare:
@@ -172,16 +204,22 @@ def _item(share: ShareModel, row: ImageModel) -> PublicItem:
 def preview_key(row: ImageModel) -> str:
     """A reduced JPEG (never the original) for `view` links: the thumbnail, or a preview made
     once under a deterministic key."""
+    key = _preview_source(row)
+    if row.thumb_key or objects.head_size(key) is not None:
+        return key
+    from PIL import Image
+
+    with Image.open(io.BytesIO(objects.read(str(row.s3_key), 64 * 1024 * 1024))) as original:
+        preview = original.convert("RGB")
+        preview.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
+        out = io.BytesIO()
+        preview.save(out, format="JPEG", quality=85)
+    objects.put(key, out.getvalue(), "image/jpeg")
+    return key
+
+
+def _preview_source(row: ImageModel) -> str:
+    """What a `view` link shows of an image: its thumbnail, or its preview's deterministic key."""
     if row.thumb_key:
         return str(row.thumb_key)
-    key = objects.library_key(str(row.workspace_id), str(row.image_id), "preview.jpg")
-    if objects.head_size(key) is None:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(objects.read(str(row.s3_key), 64 * 1024 * 1024))) as original:
-            preview = original.convert("RGB")
-            preview.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
-            out = io.BytesIO()
-            preview.save(out, format="JPEG", quality=85)
-        objects.put(key, out.getvalue(), "image/jpeg")
-    return key
+    return objects.library_key(str(row.workspace_id), str(row.image_id), "preview.jpg")

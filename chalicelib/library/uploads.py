@@ -3,6 +3,9 @@ object is a real image within limits, strips its metadata, makes a thumbnail and
 bytes against the plan's storage, exactly.
 
 - The POST's policy pins the key, the Content-Type and the size range: S3 refuses anything else.
+  The raw file lands in the images bucket (S3) even when the library store is S3-compatible:
+  R2 has no presigned POST. What completion keeps (the clean original, the thumbnail) goes to the
+  library store, and the raw file is deleted.
 - Completion never trusts the declared type: Pillow must identify the bytes as that format,
   the pixel count is checked from the header before anything is decoded (and Pillow's own
   decompression-bomb guard is set to the same limit), and the pixels are re-encoded into a
@@ -65,7 +68,7 @@ def start_upload(actor: Actor, filename: str, content_type: str, size: int) -> N
         raise StorageQuotaExceeded(used, quota, size)
     now = clock.now()
     upload_id = ids.new_id("upl", now)
-    key = objects.library_key(actor.workspace_id, upload_id, "upload")
+    key = objects.staging_key(actor.workspace_id, upload_id)
     expires = now + rules.UPLOAD_TTL
     upload = uploads.new_upload(
         actor.workspace_id, upload_id, user_id=actor.user_id, s3_key=key, filename=filename,
@@ -125,6 +128,7 @@ def _image_row(upload: UploadModel, image_id: str, clean: CleanImage, fmt: str) 
     )  # fmt: skip
     row.thumb_key = f"{base}thumb.jpg"
     row.counts_storage = True
+    row.counted = True
     return row
 
 
@@ -138,6 +142,7 @@ def _commit(actor: Actor, upload: UploadModel, row: ImageModel) -> None:
     uploads.complete_in(txn, upload, str(row.image_id))
     image_store.put_in(txn, row)
     library_index.add_storage(txn, actor.workspace_id, int(row.bytes), quota_of(actor))
+    library_index.add_images_in(txn, actor.workspace_id, 1, int(row.bytes))
     txn.commit()
 
 

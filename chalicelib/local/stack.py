@@ -88,8 +88,10 @@ def create_resources(visibility_timeout_s: int = 5) -> None:
     )
     sqs.create_queue(QueueName=s.billing_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
     sqs.create_queue(QueueName=s.webhooks_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
+    sqs.create_queue(QueueName=s.exports_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})  # exports
     s3 = client("s3")
     s3.create_bucket(Bucket=s.images_bucket)
+    create_user_pool(s.table_prefix)
 
 
 def bootstrap_admin(secret: str) -> dict[str, str]:
@@ -139,6 +141,7 @@ class LocalStack:
         create_resources(self.visibility_timeout_s)
         s = get_settings()
         self._say("resources", f"tables {s.table_prefix}-*, queues {s.jobs_queue_name} (+dlq), bucket {s.images_bucket}")
+        self._say("sign-in", f"Cognito pool {s.cognito_user_pool_id}, app client {s.cognito_client_id} (ID tokens from moto)")
         self._start_fake_stripe()
         self.admin_key = self.admin_key or os.environ.get("ADMIN_API_KEY") or ids_secret()
         admin = bootstrap_admin(self.admin_key)
@@ -181,12 +184,14 @@ class LocalStack:
         dead = QueuePoller(s.jobs_dlq_name, chalice_app.dead_letters, "dead_letters", 60, s.region)
         billing = QueuePoller(s.billing_queue_name, chalice_app.billing_worker, "billing_worker", 60, s.region)
         webhooks = QueuePoller(s.webhooks_queue_name, chalice_app.webhooks_worker, "webhooks_worker", 60, s.region)
-        for poller in (workers, dead, billing, webhooks):
+        exports = QueuePoller(s.exports_queue_name, chalice_app.exports_worker, "exports_worker", 300, s.region, batch_size=1)
+        for poller in (workers, dead, billing, webhooks, exports):
             poller.start()
             self._threads.append(poller)
         self._say(
             "worker",
-            f"polling {s.jobs_queue_name} (batches of 10), {s.jobs_dlq_name}, {s.billing_queue_name}, {s.webhooks_queue_name}",
+            f"polling {s.jobs_queue_name} (batches of 10), {s.jobs_dlq_name}, {s.billing_queue_name}, {s.webhooks_queue_name}"
+            f", {s.exports_queue_name}",
         )
 
     def _bind_api(self) -> None:
@@ -237,3 +242,29 @@ class LocalStack:
 
 def ids_secret() -> str:
     return f"sk_test_admin_{secrets.token_urlsafe(24)}"
+
+
+# --- teams: people who sign in ------------------------------------------------------------------
+
+USER_POOL_PASSWORD_POLICY = {"MinimumLength": 8, "RequireUppercase": False, "RequireSymbols": False}
+
+
+def create_user_pool(prefix: str) -> tuple[str, str]:
+    """The user pool and app client people sign in with, on moto (which issues their tokens and
+    serves the pool's JWKS): their ids go into COGNITO_USER_POOL_ID / COGNITO_CLIENT_ID."""
+    cognito = client("cognito-idp")
+    pool_id = cognito.create_user_pool(
+        PoolName=f"{prefix}-people",
+        UsernameAttributes=["email"],
+        AutoVerifiedAttributes=["email"],
+        Policies={"PasswordPolicy": USER_POOL_PASSWORD_POLICY},
+    )["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName=f"{prefix}-app",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ReadAttributes=["email", "email_verified"],
+    )["UserPoolClient"]["ClientId"]
+    os.environ.update({"COGNITO_USER_POOL_ID": pool_id, "COGNITO_CLIENT_ID": client_id})
+    reset_settings()
+    return pool_id, client_id

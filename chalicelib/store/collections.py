@@ -16,6 +16,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chalicelib.gallery import rules
+from chalicelib.store import sharded_listing
 from chalicelib.store.models import CollectionModel
 
 
@@ -78,9 +79,8 @@ def workspace_page(workspace_id: str, limit: int, before: str | None) -> tuple[l
     return rows, (rows[-1].collection_id if rows and result.last_evaluated_key else None)
 
 
-def public_shard_page(shard: int, before: str | None, limit: int) -> tuple[list[CollectionModel], bool]:
-    """One shard of the public listing below id `before`, newest first (one Query)."""
-    key = CollectionModel.collection_id < before if before else None
-    result = CollectionModel.public.query(f"pcol#{shard}", key, scan_index_forward=False, limit=limit)
-    rows = list(result)
-    return rows, result.last_evaluated_key is not None
+def public_page(limit: int, before: str | None) -> tuple[list[CollectionModel], str | None]:
+    """Public collections of every workspace below id `before`, newest first: one query per
+    shard, merged (store.sharded_listing)."""
+    listing = sharded_listing.Listing(CollectionModel, CollectionModel.public, "collection_id")
+    return sharded_listing.page(listing, [f"pcol#{n}" for n in range(rules.COLLECTION_SHARDS)], limit, before, None)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.gallery import rules
+from chalicelib.store import sharded_listing
 from chalicelib.store.models import ReportCaseModel
 from chalicelib.store.transaction import Transaction
 
@@ -70,9 +71,8 @@ def decide_in(
     txn.update("case", ReportCaseModel(image_id), actions, condition)
 
 
-def status_page(status: str, shard: int, before: str | None, limit: int) -> tuple[list[ReportCaseModel], bool]:
-    """One shard of a status's cases below `before`, most recently reported first (one Query)."""
-    key = ReportCaseModel.last_key < before if before else None
-    result = ReportCaseModel.by_status.query(f"{status}#{shard}", key, scan_index_forward=False, limit=limit)
-    rows = list(result)
-    return rows, result.last_evaluated_key is not None
+def status_page(status: str, limit: int, before: str | None) -> tuple[list[ReportCaseModel], str | None]:
+    """Cases of one status below `before` (a report key), most recently reported first: one query
+    per shard, merged (store.sharded_listing)."""
+    listing = sharded_listing.Listing(ReportCaseModel, ReportCaseModel.by_status, "last_key")
+    return sharded_listing.page(listing, [f"{status}#{n}" for n in range(rules.REPORT_SHARDS)], limit, before, None)

@@ -125,6 +125,44 @@ def put_in(txn: Transaction, image: ImageModel) -> None:
     txn.put(f"img:{image.image_id}", image, ImageModel.image_id.does_not_exist())
 
 
+# --- the library's backfill (chalicelib/library/backfill.py) --------------------------------------
+
+
+def scan_uncounted(cursor: dict[str, Any] | None, limit: int) -> tuple[list[ImageModel], dict[str, Any] | None]:
+    """Up to `limit` rows not yet counted, and where to go on from (None: the table's end). A
+    Scan: for the one-off backfill only, never a request path."""
+    result = ImageModel.scan(ImageModel.counted.does_not_exist(), limit=limit, page_size=limit, last_evaluated_key=cursor)
+    rows = list(result)
+    return rows, result.last_evaluated_key
+
+
+def count_in(txn: Transaction, image: ImageModel) -> None:
+    """Mark a row counted, if nobody counted or changed it since it was read."""
+    condition = ImageModel.counted.does_not_exist() & unchanged_since(image)
+    txn.update(f"img:{image.image_id}", ImageModel(image.workspace_id, image.image_id), [ImageModel.counted.set(True)], condition)
+
+
+def backfill_position(name: str) -> dict[str, Any] | None:
+    """Where a one-off run stopped (a row of the markers table), or None."""
+    from chalicelib.store.models import MarkerModel
+
+    try:
+        return dict(MarkerModel.get(f"backfill:{name}", consistent_read=True).data or {}).get("cursor")
+    except MarkerModel.DoesNotExist:
+        return None
+
+
+def save_backfill_position(name: str, cursor: dict[str, Any] | None, now: datetime) -> None:
+    """Remember where to resume; None (the end) forgets it."""
+    from chalicelib.store.models import MarkerModel
+
+    marker = MarkerModel(f"backfill:{name}", data={"cursor": cursor}, created_at=now)
+    if cursor is None:
+        marker.delete()
+    else:
+        marker.save()
+
+
 def get_images_by_key(keys: Iterable[tuple[str, str]]) -> dict[str, ImageModel]:
     """Images of any workspaces by (workspace_id, image_id), in batches of 100 (the public
     gallery's rows come from many workspaces; ids are unique, so the result is by image id)."""

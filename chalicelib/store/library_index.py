@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
@@ -156,3 +157,44 @@ def due_before(now: datetime, limit: int = 200) -> list[Due]:
 def forget_due(due: Due) -> None:
     """Done (or found already done): drop the row. Deleting twice is harmless."""
     LibraryIndexModel(due.pk, due.sk).delete()
+
+
+# --- usage: images kept, their bytes, pending exports ---------------------------------------------
+
+IMAGES = "images"  # image rows that exist (live and trashed), counted when written (ImageModel.counted)
+IMAGE_BYTES = "image_bytes"  # the bytes of those images' originals
+EXPORTS_PENDING = "exports_pending"  # exports queued or running
+
+
+def image_counter_updates(workspace_id: str, images: int, size: int) -> list[tuple[LibraryIndexModel, list[Any]]]:
+    """The counter updates for `images` rows of `size` bytes in all (negative when they go): for
+    a transaction written elsewhere (settlement writes a job's rows and these together)."""
+    usage = facet_key(workspace_id, USAGE)
+    return [
+        (LibraryIndexModel(usage, IMAGES), [LibraryIndexModel.n.add(images)]),
+        (LibraryIndexModel(usage, IMAGE_BYTES), [LibraryIndexModel.n.add(size)]),
+    ]
+
+
+def add_images_in(txn: Transaction, workspace_id: str, images: int, size: int) -> None:
+    for row, actions in image_counter_updates(workspace_id, images, size):
+        txn.update(f"usage:{row.sk}", row, actions)
+
+
+def usage(workspace_id: str) -> dict[str, int]:
+    """Every usage counter of a workspace by name: one Query of its small `usage` partition."""
+    rows = LibraryIndexModel.query(facet_key(workspace_id, USAGE), consistent_read=True)
+    return {str(row.sk): int(row.n or 0) for row in rows}
+
+
+def take_export_slot_in(txn: Transaction, workspace_id: str, limit: int) -> None:
+    """One more pending export, only while fewer than `limit` are (label "export_slot")."""
+    row = LibraryIndexModel(facet_key(workspace_id, USAGE), EXPORTS_PENDING)
+    condition = LibraryIndexModel.n.does_not_exist() | (LibraryIndexModel.n < limit)
+    txn.update("export_slot", row, [LibraryIndexModel.n.add(1)], condition)
+
+
+def give_export_slot_in(txn: Transaction, workspace_id: str) -> None:
+    """An export left queued/running (in the transaction that moved its status on)."""
+    row = LibraryIndexModel(facet_key(workspace_id, USAGE), EXPORTS_PENDING)
+    txn.update("export_slot", row, [LibraryIndexModel.n.add(-1)])

@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -303,6 +304,9 @@ class ImageModel(BaseModel):
     thumb_key = UnicodeAttribute(null=True)
     counts_storage = BooleanAttribute(null=True)  # uploads: its bytes count against the plan's storage
     version = NumberAttribute(null=True)
+    # counted in the workspace's `images`/`image_bytes` usage counters (written with them; older
+    # rows are counted once by `python -m chalicelib.ops backfill-library`)
+    counted = BooleanAttribute(null=True)
     by_folder = ImageByFolder()
 
 
@@ -878,7 +882,7 @@ class WebhookEndpointModel(BaseModel):
 
     workspace_id = UnicodeAttribute(hash_key=True)
     endpoint_id = UnicodeAttribute(range_key=True)  # whe_<ULID>
-    kind = UnicodeAttribute(default="webhook")  # webhook | zapier
+    kind = UnicodeAttribute(default="webhook")  # webhook | zapier | ifttt (IFTTT's Realtime API, one per trigger)
     url = UnicodeAttribute()
     events = ListAttribute(of=UnicodeAttribute)
     description = UnicodeAttribute(null=True)
@@ -888,6 +892,9 @@ class WebhookEndpointModel(BaseModel):
     previous_secret = UnicodeAttribute(null=True)
     previous_expires = NumberAttribute(null=True)
     failing_since = NumberAttribute(null=True)  # epoch seconds of the first failure of the current streak
+    trigger_identities: MapAttribute[str, int] = MapAttribute(
+        null=True
+    )  # kind "ifttt": IFTTT trigger identity -> epoch seconds last polled
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute(null=True)
@@ -902,6 +909,18 @@ class WebhookEventByType(GlobalSecondaryIndex["WebhookEventModel"]):
 
     workspace_type = UnicodeAttribute(hash_key=True)  # "<workspace_id>#<event type>"
     event_id = UnicodeAttribute(range_key=True)
+
+
+class OutboxPending(GlobalSecondaryIndex["WebhookEventModel"]):
+    """Sparse: only events not yet fanned out carry `sweep_shard` (webhooks.outbox.SWEEP_SHARDS
+    values), so the outbox sweeper reads just those whose `sweep_after` has passed."""
+
+    class Meta:
+        index_name = "pending"
+        projection = AllProjection()
+
+    sweep_shard = UnicodeAttribute(hash_key=True)
+    sweep_after = NumberAttribute(range_key=True)  # epoch seconds: when the sweeper may send it again
 
 
 class WebhookEventModel(BaseModel):
@@ -921,7 +940,10 @@ class WebhookEventModel(BaseModel):
     occurred_at = UTCDateTimeAttribute()
     fanned_out = BooleanAttribute(default=False)
     expires_at = NumberAttribute(null=True)
+    sweep_shard = UnicodeAttribute(null=True)  # set until fanned out (the sweeper's index)
+    sweep_after = NumberAttribute(null=True)
     by_type = WebhookEventByType()
+    pending = OutboxPending()
 
 
 class DeliveryByEndpoint(GlobalSecondaryIndex["WebhookDeliveryModel"]):
@@ -957,6 +979,119 @@ class WebhookDeliveryModel(BaseModel):
     updated_at = UTCDateTimeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
     by_endpoint = DeliveryByEndpoint()
+
+
+# --- outgoing events: balance.low (issue 14) ------------------------------------------------
+
+
+class BalanceAlertModel(BaseModel):
+    """A workspace's low-balance state: `low` flips on when a check finds `available` below the
+    threshold (one balance.low per flip, numbered by `crossings`) and off when one finds it back
+    at or above (re-armed). Written only on a flip, each time with a condition on the wallet."""
+
+    table_suffix = "balance_alerts"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    low = BooleanAttribute(default=False)
+    crossings = NumberAttribute(default=0)
+    threshold = NumberAttribute(null=True)  # the level of the last flip
+    changed_at = UTCDateTimeAttribute(null=True)
+
+
+# --- library exports (issue 12) -------------------------------------------------------------
+
+
+class ExportModel(BaseModel):
+    """A zip of a workspace's images built by the exports worker (chalicelib/library/exports.py).
+
+    status: queued → running → ready | failed; a ready zip is deleted at `expires_at` (then
+    `expired`). Every move out of queued/running is conditioned on the status it leaves, in the
+    transaction that gives back the workspace's pending-export slot, so it happens once."""
+
+    table_suffix = "exports"
+    ttl_attribute = "purge_at"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    export_id = UnicodeAttribute(range_key=True)  # exp_<ULID>: newest first by key
+    user_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="queued")  # queued | running | ready | failed | expired
+    folder_id = UnicodeAttribute(null=True)  # the folder exported (None: the ids given)
+    image_ids = ListAttribute(of=UnicodeAttribute)  # what was asked for, in order (at most 500)
+    bytes = NumberAttribute(default=0)  # the originals' bytes when asked for (the size bound)
+    zip_key = UnicodeAttribute()
+    zip_bytes = NumberAttribute(null=True)
+    included = NumberAttribute(null=True)  # images in the zip
+    skipped = NumberAttribute(null=True)  # trashed or deleted between the request and the build
+    error = JSONAttribute(null=True)  # {"code", "message"} of a failed export
+    lease_until = NumberAttribute(null=True)  # epoch seconds a worker owns the build until
+    attempts = NumberAttribute(default=0)
+    notified = BooleanAttribute(null=True)  # export.ready was emitted
+    created_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)  # when the ready zip is deleted
+    purge_at = NumberAttribute(null=True)  # TTL (epoch seconds): the row itself goes 30 days after the zip
+
+
+# --- teams: people who sign in, customer analytics -----------------------------------------
+
+
+class IdentityModel(BaseModel):
+    """A person's sign-in identity (a Cognito user pool's `sub`) linked to one user, written on
+    their first sign-in (tenancy/signin.py: matched by verified email) and read on every one after."""
+
+    table_suffix = "identities"
+
+    class Meta(_Meta):
+        pass
+
+    identity = UnicodeAttribute(hash_key=True)  # "cognito#<pool id>#<sub>"
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    linked_at = UTCDateTimeAttribute()
+
+
+# Fixed buckets of the analytics timing histograms (upper bounds in ms; the last is open): a
+# percentile is read from the counts (accounting/analytics.py), never from the jobs.
+ANALYTICS_BUCKETS_MS = (100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000)
+ANALYTICS_TIMINGS = ("duration", "queue_wait", "provider")  # attribute prefixes d, w, p
+
+
+class AnalyticsModel(BaseModel):
+    """A workspace's usage and timings per hour (`AH#<ws>`) and per day (`AD#<ws>`), one row per
+    (bucket, member, key, provider, model) that had finished jobs: settlement and release add to
+    both in their one transaction; the customer analytics read a range of one partition."""
+
+    table_suffix = "analytics"
+
+    class Meta(_Meta):
+        pass
+
+    rollup_key = UnicodeAttribute(hash_key=True)  # "AH#<workspace_id>" or "AD#<workspace_id>"
+    sort_key = UnicodeAttribute(range_key=True)  # "<hour or day>#<user_id>#<key_id or ->#<provider>#<model>"
+    jobs = NumberAttribute(null=True)  # succeeded
+    failed = NumberAttribute(null=True)
+    images = NumberAttribute(null=True)
+    credits = NumberAttribute(null=True)
+    cost_micro_usd = NumberAttribute(null=True)
+    input_tokens = NumberAttribute(null=True)
+    output_tokens = NumberAttribute(null=True)
+    duration_ms = NumberAttribute(null=True)  # sums of the timings (a timing's count: its buckets' sum)
+    queue_wait_ms = NumberAttribute(null=True)
+    provider_ms = NumberAttribute(null=True)
+    # One counter per histogram bucket and timing: d00..d15 (duration), w00..w15 (queue wait),
+    # p00..p15 (provider time). Declared in a loop (the class namespace) rather than 48 lines;
+    # settlement adds 1 to one bucket of each, so a row stores only the buckets it has seen.
+    for _prefix in ("d", "w", "p"):
+        for _n in range(len(ANALYTICS_BUCKETS_MS) + 1):
+            vars()[f"{_prefix}{_n:02d}"] = NumberAttribute(null=True)
+    del _prefix, _n
 
 
 # --- gallery: collections, the public gallery, reports ----------------------------------------
@@ -1134,6 +1269,10 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     WebhookEndpointModel,
     WebhookEventModel,
     WebhookDeliveryModel,
+    BalanceAlertModel,
+    ExportModel,
+    IdentityModel,
+    AnalyticsModel,
     CollectionModel,
     GalleryEntryModel,
     GalleryIndexModel,

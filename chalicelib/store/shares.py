@@ -18,7 +18,17 @@ def token_hash(token: str) -> str:
 
 
 def create(share: ShareModel) -> None:
-    share.save(ShareModel.share_id.does_not_exist())
+    """The share; one with an expiry also puts it in the due queue (its copies go then)."""
+    if share.expires_at is None:
+        share.save(ShareModel.share_id.does_not_exist())
+        return
+    from chalicelib.store import library_index
+    from chalicelib.store.transaction import Transaction
+
+    txn = Transaction()
+    txn.put("share", share, ShareModel.share_id.does_not_exist())
+    library_index.put_due_in(txn, "share", str(share.workspace_id), str(share.share_id), share.expires_at)
+    txn.commit()
 
 
 def get_share(workspace_id: str, share_id: str) -> ShareModel | None:

@@ -7,10 +7,9 @@ conditioned on the head still being at n (two concurrent edits cannot both win);
 the head and drops its listing keys, and keeps every version row for the jobs that used it.
 
 Listings read indexes, never a Scan: `by_workspace` (one partition per workspace) and `public`
-(PUBLIC_SHARDS partitions, merged newest first by id). `?q=` and `?tag=` are filter
-expressions, so a query may evaluate items it does not return; a page runs at most MAX_ROUNDS
-rounds of one query per partition, whatever the table's size, and may come back short with a
-next position when matches are rare.
+(PUBLIC_SHARDS partitions), merged newest first by id in store/sharded_listing.py (`?q=` and
+`?tag=` are filter expressions: a page runs a bounded number of queries and may come back short
+with a next position when matches are rare).
 
 Usage (`TemplateUsageModel`): a job made from a template adds 1 to one of USAGE_SHARDS counter
 rows (`<tpl>#<k>`) and to its workspace's marker row (`<tpl>#ws#<ws_id>`); the marker's first
@@ -21,9 +20,8 @@ use also adds 1 to the counter's `workspaces`. A read sums the shards in one Bat
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 from typing import Any
@@ -31,14 +29,13 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
+from chalicelib.store import sharded_listing
 from chalicelib.store.models import TemplateModel, TemplateUsageModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 HEAD = 0
 PUBLIC_SHARDS = 4
 USAGE_SHARDS = 40
-MAX_ROUNDS = 3
-FILTERED_WINDOW = 100  # items one query evaluates per round when a filter applies
 
 
 def public_shard(template_id: str) -> str:
@@ -136,72 +133,19 @@ class ListingFilter:
         return reduce(lambda a, b: a & b, parts) if parts else None
 
 
-@dataclass
-class _Partition:
-    """One partition's progress through a page: where its next query starts, how far it read."""
-
-    index: Any
-    key: str
-    start: dict[str, Any] | None = None
-    frontier: str | None = None
-    done: bool = False
-    found: list[TemplateModel] = field(default_factory=list)
-
-
-def _read(part: _Partition, before: str | None, condition: Any, window: int) -> None:
-    """Exactly one Query (the page iterator: the item iterator would page on while a filter drops)."""
-    key = TemplateModel.template_id < before if before else None
-    result = part.index.query(
-        part.key, key, filter_condition=condition, scan_index_forward=False, page_size=window, last_evaluated_key=part.start
-    )
-    page = next(result.page_iter)
-    part.found += [TemplateModel.from_raw_data(raw) for raw in page.get("Items", [])]
-    part.start = result.page_iter.last_evaluated_key
-    part.done = part.start is None
-    if part.start is not None:
-        part.frontier = part.start["template_id"]["S"]
-
-
-def _edge(parts: Iterable[_Partition]) -> str | None:
-    """Every item at or above this id has been evaluated in every partition (None: all)."""
-    frontiers = [p.frontier for p in parts if not p.done and p.frontier is not None]
-    return max(frontiers) if frontiers else None
-
-
-def _page(
-    parts: list[_Partition], limit: int, before: str | None, where: ListingFilter
-) -> tuple[list[TemplateModel], str | None]:
-    condition = where.condition()
-    window = limit if condition is None else max(limit, FILTERED_WINDOW)
-    with ThreadPoolExecutor(len(parts)) as pool:
-        for _ in range(MAX_ROUNDS):
-            list(pool.map(lambda p: _read(p, before, condition, window), [p for p in parts if not p.done]))
-            edge = _edge(parts)
-            ready = sorted(
-                (t for p in parts for t in p.found if edge is None or t.template_id >= edge),
-                key=lambda t: t.template_id,
-                reverse=True,
-            )
-            if edge is None or len(ready) >= limit:
-                break
-    page = ready[:limit]
-    if len(ready) > limit:
-        return page, page[-1].template_id
-    return page, edge
-
-
 def workspace_page(
     workspace_id: str, limit: int, before: str | None, where: ListingFilter
 ) -> tuple[list[TemplateModel], str | None]:
     """Up to `limit` live templates of the workspace below id `before`, newest first, and where
     the next page starts (None on the last)."""
-    return _page([_Partition(TemplateModel.by_workspace, workspace_id)], limit, before, where)
+    listing = sharded_listing.Listing(TemplateModel, TemplateModel.by_workspace, "template_id")
+    return sharded_listing.page(listing, [workspace_id], limit, before, where.condition())
 
 
 def public_page(limit: int, before: str | None, where: ListingFilter) -> tuple[list[TemplateModel], str | None]:
     """Up to `limit` live public templates of every workspace below id `before`, newest first."""
-    parts = [_Partition(TemplateModel.public, f"pub#{n}") for n in range(PUBLIC_SHARDS)]
-    return _page(parts, limit, before, where)
+    listing = sharded_listing.Listing(TemplateModel, TemplateModel.public, "template_id")
+    return sharded_listing.page(listing, [f"pub#{n}" for n in range(PUBLIC_SHARDS)], limit, before, where.condition())
 
 
 # --- usage ------------------------------------------------------------------------------------

@@ -52,6 +52,11 @@ def of_endpoint(endpoint_id: str, limit: int, cursor: Cursor | None) -> tuple[li
     return list(result), result.last_evaluated_key
 
 
+def of_workspace(workspace_id: str, limit: int) -> list[WebhookDeliveryModel]:
+    """The workspace's newest `limit` deliveries, every endpoint (ids sort by time)."""
+    return list(WebhookDeliveryModel.query(workspace_id, scan_index_forward=False, limit=limit))
+
+
 def claim_attempt(delivery: WebhookDeliveryModel, attempt: int) -> bool:
     """Take attempt number `attempt` (0-based) of a pending delivery: exactly one consumer gets
     it, whatever duplicate messages or replays race for it."""

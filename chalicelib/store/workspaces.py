@@ -1,10 +1,9 @@
 """Workspaces: the item, its creation with the wallet, limits and bans, and the admin listing.
 
-The listing reads the `listing` index (`list_shard`, `workspace_id`): one query per shard, in
-parallel, newest first, merged by id (ULIDs sort by creation). The status, plan and search
-filters are filter expressions, so a shard's query may evaluate items it does not return; a
-page therefore runs at most MAX_ROUNDS rounds of at most LISTING_SHARDS queries, whatever the
-table's size, and may come back short with a `next` position when matches are rare.
+The listing reads the `listing` index (`list_shard`, `workspace_id`): LISTING_SHARDS partitions
+merged newest first by id in store/sharded_listing.py (the status, plan and search filters are
+filter expressions: a page runs at most MAX_ROUNDS rounds of at most LISTING_SHARDS queries,
+whatever the table's size, and may come back short with a `next` position when matches are rare).
 
 Every workspace gets its shard when it is created. Workspaces written before the index existed
 have none (they are invisible to the listing) until `backfill_listing()` runs once
@@ -14,19 +13,16 @@ have none (they are invisible to the listing) until `backfill_listing()` runs on
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 from typing import Any
 
+from chalicelib.store import sharded_listing
 from chalicelib.store.models import LedgerEntryModel, WalletModel, WorkspaceModel
 from chalicelib.store.transaction import Transaction
 
 LISTING_SHARDS = 4
-MAX_ROUNDS = 3  # queries per shard and page at most, when filters leave a round short
-FILTERED_WINDOW = 100  # items a shard's query evaluates per round when filters apply
 
 
 def listing_shard(workspace_id: str) -> str:
@@ -112,59 +108,11 @@ class ListingFilter:
         return reduce(lambda a, b: a & b, parts) if parts else None
 
 
-@dataclass
-class _Shard:
-    """One shard's progress through a page: where its next query starts, how far it has read."""
-
-    name: str
-    start: dict[str, Any] | None = None
-    frontier: str | None = None  # the id of the last item its queries evaluated
-    done: bool = False
-    found: list[WorkspaceModel] = field(default_factory=list)
-
-
-def _read(shard: _Shard, before: str | None, condition: Any, window: int) -> None:
-    """One Query on the shard (exactly one request: the page iterator, not the item iterator,
-    which would keep paging while a filter drops items)."""
-    key = WorkspaceModel.workspace_id < before if before else None
-    result = WorkspaceModel.listing.query(
-        shard.name, key, filter_condition=condition, scan_index_forward=False, page_size=window, last_evaluated_key=shard.start
-    )
-    page = next(result.page_iter)
-    shard.found += [WorkspaceModel.from_raw_data(raw) for raw in page.get("Items", [])]
-    shard.start = result.page_iter.last_evaluated_key
-    shard.done = shard.start is None
-    if shard.start is not None:
-        shard.frontier = shard.start["workspace_id"]["S"]
-
-
-def _edge(shards: Iterable[_Shard]) -> str | None:
-    """Every item at or above this id has been evaluated in every shard (None: all of them)."""
-    frontiers = [s.frontier for s in shards if not s.done and s.frontier is not None]
-    return max(frontiers) if frontiers else None
-
-
 def list_page(limit: int, before: str | None, where: ListingFilter) -> tuple[list[WorkspaceModel], str | None]:
     """Up to `limit` workspaces with ids below `before`, newest first, and where the next page
     starts (None on the last page). Without filters one round (LISTING_SHARDS queries) fills it."""
-    condition = where.condition()
-    window = limit if condition is None else max(limit, FILTERED_WINDOW)
-    shards = [_Shard(f"ws#{n}") for n in range(LISTING_SHARDS)]
-    with ThreadPoolExecutor(LISTING_SHARDS) as pool:
-        for _ in range(MAX_ROUNDS):
-            list(pool.map(lambda s: _read(s, before, condition, window), [s for s in shards if not s.done]))
-            edge = _edge(shards)
-            ready = sorted(
-                (w for s in shards for w in s.found if edge is None or w.workspace_id >= edge),
-                key=lambda w: w.workspace_id,
-                reverse=True,
-            )
-            if edge is None or len(ready) >= limit:
-                break
-    page = ready[:limit]
-    if len(ready) > limit:
-        return page, page[-1].workspace_id
-    return page, edge
+    listing = sharded_listing.Listing(WorkspaceModel, WorkspaceModel.listing, "workspace_id")
+    return sharded_listing.page(listing, [f"ws#{n}" for n in range(LISTING_SHARDS)], limit, before, where.condition())
 
 
 def backfill_listing() -> int:

@@ -28,6 +28,7 @@ from chalicelib.tenancy.account import AccountBalance, balance_of
 from chalicelib.tenancy.errors import DeductionTooLarge, InvalidQuery, UnknownTask
 from chalicelib.tenancy.reports import JOB_STATUSES
 from chalicelib.tenancy.service import get_user, get_workspace
+from chalicelib.webhooks.balance_low import request_check as request_balance_check
 
 WORKSPACE_STATUSES = ("active", "banned")
 DETAIL_ENTRIES, DETAIL_JOBS, DETAIL_AUDIT = 20, 20, 50  # what the workspace view shows of each
@@ -121,6 +122,7 @@ def adjust_credits(workspace_id: str, amount: int, *, reason: str, actor: str) -
         ) from None
     if entry is None:  # only a grant keyed on a source can be a repeat; this one has none
         raise RuntimeError("an adjustment without a source was treated as a repeat")
+    request_balance_check(workspace_id)  # balance.low: a grant re-arms it, a deduction may cross
     return entry
 
 

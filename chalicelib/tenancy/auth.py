@@ -80,14 +80,21 @@ def authenticate(secret: str, permission: str, *, allow_banned: bool = False) ->
     user = service_identity(key) if keys.is_service(key) else users.get(key.user_id, consistent=False)
     if user is None or workspace is None:
         raise UnknownKey("unknown API key")
-    if not allow_banned and not user.is_admin:
-        if workspace.status == "banned":
-            raise WorkspaceBanned("this workspace is banned", reason=workspace.ban_reason)
-        if user.status == "banned":
-            raise UserBanned("this user is banned")
+    if not allow_banned:
+        check_standing(user, workspace)
     principal = Principal(user, workspace, key, _member_role(user, key))
     _touch(key)
     return permissions.require(principal, permission)
+
+
+def check_standing(user: UserModel, workspace: WorkspaceModel) -> None:
+    """A banned workspace or user acts no more (platform admins do: they act on banned tenants)."""
+    if user.is_admin:
+        return
+    if workspace.status == "banned":
+        raise WorkspaceBanned("this workspace is banned", reason=workspace.ban_reason)
+    if user.status == "banned":
+        raise UserBanned("this user is banned")
 
 
 def service_identity(key: ApiKeyModel) -> UserModel:

@@ -83,3 +83,14 @@ class ServiceIdentity(NotAllowed):
 
 class InvalidChange(InvalidInput):
     """A member or invitation change that cannot be (nothing to change, transferring to oneself)."""
+
+
+# --- teams: people who sign in ------------------------------------------------------------
+
+
+class NotAMember(NotAllowed):
+    """A signed-in person asked for a workspace they do not belong to (or one that does not exist)."""
+
+
+class WorkspaceChoice(InvalidInput):
+    """A signed-in person of several workspaces must name one (X-Workspace-Id), and name it well."""

@@ -37,11 +37,13 @@ MEMBERS_WRITE: Final = "members:write"
 LIBRARY_MANAGE: Final = "library:manage"  # edit anyone's library items, shares, publish
 WORKSPACE_OWN: Final = "workspace:own"  # transfer ownership, delete the workspace, change an owner
 KEYS_OWN: Final = "keys:own"  # create one's own API keys (their scopes never above the creator's)
+ANALYTICS_READ: Final = "analytics:read"  # the customer analytics: usage, performance, costs (every role)
 
 SCOPE_FOR: Final[dict[str, str | None]] = {
     LIBRARY_MANAGE: LIBRARY_WRITE,
     WORKSPACE_OWN: MEMBERS_WRITE,
     KEYS_OWN: None,
+    ANALYTICS_READ: JOBS_READ,  # a scoped key reads analytics with jobs:read (no new scope name)
 }
 
 SCOPES: Final = (
@@ -59,11 +61,12 @@ ROLES: Final = ("owner", "admin", "member", "viewer")  # highest first
 
 # DESIGN.md "Teams: the permission matrix", row by row. Reading usage and analytics is `jobs:read`.
 ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
-    "owner": frozenset({*SCOPES, LIBRARY_MANAGE, KEYS_OWN, WORKSPACE_OWN}),
-    "admin": frozenset({*SCOPES, LIBRARY_MANAGE, KEYS_OWN}),
+    "owner": frozenset({*SCOPES, LIBRARY_MANAGE, KEYS_OWN, WORKSPACE_OWN, ANALYTICS_READ}),
+    "admin": frozenset({*SCOPES, LIBRARY_MANAGE, KEYS_OWN, ANALYTICS_READ}),
     # Members make and organise their own images; billing (balance, buying) is for owners and admins.
-    "member": frozenset({JOBS_READ, JOBS_WRITE, LIBRARY_READ, LIBRARY_WRITE, KEYS_OWN}),
-    "viewer": frozenset({JOBS_READ, LIBRARY_READ}),
+    "member": frozenset({JOBS_READ, JOBS_WRITE, LIBRARY_READ, LIBRARY_WRITE, KEYS_OWN, ANALYTICS_READ}),
+    # DESIGN.md: reading usage and analytics (costs in credits and list price included) is every role's.
+    "viewer": frozenset({JOBS_READ, LIBRARY_READ, ANALYTICS_READ}),
 }
 
 
@@ -96,6 +99,10 @@ def grantable(role: str) -> frozenset[str]:
     return ROLE_PERMISSIONS.get(role, frozenset()) & frozenset(SCOPES)
 
 
+# --- library exports (issue 12) -----------------------------------------------------------------
+# Zipping images is reading them: DESIGN.md's first row (every role reads the library), and a
+# key needs the `library:read` scope. Exports cost no credits; a workspace's pending ones are capped.
+LIBRARY_EXPORT: Final = LIBRARY_READ
 # --- collections and the gallery (API.md "Templates, collections, gallery") ---
 # DESIGN.md's rows: reading collections is the library's read; editing one's own is the library's
 # write; editing another member's, showing one to the public and publishing to the gallery are

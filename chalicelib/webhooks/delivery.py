@@ -19,11 +19,12 @@ from typing import Any, Final
 
 from chalicelib import clock
 from chalicelib.bootstrap import ready
+from chalicelib.integrations import ifttt_realtime
 from chalicelib.observability import count, logger
 from chalicelib.store import webhook_deliveries, webhook_endpoints, webhook_events
 from chalicelib.store.audit import audit
 from chalicelib.store.models import WebhookDeliveryModel, WebhookEndpointModel, WebhookEventModel
-from chalicelib.webhooks import outbox, queue, signing, ssrf, transport
+from chalicelib.webhooks import balance_low, outbox, queue, signing, ssrf, transport
 from chalicelib.webhooks.endpoints import signing_secrets
 from chalicelib.webhooks.errors import UnsafeUrl
 from chalicelib.webhooks.events import delivery_id as derive_delivery_id
@@ -49,6 +50,8 @@ def fan_out(workspace_id: str, event_id: str) -> int:
         return 0
     queued = 0
     for endpoint in webhook_endpoints.subscribed(workspace_id, event.type):
+        if endpoint.kind == "ifttt" and not ifttt_realtime.active_identities(endpoint, int(clock.now().timestamp())):
+            continue  # no applet polls this trigger any more
         delivery = derive_delivery_id(event_id, endpoint.endpoint_id, event.occurred_at)
         created = webhook_deliveries.insert(
             workspace_id, delivery, endpoint_id=endpoint.endpoint_id, event_id=event_id, event_type=event.type, at=clock.now()
@@ -94,12 +97,14 @@ def run_attempt(job: Attempt) -> str:
     event = webhook_events.get(job.workspace_id, delivery.event_id)
     if event is None or not webhook_deliveries.claim_attempt(delivery, job.number):
         return "stale"
-    answer = _send(endpoint, event)
+    answer = _send(endpoint, event, job)
     return _settle_attempt(delivery, endpoint, job, answer, now)
 
 
-def _send(endpoint: WebhookEndpointModel, event: WebhookEventModel) -> transport.Answer:
-    """Check the URL again, sign, POST."""
+def _send(endpoint: WebhookEndpointModel, event: WebhookEventModel, job: Attempt) -> transport.Answer:
+    """Check the URL again, sign, POST (an IFTTT row: a Realtime API call instead)."""
+    if endpoint.kind == "ifttt":
+        return ifttt_realtime.notify(endpoint, job.delivery_id, job.number, int(clock.now().timestamp()))
     try:
         target = ssrf.check_on_delivery(endpoint.url)
     except UnsafeUrl as refused:
@@ -131,7 +136,8 @@ def _settle_attempt(
         _disable(endpoint, "the endpoint answered 410 Gone", now)
         return "gone"
     next_number = job.number + 1
-    next_at = int(now.timestamp()) + SCHEDULE_S[next_number] if next_number < len(SCHEDULE_S) else None
+    attempts = ifttt_realtime.ATTEMPTS if endpoint.kind == "ifttt" else len(SCHEDULE_S)
+    next_at = int(now.timestamp()) + SCHEDULE_S[next_number] if next_number < attempts else None
     if next_at is not None:
         queue.send(
             queue.attempt_message(delivery.workspace_id, delivery.delivery_id, next_number, next_at),
@@ -139,7 +145,8 @@ def _settle_attempt(
         )
     webhook_deliveries.record_attempt(delivery, record, "pending" if next_at is not None else "failed", next_at, now)
     since = webhook_endpoints.record_failure(endpoint, int(now.timestamp()))
-    if int(now.timestamp()) - since >= DISABLE_AFTER_S:
+    # IFTTT's rows are the platform's own (its service key): never disabled on the workspace
+    if endpoint.kind != "ifttt" and int(now.timestamp()) - since >= DISABLE_AFTER_S:
         _disable(endpoint, "failing for 5 days", now)
     return "retrying" if next_at is not None else "failed"
 
@@ -174,15 +181,32 @@ class Event:
     event_type: str
     data: dict[str, Any]
     occurred_at: datetime
+    stored: bool = False  # its outbox row was written by the producer (or kept for the sweeper)
 
 
-def _parse(raw: str) -> Event | Attempt | None:
-    """An event or an attempt; None for a malformed message."""
+@dataclass(frozen=True)
+class BalanceCheck:
+    """Check a workspace's balance for balance.low (webhooks/balance_low.py)."""
+
+    workspace_id: str
+
+
+def _parse(raw: str) -> Event | Attempt | BalanceCheck | None:
+    """An event, an attempt or a balance check; None for a malformed message."""
     try:
         body = json.loads(raw)
+        if body["type"] == "balance_check":
+            return BalanceCheck(str(body["workspace_id"]))
         if body["type"] == "event":
             at = clock.parse_iso(str(body["occurred_at"]))
-            return Event(str(body["workspace_id"]), str(body["event_id"]), str(body["event_type"]), dict(body["data"]), at)
+            return Event(
+                str(body["workspace_id"]),
+                str(body["event_id"]),
+                str(body["event_type"]),
+                dict(body["data"]),
+                at,
+                body.get("stored") is True,
+            )
         if body["type"] == "attempt":
             return Attempt(str(body["workspace_id"]), str(body["delivery_id"]), int(body["attempt"]), int(body["due"]))
     except (ValueError, KeyError, TypeError):
@@ -196,9 +220,14 @@ def _record(record: Any) -> str:
     if isinstance(work, Attempt):
         return run_attempt(work)
     if isinstance(work, Event):
-        if not outbox.record(work.workspace_id, work.event_id, work.event_type, work.data, work.occurred_at):
-            return "nobody_listens_or_duplicate"
-        return str(fan_out(work.workspace_id, work.event_id))
+        fanned = "nobody_listens_or_duplicate"
+        if outbox.record(work.workspace_id, work.event_id, work.event_type, work.data, work.occurred_at, stored=work.stored):
+            fanned = str(fan_out(work.workspace_id, work.event_id))
+        if balance_low.watches(work.event_type):  # the settlement (or top-up) behind it committed
+            balance_low.observe_safely(work.workspace_id)
+        return fanned
+    if isinstance(work, BalanceCheck):
+        return balance_low.observe_safely(work.workspace_id)
     logger.warning("webhooks message ignored", extra={"error_code": "bad_webhook_message"})
     return "ignored"
 

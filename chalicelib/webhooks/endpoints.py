@@ -67,7 +67,7 @@ def create_endpoint(
 ) -> EndpointWithSecret:
     """A new enabled endpoint with a new secret (the only time the secret is returned)."""
     ssrf.check_on_save(url)
-    if len(store.of_workspace(workspace_id)) >= store.MAX_PER_WORKSPACE:
+    if len([e for e in store.of_workspace(workspace_id) if e.kind != "ifttt"]) >= store.MAX_PER_WORKSPACE:
         raise TooManyEndpoints(f"a workspace has at most {store.MAX_PER_WORKSPACE} webhook endpoints and subscriptions")
     now = clock.now()
     secret = signing.new_secret()

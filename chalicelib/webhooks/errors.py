@@ -26,3 +26,7 @@ class TooManyEndpoints(Conflict):
 
 class EndpointDisabled(Conflict):
     """A delivery to a disabled endpoint cannot be replayed until it is enabled again."""
+
+
+class EndpointStatusUnchanged(Conflict):
+    """An operator disabled an endpoint that is disabled already (or enabled an enabled one)."""

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import clock, ids
-from chalicelib.store.models import JobModel
+from chalicelib.store.models import ExportModel, JobModel
 from chalicelib.webhooks.events import JOB_EVENTS, event_id
-from chalicelib.webhooks.outbox import emit_safely
+from chalicelib.webhooks.outbox import emit, emit_safely
 
 
 def job_finished(
@@ -57,3 +57,27 @@ def topup_finished(
     data: dict[str, Any] = {"topup": {"payment": payment, "credits": credits, "reason": reason}}
     now = clock.now()
     emit_safely(event_type, workspace_id, data, event_id(f"topup:{payment}:{event_type}", now), now)
+
+
+def export_ready(export: ExportModel) -> None:
+    """export.ready, keyed by the export (its time part is the export's creation), emitted by the
+    exports worker once the zip is ready. Unlike the others it raises when the event cannot be
+    queued: the worker's message then comes back and emits it (the same id) before it is marked
+    sent. No URL in it (a URL expires before late retries would deliver it): receivers read
+    `GET /v1/exports/{id}` for a fresh one."""
+    data = {
+        "export": {
+            "id": export.export_id,
+            "status": "ready",
+            "user_id": export.user_id,
+            "folder_id": export.folder_id,
+            "image_count": int(export.included or 0),
+            "skipped": int(export.skipped or 0),
+            "bytes": int(export.zip_bytes or 0),
+            "created_at": clock.iso(export.created_at),
+            "finished_at": clock.iso(export.finished_at),
+            "expires_at": clock.iso(export.expires_at),
+        }
+    }
+    at = ids.id_time(export.export_id)
+    emit("export.ready", export.workspace_id, data, event_id(f"export:{export.export_id}:ready", at), export.finished_at)

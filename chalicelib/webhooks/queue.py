@@ -24,8 +24,11 @@ def send(message: dict[str, Any], delay_s: int = 0) -> None:
     )
 
 
-def event_message(workspace_id: str, event_id: str, event_type: str, data: dict[str, Any], occurred_at: str) -> dict[str, Any]:
-    return {
+def event_message(
+    workspace_id: str, event_id: str, event_type: str, data: dict[str, Any], occurred_at: str, *, stored: bool = False
+) -> dict[str, Any]:
+    """An event to record and fan out; `stored`: its outbox row exists already."""
+    message: dict[str, Any] = {
         "type": "event",
         "workspace_id": workspace_id,
         "event_id": event_id,
@@ -33,6 +36,9 @@ def event_message(workspace_id: str, event_id: str, event_type: str, data: dict[
         "data": data,
         "occurred_at": occurred_at,
     }
+    if stored:
+        message["stored"] = True
+    return message
 
 
 def attempt_message(workspace_id: str, delivery_id: str, attempt: int, due: int) -> dict[str, Any]:

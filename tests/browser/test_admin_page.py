@@ -131,6 +131,11 @@ def test_workspaces_list_search_and_detail(page, seeded_stack):
     for name in ("ledger", "jobs", "audit", "users"):
         assert page.locator(f"[data-table={name}] tbody tr").count() >= 1, name
     assert page.evaluate(PAINTED)[0]["painted"] > 500
+    # the library's counters (seeded jobs made images through real settlement): the same as the API's
+    pixel = seeded_stack.by_name("Pixel Forge")["workspace_id"]
+    storage = api(seeded_stack, f"/admin/api/workspaces/{pixel}/storage")["storage"]
+    assert storage["images"] >= 1 and kpi(page, "library-images") == storage["images"]
+    assert "Library storage" in page.inner_text("[data-section=storage]")
 
 
 def test_grant_credits_with_a_required_reason_changes_the_balance(page, seeded_stack):
@@ -244,3 +249,44 @@ def test_run_a_scheduled_job_now(page, seeded_stack):
     result = json.loads(text[text.index("{") :])
     assert result["wallets"] >= 2 and result["drifted"] == 0 and result["drift"] == [], result
     shot(page, "09-operations")
+
+
+def test_webhooks_view_lists_failing_deliveries_first_and_disables_an_endpoint(page, seeded_stack):
+    from tests.functional.webhook_helpers import receiver
+    from tests.stack import wait_for
+
+    base = seeded_stack.stack.base
+    made = requests.post(
+        f"{base}/admin/api/workspaces",
+        headers=seeded_stack.stack.admin(),
+        json={"name": "Hooked", "owner_email": "owner@hooked.test", "plan": "starter"},
+        timeout=10,
+    ).json()
+    customer = {"Authorization": f"Bearer {made['api_key']}", "Content-Type": "application/json"}
+    ws = made["workspace"]["id"]
+    with receiver(answers=[500] * 50) as failing, receiver() as working:
+        for url in (failing.url, working.url):
+            body = {"url": url, "events": ["job.succeeded"]}
+            r = requests.post(f"{base}/v1/webhook-endpoints", headers=customer, json=body, timeout=10)
+            assert r.status_code == 201, r.text
+        job = requests.post(f"{base}/v1/jobs", headers=customer, json={"prompt": "a weather vane"}, timeout=10)
+        assert job.status_code == 202, job.text
+        wait_for(lambda: failing.requests and working.requests, timeout=60)
+    sign_in(page, seeded_stack.stack.admin_key)
+    open_view(page, f"#/webhooks?workspace_id={ws}", "webhooks")
+    statuses = page.locator("[data-table=webhook-deliveries] tbody [data-status]").all_inner_texts()
+    assert statuses == ["retrying", "succeeded"], statuses  # the failing delivery first
+    assert page.locator("[data-table=webhook-endpoints] tbody tr").count() == 2
+    shot(page, "10-webhooks")
+    deliveries = api(seeded_stack, f"/admin/api/workspaces/{ws}/webhook-deliveries")["data"]
+    bad = deliveries[0]["endpoint_id"]  # the retrying one's endpoint
+    row = f"[data-table=webhook-endpoints] tr[data-id={bad}]"
+    page.click(f"{row} [data-endpoint-action=disable]")
+    page.fill("#confirm-reason", "receiver down for the migration")
+    page.click("#confirm-ok")
+    expect(page.locator(f"{row} [data-status=disabled]")).to_have_count(1)
+    expect(page.locator("[data-table=webhook-endpoints] [data-status=enabled]")).to_have_count(1)
+    assert "receiver down for the migration" in page.inner_text(row)
+    endpoints = {e["id"]: e["status"] for e in api(seeded_stack, f"/admin/api/workspaces/{ws}/webhook-endpoints")["data"]}
+    assert endpoints[bad] == "disabled" and sorted(endpoints.values()) == ["disabled", "enabled"]
+    shot(page, "11-webhooks-disabled")

@@ -77,3 +77,24 @@ def test_upload_complete_tag_share_download(stack: Stack) -> None:
     r = requests.delete(f"{stack.base}/v1/shares/{r.json()['share']['id']}", headers=auth, timeout=10)
     assert r.status_code == 204
     assert requests.get(link, timeout=10).status_code == 404
+
+
+def test_export_is_built_by_the_stacks_worker_and_downloaded(stack: Stack) -> None:
+    """POST /v1/exports → the local stack's exports poller builds the zip → GET says ready with a
+    URL that downloads it (everything over HTTP, nothing called in-process)."""
+    import zipfile
+
+    from tests.stack import wait_for
+
+    auth = _owner(stack)
+    r = requests.post(f"{stack.base}/v1/jobs", headers=auth, json={"prompt": "an exported lighthouse", "n": 2}, timeout=10)
+    assert r.status_code == 202, r.text
+    job_url = f"{stack.base}/v1/jobs/{r.json()['job']['id']}"
+    job = wait_for(lambda: (j := requests.get(job_url, headers=auth, timeout=10).json()["job"])["status"] == "succeeded" and j)
+    ids = [image["id"] for image in job["images"]]
+    r = requests.post(f"{stack.base}/v1/exports", headers=auth, json={"image_ids": ids}, timeout=10)
+    assert r.status_code == 202 and r.json()["export"]["status"] == "queued", r.text
+    export_url = f"{stack.base}/v1/exports/{r.json()['export']['id']}"
+    done = wait_for(lambda: (e := requests.get(export_url, headers=auth, timeout=10).json()["export"])["status"] == "ready" and e)
+    archive = zipfile.ZipFile(io.BytesIO(requests.get(done["url"], timeout=30).content))
+    assert archive.namelist() == [f"{i}.png" for i in ids] + ["manifest.json"]

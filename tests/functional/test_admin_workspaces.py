@@ -91,7 +91,8 @@ def test_a_page_is_one_query_per_shard_at_10_and_at_1000_workspaces(api, platfor
 
 
 def test_filters_find_every_match_in_a_bounded_number_of_queries(api, platform):
-    from chalicelib.store.workspaces import LISTING_SHARDS, MAX_ROUNDS
+    from chalicelib.store.sharded_listing import MAX_ROUNDS
+    from chalicelib.store.workspaces import LISTING_SHARDS
 
     admin, tenants = platform
     bulk = _bulk(1000)

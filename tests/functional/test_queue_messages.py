@@ -67,16 +67,16 @@ def test_the_dead_letter_handler_drops_a_malformed_message_and_releases_the_rest
 def test_a_taken_provider_window_can_be_given_back(aws, monkeypatch, frozen_clock):
     frozen_clock.set(datetime(2032, 3, 9, 7, 13, 20, tzinfo=UTC))  # a provider window no other test uses
     monkeypatch.setitem(plans.PROVIDER_QUOTAS, "local", plans.ProviderQuota(100_000, 3))
-    first = provider_quota.take("local", 2, clock.now())
+    first = provider_quota.take("local", 2, clock.now(), "job")
     assert first.taken and first.wait_s == 0
-    full = provider_quota.take("local", 2, clock.now())
+    full = provider_quota.take("local", 2, clock.now(), "job")
     assert not full.taken and 40 <= full.wait_s <= 45  # 40 s left in the minute, plus 1-5 s
     assert first.key is not None
     provider_quota.give_back(first.key, 2)
     assert int(CounterModel.get(first.key).n) == 0
-    assert provider_quota.take("local", 3, clock.now()).taken
+    assert provider_quota.take("local", 3, clock.now(), "job").taken
     monkeypatch.setitem(plans.PROVIDER_QUOTAS, "local", plans.ProviderQuota(100_000, None))
-    assert provider_quota.take("local", 10_000, clock.now()) == provider_quota.Slot(None, 0)
+    assert provider_quota.take("local", 10_000, clock.now(), "job") == provider_quota.Slot(None, 0)
 
 
 def test_a_job_deferred_for_its_running_cap_gives_its_provider_calls_back(api, make_tenant, monkeypatch, frozen_clock):

@@ -130,6 +130,50 @@ ROUTES: dict[tuple[str, str], tuple[str, str, dict | None, int]] = {
         200,
     ),
 }
+# --- admin: webhooks view (issue 14) ---
+_HOOKS = "/admin/api/workspaces/{workspace_id}"
+_PROBED = "/admin/api/workspaces/ws_{id}"
+ROUTES.update(
+    {
+        ("GET", _HOOKS + "/webhook-endpoints"): (ADMIN, _PROBED + "/webhook-endpoints", None, 404),
+        ("GET", _HOOKS + "/webhook-deliveries"): (ADMIN, _PROBED + "/webhook-deliveries", None, 404),
+        ("POST", _HOOKS + "/webhook-deliveries/{delivery_id}/replay"): (
+            ADMIN,
+            _PROBED + "/webhook-deliveries/whd_{id}/replay",
+            None,
+            404,
+        ),
+        ("POST", _HOOKS + "/webhook-endpoints/{endpoint_id}/disable"): (
+            ADMIN,
+            _PROBED + "/webhook-endpoints/whe_{id}/disable",
+            PROBE,
+            400,
+        ),
+        ("POST", _HOOKS + "/webhook-endpoints/{endpoint_id}/enable"): (
+            ADMIN,
+            _PROBED + "/webhook-endpoints/whe_{id}/enable",
+            PROBE,
+            400,
+        ),
+    }
+)
+# --- library exports and storage (issue 12) ---
+ROUTES.update(
+    {
+        ("POST", "/v1/exports"): (p.LIBRARY_EXPORT, "/v1/exports", PROBE, 400),
+        ("GET", "/v1/exports"): (p.LIBRARY_EXPORT, "/v1/exports", None, 200),
+        ("GET", "/v1/exports/{export_id}"): (p.LIBRARY_EXPORT, "/v1/exports/exp_{id}", None, 404),
+        ("GET", "/admin/api/workspaces/{workspace_id}/storage"): (ADMIN, "/admin/api/workspaces/ws_{id}/storage", None, 404),
+    }
+)
+# --- analytics (every role reads them: DESIGN.md "read ... usage, analytics") ---
+ROUTES.update(
+    {
+        ("GET", "/v1/analytics/usage"): (p.ANALYTICS_READ, "/v1/analytics/usage?bucket=hour&group_by=member", None, 200),
+        ("GET", "/v1/analytics/performance"): (p.ANALYTICS_READ, "/v1/analytics/performance", None, 200),
+        ("GET", "/v1/analytics/costs"): (p.ANALYTICS_READ, "/v1/analytics/costs", None, 200),
+    }
+)
 # --- collections, publishing, moderation (API.md "Templates, collections, gallery") ---
 ROUTES.update(
     {

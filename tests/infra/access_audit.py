@@ -40,6 +40,8 @@ FUNCTION_ENTRIES = (
     "webhooks_worker",
 )
 FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "purge_library")
+FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "sweep_outbox")  # outgoing events (issue 14)
+FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "exports_worker")
 DYNAMO_SINGLE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"}
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
@@ -54,6 +56,11 @@ S3_ACTIONS = {
     "PutObject": "PutObject",
     "DeleteObject": "DeleteObject",
     "CopyObject": "PutObject",
+    # an export's zip: a multipart upload is PutObject to IAM, its abort an action of its own
+    "CreateMultipartUpload": "PutObject",
+    "UploadPart": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "AbortMultipartUpload": "AbortMultipartUpload",
 }
 
 
@@ -93,9 +100,11 @@ def _queue_key(name_or_url: str) -> str:
         ("-jobs-dlq", "jobs_dlq"),
         ("-billing-dlq", "billing_dlq"),
         ("-webhooks-dlq", "webhooks_dlq"),
+        ("-exports-dlq", "exports_dlq"),
         ("-jobs", "jobs"),
         ("-billing", "billing"),
         ("-webhooks", "webhooks"),
+        ("-exports", "exports"),
     ):
         if name.endswith(suffix):
             return key

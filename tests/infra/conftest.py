@@ -29,6 +29,7 @@ SYNTH_CONTEXT = {
     "default_provider:prod": "openai",
     "alarm_email:prod": "ops@example.test",
     "api_rate_limit:prod": "250",
+    "mail_from:prod": "noreply@example.test",  # teams: the SES identity and its grant (dev: none, a warning)
 }
 
 

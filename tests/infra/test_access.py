@@ -32,7 +32,12 @@ def permitted(grants: access.Access, call: str) -> bool:
             return kind == "table" and table in grants.write
         return False
     if service == "s3":
-        prefixes = {"s3:GetObject": grants.s3_read, "s3:PutObject": grants.s3_write, "s3:DeleteObject": grants.s3_delete}
+        prefixes = {
+            "s3:GetObject": grants.s3_read,
+            "s3:PutObject": grants.s3_write,
+            "s3:AbortMultipartUpload": grants.s3_write,  # writers may abort their own multipart uploads
+            "s3:DeleteObject": grants.s3_delete,
+        }
         return name in prefixes.get(action, ())
     if service == "sqs":
         if action in access.QUEUE_SEND_ACTIONS:
@@ -126,6 +131,7 @@ def test_every_entry_point_runs_within_its_role(api: Any, make_tenant: Any, monk
             drain()  # worker: generates, stores, settles, queues an auto top-up (below the threshold)
             status, body, _ = call(api, "GET", f"/v1/jobs/{body['job']['id']}", t)  # presigned image URL
             assert body["job"]["status"] == "succeeded", body
+            _export_images(api, t, [image["id"] for image in body["job"]["images"]])
 
             sqs = client("sqs")
             billing = sqs.receive_message(
@@ -173,6 +179,26 @@ def test_every_entry_point_runs_within_its_role(api: Any, make_tenant: Any, monk
         gateway.reset()
     assert set(seen) == set(config.FUNCTIONS), "every function's code path ran"
     assert denied(seen) == []
+
+
+def _export_images(api: Any, tenant: Any, image_ids: list[str]) -> str:
+    """A library export: the API queues it, the exports worker builds its zip (and export.ready)."""
+    import app as chalice_app
+    from chalicelib.local.lambda_events import LocalContext
+    from chalicelib.settings import get_settings
+    from tests.functional.export_helpers import take_messages
+    from tests.functional.helpers import call, event_from
+
+    status, made, _ = call(api, "POST", "/v1/exports", tenant, {"image_ids": image_ids})
+    assert status == 202, made
+    export_id = made["export"]["id"]
+    messages = take_messages(export_id)
+    event = event_from(messages, get_settings().exports_queue_name)
+    built = chalice_app.exports_worker(event, LocalContext("exports_worker", 300))
+    assert built == {"batchItemFailures": []}
+    status, done, _ = call(api, "GET", f"/v1/exports/{export_id}", tenant)  # its presigned URL
+    assert done["export"]["status"] == "ready", done
+    return str(export_id)
 
 
 # --- the roles in the template = the map ---------------------------------------------------------
@@ -225,7 +251,9 @@ def test_each_role_grants_exactly_its_access_row(synth: Any, stage: str, functio
     assert role.get("s3:GetObject", set()) == objects(grants.s3_read)
     assert role.get("s3:PutObject", set()) == objects(grants.s3_write)
     assert role.get("s3:DeleteObject", set()) == objects(grants.s3_delete)
-    assert not any(a.startswith("s3:") and a not in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject") for a in role)
+    assert role.get("s3:AbortMultipartUpload", set()) == objects(grants.s3_write)
+    allowed = ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject")
+    assert not any(a.startswith("s3:") and a not in allowed for a in role)
 
     queues = {res["Properties"]["QueueName"]: key for key, res in resources(template, "AWS::SQS::Queue").items()}
 
@@ -293,6 +321,7 @@ def test_only_the_consumer_receives_and_reconcile_only_reads(synth: Any, stage: 
     )
     assert reconcile["sqs:SendMessage"] == {"${" + failures + "}"}, "reconcile sends only its own failed runs"
     receivers = [fn for fn in config.FUNCTIONS if "sqs:ReceiveMessage" in _role_grants(template, fn)]
-    assert sorted(receivers) == sorted(["worker", "dead_letters", "billing_worker", "webhooks_worker"])
+    assert sorted(receivers) == sorted(["worker", "dead_letters", "billing_worker", "webhooks_worker", "exports_worker"])
     secret_readers = {fn for fn in config.FUNCTIONS if "ssm:GetParameter" in _role_grants(template, fn)}
-    assert secret_readers == {"api_handler", "worker", "billing_worker", "monthly_reset"}
+    # purge_library and exports_worker: the library store's keys, when it is S3-compatible (R2)
+    assert secret_readers == {"api_handler", "worker", "billing_worker", "monthly_reset", "purge_library", "exports_worker"}

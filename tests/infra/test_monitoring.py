@@ -70,11 +70,13 @@ def test_the_alarms_exist_and_notify_the_topic(synth: Any, stage: str) -> None:
         "webhook-failure-rate",
         "webhooks-queue-age",
         "webhooks-dlq-depth",
+        "outgoing-events-lost",
+        "exports-dlq-depth",
         *(f"provider-{p}-error-rate" for p in monitoring.providers()),
         *(f"provider-{p}-job-p95" for p in monitoring.providers()),
         *(
             f"{fn.replace('_', '-')}-errors"
-            for fn in (*config.SCHEDULED, "worker", "dead_letters", "billing_worker", "webhooks_worker")
+            for fn in (*config.SCHEDULED, "worker", "dead_letters", "billing_worker", "webhooks_worker", "exports_worker")
         ),
     }
     assert set(alarms) == {prefix + name for name in expected}

@@ -117,6 +117,7 @@ def _queue_by_name(template: dict[str, Any], name: str) -> tuple[str, dict[str, 
         ("jobs", "jobs-dlq", "worker", config.JOBS_MAX_RECEIVE_COUNT),
         ("billing", "billing-dlq", "billing_worker", config.BILLING_MAX_RECEIVE_COUNT),
         ("webhooks", "webhooks-dlq", "webhooks_worker", config.WEBHOOKS_MAX_RECEIVE_COUNT),
+        ("exports", "exports-dlq", "exports_worker", config.EXPORTS_MAX_RECEIVE_COUNT),
     ],
 )
 def test_queues_have_a_dlq_and_outlive_their_consumer(
@@ -145,7 +146,13 @@ def test_worker_timeout_matches_the_app_settings(stage_template: tuple[str, dict
 
 @pytest.mark.parametrize(
     ("function", "queue"),
-    [("worker", "jobs"), ("dead_letters", "jobs-dlq"), ("billing_worker", "billing"), ("webhooks_worker", "webhooks")],
+    [
+        ("worker", "jobs"),
+        ("dead_letters", "jobs-dlq"),
+        ("billing_worker", "billing"),
+        ("webhooks_worker", "webhooks"),
+        ("exports_worker", "exports"),
+    ],
 )
 def test_event_source_mappings_report_partial_failures(
     stage_template: tuple[str, dict[str, Any]], function: str, queue: str
@@ -165,7 +172,7 @@ def test_event_source_mappings_report_partial_failures(
     concurrency = mapping["ScalingConfig"]["MaximumConcurrency"]
     reserved = props(template, function_id).get("ReservedConcurrentExecutions")
     assert 2 <= concurrency <= (reserved or concurrency), "the ESM must not push the function into throttling"
-    assert len(resources(template, "AWS::Lambda::EventSourceMapping")) == 4
+    assert len(resources(template, "AWS::Lambda::EventSourceMapping")) == 5
 
 
 # --- functions, schedules, tracing, settings ----------------------------------------------------
@@ -223,6 +230,7 @@ def test_functions_get_the_settings_the_app_reads(stage_template: tuple[str, dic
             ("JOBS_DLQ_NAME", "jobs-dlq"),
             ("BILLING_QUEUE_NAME", "billing"),
             ("WEBHOOKS_QUEUE_NAME", "webhooks"),
+            ("EXPORTS_QUEUE_NAME", "exports"),
         ):
             assert ref_id(env[key]) == _queue_by_name(template, f"imagegen-{stage}-{queue}")[0]
         for secret in config.SECRETS:

@@ -20,6 +20,7 @@ DESIGN_ROWS = {
     p.BILLING_WRITE: {"owner", "admin"},
     p.WORKSPACE_OWN: {"owner"},
     p.SELF: {"owner", "admin", "member", "viewer"},
+    p.ANALYTICS_READ: {"owner", "admin", "member", "viewer"},  # "read ... usage, analytics"
 }
 
 

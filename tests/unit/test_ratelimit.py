@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,3 +55,15 @@ def test_retry_after_is_positive_and_sensible() -> None:
     assert rl.retry_after_seconds(5, current=5, previous=0, elapsed_ms=30_000) >= 30
     assert rl.retry_after_seconds(10, current=3, previous=10, elapsed_ms=0) >= 1
     assert rl.retry_after_seconds(10, current=0, previous=0, elapsed_ms=0) == 1
+
+
+@pytest.mark.parametrize("limit", [1, 2, 599, 600, 8_999, 9_000, 9_001, 100_000, 899_999, 900_000, 10**9])
+def test_provider_shards_hold_exactly_the_limit_and_at_most_300_units_a_second(limit: int) -> None:
+    shards = rl.shard_count(limit)
+    parts = [rl.shard_limit(limit, shards, k) for k in range(shards)]
+    assert sum(parts) == limit  # never more admitted than the limit, and all of it available
+    assert max(parts) - min(parts) <= 1
+    assert 1 <= shards <= rl.MAX_SHARDS
+    if shards < rl.MAX_SHARDS:  # a full shard: its admissions x 2 units each, per second
+        assert max(parts) * 2 / 60 <= 300
+    assert (shards == 1) == (limit <= rl.SHARD_ADMISSIONS_PER_MINUTE)  # small limits keep one key

@@ -177,3 +177,49 @@ def test_upgrade_never_lowers_the_allowance() -> None:
     w = rules.Wallet(period="2026-11", allowance_granted=1000, available=1000)
     assert rules.raise_allowance(w, 50) == rules.Delta()
     assert rules.raise_allowance(w, 10_000).nonzero() == {"allowance_granted": 9000, "available": 9000}
+
+
+# --- found by mutation testing (docs/mutation.md): edges the tests above did not pin ----------
+
+
+def test_zero_amounts_are_allowed_and_change_nothing() -> None:
+    """A zero credit, debit or clawback is a no-op, not an error (negative is the error)."""
+    w = rules.Wallet(period="2026-11", allowance_granted=10, available=10)
+    for make in (rules.credit, rules.debit):
+        assert make(0).nonzero() == {}
+        assert rules.apply(w, make(0)) == w
+    assert rules.clawback(w, 0) == rules.Delta()
+    for make, message in ((rules.credit, "a credit is never negative"), (rules.debit, "a debit is never negative")):
+        with pytest.raises(ValueError, match=f"^{message}$"):
+            make(-1)
+    with pytest.raises(ValueError, match="^owed is never negative$"):
+        rules.clawback(w, -1)
+    with pytest.raises(ValueError, match="^the condition available >= required does not hold$"):
+        rules.apply(w, rules.debit(11))
+
+
+def test_apply_adds_debt_to_the_debt_already_owed() -> None:
+    w = rules.Wallet(period="2026-11", allowance_granted=10, period_spent=10, available=0, debt=5)
+    after = rules.apply(w, rules.clawback(w, 7))
+    assert after.debt == 12 and after.available == 0
+    assert rules.apply(after, rules.Delta(debt=-12, purchased=12)).debt == 0
+
+
+def test_clawback_is_bounded_by_owed_available_and_purchased() -> None:
+    rich = rules.Wallet(period="2026-11", allowance_granted=100, purchased=50, available=150)
+    assert rules.clawback(rich, 1) == rules.Delta(purchased=-1, available=-1)  # owed bounds the purchased part
+    assert rules.clawback(rich, 60) == rules.Delta(purchased=-50, period_spent=10, available=-60)
+    held = rules.Wallet(period="2026-11", allowance_granted=0, purchased=50, held=40, available=10)
+    assert rules.clawback(held, 30) == rules.Delta(purchased=-10, available=-10, debt=20)  # what is held stays
+    empty = rules.Wallet(period="2026-11", available=0)
+    assert rules.clawback(empty, 3) == rules.Delta(debt=3)
+
+
+def test_rollover_moves_the_wallet_to_the_new_period() -> None:
+    w = rules.Wallet(period="2026-11", allowance_granted=100, period_spent=30, available=70)
+    assert rules.rollover(w, "2026-12", 100).wallet.period == "2026-12"
+
+
+def test_clawback_of_a_wallet_whose_credits_are_all_held_is_all_debt() -> None:
+    held = rules.Wallet(period="2026-11", purchased=5, held=5, available=0)
+    assert rules.clawback(held, 3) == rules.Delta(debt=3)

@@ -125,6 +125,7 @@
     failures: ["at", "window", "workspace_id", "user_id", "provider", "model", "status"],
     reports: ["from", "to", "workspace_id", "user_id", "provider", "model"],
     operations: [],
+    webhooks: ["workspace_id"],
     moderation: ["status"],
   };
   const STATUS_OPTIONS = {
@@ -306,9 +307,10 @@
   async function workspace(id, params) {
     const from = params.get("from") || daysAgo(29);
     const to = params.get("to") || daysAgo(0);
-    const [d, usage] = await Promise.all([
+    const [d, usage, library] = await Promise.all([
       api("GET", "/admin/api/workspaces/" + encodeURIComponent(id)),
       api("GET", "/admin/api/usage?" + new URLSearchParams({ workspace_id: id, from, to, group_by: "day" })),
+      api("GET", "/admin/api/workspaces/" + encodeURIComponent(id) + "/storage"),
     ]);
     const ws = d.workspace;
     state.names.set(ws.id, ws);
@@ -364,7 +366,8 @@
 
     const chartBox = chartCard("Credits per day", "workspace-usage");
     view(
-      el("p", { class: "crumbs" }, el("a", { href: "#/workspaces" }, "Workspaces"), " / ", ws.name),
+      el("p", { class: "crumbs" }, el("a", { href: "#/workspaces" }, "Workspaces"), " / ", ws.name,
+        " · ", el("a", { href: "#/webhooks?workspace_id=" + encodeURIComponent(ws.id), "data-link": "webhooks" }, "Webhooks")),
       el("h1", {}, ws.name, " ", el("span", { class: "badge " + ws.status, "data-status": ws.status }, ws.status)),
       el("p", { class: "sub" }, el("code", {}, ws.id), " · plan ", el("strong", {}, ws.plan), ws.billing_interval ? " (" + ws.billing_interval + "ly)" : "",
         " · created " + ws.created_at, banned && ws.ban_reason ? " · banned: " + ws.ban_reason : ""),
@@ -373,6 +376,7 @@
         el("section", { class: "card" }, el("h3", {}, "Credits"), creditForm, el("h3", {}, "Access"), banButton),
         chartBox.card),
       el("section", { class: "card" }, el("h3", {}, "Limits (effective; overrides: " + (Object.keys(ws.limits || {}).length || "none") + ")"), limitsForm),
+      librarySection(library.storage),
       el("section", { class: "card" }, el("h3", {}, "Users"), table([
         { label: "Email", key: "email" }, { label: "Role", key: "role" },
         { label: "Status", render: (u) => el("span", { class: "badge " + u.status }, u.status) },
@@ -403,6 +407,23 @@
       { label: "Credits", data: days.map((x) => (byDay.get(x) || {}).credits || 0), backgroundColor: PALETTE[0] },
       { label: "Failed jobs", data: days.map((x) => (byDay.get(x) || {}).failed || 0), backgroundColor: PALETTE[4] },
     ] }, options: { scales: { y: { beginAtZero: true } } } });
+  }
+
+  // The library's counters (GET /admin/api/workspaces/{id}/storage): images kept, bytes, uploads against the plan.
+  function bytes(n) {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let value = n, unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return (unit ? value.toFixed(1) : String(value)) + " " + units[unit];
+  }
+
+  function librarySection(s) {
+    return el("section", { class: "card", "data-section": "storage" }, el("h3", {}, "Library storage"),
+      el("div", { class: "kpis" },
+        kpi("Images", fmt(s.images), "library-images", "live and in the trash"),
+        kpi("Stored", bytes(s.image_bytes), "library-bytes", "originals"),
+        kpi("Uploads", bytes(s.upload_bytes), "library-uploads", "of " + bytes(s.upload_quota_bytes) + " (plan " + s.plan + ")"),
+        kpi("Exports running", fmt(s.pending_exports), "library-exports", "at most " + s.max_pending_exports)));
   }
 
   function windowOf(params) {
@@ -526,6 +547,55 @@
       ], state.meta.scheduled, { name: "scheduled" }), output));
   }
 
+  // ---------------------------------------------------------------- webhooks (a workspace's outgoing events)
+  const deliveryStanding = (d) => (d.status === "pending" && d.attempts.length ? "retrying" : d.status);
+  const lastAttempt = (d) => {
+    const a = d.attempts[d.attempts.length - 1];
+    return a ? (a.status_code !== null ? "HTTP " + a.status_code : a.error || "no answer") + " · " + fmt(a.at) : "—";
+  };
+
+  async function webhooks(params) {
+    const id = params.get("workspace_id");
+    if (!id) {
+      view(el("h1", {}, "Webhooks"), el("p", { class: "sub", "data-empty": "webhooks" },
+        "Pick a workspace (the Workspace filter above, or “Webhooks” on a workspace's page): its endpoints and deliveries, failing ones first."));
+      return;
+    }
+    const base = "/admin/api/workspaces/" + encodeURIComponent(id);
+    const [endpoints, deliveries] = await Promise.all([
+      api("GET", base + "/webhook-endpoints"), api("GET", base + "/webhook-deliveries?limit=100")]);
+    const toggle = (e) => {
+      const on = e.status === "enabled";
+      return el("button", { type: "button", class: "small " + (on ? "danger" : "primary"), "data-endpoint-action": on ? "disable" : "enable",
+        onclick: () => confirmAction(on ? "Disable endpoint" : "Enable endpoint",
+          (on ? "Stop deliveries to " : "Deliver again to ") + e.url + (on ? " (its pending deliveries end at their next attempt)." : "."),
+          (reason) => api("POST", base + "/webhook-endpoints/" + encodeURIComponent(e.id) + (on ? "/disable" : "/enable"), { reason }),
+          on ? "Endpoint disabled." : "Endpoint enabled.") }, on ? "Disable…" : "Enable…");
+    };
+    const replay = (d) => el("button", { type: "button", class: "small", "data-replay": d.id,
+      onclick: () => confirmAction("Replay delivery", "Send " + d.event_type + " (" + d.event_id + ") again now, with the same webhook-id.",
+        (reason) => api("POST", base + "/webhook-deliveries/" + encodeURIComponent(d.id) + "/replay", { reason }), "Delivery queued again.") }, "Replay…");
+    const failing = deliveries.data.filter((d) => deliveryStanding(d) !== "succeeded" && d.attempts.length).length;
+    view(
+      el("p", { class: "crumbs" }, el("a", { href: "#/workspaces/" + encodeURIComponent(id) }, "Workspace"), " / Webhooks"),
+      el("h1", {}, "Webhooks ", el("code", {}, id)),
+      el("p", { class: "sub" }, fmt(endpoints.data.length) + " endpoints · " + fmt(deliveries.data.length) + " recent deliveries, " + fmt(failing) + " failing (listed first)"),
+      el("section", { class: "card" }, el("h3", {}, "Endpoints"), table([
+        { label: "Kind", key: "kind" }, { label: "URL", render: (e) => el("code", {}, e.url) }, { label: "Events", render: (e) => e.events.join(", ") },
+        { label: "Status", render: (e) => el("span", { class: "badge " + e.status, "data-status": e.status }, e.status) },
+        { label: "Failing since", key: "failing_since" }, { label: "Why disabled", key: "disabled_reason" },
+        { label: "ID", render: (e) => el("code", {}, e.id) }, { label: "", render: toggle },
+      ], endpoints.data, { name: "webhook-endpoints", empty: "No endpoints." })),
+      el("section", { class: "card" }, el("h3", {}, "Recent deliveries (failing first)"), table([
+        { label: "Created", key: "created_at" },
+        { label: "Status", render: (d) => el("span", { class: "badge " + deliveryStanding(d), "data-status": deliveryStanding(d) }, deliveryStanding(d)) },
+        { label: "Event", key: "event_type" }, { label: "webhook-id", render: (d) => el("code", {}, d.event_id) },
+        { label: "Endpoint", render: (d) => el("code", {}, d.endpoint_id) }, { label: "Attempts", num: true, render: (d) => fmt(d.attempts.length) },
+        { label: "Last attempt", render: lastAttempt }, { label: "Next attempt", key: "next_attempt_at" }, { label: "", render: replay },
+      ], deliveries.data, { name: "webhook-deliveries", empty: "No deliveries in the last 30 days." })),
+    );
+  }
+
   // ---------------------------------------------------------------- confirmation dialog
   function confirmAction(title, summary, perform, done, keepView) {
     const dialog = $("#confirm");
@@ -607,6 +677,7 @@
       else if (kind === "failures") await failures(r.params);
       else if (kind === "reports") reports(r.params);
       else if (kind === "operations") operations();
+      else if (kind === "webhooks") await webhooks(r.params);
       else if (kind === "moderation") await moderation(r.params);
       else { go("overview"); return; }
       document.body.dataset.ready = kind;
