@@ -12,8 +12,10 @@ from chalicelib.api.account import account
 from chalicelib.api.admin import admin
 from chalicelib.api.analytics import analytics
 from chalicelib.api.billing import billing
+from chalicelib.api.collections import collections
 from chalicelib.api.docs import docs
 from chalicelib.api.errors import ApiError, is_client_error, to_api_error
+from chalicelib.api.gallery import gallery
 from chalicelib.api.http import (
     CHALICE_ERROR_CODES,
     SECURITY_HEADERS,
@@ -70,6 +72,8 @@ app.register_blueprint(webhooks)
 app.register_blueprint(docs)
 app.register_blueprint(integrations)
 app.register_blueprint(analytics)
+app.register_blueprint(collections)
+app.register_blueprint(gallery)
 
 
 @app.middleware("http")

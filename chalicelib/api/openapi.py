@@ -319,6 +319,75 @@ RESPONSES.update(
         _ANALYTICS_COSTS: (200, "AnalyticsCosts"),
     }
 )
+# --- collections, the gallery and its moderation (API.md "Templates, collections, gallery") ---
+BODIES.update(
+    {
+        ("POST", "/v1/collections"): ("CollectionCreate", True),
+        ("PATCH", "/v1/collections/{collection_id}"): ("CollectionPatch", True),
+        ("POST", "/v1/collections/{collection_id}/items"): ("CollectionItems", True),
+        ("PUT", "/v1/collections/{collection_id}/order"): ("CollectionOrder", True),
+        ("POST", "/v1/gallery/reports"): ("ReportCreate", True),
+        ("POST", "/admin/api/images/{image_id}/hide"): ("HideImage", True),
+        ("POST", "/admin/api/reports/{image_id}/dismiss"): ("DismissReport", True),
+    }
+)
+for _key in (
+    ("POST", "/v1/images/{image_id}/publish"),
+    ("POST", "/v1/images/{image_id}/unpublish"),
+    ("POST", "/v1/gallery/images/{image_id}/like"),
+):
+    OTHER_BODIES[_key] = _NO_BODY
+PUBLIC.update(
+    {
+        ("GET", "/v1/gallery"),
+        ("GET", "/v1/gallery/collections"),
+        ("GET", "/v1/gallery/collections/{collection_id}"),
+        ("POST", "/v1/gallery/reports"),
+        ("POST", "/v1/gallery/images/{image_id}/like"),
+    }
+)
+QUERY_PARAMETERS["sort"] = {"type": "string", "enum": ["new", "top"], "default": "new"}
+_GALLERY_TAG = {"type": "string", "minLength": 1, "maxLength": 40, "pattern": "^[^#]*$"}
+QUERIES.update(
+    {
+        ("GET", "/v1/collections"): ("limit", "cursor"),
+        ("GET", "/v1/collections/{collection_id}/items"): ("limit", "cursor"),
+        ("GET", "/v1/gallery"): ("q", "tag", "provider", "model", "sort", "from", "to", "limit", "cursor"),
+        ("GET", "/v1/gallery/collections"): ("limit", "cursor"),
+        ("GET", "/v1/gallery/collections/{collection_id}"): ("limit", "cursor"),
+        ("GET", "/admin/api/reports"): ("status", "limit", "cursor"),
+    }
+)
+QUERY_SCHEMAS.update(
+    {
+        (("GET", "/v1/gallery"), "tag"): _GALLERY_TAG,
+        (("GET", "/v1/gallery"), "q"): {"type": "string", "maxLength": 200, "description": "1-5 words of the prompt or title"},
+        (("GET", "/admin/api/reports"), "status"): {"type": "string", "enum": ["open", "hidden", "dismissed"], "default": "open"},
+    }
+)
+RESPONSES.update(
+    {
+        ("POST", "/v1/collections"): (201, "CollectionEnvelope"),
+        ("GET", "/v1/collections"): (200, "CollectionPage"),
+        ("GET", "/v1/collections/{collection_id}"): (200, "CollectionEnvelope"),
+        ("PATCH", "/v1/collections/{collection_id}"): (200, "CollectionEnvelope"),
+        ("DELETE", "/v1/collections/{collection_id}"): (204, None),
+        ("GET", "/v1/collections/{collection_id}/items"): (200, "CollectionItemPage"),
+        ("POST", "/v1/collections/{collection_id}/items"): (200, "CollectionItemsAdded"),
+        ("DELETE", "/v1/collections/{collection_id}/items/{image_id}"): (204, None),
+        ("PUT", "/v1/collections/{collection_id}/order"): (200, "CollectionEnvelope"),
+        ("POST", "/v1/images/{image_id}/publish"): (200, "LibraryImageEnvelope"),
+        ("POST", "/v1/images/{image_id}/unpublish"): (200, "LibraryImageEnvelope"),
+        ("GET", "/v1/gallery"): (200, "GalleryPage"),
+        ("GET", "/v1/gallery/collections"): (200, "PublicCollectionPage"),
+        ("GET", "/v1/gallery/collections/{collection_id}"): (200, "PublicCollectionView"),
+        ("POST", "/v1/gallery/reports"): (201, "ReportReceipt"),
+        ("POST", "/v1/gallery/images/{image_id}/like"): (200, "LikeResult"),
+        ("GET", "/admin/api/reports"): (200, "ReportCasePage"),
+        ("POST", "/admin/api/images/{image_id}/hide"): (200, "HiddenImage"),
+        ("POST", "/admin/api/reports/{image_id}/dismiss"): (200, "ReportCaseView"),
+    }
+)
 IDEMPOTENT = {key for key in BODIES if key[0] == "POST"} | {
     ("POST", "/v1/jobs/{job_id}/cancel"),
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),

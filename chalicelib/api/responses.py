@@ -1164,7 +1164,7 @@ class PublicItemView(Response):
 class PublicShareView(Response):
     """`GET /s/{token}`: the shared items and nothing else."""
 
-    type: str = Field(description="image or folder")
+    type: str = Field(description="image, folder or collection")
     name: str | None
     permission: Literal["view", "download"]
     expires_at: str | None
@@ -1866,3 +1866,245 @@ class AnalyticsCosts(Response):
             by_key=[CostRow.of(line) for line in report.by_key],
             by_model=[CostRow.of(line) for line in report.by_model],
         )
+
+
+# --- gallery ----------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.gallery.collections import Collection, PublicCollection
+    from chalicelib.gallery.feedback import Liked, Reported
+    from chalicelib.gallery.listing import GalleryItem
+    from chalicelib.gallery.moderation import Hidden, ReportCase
+    from chalicelib.library.bulk import ItemResult as _ItemResult
+
+
+_VISIBILITY: dict[str, Literal["private", "unlisted", "public"]] = {"unlisted": "unlisted", "public": "public"}
+
+
+class CollectionView(Response):
+    """A collection (album) of the workspace's images."""
+
+    id: str = Field(description="col_…")
+    name: str
+    description: str | None
+    visibility: Literal["private", "unlisted", "public"] = Field(
+        description="private: the workspace; unlisted: anyone with the id; public: also listed in the gallery"
+    )
+    cover_image_id: str | None = Field(description="one of its items (the first added, unless set)")
+    item_count: int = Field(description="items in it (trashed or hidden ones are counted, not shown publicly)")
+    user_id: str = Field(description="the member who made it")
+    created_at: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, collection: Collection) -> CollectionView:
+        return cls(
+            id=collection.id,
+            name=collection.name,
+            description=collection.description,
+            visibility=_VISIBILITY.get(collection.visibility, "private"),
+            cover_image_id=collection.cover_image_id,
+            item_count=collection.item_count,
+            user_id=collection.user_id,
+            created_at=rfc3339(collection.created_at),
+            updated_at=rfc3339(collection.updated_at),
+        )
+
+
+class CollectionEnvelope(Response):
+    collection: CollectionView
+
+    @classmethod
+    def of(cls, collection: Collection) -> CollectionEnvelope:
+        return cls(collection=CollectionView.of(collection))
+
+
+class CollectionPage(Page[CollectionView]):
+    """The workspace's collections, newest first."""
+
+    @classmethod
+    def of(cls, collections: list[Collection], next_cursor: str | None) -> CollectionPage:
+        return cls(data=[CollectionView.of(c) for c in collections], next_cursor=next_cursor)
+
+
+class CollectionItemsAdded(Response):
+    """The collection after the add, and one result per id given, in order (an id already in it is
+    ok; another workspace's or a missing image `not_found`; one in the trash `conflict`)."""
+
+    collection: CollectionView
+    results: list[BulkItemView]
+
+    @classmethod
+    def of(cls, collection: Collection, results: list[_ItemResult]) -> CollectionItemsAdded:
+        return cls(collection=CollectionView.of(collection), results=BulkResults.of(results).results)
+
+
+class CollectionItemPage(Page[LibraryImageView]):
+    """A collection's images in their owner's order (trashed ones with `trashed_at`)."""
+
+    @classmethod
+    def of(cls, images: list[LibraryImage], next_cursor: str | None) -> CollectionItemPage:
+        return cls(data=[LibraryImageView.of(image) for image in images], next_cursor=next_cursor)
+
+
+class GalleryImageView(Response):
+    """A published image, as anyone sees it: no workspace or member id, an opaque creator handle."""
+
+    id: str = Field(description="img_…: what a like or a report names")
+    title: str | None
+    prompt: str | None
+    tags: list[str]
+    provider: str | None
+    model: str | None
+    width: int
+    height: int
+    content_type: str
+    preview_url: str = Field(description="a reduced JPEG, presigned and expiring")
+    url: str = Field(description="the image, presigned and expiring")
+    creator: str = Field(description="cr_…: the same for every image of one workspace, and nothing else about it")
+    likes: int = Field(description="likes as the `top` order last ranked them (at least half the current count)")
+    published_at: str | None
+
+    @classmethod
+    def of(cls, item: GalleryItem) -> GalleryImageView:
+        return cls(**{**item.__dict__, "published_at": rfc3339(item.published_at)})
+
+
+class GalleryPage(Page[GalleryImageView]):
+    """Published images: newest published first (`sort=new`) or most liked first (`sort=top`)."""
+
+    @classmethod
+    def of(cls, items: list[GalleryItem], next_cursor: str | None) -> GalleryPage:
+        return cls(data=[GalleryImageView.of(item) for item in items], next_cursor=next_cursor)
+
+
+class PublicCollectionSummary(Response):
+    """An unlisted or public collection, as anyone sees it."""
+
+    id: str
+    name: str
+    description: str | None
+    visibility: Literal["unlisted", "public"]
+    cover_image_id: str | None = Field(description="null when the cover is not shown publicly")
+    item_count: int
+    creator: str = Field(description="cr_…: an opaque handle of the workspace")
+    created_at: str | None
+
+    @classmethod
+    def of(cls, collection: Collection, cover_shown: bool = True) -> PublicCollectionSummary:
+        return cls(
+            id=collection.id,
+            name=collection.name,
+            description=collection.description,
+            visibility="public" if collection.visibility == "public" else "unlisted",
+            cover_image_id=collection.cover_image_id if cover_shown else None,
+            item_count=collection.item_count,
+            creator=collection.creator,
+            created_at=rfc3339(collection.created_at),
+        )
+
+
+class PublicCollectionPage(Page[PublicCollectionSummary]):
+    """Public collections of every workspace, newest first (unlisted ones are never listed)."""
+
+    @classmethod
+    def of(cls, collections: list[Collection], next_cursor: str | None) -> PublicCollectionPage:
+        return cls(data=[PublicCollectionSummary.of(c) for c in collections], next_cursor=next_cursor)
+
+
+class PublicCollectionItemView(Response):
+    id: str = Field(description="img_…")
+    title: str | None
+    prompt: str | None = Field(description="only when the image is published in the gallery")
+    width: int
+    height: int
+    content_type: str = Field(description="of the preview")
+    preview_url: str = Field(description="a reduced JPEG, presigned and expiring")
+
+
+class PublicCollectionView(Response):
+    """`GET /v1/gallery/collections/{id}`: the collection and a page of its items in order
+    (nothing in the trash or hidden by a moderator; a page may hold fewer than `limit`)."""
+
+    collection: PublicCollectionSummary
+    data: list[PublicCollectionItemView]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, shown: PublicCollection, next_cursor: str | None) -> PublicCollectionView:
+        return cls(
+            collection=PublicCollectionSummary.of(shown.collection, shown.cover_shown),
+            data=[PublicCollectionItemView(**item.__dict__) for item in shown.items],
+            next_cursor=next_cursor,
+        )
+
+
+class ReportView(Response):
+    image_id: str
+    reason: str
+    counted: bool = Field(description="false when this client had reported the image already (counted once)")
+
+
+class ReportReceipt(Response):
+    """A report was received (201, also when it repeats an earlier one from the same client)."""
+
+    report: ReportView
+
+    @classmethod
+    def of(cls, reported: Reported) -> ReportReceipt:
+        return cls(report=ReportView(image_id=reported.image_id, reason=reported.reason, counted=reported.counted))
+
+
+class LikeResult(Response):
+    image_id: str
+    liked: bool = Field(description="false when this client had liked the image already (counted once)")
+    likes: int = Field(description="the image's likes now")
+
+    @classmethod
+    def of(cls, liked: Liked) -> LikeResult:
+        return cls(image_id=liked.image_id, liked=liked.liked, likes=liked.likes)
+
+
+class ReportCaseView(Response):
+    """Everything reported about one image, and what an admin decided."""
+
+    image_id: str
+    workspace_id: str
+    status: Literal["open", "hidden", "dismissed"]
+    reports: int = Field(description="distinct clients that reported it")
+    reasons: list[str]
+    last_note: str | None
+    first_reported_at: str | None
+    last_reported_at: str | None
+    decided_by: str | None
+    decided_at: str | None
+    decision_reason: str | None
+    title: str | None
+    prompt: str | None
+    preview_url: str | None = Field(description="the image (presigned), for the admin")
+
+    @classmethod
+    def of(cls, case: ReportCase) -> ReportCaseView:
+        times = ("first_reported_at", "last_reported_at", "decided_at")
+        return cls(**{**case.__dict__, **{name: rfc3339(getattr(case, name)) for name in times}})
+
+
+class ReportCasePage(Page[ReportCaseView]):
+    """Report cases of one status, the most recently reported first."""
+
+    @classmethod
+    def of(cls, cases: list[ReportCase], next_cursor: str | None) -> ReportCasePage:
+        return cls(data=[ReportCaseView.of(case) for case in cases], next_cursor=next_cursor)
+
+
+class HiddenImage(Response):
+    """The image is hidden everywhere the public could see it (`changed` false: it was already)."""
+
+    image_id: str
+    workspace_id: str
+    visibility: Literal["hidden"] = "hidden"
+    changed: bool
+
+    @classmethod
+    def of(cls, hidden: Hidden) -> HiddenImage:
+        return cls(image_id=hidden.image_id, workspace_id=hidden.workspace_id, changed=hidden.changed)

@@ -548,3 +548,81 @@ class ExportCreate(Strict):
         if (self.image_ids is None) == (self.folder_id is None):
             raise ValueError("give exactly one of image_ids or folder_id")
         return self
+
+
+# --- gallery ----------------------------------------------------------------------------------
+
+CollectionVisibility = Literal["private", "unlisted", "public"]
+ImageIdText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")]
+ReportReason = Literal["spam", "sexual", "violence", "hate", "harassment", "self_harm", "illegal", "copyright", "other"]
+ModerationReason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class CollectionCreate(Strict):
+    """POST /v1/collections: a name, an optional description and who may see it."""
+
+    name: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+    visibility: CollectionVisibility
+
+
+class CollectionPatch(Strict):
+    """PATCH /v1/collections/{id}: any of name, description (null clears), visibility and
+    cover_image_id (an item of the collection; null clears)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+    visibility: CollectionVisibility | None = None
+    cover_image_id: ImageIdText | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CollectionPatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, description, visibility, cover_image_id")
+        for name in ("name", "visibility"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
+
+
+class CollectionItems(Strict):
+    """POST /v1/collections/{id}/items: up to 100 of the workspace's images to add (each once)."""
+
+    image_ids: list[ImageIdText] = Field(min_length=1, max_length=100)
+
+
+class CollectionOrder(Strict):
+    """PUT /v1/collections/{id}/order: every item of the collection, each once, in the new order."""
+
+    image_ids: list[ImageIdText] = Field(max_length=1000)
+
+
+class ReportCreate(Strict):
+    """POST /v1/gallery/reports: an image of the gallery, a reason from the list, an optional note."""
+
+    image_id: ImageIdText
+    reason: ReportReason
+    note: str | None = Field(default=None, max_length=500)
+
+
+class HideImage(Strict):
+    """POST /admin/api/images/{id}/hide: why (kept in the audit log); the image's workspace when it
+    was never published nor reported."""
+
+    reason: ModerationReason
+    workspace_id: ImageIdText | None = None
+
+
+class DismissReport(Strict):
+    """POST /admin/api/reports/{image_id}/dismiss: why the reports are unfounded (audited)."""
+
+    reason: ModerationReason
+
+
+def _reasons_agree() -> None:
+    from chalicelib.gallery.rules import REASONS
+
+    assert set(ReportReason.__args__) == set(REASONS)  # type: ignore[attr-defined]
+
+
+_reasons_agree()

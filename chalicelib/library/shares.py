@@ -1,10 +1,11 @@
-"""Share links to an image or a folder: `view` (previews) or `download` (originals), an optional
-expiry, revocable at once; the public `GET /s/{token}` needs no key.
+"""Share links to an image, a folder or a collection: `view` (previews) or `download`
+(originals), an optional expiry, revocable at once; the public `GET /s/{token}` needs no key.
 
 - The token is 256 random bits shown once in the link; only its SHA-256 is stored.
 - A public read shows only the shared target: no ids (of the workspace, the images, the folder,
-  the share), no prompt unless the share allows it, no other image, nothing from the trash.
-  Revoked, expired and unknown links are the same 404.
+  the share), no prompt unless the share allows it, no other image, nothing from the trash and
+  nothing a platform admin hid. A collection shows its items in its owner's order. Revoked,
+  expired and unknown links are the same 404.
 - Public reads are counted per client address in one-minute windows (one conditional write).
 - Files are served through copies under `images/shared/`, named per link, object and day: a
   revoked link's copies are deleted at once, an expired link's when its expiry falls due (the
@@ -26,12 +27,14 @@ from chalicelib import clock, ids
 from chalicelib.library import objects
 from chalicelib.library.errors import BadLibraryInput, FolderNotFound, LibraryImageNotFound, ShareNotFound, ShareRateLimited
 from chalicelib.library.images import Actor
+from chalicelib.store import collections as collection_store
 from chalicelib.store import folders as folder_store
 from chalicelib.store import images as image_store
 from chalicelib.store import shares as share_store
 from chalicelib.store.models import ImageModel, ShareModel
 
 PUBLIC_READS_PER_MINUTE = 60
+HIDDEN = "hidden"  # ImageModel.visibility of an image a platform admin hid (gallery.rules.HIDDEN)
 MAX_PUBLIC_ITEMS = 50
 PREVIEW_EDGE = 1024
 
@@ -88,8 +91,10 @@ def _check_target(workspace_id: str, target_type: str, target_id: str) -> None:
     elif target_type == "folder":
         if folder_store.get_folder(workspace_id, target_id) is None:
             raise FolderNotFound(target_id, field="target.id")
-    else:  # collections belong to the gallery's feature; none exists for a link yet
-        raise ShareNotFound(f"collection {target_id} not found", field="target.id")
+    else:
+        collection = collection_store.get(target_id) if ids.is_id(target_id, "col") else None
+        if collection is None or collection.workspace_id != workspace_id:
+            raise ShareNotFound(f"collection {target_id} not found", field="target.id")
 
 
 def list_shares(workspace_id: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[Share], dict[str, Any] | None]:
@@ -150,19 +155,32 @@ def _count(client: str) -> None:
         raise ShareRateLimited("too many reads of shared links from this address", scope="client", retry_after=retry)
 
 
+def shown_publicly(row: ImageModel) -> bool:
+    """Neither in the trash nor hidden by a platform admin (gallery moderation)."""
+    return row.trashed_at is None and row.visibility != HIDDEN
+
+
 def _target_rows(share: ShareModel) -> tuple[list[ImageModel], str | None]:
     workspace_id = str(share.workspace_id)
+    gone = ShareNotFound("this link does not exist, was revoked or has expired")
     if share.target_type == "image":
         image = image_store.get_image(workspace_id, str(share.target_id))
-        if image is None or image.trashed_at is not None:
-            raise ShareNotFound("this link does not exist, was revoked or has expired")
+        if image is None or not shown_publicly(image):
+            raise gone
         return [image], image.title
+    if share.target_type == "collection":
+        collection = collection_store.get(str(share.target_id))
+        if collection is None or collection.workspace_id != workspace_id:
+            raise gone
+        found = [str(i) for i in collection.item_ids or []][:MAX_PUBLIC_ITEMS]
+        rows = image_store.get_images(workspace_id, found)
+        return [rows[i] for i in found if i in rows and shown_publicly(rows[i])], str(collection.name)
     folder = folder_store.get_folder(workspace_id, str(share.target_id))
     if folder is None:
-        raise ShareNotFound("this link does not exist, was revoked or has expired")
+        raise gone
     found, _ = image_store.folder_page(workspace_id, str(share.target_id), "img_", "img_~", MAX_PUBLIC_ITEMS)
     rows = image_store.get_images(workspace_id, found)
-    live = [rows[i] for i in found if i in rows and rows[i].trashed_at is None and rows[i].folder_id == share.target_id]
+    live = [rows[i] for i in found if i in rows and shown_publicly(rows[i]) and rows[i].folder_id == share.target_id]
     return live, str(folder.name)
 
 
@@ -176,14 +194,14 @@ def _item(share: ShareModel, row: ImageModel) -> PublicItem:
         height=int(row.height),
         content_type=str(row.content_type),
         prompt=row.prompt if share.show_prompt else None,
-        preview_url=objects.url(objects.shared_copy(_preview_key(row), str(share.token_hash))),
+        preview_url=objects.url(objects.shared_copy(preview_key(row), str(share.token_hash))),
         download_url=objects.url(objects.shared_copy(str(row.s3_key), str(share.token_hash)), download_name=name)
         if download
         else None,
     )
 
 
-def _preview_key(row: ImageModel) -> str:
+def preview_key(row: ImageModel) -> str:
     """A reduced JPEG (never the original) for `view` links: the thumbnail, or a preview made
     once under a deterministic key."""
     key = _preview_source(row)

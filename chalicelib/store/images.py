@@ -161,3 +161,14 @@ def save_backfill_position(name: str, cursor: dict[str, Any] | None, now: dateti
         marker.delete()
     else:
         marker.save()
+
+
+def get_images_by_key(keys: Iterable[tuple[str, str]]) -> dict[str, ImageModel]:
+    """Images of any workspaces by (workspace_id, image_id), in batches of 100 (the public
+    gallery's rows come from many workspaces; ids are unique, so the result is by image id)."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, ImageModel] = {}
+    for start in range(0, len(wanted), BATCH_GET):
+        for row in ImageModel.batch_get(wanted[start : start + BATCH_GET], consistent_read=True):
+            found[row.image_id] = row
+    return found

@@ -1094,6 +1094,151 @@ class AnalyticsModel(BaseModel):
     del _prefix, _n
 
 
+# --- gallery: collections, the public gallery, reports ----------------------------------------
+# This section's own imports (appended here rather than merged into the block at the top).
+from pynamodb.attributes import UnicodeSetAttribute  # noqa: E402
+from pynamodb.indexes import IncludeProjection  # noqa: E402
+
+_COLLECTION_VIEW = ["user_id", "name", "description", "visibility", "cover_image_id", "item_count", "created_at"]
+
+
+class CollectionsByWorkspace(GlobalSecondaryIndex["CollectionModel"]):
+    """A workspace's collections, newest first (one partition per workspace: its own ceiling).
+    The projection leaves out the item list, so a page of collections stays small."""
+
+    class Meta:
+        index_name = "by_workspace"
+        projection = IncludeProjection(_COLLECTION_VIEW)
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    collection_id = UnicodeAttribute(range_key=True)
+
+
+class PublicCollections(GlobalSecondaryIndex["CollectionModel"]):
+    """Every public collection, newest first, in a few shards ("pcol#0".."pcol#3", from the id):
+    sparse on `public_shard` (only public collections carry it); a page merges one query per shard."""
+
+    class Meta:
+        index_name = "public"
+        projection = IncludeProjection([*_COLLECTION_VIEW, "workspace_id"])
+
+    public_shard = UnicodeAttribute(hash_key=True)
+    collection_id = UnicodeAttribute(range_key=True)
+
+
+class CollectionModel(BaseModel):
+    """A collection (album) of a workspace's images in the order its owner sets.
+
+    The order is the list `item_ids` on this one row (at most gallery.rules.MAX_ITEMS), so
+    adding, removing and reordering are one conditional write each (on `version`), and
+    `item_count` always equals the list's length. Keyed by id alone: a public read is one GetItem."""
+
+    table_suffix = "collections"
+
+    class Meta(_Meta):
+        pass
+
+    collection_id = UnicodeAttribute(hash_key=True)
+    workspace_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()  # who made it: they edit it with library:write, others need library:manage
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    visibility = UnicodeAttribute()  # private | unlisted | public
+    cover_image_id = UnicodeAttribute(null=True)
+    item_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    item_count = NumberAttribute(default=0)
+    version = NumberAttribute(default=1)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+    public_shard = UnicodeAttribute(null=True)
+    by_workspace = CollectionsByWorkspace()
+    public = PublicCollections()
+
+
+class GalleryEntryModel(BaseModel):
+    """A published image's place in the public gallery (absent when not published).
+
+    `listed_key` ("pub_<ULID>", new at each publish) orders the "new" listing and names the index
+    rows that are current; `rank_key` names its current row of the "top" listing. Reads re-check
+    both against the index rows they came from, and re-check the image row itself (trash, hiding),
+    so a stale index row is skipped, never shown."""
+
+    table_suffix = "gallery_entries"
+
+    class Meta(_Meta):
+        pass
+
+    image_id = UnicodeAttribute(hash_key=True)
+    workspace_id = UnicodeAttribute()
+    listed_key = UnicodeAttribute()
+    facets = ListAttribute(of=UnicodeAttribute, default=list)  # the index rows written at publish
+    likes = NumberAttribute(default=0)  # the count its rank row was written with
+    rank_key = UnicodeAttribute(null=True)
+    preview_key = UnicodeAttribute()  # opaque public copies (objects.shared_copy): no workspace in the key
+    original_key = UnicodeAttribute()
+    published_by = UnicodeAttribute()
+    published_at = UTCDateTimeAttribute()
+
+
+class GalleryIndexModel(BaseModel):
+    """The gallery's inverted index and counters, every hot key sharded (DESIGN "Scale").
+
+    - facet rows: pk "f#<facet>#<shard>" (facet: all | tag:<t> | word:<w> | provider:<p> |
+      model:<m>; shard from the image id), sk = listed_key, `image_id`;
+    - top rows: pk "top#<shard>", sk "<likes, 10 digits>#<listed_key>", `image_id`;
+    - like counters: pk "likes#<image_id>#<k>" (k < LIKE_SHARDS), sk "n", `n`;
+    - once-per-client markers: pk "like#<image_id>#<client>" / "report#<image_id>#<client>", sk "-";
+    - per-client rate windows: pk "rate#<scope>#<client>", sk = the minute, `n`, `expires_at`."""
+
+    table_suffix = "gallery_index"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    image_id = UnicodeAttribute(null=True)
+    n = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+class ReportsByStatus(GlobalSecondaryIndex["ReportCaseModel"]):
+    """Report cases by status, most recently reported first, in a few shards ("open#0".."open#3")."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status_shard = UnicodeAttribute(hash_key=True)
+    last_key = UnicodeAttribute(range_key=True)
+
+
+class ReportCaseModel(BaseModel):
+    """Everything reported about one image: how many clients reported it (each once), for which
+    reasons, and what a platform admin decided (open | hidden | dismissed)."""
+
+    table_suffix = "gallery_reports"
+
+    class Meta(_Meta):
+        pass
+
+    image_id = UnicodeAttribute(hash_key=True)
+    workspace_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="open")
+    status_shard = UnicodeAttribute()
+    last_key = UnicodeAttribute()  # "rpt_<ULID>" of the latest report (or decision): the listing's order
+    reports = NumberAttribute(default=0)
+    reasons = UnicodeSetAttribute(null=True)
+    last_note = UnicodeAttribute(null=True)
+    first_reported_at = UTCDateTimeAttribute(null=True)
+    last_reported_at = UTCDateTimeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    decision_reason = UnicodeAttribute(null=True)
+    by_status = ReportsByStatus()
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -1128,4 +1273,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     ExportModel,
     IdentityModel,
     AnalyticsModel,
+    CollectionModel,
+    GalleryEntryModel,
+    GalleryIndexModel,
+    ReportCaseModel,
 )

@@ -103,3 +103,11 @@ def grantable(role: str) -> frozenset[str]:
 # Zipping images is reading them: DESIGN.md's first row (every role reads the library), and a
 # key needs the `library:read` scope. Exports cost no credits; a workspace's pending ones are capped.
 LIBRARY_EXPORT: Final = LIBRARY_READ
+# --- collections and the gallery (API.md "Templates, collections, gallery") ---
+# DESIGN.md's rows: reading collections is the library's read; editing one's own is the library's
+# write; editing another member's, showing one to the public and publishing to the gallery are
+# "edit anyone's library items ... publish to the gallery" (owners, admins). The public gallery
+# routes need no key (rate-limited per client address); moderation is platform admins' (/admin).
+COLLECTIONS_READ: Final = LIBRARY_READ
+COLLECTIONS_WRITE: Final = LIBRARY_WRITE
+GALLERY_PUBLISH: Final = LIBRARY_MANAGE

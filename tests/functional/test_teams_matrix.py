@@ -174,6 +174,30 @@ ROUTES.update(
         ("GET", "/v1/analytics/costs"): (p.ANALYTICS_READ, "/v1/analytics/costs", None, 200),
     }
 )
+# --- collections, publishing, moderation (API.md "Templates, collections, gallery") ---
+ROUTES.update(
+    {
+        ("POST", "/v1/collections"): (p.COLLECTIONS_WRITE, "/v1/collections", PROBE, 400),
+        ("GET", "/v1/collections"): (p.COLLECTIONS_READ, "/v1/collections", None, 200),
+        ("GET", "/v1/collections/{collection_id}"): (p.COLLECTIONS_READ, "/v1/collections/col_{id}", None, 404),
+        ("PATCH", "/v1/collections/{collection_id}"): (p.COLLECTIONS_WRITE, "/v1/collections/col_{id}", PROBE, 400),
+        ("DELETE", "/v1/collections/{collection_id}"): (p.COLLECTIONS_WRITE, "/v1/collections/col_{id}", None, 404),
+        ("GET", "/v1/collections/{collection_id}/items"): (p.COLLECTIONS_READ, "/v1/collections/col_{id}/items", None, 404),
+        ("POST", "/v1/collections/{collection_id}/items"): (p.COLLECTIONS_WRITE, "/v1/collections/col_{id}/items", PROBE, 400),
+        ("DELETE", "/v1/collections/{collection_id}/items/{image_id}"): (
+            p.COLLECTIONS_WRITE,
+            "/v1/collections/col_{id}/items/img_{id}",
+            None,
+            404,
+        ),
+        ("PUT", "/v1/collections/{collection_id}/order"): (p.COLLECTIONS_WRITE, "/v1/collections/col_{id}/order", PROBE, 400),
+        ("POST", "/v1/images/{image_id}/publish"): (p.GALLERY_PUBLISH, "/v1/images/img_{id}/publish", None, 404),
+        ("POST", "/v1/images/{image_id}/unpublish"): (p.GALLERY_PUBLISH, "/v1/images/img_{id}/unpublish", None, 404),
+        ("GET", "/admin/api/reports"): (ADMIN, "/admin/api/reports", None, 200),
+        ("POST", "/admin/api/images/{image_id}/hide"): (ADMIN, "/admin/api/images/img_{id}/hide", PROBE, 400),
+        ("POST", "/admin/api/reports/{image_id}/dismiss"): (ADMIN, "/admin/api/reports/img_{id}/dismiss", PROBE, 400),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),
@@ -191,6 +215,12 @@ PUBLIC = {
     ("POST", "/ifttt/v1/test/setup"),
     ("POST", "/ifttt/v1/triggers/{slug}"),
     ("POST", "/ifttt/v1/actions/{slug}"),
+    # The public gallery: anyone, rate-limited per client address.
+    ("GET", "/v1/gallery"),
+    ("GET", "/v1/gallery/collections"),
+    ("GET", "/v1/gallery/collections/{collection_id}"),
+    ("POST", "/v1/gallery/reports"),
+    ("POST", "/v1/gallery/images/{image_id}/like"),
 }
 ROLES = ("owner", "admin", "member", "viewer")
 

@@ -126,12 +126,16 @@
     reports: ["from", "to", "workspace_id", "user_id", "provider", "model"],
     operations: [],
     webhooks: ["workspace_id"],
+    moderation: ["status"],
   };
   const STATUS_OPTIONS = {
     overview: ["succeeded", "failed"],
     workspaces: ["active", "banned"],
     failures: ["failed", "canceled", "succeeded", "running", "queued", "all"],
+    moderation: ["open", "hidden", "dismissed"],
   };
+
+  const DEFAULT_STATUS = { failures: "failed", moderation: "open" };
 
   function fillSelect(select, values, anyLabel) {
     const current = select.value;
@@ -144,13 +148,13 @@
     const names = FILTERS[kind] || [];
     form.hidden = names.length === 0;
     fillSelect(form.elements.status, STATUS_OPTIONS[kind] || []);
-    if (kind === "failures") form.elements.status.firstChild.remove();  // failed by default, or "all"
+    if (kind === "failures" || kind === "moderation") form.elements.status.firstChild.remove();  // a status is always picked
     for (const label of form.querySelectorAll("[data-filter]")) label.hidden = !names.includes(label.dataset.filter);
     const models = state.meta.models.filter((m) => !params.get("provider") || m.provider === params.get("provider")).map((m) => m.model);
     fillSelect(form.elements.model, [...new Set(models)]);
     for (const name of names) {
       const input = form.elements[name];
-      if (input) input.value = params.get(name) || (kind === "failures" && name === "status" ? "failed" : "");
+      if (input) input.value = params.get(name) || (name === "status" ? DEFAULT_STATUS[kind] || "" : "");
     }
     form.dataset.kind = kind;
   }
@@ -504,6 +508,34 @@
       result);
   }
 
+  async function moderation(params) {
+    const status = params.get("status") || "open";
+    const [cases] = await Promise.all([api("GET", "/admin/api/reports?" + new URLSearchParams({ status, limit: "100" })), loadNames()]);
+    const decide = (c, verb) => confirmAction(
+      (verb === "hide" ? "Hide image " : "Dismiss the reports of ") + c.image_id,
+      verb === "hide" ? "It leaves the gallery, every collection and every share link at once; the owner keeps it."
+        : "The image stays public; a new report opens the case again.",
+      (reason) => verb === "hide"
+        ? api("POST", "/admin/api/images/" + encodeURIComponent(c.image_id) + "/hide", { reason, workspace_id: c.workspace_id })
+        : api("POST", "/admin/api/reports/" + encodeURIComponent(c.image_id) + "/dismiss", { reason }),
+      verb === "hide" ? "Image hidden." : "Reports dismissed.");
+    view(el("h1", {}, "Moderation"),
+      el("p", { class: "sub" }, "Gallery report cases (" + status + "), the most recently reported first. Each client's reports of an image count once."),
+      el("section", { class: "card" }, table([
+        { label: "Last reported", key: "last_reported_at" },
+        { label: "Image", render: (c) => el("span", {}, el("code", {}, c.image_id), " ", c.preview_url ? el("a", { href: c.preview_url, target: "_blank", rel: "noopener noreferrer" }, "open") : "") },
+        { label: "Workspace", render: (c) => wsLink(c.workspace_id) },
+        { label: "Prompt", render: (c) => c.title || c.prompt || "—" },
+        { label: "Reports", key: "reports", num: true },
+        { label: "Reasons", render: (c) => c.reasons.join(", ") || "—" },
+        { label: "Note", render: (c) => (c.status === "open" ? c.last_note : c.decision_reason) || "—" },
+        { label: "", render: (c) => c.status === "open"
+          ? el("span", {}, el("button", { type: "button", class: "danger", "data-hide": c.image_id, onclick: () => decide(c, "hide") }, "Hide…"), " ",
+              el("button", { type: "button", "data-dismiss": c.image_id, onclick: () => decide(c, "dismiss") }, "Dismiss…"))
+          : c.status + (c.decided_at ? " " + c.decided_at : "") },
+      ], cases.data.map((c) => Object.assign({ id: c.image_id }, c)), { name: "report-cases", empty: "No " + status + " report case." })));
+  }
+
   function operations() {
     const output = el("pre", { class: "output", "data-result": "scheduled" });
     view(el("h1", {}, "Operations"), el("p", { class: "sub" }, "Run a scheduled job now. Each is safe to run twice; the run is audited."),
@@ -646,6 +678,7 @@
       else if (kind === "reports") reports(r.params);
       else if (kind === "operations") operations();
       else if (kind === "webhooks") await webhooks(r.params);
+      else if (kind === "moderation") await moderation(r.params);
       else { go("overview"); return; }
       document.body.dataset.ready = kind;
     } catch (err) {
