@@ -5,6 +5,7 @@ of a deployed stage and one-off backfills.
     python -m chalicelib.ops reconcile
     python -m chalicelib.ops create-admin --email ops@example.com   (first admin of a deployed stage)
     python -m chalicelib.ops backfill-workspace-listing   (once, for workspaces made before the listing index)
+    python -m chalicelib.ops backfill-teams   (once, for workspaces made before teams: memberships, owner count)
     python -m chalicelib.ops backfill-library [--restart] [--pages N]   (index and count older images; resumable)
     python -m chalicelib.ops library-lifecycle   (an S3-compatible library bucket's expiry rules, e.g. R2)
 
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "backfill-workspace-listing", help="give workspaces made before the admin listing index their shard (once per stage)"
     )
+    sub.add_parser("backfill-teams", help="write memberships and owner counts of workspaces made before teams (idempotent)")
     library = sub.add_parser("backfill-library", help="index and count images made before the library (resumes where it stopped)")
     library.add_argument("--restart", action="store_true", help="start from the beginning instead of the saved position")
     library.add_argument("--pages", type=int, default=None, help="stop after this many pages of 100 rows")
@@ -141,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "backfill-workspace-listing":
         print(json.dumps({"backfilled": workspaces.backfill_listing()}))
+        return 0
+    if args.command == "backfill-teams":
+        from chalicelib.tenancy.backfill import run as backfill_teams
+
+        print(json.dumps(backfill_teams().__dict__))
         return 0
     done = _library_command(args)
     if done is not None:
