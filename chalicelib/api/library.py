@@ -15,9 +15,9 @@ from chalice.app import Request, Response
 
 from chalicelib.api import cursors
 from chalicelib.api.errors import InvalidRequest
-from chalicelib.api.http import authenticate, json_body, page_limit, query_params, validate
+from chalicelib.api.http import authenticate, authenticate_admin, json_body, page_limit, query_params, validate
 from chalicelib.api.idempotency import idempotent
-from chalicelib.api.params import parse_time
+from chalicelib.api.params import known, parse_time
 from chalicelib.api.routing import no_content, render, route
 from chalicelib.lazy import lazy_module
 from chalicelib.tenancy import permissions
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import chalicelib.library.images as images
     import chalicelib.library.shares as shares
     import chalicelib.library.uploads as uploads
+    import chalicelib.library.usage as usage
 else:
     responses = lazy_module("chalicelib.api.responses")
     schemas = lazy_module("chalicelib.api.schemas")
@@ -38,11 +39,13 @@ else:
     bulk_service = lazy_module("chalicelib.library.bulk")
     uploads = lazy_module("chalicelib.library.uploads")
     shares = lazy_module("chalicelib.library.shares")
+    usage = lazy_module("chalicelib.library.usage")
 
 library = Blueprint(__name__)
 
 KINDS = ("generate", "vary", "upscale", "edit", "style_transfer", "upload")
 MAX_Q_CHARS = 200
+IMAGE_QUERY = ("limit", "cursor", "folder_id", "tag", "q", "provider", "model", "kind", "from", "to", "trashed")
 
 
 # --- images -----------------------------------------------------------------------------------
@@ -304,3 +307,30 @@ def _before(position: dict[str, Any] | None) -> str | None:
     if not isinstance(before, str) or not before.startswith("img_"):
         raise InvalidRequest("cursor is not valid", field="cursor")
     return before
+
+
+# --- operators: a workspace's images and share links (admin page, workspace view) -------------
+
+
+@route(library, "/admin/api/workspaces/{workspace_id}/images", methods=["GET"])
+def admin_workspace_images(workspace_id: str) -> Response:
+    """What its members see at GET /v1/images (same filters), hidden images included, so an
+    operator can find and hide one (POST /admin/api/images/{id}/hide)."""
+    request = library.current_request
+    authenticate_admin(request)
+    params = known(query_params(request), IMAGE_QUERY)  # operators: a misspelt filter is a 400
+    limit, found = page_limit(params), images.filters_of(_image_filters(params))
+    scope = f"{workspace_id}|{found.scope()}"
+    before = _before(cursors.decode(params, "admin-images", scope))
+    rows, last = usage.workspace_images(workspace_id, found, limit, before)
+    return render(responses.LibraryImagePage.of(rows, cursors.encode("admin-images", scope, {"before": last} if last else None)))
+
+
+@route(library, "/admin/api/workspaces/{workspace_id}/shares", methods=["GET"])
+def admin_workspace_shares(workspace_id: str) -> Response:
+    request = library.current_request
+    authenticate_admin(request)
+    params = known(query_params(request), ("limit", "cursor"))
+    limit, cursor = page_limit(params), cursors.decode(params, "admin-shares", workspace_id)
+    found, last = usage.workspace_shares(workspace_id, limit, cursor)
+    return render(responses.SharePage.of(found, cursors.encode("admin-shares", workspace_id, last)))

@@ -547,5 +547,9 @@ RESPONSES.update(
         ("GET", "/v1/exports"): (200, "ExportPage"),
         ("GET", "/v1/exports/{export_id}"): (200, "ExportEnvelope"),
         ("GET", "/admin/api/workspaces/{workspace_id}/storage"): (200, "WorkspaceStorageEnvelope"),
+        ("GET", "/admin/api/workspaces/{workspace_id}/images"): (200, "LibraryImagePage"),
+        ("GET", "/admin/api/workspaces/{workspace_id}/shares"): (200, "SharePage"),
     }
 )
+QUERIES[("GET", "/admin/api/workspaces/{workspace_id}/images")] = QUERIES[("GET", "/v1/images")]
+QUERIES[("GET", "/admin/api/workspaces/{workspace_id}/shares")] = ("limit", "cursor")

@@ -951,6 +951,10 @@ class LibraryImageView(Response):
     model: str | None
     user_id: str = Field(description="who made or uploaded it")
     visibility: Literal["private", "public"]
+    hidden: bool = Field(
+        default=False,
+        description="a platform admin hid it from everything public (gallery, collections, share links); the owner keeps it",
+    )
     trashed_at: str | None = Field(description="set while in the trash; purged 30 days later")
 
     @classmethod
@@ -976,6 +980,7 @@ class LibraryImageView(Response):
             model=row.model,
             user_id=row.user_id,
             visibility="public" if row.visibility == "public" else "private",
+            hidden=row.visibility == "hidden",
             trashed_at=rfc3339(row.trashed_at),
         )
 

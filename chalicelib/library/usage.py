@@ -1,4 +1,4 @@
-"""A workspace's library usage for operators (`GET /admin/api/workspaces/{id}/storage`): read
+"""A workspace's library for operators: its usage (`GET /admin/api/workspaces/{id}/storage`): read
 from the counters the library keeps in the transactions that change them, never from a scan.
 
 - `images` / `image_bytes`: image rows kept (live and trashed) and their originals' bytes,
@@ -12,9 +12,10 @@ Thumbnails, share previews and export zips are not counted (derived, and deleted
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from chalicelib.library import rules
-from chalicelib.library.images import Actor
+from chalicelib.library import images, rules, shares
+from chalicelib.library.images import Actor, Filters, LibraryImage
 from chalicelib.library.uploads import quota_of
 from chalicelib.store import library_index
 from chalicelib.tenancy.service import get_workspace
@@ -47,3 +48,17 @@ def workspace_storage(workspace_id: str) -> WorkspaceStorage:
         pending_exports=counters.get(library_index.EXPORTS_PENDING, 0),
         max_pending_exports=rules.MAX_PENDING_EXPORTS,
     )
+
+
+def workspace_images(workspace_id: str, found: Filters, limit: int, before: str | None) -> tuple[list[LibraryImage], str | None]:
+    """The workspace's images as its members list them (same filters and order); 404 for no workspace."""
+    get_workspace(workspace_id)
+    return images.list_images(workspace_id, found, limit, before)
+
+
+def workspace_shares(
+    workspace_id: str, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[shares.Share], dict[str, Any] | None]:
+    """The workspace's share links, newest first (revoked ones too); 404 for no workspace."""
+    get_workspace(workspace_id)
+    return shares.list_shares(workspace_id, limit, cursor)

@@ -58,3 +58,25 @@ def test_a_reported_image_is_hidden_from_the_moderation_view(page, seeded_stack)
     assert not _in_gallery(base, image_id)
     open_view(page, "#/moderation?status=hidden", "moderation")
     expect(page.locator(f"[data-table=report-cases] tr[data-id={image_id}]")).to_contain_text("graphic violence")
+
+
+def test_an_image_is_hidden_from_the_workspace_view(page, seeded_stack):
+    """The seed stored images for Pixel Forge's recent jobs: the workspace view lists them, and
+    one is hidden from there with a reason (audited); the owner's API then says so."""
+    pixel = seeded_stack.by_name("Pixel Forge")
+    base, auth = seeded_stack.stack.base, {"Authorization": f"Bearer {pixel['api_key']}"}
+    sign_in(page, seeded_stack.stack.admin_key)
+    open_view(page, f"#/workspaces/{pixel['workspace_id']}", "workspace")
+    rows = page.locator("[data-table=workspace-images] tbody tr[data-id]")
+    assert rows.count() >= 1
+    image_id = rows.first.get_attribute("data-id")
+    page.click(f"[data-hide-image={image_id}]")
+    page.fill("#confirm-reason", "copyrighted logo")
+    shot(page, "11-workspace-hide-image")
+    page.click("#confirm-ok")
+    expect(page.locator("#confirm")).not_to_be_visible()
+    row = page.locator(f"[data-table=workspace-images] tr[data-id={image_id}]")
+    expect(row.locator("[data-visibility]")).to_have_text("hidden")
+    expect(page.locator("[data-table=audit]")).to_contain_text("copyrighted logo")
+    image = requests.get(f"{base}/v1/images/{image_id}", headers=auth, timeout=10).json()["image"]
+    assert image["hidden"] is True

@@ -164,6 +164,8 @@ ROUTES.update(
         ("GET", "/v1/exports"): (p.LIBRARY_EXPORT, "/v1/exports", None, 200),
         ("GET", "/v1/exports/{export_id}"): (p.LIBRARY_EXPORT, "/v1/exports/exp_{id}", None, 404),
         ("GET", "/admin/api/workspaces/{workspace_id}/storage"): (ADMIN, "/admin/api/workspaces/ws_{id}/storage", None, 404),
+        ("GET", "/admin/api/workspaces/{workspace_id}/images"): (ADMIN, "/admin/api/workspaces/ws_{id}/images", None, 404),
+        ("GET", "/admin/api/workspaces/{workspace_id}/shares"): (ADMIN, "/admin/api/workspaces/ws_{id}/shares", None, 404),
     }
 )
 # --- analytics (every role reads them: DESIGN.md "read ... usage, analytics") ---

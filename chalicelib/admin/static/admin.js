@@ -307,10 +307,12 @@
   async function workspace(id, params) {
     const from = params.get("from") || daysAgo(29);
     const to = params.get("to") || daysAgo(0);
-    const [d, usage, library] = await Promise.all([
+    const [d, usage, library, images, shares] = await Promise.all([
       api("GET", "/admin/api/workspaces/" + encodeURIComponent(id)),
       api("GET", "/admin/api/usage?" + new URLSearchParams({ workspace_id: id, from, to, group_by: "day" })),
       api("GET", "/admin/api/workspaces/" + encodeURIComponent(id) + "/storage"),
+      api("GET", "/admin/api/workspaces/" + encodeURIComponent(id) + "/images?limit=12"),
+      api("GET", "/admin/api/workspaces/" + encodeURIComponent(id) + "/shares?limit=10"),
     ]);
     const ws = d.workspace;
     state.names.set(ws.id, ws);
@@ -377,6 +379,7 @@
         chartBox.card),
       el("section", { class: "card" }, el("h3", {}, "Limits (effective; overrides: " + (Object.keys(ws.limits || {}).length || "none") + ")"), limitsForm),
       librarySection(library.storage),
+      libraryItems(id, images.data, shares.data),
       el("section", { class: "card" }, el("h3", {}, "Users"), table([
         { label: "Email", key: "email" }, { label: "Role", key: "role" },
         { label: "Status", render: (u) => el("span", { class: "badge " + u.status }, u.status) },
@@ -424,6 +427,32 @@
         kpi("Stored", bytes(s.image_bytes), "library-bytes", "originals"),
         kpi("Uploads", bytes(s.upload_bytes), "library-uploads", "of " + bytes(s.upload_quota_bytes) + " (plan " + s.plan + ")"),
         kpi("Exports running", fmt(s.pending_exports), "library-exports", "at most " + s.max_pending_exports)));
+  }
+
+  // The workspace's newest images and share links (GET /admin/api/workspaces/{id}/images|shares);
+  // an image can be hidden from everything public from here (audited, like the Moderation view).
+  function libraryItems(workspaceId, images, shares) {
+    const hide = (image) => confirmAction("Hide image " + image.id,
+      "It leaves the gallery, every collection and every share link at once; the owner keeps it.",
+      (reason) => api("POST", "/admin/api/images/" + encodeURIComponent(image.id) + "/hide", { reason, workspace_id: workspaceId }),
+      "Image hidden.");
+    return el("section", { class: "card", "data-section": "library" }, el("h3", {}, "Newest images"), table([
+      { label: "Created", key: "created_at" },
+      { label: "Image", render: (i) => el("span", {}, el("code", {}, i.id), " ", i.url ? el("a", { href: i.url, target: "_blank", rel: "noopener noreferrer" }, "open") : "") },
+      { label: "Prompt / title", render: (i) => i.title || i.prompt || "—" },
+      { label: "Kind", key: "kind" },
+      { label: "Visibility", render: (i) => el("span", { class: "badge " + (i.hidden ? "banned" : i.visibility), "data-visibility": i.hidden ? "hidden" : i.visibility },
+        i.hidden ? "hidden" : i.visibility) },
+      { label: "Trashed", key: "trashed_at" },
+      { label: "", render: (i) => i.hidden ? "—" : el("button", { type: "button", class: "small danger", "data-hide-image": i.id, onclick: () => hide(i) }, "Hide…") },
+    ], images, { name: "workspace-images", empty: "No image yet." }),
+    el("h3", {}, "Share links"), table([
+      { label: "Created", key: "created_at" },
+      { label: "Target", render: (s) => s.target.type + " " + s.target.id },
+      { label: "Permission", key: "permission" },
+      { label: "Expires", key: "expires_at" },
+      { label: "Revoked", key: "revoked_at" },
+    ], shares, { name: "shares", empty: "No share link." }));
   }
 
   function windowOf(params) {
