@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import chalicelib.api.responses as responses
     import chalicelib.api.schemas as schemas
     import chalicelib.library.bulk as bulk_service
+    import chalicelib.library.folder_order as folder_order
     import chalicelib.library.folders as folders
     import chalicelib.library.images as images
     import chalicelib.library.shares as shares
@@ -36,6 +37,7 @@ else:
     schemas = lazy_module("chalicelib.api.schemas")
     images = lazy_module("chalicelib.library.images")
     folders = lazy_module("chalicelib.library.folders")
+    folder_order = lazy_module("chalicelib.library.folder_order")
     bulk_service = lazy_module("chalicelib.library.bulk")
     uploads = lazy_module("chalicelib.library.uploads")
     shares = lazy_module("chalicelib.library.shares")
@@ -167,6 +169,36 @@ def delete_folder(folder_id: str) -> Response:
     actor = images.actor_of(authenticate(request, permissions.LIBRARY_WRITE))
     folders.delete_folder(actor, folder_id, _flag(query_params(request), "recursive"))
     return no_content()
+
+
+@route(library, "/v1/folders/{folder_id}/images", methods=["GET"])
+def list_folder_in_order(folder_id: str) -> Response:
+    """The folder's live images in the order its owner set (unplaced ones after, newest first)."""
+    request = library.current_request
+    workspace_id = authenticate(request, permissions.LIBRARY_READ).workspace.workspace_id
+    params = known(query_params(request), ("limit", "cursor"))
+    scope = f"{workspace_id}|{folder_id}"
+    limit, position = page_limit(params), _order_position(cursors.decode(params, "folder-order", scope))
+    rows, last = folder_order.list_in_order(workspace_id, folder_id, limit, position)
+    after = {"rank": last[0], "id": last[1]} if last else None
+    return render(responses.LibraryImagePage.of(rows, cursors.encode("folder-order", scope, after)))
+
+
+@route(library, "/v1/folders/{folder_id}/order", methods=["PUT"])
+def order_folder(folder_id: str) -> Response:
+    request = library.current_request
+    actor = images.actor_of(authenticate(request, permissions.LIBRARY_WRITE))
+    body = validate(schemas.FolderOrder, json_body(request))
+    return render(responses.BulkResults.of(folder_order.reorder(actor, folder_id, body.image_ids, body.after)))
+
+
+def _order_position(position: dict[str, Any] | None) -> tuple[str, str] | None:
+    if position is None:
+        return None
+    rank, image_id = position.get("rank"), position.get("id")
+    if not isinstance(rank, str) or not isinstance(image_id, str) or not image_id.startswith("img_"):
+        raise InvalidRequest("cursor is not valid", field="cursor")
+    return rank, image_id
 
 
 # --- uploads ----------------------------------------------------------------------------------

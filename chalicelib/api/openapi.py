@@ -553,3 +553,12 @@ RESPONSES.update(
 )
 QUERIES[("GET", "/admin/api/workspaces/{workspace_id}/images")] = QUERIES[("GET", "/v1/images")]
 QUERIES[("GET", "/admin/api/workspaces/{workspace_id}/shares")] = ("limit", "cursor")
+# --- a folder's order (issue 12) ---
+BODIES[("PUT", "/v1/folders/{folder_id}/order")] = ("FolderOrder", True)
+QUERIES[("GET", "/v1/folders/{folder_id}/images")] = ("limit", "cursor")
+RESPONSES.update(
+    {
+        ("GET", "/v1/folders/{folder_id}/images"): (200, "LibraryImagePage"),
+        ("PUT", "/v1/folders/{folder_id}/order"): (200, "BulkResults"),
+    }
+)

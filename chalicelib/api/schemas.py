@@ -355,6 +355,14 @@ class FolderCreate(Strict):
     parent_id: LibraryId | None = None
 
 
+class FolderOrder(Strict):
+    """PUT /v1/folders/{id}/order: place these images, in this order, right after `after`
+    (absent or null: at the top of the folder); the others keep their places."""
+
+    image_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=500)
+    after: LibraryId | None = None
+
+
 class FolderPatch(Strict):
     """PATCH /v1/folders/{id}: rename (`name`) and/or move (`parent_id`, null: the root)."""
 

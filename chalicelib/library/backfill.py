@@ -9,6 +9,8 @@
   unchanged since it was read. A row counted or deleted meanwhile is skipped; one edited
   meanwhile is read and tried again. So the run is idempotent: twice, or two at once, count each
   row once.
+- Then images in a folder that have no place in it yet (written before folder order) get their
+  default rank (library/ranks.py), conditioned on still having none: listed in the folder's order.
 - Resumable: the position after each page is kept (a markers row) and the next run starts there;
   `--restart` starts from the beginning (harmless: counted rows are filtered out).
 """
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.library import changes
+from chalicelib.library import changes, ranks
 from chalicelib.store import images as image_store
 from chalicelib.store import library_index
 from chalicelib.store.models import ImageModel
@@ -37,6 +39,7 @@ class BackfillReport:
     pages: int
     finished: bool
     cursor: dict[str, Any] | None
+    ranked: int = 0
 
 
 def run(*, restart: bool = False, max_pages: int | None = None, page_size: int = PAGE) -> BackfillReport:
@@ -50,7 +53,20 @@ def run(*, restart: bool = False, max_pages: int | None = None, page_size: int =
         image_store.save_backfill_position(NAME, cursor, clock.now())
         if cursor is None:
             break
-    return BackfillReport(counted, skipped, pages, cursor is None, cursor)
+    ranked = rank_folders() if cursor is None else 0
+    return BackfillReport(counted, skipped, pages, cursor is None, cursor, ranked)
+
+
+def rank_folders(page_size: int = PAGE) -> int:
+    """Give every image in a folder without a rank its default one; returns how many."""
+    cursor: dict[str, Any] | None = None
+    ranked = 0
+    while True:
+        rows, cursor = image_store.scan_unranked(cursor, page_size)
+        # (a row moved, trashed or placed meanwhile is skipped: the library wrote what it needs)
+        ranked += sum(image_store.give_rank(row, ranks.default_rank(str(row.image_id))) for row in rows)
+        if cursor is None:
+            return ranked
 
 
 def count_row(row: ImageModel) -> bool:

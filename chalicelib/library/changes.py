@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import DomainError
-from chalicelib.library import rules
+from chalicelib.library import ranks, rules
 from chalicelib.library.errors import EditConflict, FolderNotFound
 from chalicelib.store import folders as folder_store
 from chalicelib.store import images as image_store
@@ -289,6 +289,8 @@ def restore_change(image: ImageModel, folder_exists: Callable[[str], bool]) -> C
     folder = image.folder_id if image.folder_id and folder_exists(str(image.folder_id)) else None
     attrs: dict[str, Any] = {"trashed_at": None, "folder_id": folder}
     attrs["folder_key"] = image_store.folder_key(image.workspace_id, folder) if folder else None
+    if folder and not image.folder_rank:  # back in its place (kept in the trash), or unplaced
+        attrs["folder_rank"] = ranks.default_rank(image.image_id)
     return Change(image, attrs, due_delete=image.trashed_at + rules.TRASH_RETENTION)
 
 

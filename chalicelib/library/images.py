@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clock, ids
-from chalicelib.library import changes, rules
+from chalicelib.library import changes, ranks, rules
 from chalicelib.library.errors import BadLibraryInput, FolderNotFound, LibraryImageNotFound, NotYourItem
 from chalicelib.store import folders as folder_store
 from chalicelib.store import images as image_store
@@ -222,6 +222,7 @@ def edit_change(
         attrs["folder_id"] = folder_id
         live = image.trashed_at is None
         attrs["folder_key"] = image_store.folder_key(actor.workspace_id, folder_id) if folder_id and live else None
+        attrs["folder_rank"] = ranks.default_rank(image.image_id) if folder_id else None  # arrives unplaced
     return changes.Change(image, attrs) if attrs else None
 
 

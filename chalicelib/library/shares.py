@@ -178,7 +178,8 @@ def _target_rows(share: ShareModel) -> tuple[list[ImageModel], str | None]:
     folder = folder_store.get_folder(workspace_id, str(share.target_id))
     if folder is None:
         raise gone
-    found, _ = image_store.folder_page(workspace_id, str(share.target_id), "img_", "img_~", MAX_PUBLIC_ITEMS)
+    placed, _ = image_store.ordered_page(workspace_id, str(share.target_id), None, MAX_PUBLIC_ITEMS)  # the owner's order
+    found = [image_id for image_id, _ in placed]
     rows = image_store.get_images(workspace_id, found)
     live = [rows[i] for i in found if i in rows and shown_publicly(rows[i]) and rows[i].folder_id == share.target_id]
     return live, str(folder.name)

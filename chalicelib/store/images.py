@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.store.models import ImageModel
@@ -91,6 +92,28 @@ def folder_page(workspace_id: str, folder_id: str, low: str, high: str, limit: i
     return ids, result.last_evaluated_key is not None
 
 
+def ordered_page(
+    workspace_id: str, folder_id: str, after: tuple[str, str] | None, limit: int, *, above: str | None = None
+) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """(image id, rank) of a folder's live images in their set order, from after the position
+    `after` (rank, image id) or after the rank `above`; one Query of by_folder_rank. Returns
+    where the next page starts (None: the end)."""
+    key = folder_key(workspace_id, folder_id)
+    start = None
+    if after is not None:
+        start = {
+            "folder_key": {"S": key},
+            "folder_rank": {"S": after[0]},
+            "workspace_id": {"S": workspace_id},
+            "image_id": {"S": after[1]},
+        }
+    condition = ImageModel.folder_rank > above if above is not None else None
+    result = ImageModel.by_folder_rank.query(key, condition, limit=limit, last_evaluated_key=start)
+    found = [(str(row.image_id), str(row.folder_rank)) for row in result]
+    last = result.last_evaluated_key
+    return found, (last["folder_rank"]["S"], last["image_id"]["S"]) if last else None
+
+
 def folder_key(workspace_id: str, folder_id: str) -> str:
     return f"{workspace_id}#{folder_id}"
 
@@ -134,6 +157,25 @@ def scan_uncounted(cursor: dict[str, Any] | None, limit: int) -> tuple[list[Imag
     result = ImageModel.scan(ImageModel.counted.does_not_exist(), limit=limit, page_size=limit, last_evaluated_key=cursor)
     rows = list(result)
     return rows, result.last_evaluated_key
+
+
+def scan_unranked(cursor: dict[str, Any] | None, limit: int) -> tuple[list[ImageModel], dict[str, Any] | None]:
+    """Rows in a folder written before folder ranks (the backfill gives them their default rank)."""
+    condition = ImageModel.folder_key.exists() & ImageModel.folder_rank.does_not_exist()
+    result = ImageModel.scan(condition, limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return list(result), result.last_evaluated_key
+
+
+def give_rank(image: ImageModel, rank: str) -> bool:
+    """Set the rank of a row in a folder that has none; False when it moved, left or got one."""
+    try:
+        image.update(
+            actions=[ImageModel.folder_rank.set(rank)],
+            condition=ImageModel.folder_rank.does_not_exist() & ImageModel.folder_key.exists(),
+        )
+    except UpdateError:
+        return False
+    return True
 
 
 def count_in(txn: Transaction, image: ImageModel) -> None:

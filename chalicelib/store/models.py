@@ -268,6 +268,18 @@ class ImageByFolder(GlobalSecondaryIndex["ImageModel"]):
     image_id = UnicodeAttribute(range_key=True)
 
 
+class ImageByFolderRank(GlobalSecondaryIndex["ImageModel"]):
+    """A folder's live images in the order its owner set (library/ranks.py): sparse like
+    by_folder; `folder_rank` is set whenever `folder_key` is. Keys only."""
+
+    class Meta:
+        index_name = "by_folder_rank"
+        projection = KeysOnlyProjection()
+
+    folder_key = UnicodeAttribute(hash_key=True)
+    folder_rank = UnicodeAttribute(range_key=True)
+
+
 class ImageModel(BaseModel):
     """An image in S3, with its lineage (`source_image_id`) for vary/upscale/edit.
 
@@ -297,6 +309,7 @@ class ImageModel(BaseModel):
     tags = ListAttribute(of=UnicodeAttribute, null=True)
     folder_id = UnicodeAttribute(null=True)
     folder_key = UnicodeAttribute(null=True)  # set only while in a folder and not trashed (by_folder)
+    folder_rank = UnicodeAttribute(null=True)  # its place in the folder (library/ranks.py; by_folder_rank)
     provider = UnicodeAttribute(null=True)
     model = UnicodeAttribute(null=True)
     visibility = UnicodeAttribute(null=True)  # private | public (None: private)
@@ -308,6 +321,7 @@ class ImageModel(BaseModel):
     # rows are counted once by `python -m chalicelib.ops backfill-library`)
     counted = BooleanAttribute(null=True)
     by_folder = ImageByFolder()
+    by_folder_rank = ImageByFolderRank()
 
 
 # --- accounting -----------------------------------------------------------------------------

@@ -80,6 +80,8 @@ ROUTES: dict[tuple[str, str], tuple[str, str, dict | None, int]] = {
     ("GET", "/v1/folders/{folder_id}"): (p.LIBRARY_READ, "/v1/folders/fld_{id}", None, 404),
     ("PATCH", "/v1/folders/{folder_id}"): (p.LIBRARY_WRITE, "/v1/folders/fld_{id}", PROBE, 400),
     ("DELETE", "/v1/folders/{folder_id}"): (p.LIBRARY_WRITE, "/v1/folders/fld_{id}", None, 404),
+    ("GET", "/v1/folders/{folder_id}/images"): (p.LIBRARY_READ, "/v1/folders/fld_{id}/images", None, 404),
+    ("PUT", "/v1/folders/{folder_id}/order"): (p.LIBRARY_WRITE, "/v1/folders/fld_{id}/order", PROBE, 400),
     ("POST", "/v1/uploads"): (p.LIBRARY_WRITE, "/v1/uploads", PROBE, 400),
     ("POST", "/v1/uploads/{upload_id}/complete"): (p.LIBRARY_WRITE, "/v1/uploads/upl_{id}/complete", None, 404),
     ("POST", "/v1/shares"): (p.LIBRARY_MANAGE, "/v1/shares", PROBE, 400),
