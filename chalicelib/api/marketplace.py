@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from chalice.app import Response
+from chalice.app import Request, Response
 
 from chalicelib.api import cursors
 from chalicelib.api.errors import InvalidRequest
@@ -78,7 +78,7 @@ def get_listing(listing_id: str) -> Response:
 def purchase_listing(listing_id: str) -> Response:
     request = marketplace.current_request
     p = authenticate(request, permissions.MARKETPLACE_BUY)
-    json_body(request)  # no body is needed; one that is given must still be a JSON object
+    _no_body(request)
 
     def buy() -> Response:
         return render(responses.PurchaseEnvelope.of(purchases.purchase(listing_id, p.workspace_id, p.user_id)), 201)
@@ -114,7 +114,7 @@ def get_earnings() -> Response:
 def payout_onboarding() -> Response:
     request = marketplace.current_request
     p = authenticate(request, permissions.PAYOUTS_WRITE)
-    json_body(request)
+    _no_body(request)
     return render(responses.OnboardingUrl.of(earnings.onboarding(p.workspace_id)))
 
 
@@ -191,6 +191,12 @@ def _browse(params: dict[str, str]) -> listings.Browse:
     if tag is not None and not search.TAG.fullmatch(tag):
         raise InvalidRequest("tag: lower-case letters, digits and dashes, at most 32", field="tag")
     return listings.Browse(sort, tuple(words), tag)
+
+
+def _no_body(request: Request) -> None:
+    """These routes take no body: an absent or empty one, or `{}`; anything else is 400."""
+    if json_body(request):
+        raise InvalidRequest("this route takes no body (or an empty JSON object)")
 
 
 def _before(position: dict[str, Any] | None) -> str | None:
