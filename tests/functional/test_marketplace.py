@@ -143,7 +143,9 @@ def test_only_public_templates_once_each(api, make_tenant):
         status, body, _ = call(api, "POST", "/v1/marketplace/listings", seller, {"template_id": tpl, "price_credits": 10})
         assert status == 409 and body["error"]["field"] == "template_id", body
     made = listing(api, seller)
-    status, body, _ = call(api, "POST", "/v1/marketplace/listings", seller, {"template_id": made["template_id"], "price_credits": 9})
+    status, body, _ = call(
+        api, "POST", "/v1/marketplace/listings", seller, {"template_id": made["template_id"], "price_credits": 9}
+    )
     assert status == 409, body
     deleted = template(api, seller)
     assert call(api, "DELETE", f"/v1/templates/{deleted}", seller)[0] == 204
