@@ -106,8 +106,8 @@ def account_state(obj: Any) -> AccountState | None:
     """An `account` object of an event, or None when it is not one we can read."""
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         return None
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    workspace = metadata.get("workspace_id")
+    metadata = obj.get("metadata")
+    workspace = metadata.get("workspace_id") if isinstance(metadata, dict) else None
     return AccountState(
         account_id=obj["id"],
         workspace_id=workspace if isinstance(workspace, str) else None,

@@ -283,10 +283,13 @@ def test_an_admin_refund_reverses_both_sides_in_one_transaction(api, make_tenant
     consistent(buyer.workspace_id, seller.workspace_id)
 
 
+_REFUND = {"listing_id": "lst_x", "workspace_id": "ws_x", "reason": "r"}
+
+
 @pytest.mark.parametrize(
     "body",
-    [{}, {"listing_id": "lst_x", "workspace_id": "ws_x"}, {"listing_id": "lst_x", "workspace_id": "ws_x", "reason": ""},
-     {"listing_id": 1, "workspace_id": "ws_x", "reason": "r"}, {"listing_id": "lst_x", "workspace_id": "ws_x", "reason": "r", "x": 1}],
+    [{}, {**_REFUND, "reason": None}, {**_REFUND, "reason": ""}, {**_REFUND, "listing_id": 1}, {**_REFUND, "x": 1},
+     {"listing_id": "lst_x", "workspace_id": "ws_x"}],
 )  # fmt: skip
 def test_bad_refund_bodies_are_400(api, admin, body):
     status, answer, _ = call(api, "POST", "/admin/api/marketplace/refunds", admin, body)
