@@ -94,10 +94,12 @@ def verified_event(payload: bytes, signature: str | None) -> dict[str, Any]:
         raise BadConnectSignature("missing Stripe-Signature header", field="Stripe-Signature")
     try:
         event = stripe.Webhook.construct_event(payload, signature, secret("STRIPE_CONNECT_WEBHOOK_SECRET"), TOLERANCE_S)
-    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError):
+    except (stripe.SignatureVerificationError, UnicodeDecodeError):
         raise BadConnectSignature("invalid or stale Stripe signature", field="Stripe-Signature") from None
-    data: dict[str, Any] = event.to_dict()
-    if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
+    except (ValueError, TypeError, AttributeError, RecursionError):  # signed, but not a JSON object
+        raise BadConnectSignature("the body is not a Stripe event", field="body") from None
+    data = event.to_dict() if hasattr(event, "to_dict") else None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
         raise BadConnectSignature("the body is not a Stripe event", field="body")
     return data
 

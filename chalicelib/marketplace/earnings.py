@@ -134,7 +134,7 @@ def receive_connect(payload: bytes, signature: str | None) -> Result:
     data = event.get("data")
     state = connect.account_state(data.get("object") if isinstance(data, dict) else None)
     created = event.get("created")
-    if state is None or state.workspace_id is None or not isinstance(created, int):
+    if state is None or state.workspace_id is None or not isinstance(created, int) or isinstance(created, bool):
         return Result("ignored", "not an account of ours")
     return _apply_account(event["id"], state, created)
 

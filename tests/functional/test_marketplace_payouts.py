@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import stripe
 
 from chalicelib.billing import gateway
 from chalicelib.local.fake_stripe import FakeStripe
@@ -162,6 +163,10 @@ def test_connect_webhook_signatures(api, make_tenant, stripe_fake):
     assert status == 400, body
     status, body, _ = call(api, "POST", "/webhooks/stripe-connect", None, raw="{}")
     assert status == 400, body  # no signature header at all
+    for raw in ("[1]", "null", '"event"', "{}", '{"id": 1, "type": "account.updated"}'):
+        signed = {"Stripe-Signature": stripe.WebhookSignature.generate_signature_header(raw, CONNECT_SECRET)}
+        status, body, _ = call(api, "POST", "/webhooks/stripe-connect", None, raw=raw, headers=signed)
+        assert status == 400 and body["error"]["field"] == "body", (raw, body)
     assert _earnings(api, seller)["payouts_enabled"] is False
 
 
