@@ -8,6 +8,8 @@ Connect events are signed with the Connect endpoint's own secret,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,30 +39,43 @@ class AccountState:
     details_submitted: bool
 
 
+@contextmanager
+def _stripe_answers() -> Iterator[None]:
+    """Stripe failing or unreachable during onboarding: 503, retry later (nothing of ours changed)."""
+    import stripe
+
+    try:
+        yield
+    except stripe.StripeError as exc:
+        raise Unavailable(f"Stripe did not complete the request ({type(exc).__name__}); retry later", retry_after=30) from None
+
+
 def create_express_account(workspace_id: str) -> str:
     """A new Express account for the workspace (the idempotency key makes a retry find the same)."""
-    account = gateway.client().v1.accounts.create(
-        params={
-            "type": "express",
-            "metadata": {"workspace_id": workspace_id},
-            "capabilities": {"transfers": {"requested": True}},
-        },
-        options={"idempotency_key": f"connect-account:{workspace_id}"},
-    )
+    with _stripe_answers():
+        account = gateway.client().v1.accounts.create(
+            params={
+                "type": "express",
+                "metadata": {"workspace_id": workspace_id},
+                "capabilities": {"transfers": {"requested": True}},
+            },
+            options={"idempotency_key": f"connect-account:{workspace_id}"},
+        )
     return str(account.id)
 
 
 def onboarding_link(account_id: str) -> str:
     """A one-time Express onboarding URL (Stripe's pages; they send the creator back to us)."""
     base = config.public_base_url()
-    link = gateway.client().v1.account_links.create(
-        params={
-            "account": account_id,
-            "refresh_url": f"{base}/payouts/onboarding/refresh",
-            "return_url": f"{base}/payouts/onboarding/done",
-            "type": "account_onboarding",
-        }
-    )
+    with _stripe_answers():
+        link = gateway.client().v1.account_links.create(
+            params={
+                "account": account_id,
+                "refresh_url": f"{base}/payouts/onboarding/refresh",
+                "return_url": f"{base}/payouts/onboarding/done",
+                "type": "account_onboarding",
+            }
+        )
     return str(link.url)
 
 

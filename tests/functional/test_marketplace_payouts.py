@@ -204,3 +204,11 @@ def test_payouts_need_owners_or_admins(api, make_tenant, admin):
     assert call(api, "GET", "/v1/earnings", member)[0] == 403
     assert call(api, "POST", "/v1/payouts", member, {"amount": 1_000})[0] == 403
     assert call(api, "POST", "/v1/payouts/onboarding", member)[0] == 403
+
+
+def test_stripe_unreachable_during_onboarding_is_503_and_keeps_nothing(api, make_tenant, stripe_fake):
+    seller = make_tenant()
+    stripe_fake.stop()  # Stripe is down
+    status, body, _ = call(api, "POST", "/v1/payouts/onboarding", seller)
+    assert status == 503 and body["error"]["code"] == "service_unavailable", body
+    assert _earnings(api, seller)["payout_account"] is None
