@@ -212,3 +212,25 @@ def test_stripe_unreachable_during_onboarding_is_503_and_keeps_nothing(api, make
     status, body, _ = call(api, "POST", "/v1/payouts/onboarding", seller)
     assert status == 503 and body["error"]["code"] == "service_unavailable", body
     assert _earnings(api, seller)["payout_account"] is None
+
+
+def test_an_unknown_transfer_answer_is_finished_by_a_retry_with_the_same_key(api, make_tenant, stripe_fake, frozen_clock):
+    seller = make_tenant()
+    _sold(api, make_tenant, seller)
+    _onboarded(api, stripe_fake, seller)
+    frozen_clock.advance(days=14)
+    port = int(stripe_fake.base_url.rsplit(":", 1)[1])
+    stripe_fake.stop()  # the transfer request gets no answer
+    key = {"Idempotency-Key": "payout-during-outage"}
+    status, body, _ = call(api, "POST", "/v1/payouts", seller, {"amount": 1_000}, headers=key)
+    assert status == 503 and body["error"]["code"] == "service_unavailable", body
+    reserved = _earnings(api, seller)
+    assert (reserved["available"], reserved["paid_out"]) == (600, 1_000)  # held for the payout in flight
+    stripe_fake.start("127.0.0.1", port)
+    status, body, _ = call(api, "POST", "/v1/payouts", seller, {"amount": 1_000}, headers=key)
+    assert status == 201 and body["payout"]["status"] == "paid", body
+    again = call(api, "POST", "/v1/payouts", seller, {"amount": 1_000}, headers=key)
+    assert again[0] == 201 and again[1] == body
+    assert len(stripe_fake.transfers) == 1
+    assert (_earnings(api, seller)["available"], _earnings(api, seller)["paid_out"]) == (600, 1_000)
+    consistent(seller.workspace_id)
