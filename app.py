@@ -217,3 +217,9 @@ else:
 def exports_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     note_cold_start("exports_worker")
     return _export_worker.handle_exports_batch(event, context)
+
+
+# --- marketplace (issue 16): listings, purchases, earnings, payouts, the Connect webhook ----------
+from chalicelib.api.marketplace import marketplace  # noqa: E402  (appended section: see the blueprints above)
+
+app.register_blueprint(marketplace)

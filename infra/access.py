@@ -78,6 +78,7 @@ def access_map() -> dict[str, Access]:
             secrets=(
                 "STRIPE_API_KEY",
                 "STRIPE_WEBHOOK_SECRET",
+                "STRIPE_CONNECT_WEBHOOK_SECRET",  # marketplace payouts: the Connect webhook
                 "BILLING_HOOK_SECRET",
                 "CURSOR_SECRET",
                 "IFTTT_SERVICE_KEY",

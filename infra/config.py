@@ -168,3 +168,5 @@ STAGE_CONFIGS: dict[str, StageConfig] = {
         api_burst_limit=1000,
     ),
 }
+# marketplace (issue 16): the Stripe Connect endpoint's own signing secret (account.updated)
+SECRETS = (*SECRETS, "STRIPE_CONNECT_WEBHOOK_SECRET")

@@ -562,3 +562,61 @@ RESPONSES.update(
         ("PUT", "/v1/folders/{folder_id}/order"): (200, "BulkResults"),
     }
 )
+
+# --- marketplace (issue 16, API.md "Platform") ------------------------------------------------------
+_LISTINGS = "/v1/marketplace/listings"
+_LISTING = _LISTINGS + "/{listing_id}"
+BODIES.update(
+    {
+        ("POST", _LISTINGS): ("ListingCreate", True),
+        ("POST", _LISTING + "/ratings"): ("ListingRating", True),
+        ("POST", _LISTING + "/reports"): ("ListingReport", True),
+        ("POST", "/v1/payouts"): ("PayoutCreate", True),
+        ("POST", "/admin/api/marketplace/listings/{listing_id}/hide"): ("HideListing", True),
+        ("POST", "/admin/api/marketplace/refunds"): ("RefundPurchase", True),
+    }
+)
+OTHER_BODIES[("POST", _LISTING + "/purchase")] = _NO_BODY
+OTHER_BODIES[("POST", "/v1/payouts/onboarding")] = _NO_BODY
+OTHER_BODIES[("POST", "/webhooks/stripe-connect")] = OTHER_BODIES[("POST", "/webhooks/stripe")]
+PUBLIC.add(("POST", "/webhooks/stripe-connect"))
+HEADERS[("POST", "/webhooks/stripe-connect")] = ("Stripe-Signature",)
+IDEMPOTENT.update(
+    {
+        ("POST", _LISTINGS),
+        ("POST", _LISTING + "/purchase"),
+        ("POST", "/v1/payouts"),
+        ("POST", "/admin/api/marketplace/refunds"),
+    }
+)
+QUERIES.update(
+    {
+        ("GET", _LISTINGS): ("q", "tag", "sort", "limit", "cursor"),
+        ("GET", "/v1/earnings"): (),
+        ("GET", "/admin/api/marketplace/reports"): ("limit", "cursor"),
+    }
+)
+QUERY_SCHEMAS.update(
+    {
+        (("GET", _LISTINGS), "q"): {"type": "string", "maxLength": 200, "description": "words of the name (all must match)"},
+        (("GET", _LISTINGS), "tag"): {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"},
+        (("GET", _LISTINGS), "sort"): {"type": "string", "enum": ["new", "top"], "default": "new"},
+    }
+)
+RESPONSES.update(
+    {
+        ("POST", _LISTINGS): (201, "ListingEnvelope"),
+        ("GET", _LISTINGS): (200, "ListingPage"),
+        ("GET", _LISTING): (200, "ListingEnvelope"),
+        ("POST", _LISTING + "/purchase"): (201, "PurchaseEnvelope"),
+        ("POST", _LISTING + "/ratings"): (200, "ListingEnvelope"),
+        ("POST", _LISTING + "/reports"): (201, "ListingReportReceipt"),
+        ("GET", "/v1/earnings"): (200, "EarningsView"),
+        ("POST", "/v1/payouts/onboarding"): (200, "OnboardingUrl"),
+        ("POST", "/v1/payouts"): (201, "PayoutEnvelope"),
+        ("POST", "/webhooks/stripe-connect"): (200, "WebhookReceipt"),
+        ("GET", "/admin/api/marketplace/reports"): (200, "ReportedListingPage"),
+        ("POST", "/admin/api/marketplace/listings/{listing_id}/hide"): (200, "HiddenListingView"),
+        ("POST", "/admin/api/marketplace/refunds"): (200, "PurchaseEnvelope"),
+    }
+)

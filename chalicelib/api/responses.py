@@ -2113,3 +2113,174 @@ class HiddenImage(Response):
     @classmethod
     def of(cls, hidden: Hidden) -> HiddenImage:
         return cls(image_id=hidden.image_id, workspace_id=hidden.workspace_id, changed=hidden.changed)
+
+
+# --- marketplace (issue 16) ---------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.marketplace.listings import HiddenListing
+    from chalicelib.marketplace.listings import Reported as ListingReported
+    from chalicelib.marketplace.records import Earnings, ListingRecord, PayoutRecord, PurchaseRecord
+
+
+class ListingRating(Response):
+    average: float | None = Field(description="mean stars of the buyers' ratings, one decimal (null before the first)")
+    count: int = Field(description="how many buying workspaces rated it")
+
+
+class ListingView(Response):
+    """A template for sale: what anyone may see of it (never its prompt) and the caller's relation to it."""
+
+    id: str = Field(description="lst_…")
+    template_id: str
+    name: str
+    tags: list[str]
+    price_credits: int = Field(description="what a buyer's wallet pays, in credits")
+    status: Literal["active", "hidden"] = Field(description="active: for sale; hidden: taken off sale by a moderator")
+    sales: int = Field(description="purchases not refunded")
+    rating: ListingRating
+    creator: str = Field(description="an opaque handle of the selling workspace")
+    created_at: str
+    mine: bool = Field(description="the caller's workspace sells it")
+    purchased: bool = Field(description="the caller's workspace owns it (may use the template in jobs)")
+    my_stars: int | None = Field(description="the caller's workspace's rating, if it rated it")
+
+    @classmethod
+    def of(cls, r: ListingRecord) -> ListingView:
+        return cls(
+            id=r.listing_id, template_id=r.template_id, name=r.name, tags=list(r.tags), price_credits=r.price_credits,
+            status=cast("Literal['active', 'hidden']", r.status), sales=r.sales,
+            rating=ListingRating(average=r.rating_average, count=r.rating_count), creator=r.creator,
+            created_at=str(iso(r.created_at)), mine=r.mine, purchased=r.purchased, my_stars=r.my_stars,
+        )  # fmt: skip
+
+
+class ListingEnvelope(Response):
+    listing: ListingView
+
+    @classmethod
+    def of(cls, record: ListingRecord) -> ListingEnvelope:
+        return cls(listing=ListingView.of(record))
+
+
+class ListingPage(Page[ListingView]):
+    """Listings for sale, newest or best selling first."""
+
+    @classmethod
+    def of(cls, records: list[ListingRecord], next_cursor: str | None) -> ListingPage:
+        return cls(data=[ListingView.of(r) for r in records], next_cursor=next_cursor)
+
+
+class PurchaseView(Response):
+    listing_id: str
+    template_id: str = Field(description="usable in POST /v1/jobs as template_id once purchased")
+    workspace_id: str = Field(description="the buying workspace")
+    price_credits: int
+    fee_credits: int = Field(description="the platform's fee (marketplace/rules.py PLATFORM_FEE_BPS)")
+    creator_credits: int = Field(description="what the creator earns: price less fee")
+    status: Literal["purchased", "refunded"]
+    purchased_at: str
+    refunded_at: str | None
+
+
+class PurchaseEnvelope(Response):
+    purchase: PurchaseView
+
+    @classmethod
+    def of(cls, r: PurchaseRecord) -> PurchaseEnvelope:
+        view = PurchaseView(
+            listing_id=r.listing_id, template_id=r.template_id, workspace_id=r.buyer_workspace_id,
+            price_credits=r.price_credits, fee_credits=r.fee_credits, creator_credits=r.creator_credits,
+            status=cast("Literal['purchased', 'refunded']", r.status), purchased_at=str(iso(r.purchased_at)),
+            refunded_at=rfc3339(r.refunded_at),
+        )  # fmt: skip
+        return cls(purchase=view)
+
+
+class ListingReportView(Response):
+    listing_id: str
+    reason: str
+    counted: bool = Field(description="false when this workspace had reported the listing already (counted once)")
+
+
+class ListingReportReceipt(Response):
+    report: ListingReportView
+
+    @classmethod
+    def of(cls, r: ListingReported) -> ListingReportReceipt:
+        return cls(report=ListingReportView(listing_id=r.listing_id, reason=r.reason, counted=r.counted))
+
+
+class ReportedListingView(ListingView):
+    reports: int = Field(description="distinct workspaces that reported it")
+    hidden_reason: str | None
+
+    @classmethod
+    def of(cls, r: ListingRecord) -> ReportedListingView:
+        return cls(**ListingView.of(r).model_dump(), reports=r.reports, hidden_reason=r.hidden_reason)
+
+
+class ReportedListingPage(Page[ReportedListingView]):
+    """Reported listings still for sale, most recently reported first."""
+
+    @classmethod
+    def of(cls, records: list[ListingRecord], next_cursor: str | None) -> ReportedListingPage:
+        return cls(data=[ReportedListingView.of(r) for r in records], next_cursor=next_cursor)
+
+
+class HiddenListingView(Response):
+    """The listing is off sale (`changed` false: it was already)."""
+
+    listing: ReportedListingView
+    changed: bool
+
+    @classmethod
+    def of(cls, hidden: HiddenListing) -> HiddenListingView:
+        return cls(listing=ReportedListingView.of(hidden.listing), changed=hidden.changed)
+
+
+class EarningsView(Response):
+    """A creator workspace's earnings, in credits (marketplace/rules.py: 1 credit pays out 1 cent)."""
+
+    pending: int = Field(description="sales still in their holding period")
+    available: int = Field(description="may be paid out")
+    paid_out: int = Field(description="paid out so far (payouts requested or done)")
+    hold_days: int = Field(description="how long a sale stays pending")
+    payout_account: str | None = Field(description="the Stripe Connect account (acct_…), once onboarding started")
+    payouts_enabled: bool = Field(description="Stripe says the account may receive payouts")
+
+    @classmethod
+    def of(cls, e: Earnings) -> EarningsView:
+        return cls(**e.__dict__)
+
+
+class OnboardingUrl(Response):
+    url: str = Field(description="Stripe Connect Express onboarding (one-time link)")
+
+    @classmethod
+    def of(cls, url: str) -> OnboardingUrl:
+        return cls(url=url)
+
+
+class PayoutView(Response):
+    id: str = Field(description="po_…")
+    amount: int = Field(description="credits taken from the available earnings")
+    cents: int = Field(description="money transferred, in the currency's minor unit")
+    currency: str
+    status: Literal["requested", "paid", "failed"]
+    transfer_id: str | None = Field(description="the Stripe transfer (tr_…)")
+    created_at: str
+
+
+class PayoutEnvelope(Response):
+    payout: PayoutView
+
+    @classmethod
+    def of(cls, p: PayoutRecord) -> PayoutEnvelope:
+        return cls(
+            payout=PayoutView(
+                id=p.payout_id, amount=p.amount, cents=p.cents, currency=p.currency,
+                status=cast("Literal['requested', 'paid', 'failed']", p.status), transfer_id=p.transfer_id,
+                created_at=str(iso(p.created_at)),
+            )
+        )  # fmt: skip

@@ -634,3 +634,63 @@ def _reasons_agree() -> None:
 
 
 _reasons_agree()
+
+
+# --- marketplace (issue 16) ---------------------------------------------------------------------
+
+MarketId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")]
+
+
+class ListingCreate(Strict):
+    """POST /v1/marketplace/listings: one of the workspace's public templates and its price in
+    credits (an integer, 1-100,000; marketplace/rules.py)."""
+
+    template_id: MarketId
+    price_credits: int = Field(ge=1, le=100_000)
+
+
+class ListingRating(Strict):
+    """POST /v1/marketplace/listings/{id}/ratings: a buyer's stars (rating again replaces them)."""
+
+    stars: int = Field(ge=1, le=5)
+
+
+class ListingReport(Strict):
+    """POST /v1/marketplace/listings/{id}/reports: why (the gallery's reasons) and an optional note."""
+
+    reason: ReportReason
+    note: str | None = Field(default=None, max_length=500)
+
+
+class PayoutCreate(Strict):
+    """POST /v1/payouts: credits of available earnings to pay out (1,000-10,000,000)."""
+
+    amount: int = Field(ge=1_000, le=10_000_000)
+
+
+class HideListing(Strict):
+    """POST /admin/api/marketplace/listings/{id}/hide: why (kept in the audit log)."""
+
+    reason: ModerationReason
+
+
+class RefundPurchase(Strict):
+    """POST /admin/api/marketplace/refunds: which workspace's purchase of which listing, and why."""
+
+    listing_id: MarketId
+    workspace_id: MarketId
+    reason: ModerationReason
+
+
+def _marketplace_bounds_agree() -> None:
+    from chalicelib.marketplace import rules
+
+    price = ListingCreate.model_fields["price_credits"].metadata
+    amount = PayoutCreate.model_fields["amount"].metadata
+    assert [m.ge for m in price if hasattr(m, "ge")] == [rules.MIN_PRICE_CREDITS]
+    assert [m.le for m in price if hasattr(m, "le")] == [rules.MAX_PRICE_CREDITS]
+    assert [m.ge for m in amount if hasattr(m, "ge")] == [rules.MIN_PAYOUT_CREDITS]
+    assert [m.le for m in amount if hasattr(m, "le")] == [rules.MAX_PAYOUT_CREDITS]
+
+
+_marketplace_bounds_agree()

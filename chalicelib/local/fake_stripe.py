@@ -8,13 +8,17 @@ declined off-session payments. It covers what the gateway uses: prices by lookup
 customers, checkout sessions (created, read, expired), payment intents, subscriptions; and
 what scripts/stripe_setup.py uses: products (created, read), prices (created with a lookup key,
 moved with `transfer_lookup_key`, deactivated and reactivated), webhook endpoints (listed,
-created with their signing secret, updated, deleted). `FakeStripe(catalog=False)` starts with
+created with their signing secret, updated, deleted); and for marketplace payouts, Stripe
+Connect: Express accounts (created, read), account links, transfers (refused, like Stripe, to an
+account whose `transfers` capability is not active). `FakeStripe(catalog=False)` starts with
 no products or prices, like a new account.
 
 Dev/test controls (not Stripe): `POST /_fake/checkout/<id>/complete` pays a session as a customer
 would and delivers the resulting events, signed, to the webhook URL; `POST
 /_fake/customers/<id>/decline` makes that customer's next off-session payments fail;
-`POST /_fake/events` signs and delivers an event you give it.
+`POST /_fake/events` signs and delivers an event you give it; `POST /_fake/accounts/<id>/onboard`
+finishes a connected account's onboarding as its owner would (`payouts_enabled`, the transfers
+capability active) and delivers its signed `account.updated` to the Connect webhook URL.
 """
 
 from __future__ import annotations
@@ -114,6 +118,10 @@ class FakeStripe:
         self.declining: set[str] = set()
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.delivered: list[dict[str, Any]] = []
+        self.accounts: dict[str, dict[str, Any]] = {}  # Stripe Connect (marketplace payouts)
+        self.transfers: dict[str, dict[str, Any]] = {}
+        self.connect_webhook_url: str | None = None
+        self.connect_webhook_secret: str | None = None
         self.prices: dict[str, dict[str, Any]] = {}  # by lookup key: the price that holds it now
         self.all_prices: dict[str, dict[str, Any]] = {}  # by id, with those whose lookup key moved on
         if catalog:
@@ -208,6 +216,9 @@ class FakeStripe:
             "payment_intents": self._payment_intents,
             "subscriptions": self._subscriptions,
             "webhook_endpoints": self._webhook_endpoints,
+            "accounts": self._accounts,
+            "account_links": self._account_links,
+            "transfers": self._transfers,
         }
         if len(parts) >= 2 and parts[0] == "v1" and parts[1] in resources:
             return resources[parts[1]](method, parts[2:], params)
@@ -358,6 +369,101 @@ class FakeStripe:
             endpoint["status"] = "disabled" if params["disabled"] == "true" else "enabled"
         return endpoint
 
+    # --- Stripe Connect (marketplace payouts) ---------------------------------------------------
+
+    def _accounts(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "GET" and rest:
+            return 200, self.accounts[rest[0]]
+        if method == "POST" and not rest:
+            return 200, self._create_account(params)
+        return self._unknown(f"/v1/accounts/{'/'.join(rest)}")
+
+    def _create_account(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A new connected account: nothing enabled until its owner finishes onboarding."""
+        requested = {name: "inactive" for name in (params.get("capabilities") or {})}
+        account = {
+            "id": new_id("acct"),
+            "object": "account",
+            "type": params.get("type", "express"),
+            "livemode": False,
+            "metadata": params.get("metadata") or {},
+            "capabilities": requested,
+            "charges_enabled": False,
+            "payouts_enabled": False,
+            "details_submitted": False,
+            "country": params.get("country", "US"),
+            "default_currency": "usd",
+            "email": params.get("email"),
+            "created": int(time.time()),
+            "requirements": {"currently_due": ["external_account", "tos_acceptance.date"], "disabled_reason": None},
+        }
+        with self.lock:
+            self.accounts[account["id"]] = account
+        return account
+
+    def _account_links(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method != "POST" or rest:
+            return self._unknown(f"/v1/account_links/{'/'.join(rest)}")
+        account = self.accounts[params["account"]]
+        if params.get("type") not in ("account_onboarding", "account_update"):
+            return 400, {"error": {"type": "invalid_request_error", "param": "type", "message": "Invalid type."}}
+        now = int(time.time())
+        return 200, {
+            "object": "account_link",
+            "created": now,
+            "expires_at": now + 300,
+            "url": f"{self.base_url}/connect/onboarding/{account['id']}",
+        }
+
+    def _transfers(self, method: str, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "GET" and rest:
+            return 200, self.transfers[rest[0]]
+        if method != "POST" or rest:
+            return self._unknown(f"/v1/transfers/{'/'.join(rest)}")
+        account = self.accounts.get(params.get("destination") or "")
+        if account is None or (account.get("capabilities") or {}).get("transfers") != "active":
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "insufficient_capabilities_for_transfer",
+                    "param": "destination",
+                    "message": "Your destination account needs to have at least one of the following capabilities "
+                    "enabled: transfers, crypto_transfers, legacy_payments",
+                }
+            }
+        transfer = {
+            "id": new_id("tr"),
+            "object": "transfer",
+            "amount": int(params["amount"]),
+            "amount_reversed": 0,
+            "currency": params.get("currency", "usd"),
+            "destination": account["id"],
+            "metadata": params.get("metadata") or {},
+            "reversed": False,
+            "livemode": False,
+            "created": int(time.time()),
+        }
+        with self.lock:
+            self.transfers[transfer["id"]] = transfer
+        return 200, transfer
+
+    def onboard(self, account_id: str) -> list[dict[str, Any]]:
+        """The account's owner finished onboarding: payouts enabled; `account.updated` delivered."""
+        with self.lock:
+            account = self.accounts[account_id]
+            account.update(payouts_enabled=True, charges_enabled=True, details_submitted=True)
+            account["capabilities"] = {**account["capabilities"], "transfers": "active"}
+            account["requirements"] = {"currently_due": [], "disabled_reason": None}
+        event = event_for("account.updated", copy.deepcopy(account))
+        event["account"] = account_id  # Connect events name the connected account
+        self.deliver_connect(event)
+        return [event]
+
+    def deliver_connect(self, event: dict[str, Any]) -> int | None:
+        """POST a Connect event to the Connect webhook URL, signed with the Connect secret."""
+        self.delivered.append(event)
+        return self._post_signed(event, self.connect_webhook_url, self.connect_webhook_secret)
+
     # --- dev controls (not Stripe) --------------------------------------------------------------
 
     def _controls(self, rest: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -366,6 +472,8 @@ class FakeStripe:
         if rest[:1] == ["customers"] and rest[-1] == "decline":
             self.declining.add(rest[1])
             return 200, {"declining": rest[1]}
+        if rest[:1] == ["accounts"] and rest[-1] == "onboard":
+            return 200, {"events": [e["id"] for e in self.onboard(rest[1])]}
         if rest[:1] == ["events"]:
             event = json.loads(params["event"])
             self.deliver(event)
@@ -588,14 +696,18 @@ class FakeStripe:
     def deliver(self, event: dict[str, Any]) -> int | None:
         """POST the event to the webhook URL, signed like Stripe does (when configured)."""
         self.delivered.append(event)
-        if not (self.webhook_url and self.webhook_secret):
+        return self._post_signed(event, self.webhook_url, self.webhook_secret)
+
+    @staticmethod
+    def _post_signed(event: dict[str, Any], url: str | None, secret: str | None) -> int | None:
+        if not (url and secret):
             return None
         import stripe
 
         payload = json.dumps(event)
-        header = stripe.WebhookSignature.generate_signature_header(payload, self.webhook_secret)
+        header = stripe.WebhookSignature.generate_signature_header(payload, secret)
         request = urllib.request.Request(
-            self.webhook_url,
+            url,
             data=payload.encode(),
             method="POST",
             headers={"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header},

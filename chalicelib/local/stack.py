@@ -173,6 +173,7 @@ class LocalStack:
             self._say("stripe", f"{os.environ['STRIPE_API_BASE']} (from STRIPE_API_BASE)")
         else:
             self._stripe = FakeStripe(webhook_url=f"http://{self.host}:{self.port}/webhooks/stripe", webhook_secret=secret)
+            connect_marketplace(self._stripe, f"http://{self.host}:{self.port}")
             os.environ["STRIPE_API_BASE"] = self._stripe.start(self.host, 0)
             self._say("stripe", f"fake Stripe API {os.environ['STRIPE_API_BASE']} (webhooks signed with STRIPE_WEBHOOK_SECRET)")
         gateway.reset()
@@ -268,3 +269,15 @@ def create_user_pool(prefix: str) -> tuple[str, str]:
     os.environ.update({"COGNITO_USER_POOL_ID": pool_id, "COGNITO_CLIENT_ID": client_id})
     reset_settings()
     return pool_id, client_id
+
+
+# --- marketplace (issue 16): Stripe Connect's webhook on the fake -------------------------------
+
+
+def connect_marketplace(fake: FakeStripe, api_base: str) -> None:
+    """Point the fake's Connect events (account.updated) at the API's Connect endpoint, signed
+    with STRIPE_CONNECT_WEBHOOK_SECRET (generated for this run unless given)."""
+    secret = os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET") or f"whsec_connect_local_{secrets.token_hex(16)}"
+    os.environ["STRIPE_CONNECT_WEBHOOK_SECRET"] = secret
+    fake.connect_webhook_url = f"{api_base}/webhooks/stripe-connect"
+    fake.connect_webhook_secret = secret

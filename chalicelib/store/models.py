@@ -1253,6 +1253,164 @@ class ReportCaseModel(BaseModel):
     by_status = ReportsByStatus()
 
 
+# --- marketplace (issue 16) -----------------------------------------------------------------
+
+
+class ListingsNew(GlobalSecondaryIndex["ListingModel"]):
+    """Listings for sale, newest first, in MARKET_SHARDS partitions ("mkt#0".."mkt#3", from the
+    id): sparse on `market_shard`, which only a listing for sale carries."""
+
+    class Meta:
+        index_name = "new"
+        projection = AllProjection()
+
+    market_shard = UnicodeAttribute(hash_key=True)
+    listing_id = UnicodeAttribute(range_key=True)
+
+
+class ListingsTop(GlobalSecondaryIndex["ListingModel"]):
+    """Listings for sale, best selling first: `top_rank` is "<sales, 10 digits>#<listing_id>"."""
+
+    class Meta:
+        index_name = "top"
+        projection = AllProjection()
+
+    market_shard = UnicodeAttribute(hash_key=True)
+    top_rank = UnicodeAttribute(range_key=True)
+
+
+class ListingsReported(GlobalSecondaryIndex["ListingModel"]):
+    """Reported listings still for sale, most recently reported first (the admins' queue)."""
+
+    class Meta:
+        index_name = "reported"
+        projection = AllProjection()
+
+    reported_shard = UnicodeAttribute(hash_key=True)
+    last_report = UnicodeAttribute(range_key=True)
+
+
+class ListingModel(BaseModel):
+    """A template for sale: its price, what buyers see of it (name, tags: never the prompt), its
+    sales and ratings, and its moderation state (active | hidden)."""
+
+    table_suffix = "listings"
+
+    class Meta(_Meta):
+        pass
+
+    listing_id = UnicodeAttribute(hash_key=True)  # lst_<ULID>
+    workspace_id = UnicodeAttribute()
+    template_id = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    price_credits = NumberAttribute()
+    status = UnicodeAttribute(default="active")  # active | hidden
+    name = UnicodeAttribute()
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    words = ListAttribute(of=UnicodeAttribute, default=list)
+    sales = NumberAttribute(default=0)
+    rating_total = NumberAttribute(default=0)
+    rating_count = NumberAttribute(default=0)
+    reports = NumberAttribute(default=0)
+    report_reasons = UnicodeSetAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    hidden_at = UTCDateTimeAttribute(null=True)
+    hidden_by = UnicodeAttribute(null=True)
+    hidden_reason = UnicodeAttribute(null=True)
+    market_shard = UnicodeAttribute(null=True)
+    top_rank = UnicodeAttribute(null=True)
+    reported_shard = UnicodeAttribute(null=True)
+    last_report = UnicodeAttribute(null=True)
+    by_new = ListingsNew()
+    by_top = ListingsTop()
+    by_reported = ListingsReported()
+
+
+class MarketItemModel(BaseModel):
+    """The marketplace's small rows, by key design:
+
+    - a template's listing: pk "tpl#<template_id>", sk "listing" (one listing per template);
+    - a purchase: pk "buy#<buyer workspace>", sk "tpl#<template_id>", with the listing, price,
+      fee, the creator's net and earnings entry, `status` purchased | refunded, and the buyer's
+      `stars` (1-5) once rated;
+    - a report marker: pk "report#<listing_id>", sk "<reporting workspace>" (each counts once)."""
+
+    table_suffix = "market_items"
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    listing_id = UnicodeAttribute(null=True)
+    workspace_id = UnicodeAttribute(null=True)  # the seller (listing rows and purchases)
+    template_id = UnicodeAttribute(null=True)
+    buyer_id = UnicodeAttribute(null=True)  # the user who bought
+    price = NumberAttribute(null=True)
+    fee = NumberAttribute(null=True)
+    net = NumberAttribute(null=True)
+    earning_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    stars = NumberAttribute(null=True)
+    purchased_at = UTCDateTimeAttribute(null=True)
+    refunded_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(null=True)
+
+
+class PendingEarnings(GlobalSecondaryIndex["EarningsModel"]):
+    """A workspace's sales still held, by the time they mature: sparse on `pending_ws`, which a
+    sale entry carries only while pending, so maturing reads exactly the entries due."""
+
+    class Meta:
+        index_name = "pending"
+        projection = AllProjection()
+
+    pending_ws = UnicodeAttribute(hash_key=True)
+    matures_at = UnicodeAttribute(range_key=True)  # RFC 3339 UTC: sorts by time
+
+
+class EarningsModel(BaseModel):
+    """A creator workspace's earnings: the `account` row (pools pending / available / paid_out and
+    its Stripe Connect account) and its ledger, one immutable entry per change of a pool
+    ("ern_<ULID>": sale, matured, refund, payout, payout_reversed), each with the deltas it made.
+    For every workspace: pool == sum of that pool's deltas over its entries."""
+
+    table_suffix = "earnings"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)  # "account" | "ern_<ULID>" | "pay#<key>"
+    pending = NumberAttribute(null=True)
+    available = NumberAttribute(null=True)
+    paid_out = NumberAttribute(null=True)
+    connect_account_id = UnicodeAttribute(null=True)
+    payouts_enabled = BooleanAttribute(null=True)
+    details_submitted = BooleanAttribute(null=True)
+    account_event_at = NumberAttribute(null=True)  # `created` of the last account.updated applied
+    type = UnicodeAttribute(null=True)
+    pending_delta = NumberAttribute(null=True)
+    available_delta = NumberAttribute(null=True)
+    paid_out_delta = NumberAttribute(null=True)
+    status = UnicodeAttribute(null=True)  # sale: pending | matured | refunded; payout: requested | paid | failed
+    listing_id = UnicodeAttribute(null=True)
+    buyer_workspace_id = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)  # the sale an entry belongs to, or the payout
+    amount = NumberAttribute(null=True)
+    cents = NumberAttribute(null=True)
+    transfer_id = UnicodeAttribute(null=True)
+    failure = UnicodeAttribute(null=True)
+    actor = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    pending_ws = UnicodeAttribute(null=True)
+    matures_at = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    by_pending = PendingEarnings()
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -1291,4 +1449,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     GalleryEntryModel,
     GalleryIndexModel,
     ReportCaseModel,
+    ListingModel,
+    MarketItemModel,
+    EarningsModel,
 )

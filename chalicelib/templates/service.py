@@ -2,7 +2,8 @@
 and the rendering a job does before admission.
 
 Who sees what: a prebuilt or public template, everyone; a workspace template, its workspace; a
-private one, its creator. Anything a caller may not see is not found (its existence does not
+private one, its creator; a template listed in the marketplace, its workspace and the workspaces
+that bought it (chalicelib/marketplace/purchases.py). Anything a caller may not see is not found (its existence does not
 leak). Who edits: the creator, or a member whose role grants library:manage (owners, admins) for
 another member's workspace or public template; prebuilt templates and other workspaces' public
 ones are read-only. The route has already checked the library:write permission.
@@ -19,6 +20,7 @@ from typing import Any
 from chalicelib import clock, ids
 from chalicelib.accounting.errors import UnknownPrice
 from chalicelib.accounting.prices import DEFAULT_MODEL, model_price
+from chalicelib.marketplace import purchases as market
 from chalicelib.store import templates as store
 from chalicelib.store.models import TemplateModel
 from chalicelib.templates import catalogue, rules, search
@@ -134,7 +136,10 @@ def _visible(caller: Caller, row: TemplateModel) -> bool:
         return False
     if row.workspace_id == caller.workspace_id:
         return row.visibility != "private" or row.created_by == caller.user_id
-    return row.visibility == "public"
+    # Another workspace's template: a listed one (for sale in the marketplace) only for the
+    # workspaces that bought it, whatever its visibility now; otherwise public ones.
+    access = market.owns(caller.workspace_id, row.template_id)
+    return access.purchased or (row.visibility == "public" and not access.listed)
 
 
 def _head(caller: Caller, template_id: str) -> TemplateModel:
@@ -234,6 +239,8 @@ def list_templates(
         rows, last = store.workspace_page(caller.workspace_id, limit, before, where)
     else:
         rows, last = store.public_page(limit, before, where)
+        listed = market.listed_among([row.template_id for row in rows if row.workspace_id != caller.workspace_id])
+        rows = [row for row in rows if row.template_id not in listed]  # for sale: found in the marketplace
     return [_record(row) for row in rows], last
 
 

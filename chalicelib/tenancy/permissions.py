@@ -111,3 +111,15 @@ LIBRARY_EXPORT: Final = LIBRARY_READ
 COLLECTIONS_READ: Final = LIBRARY_READ
 COLLECTIONS_WRITE: Final = LIBRARY_WRITE
 GALLERY_PUBLISH: Final = LIBRARY_MANAGE
+# --- marketplace (issue 16, API.md "Platform") ---
+# DESIGN.md's rows: "billing: ... payouts and marketplace listings" are owners' and admins'
+# (selling, buying with the wallet's credits, earnings and payouts); browsing listings is reading
+# templates (every role); rating a template the workspace bought is editing its own library
+# items (members too); reporting a listing is anyone's who may see it.
+MARKETPLACE_BROWSE: Final = LIBRARY_READ
+MARKETPLACE_SELL: Final = BILLING_WRITE
+MARKETPLACE_BUY: Final = BILLING_WRITE
+MARKETPLACE_RATE: Final = LIBRARY_WRITE
+MARKETPLACE_REPORT: Final = LIBRARY_READ
+EARNINGS_READ: Final = BILLING_READ
+PAYOUTS_WRITE: Final = BILLING_WRITE

@@ -202,6 +202,29 @@ ROUTES.update(
         ("POST", "/admin/api/reports/{image_id}/dismiss"): (ADMIN, "/admin/api/reports/img_{id}/dismiss", PROBE, 400),
     }
 )
+# --- marketplace (issue 16, API.md "Platform") ---
+_LST = "/v1/marketplace/listings/lst_{id}"
+ROUTES.update(
+    {
+        ("POST", "/v1/marketplace/listings"): (p.MARKETPLACE_SELL, "/v1/marketplace/listings", PROBE, 400),
+        ("GET", "/v1/marketplace/listings"): (p.MARKETPLACE_BROWSE, "/v1/marketplace/listings", None, 200),
+        ("GET", "/v1/marketplace/listings/{listing_id}"): (p.MARKETPLACE_BROWSE, _LST, None, 404),
+        ("POST", "/v1/marketplace/listings/{listing_id}/purchase"): (p.MARKETPLACE_BUY, _LST + "/purchase", None, 404),
+        ("POST", "/v1/marketplace/listings/{listing_id}/ratings"): (p.MARKETPLACE_RATE, _LST + "/ratings", PROBE, 400),
+        ("POST", "/v1/marketplace/listings/{listing_id}/reports"): (p.MARKETPLACE_REPORT, _LST + "/reports", PROBE, 400),
+        ("GET", "/v1/earnings"): (p.EARNINGS_READ, "/v1/earnings", None, 200),
+        ("POST", "/v1/payouts/onboarding"): (p.PAYOUTS_WRITE, "/v1/payouts/onboarding", PROBE, 400),
+        ("POST", "/v1/payouts"): (p.PAYOUTS_WRITE, "/v1/payouts", PROBE, 400),
+        ("GET", "/admin/api/marketplace/reports"): (ADMIN, "/admin/api/marketplace/reports", None, 200),
+        ("POST", "/admin/api/marketplace/listings/{listing_id}/hide"): (
+            ADMIN,
+            "/admin/api/marketplace/listings/lst_{id}/hide",
+            PROBE,
+            400,
+        ),
+        ("POST", "/admin/api/marketplace/refunds"): (ADMIN, "/admin/api/marketplace/refunds", PROBE, 400),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),
@@ -225,6 +248,8 @@ PUBLIC = {
     ("GET", "/v1/gallery/collections/{collection_id}"),
     ("POST", "/v1/gallery/reports"),
     ("POST", "/v1/gallery/images/{image_id}/like"),
+    # Stripe Connect's deliveries: the Stripe-Signature is the credential.
+    ("POST", "/webhooks/stripe-connect"),
 }
 ROLES = ("owner", "admin", "member", "viewer")
 
