@@ -549,3 +549,17 @@ RESPONSES.update(
         ("GET", "/admin/api/workspaces/{workspace_id}/storage"): (200, "WorkspaceStorageEnvelope"),
     }
 )
+
+# --- custom model training (issue 16) ---------------------------------------------------------------
+BODIES[("POST", "/v1/trainings")] = ("TrainingCreate", True)
+IDEMPOTENT.update({("POST", "/v1/trainings"), ("POST", "/v1/trainings/{training_id}/cancel")})
+QUERIES[("GET", "/v1/trainings")] = ("limit", "cursor")
+RESPONSES.update(
+    {
+        ("POST", "/v1/trainings"): (202, "TrainingEnvelope"),
+        ("GET", "/v1/trainings"): (200, "TrainingPage"),
+        ("GET", "/v1/trainings/{training_id}"): (200, "TrainingEnvelope"),
+        ("POST", "/v1/trainings/{training_id}/cancel"): (200, "TrainingEnvelope"),
+    }
+)
+OTHER_BODIES[("POST", "/v1/trainings/{training_id}/cancel")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]

@@ -111,3 +111,8 @@ LIBRARY_EXPORT: Final = LIBRARY_READ
 COLLECTIONS_READ: Final = LIBRARY_READ
 COLLECTIONS_WRITE: Final = LIBRARY_WRITE
 GALLERY_PUBLISH: Final = LIBRARY_MANAGE
+# --- custom model training (issue 16) --------------------------------------------------------------
+# DESIGN.md's rows: every role reads jobs (trainings are jobs of the workspace's models); "create
+# jobs, trainings" is owner, admin and member. A scoped key uses `jobs:read` / `jobs:write`.
+TRAININGS_READ: Final = JOBS_READ
+TRAININGS_WRITE: Final = JOBS_WRITE
