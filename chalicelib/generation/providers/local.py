@@ -112,11 +112,11 @@ def render(request: ImageRequest) -> bytes:
 def _with_trained_style(data: bytes, request: ImageRequest) -> bytes:
     """A job naming a trained model (`trn_…`): the picture takes the style the workspace's own
     succeeded training learnt (chalicelib/training/style.py). Another workspace's model, or one
-    that is not (or no longer) succeeded, is never applied: the job fails with `model_unavailable`."""
+    that is not (or no longer) succeeded, is never applied: the job fails with `invalid_provider_request`."""
     from chalicelib.training.service import trained_style
     from chalicelib.training.style import apply_style
 
     style = trained_style(request.options.get("workspace_id", ""), request.model)
     if style is None:
-        raise ProviderError("model_unavailable", f"model {request.model} is not a trained model of this workspace", retryable=False)
+        raise ProviderError("invalid_provider_request", f"model {request.model} is not a trained model of this workspace", retryable=False)
     return apply_style(data, style)
