@@ -218,6 +218,7 @@ def exports_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     note_cold_start("exports_worker")
     return _export_worker.handle_exports_batch(event, context)
 
+
 # --- custom model training (issue 16): the routes and the trainings queue's worker ----------------
 
 from chalicelib.api.trainings import trainings  # noqa: E402  (appended section: see the blueprints above)

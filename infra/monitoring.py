@@ -375,7 +375,6 @@ class Monitoring(Construct):
             description="An export's worker crashed 3 times (timeout or memory) and its message was dead-lettered.",
         )
 
-
     def _trainings_alarms(self) -> None:
         """Custom model training: a training that crashed its worker 3 times lands in the trainings
         DLQ (one that merely failed fails and is refunded; the sweeper refunds a stranded hold)."""

@@ -2140,7 +2140,9 @@ class TrainingView(Response):
     credits_charged: int = Field(description="charged on success; 0 when it failed or was canceled (hold released)")
     model: str | None = Field(description="the model to name in POST /v1/jobs `model` (succeeded only)")
     style: TrainedStyleView | None = Field(description="the learnt parameters (local trainer, succeeded only)")
-    error: ErrorInfo | None = Field(description="why it failed: not_enough_images, invalid_training_image, training_failed, timeout…")
+    error: ErrorInfo | None = Field(
+        description="why it failed: not_enough_images, invalid_training_image, training_failed, timeout…"
+    )
     user_id: str
     created_at: str | None
     started_at: str | None
@@ -2165,7 +2167,9 @@ class TrainingView(Response):
             credits_reserved=int(row.credits_reserved or 0),
             credits_charged=int((row.usage or {}).get("credits_charged", 0)),
             model=row.job_id if succeeded else None,
-            style=TrainedStyleView(**{k: style[k] for k in ("mean_rgb", "palette", "curves", "intensity_pct")}) if style else None,
+            style=TrainedStyleView(**{k: style[k] for k in ("mean_rgb", "palette", "curves", "intensity_pct")})
+            if style
+            else None,
             error=ErrorInfo(code=str(error["code"]), message=str(error["message"])) if error else None,
             user_id=row.user_id,
             created_at=rfc3339(row.created_at),

@@ -81,7 +81,8 @@ class FakeReplicate:
         if not re.fullmatch(r"[\w.-]+/[\w.-]+", destination) or not url:
             return 422, {"detail": "destination must be <owner>/<model> and input.input_images a URL"}
         try:
-            with urllib.request.urlopen(str(url), timeout=10) as answer:  # noqa: S310 (a presigned URL on loopback)
+            # a presigned URL of the local stack's bucket, on loopback
+            with urllib.request.urlopen(str(url), timeout=10) as answer:
                 files = len(zipfile.ZipFile(io.BytesIO(answer.read())).namelist())
         except (OSError, zipfile.BadZipFile):
             return 422, {"detail": "input_images could not be downloaded as a zip"}

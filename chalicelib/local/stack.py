@@ -186,7 +186,8 @@ class LocalStack:
         billing = QueuePoller(s.billing_queue_name, chalice_app.billing_worker, "billing_worker", 60, s.region)
         webhooks = QueuePoller(s.webhooks_queue_name, chalice_app.webhooks_worker, "webhooks_worker", 60, s.region)
         exports = QueuePoller(s.exports_queue_name, chalice_app.exports_worker, "exports_worker", 300, s.region, batch_size=1)
-        trainings = QueuePoller(s.trainings_queue_name, chalice_app.trainings_worker, "trainings_worker", 300, s.region, batch_size=1)
+        training = chalice_app.trainings_worker
+        trainings = QueuePoller(s.trainings_queue_name, training, "trainings_worker", 300, s.region, batch_size=1)
         for poller in (workers, dead, billing, webhooks, exports, trainings):
             poller.start()
             self._threads.append(poller)

@@ -97,7 +97,9 @@ def create_training(order: TrainingOrder) -> CreatedTraining:
     except DuplicateAdmission as duplicate:
         return _replay(order, duplicate)
     except (AmbiguousWrite, Contention):
-        raise TrainingUnavailable("the training could not be admitted right now; retry with the same Idempotency-Key", retry_after=1) from None
+        raise TrainingUnavailable(
+            "the training could not be admitted right now; retry with the same Idempotency-Key", retry_after=1
+        ) from None
     except Denied as denied:
         raise _refused(order, denied) from None
     queue.enqueue_training(row.workspace_id, row.job_id, order.correlation_id)
@@ -164,7 +166,9 @@ def _folder(workspace_id: str, folder_id: str) -> list[str]:
     rows = image_store.get_images(workspace_id, found)
     live = [i for i in found if i in rows and rows[i].trashed_at is None and rows[i].folder_id == folder_id]
     if len(live) < rules.MIN_IMAGES:
-        raise InvalidTraining(f"the folder holds {len(live)} images; a training needs at least {rules.MIN_IMAGES}", field="folder_id")
+        raise InvalidTraining(
+            f"the folder holds {len(live)} images; a training needs at least {rules.MIN_IMAGES}", field="folder_id"
+        )
     return live
 
 

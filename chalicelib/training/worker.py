@@ -83,15 +83,21 @@ def _input(row: JobModel) -> TrainingInput:
     live = [found[i] for i in wanted if i in found and found[i].trashed_at is None]
     if len(live) < rules.MIN_IMAGES:
         raise TrainerError(
-            "not_enough_images", f"only {len(live)} of the training's images are left; {rules.MIN_IMAGES} are needed", retryable=False
+            "not_enough_images",
+            f"only {len(live)} of the training's images are left; {rules.MIN_IMAGES} are needed",
+            retryable=False,
         )
     images = []
     for image in live:
         data = objects.read(str(image.s3_key), rules.MAX_IMAGE_BYTES)
         if len(data) > rules.MAX_IMAGE_BYTES:
-            raise TrainerError("training_image_too_large", f"image {image.image_id} is over {rules.MAX_IMAGE_BYTES} bytes", retryable=False)
+            raise TrainerError(
+                "training_image_too_large", f"image {image.image_id} is over {rules.MAX_IMAGE_BYTES} bytes", retryable=False
+            )
         images.append((f"{image.image_id}.{str(image.s3_key).rsplit('.', 1)[-1]}", data))
-    return TrainingInput(row.workspace_id, row.job_id, images, int(params.get("steps") or rules.DEFAULT_STEPS), str(params.get("base_model")))
+    return TrainingInput(
+        row.workspace_id, row.job_id, images, int(params.get("steps") or rules.DEFAULT_STEPS), str(params.get("base_model"))
+    )
 
 
 def _conclude(row: JobModel, progress: Progress) -> str:
@@ -128,7 +134,9 @@ def _fail(row: JobModel, code: str, message: str) -> str:
 def _end(row: JobModel, status: str, error: dict[str, str] | None) -> str:
     """Release the hold once (a cancel that got there first wins: nothing changes here)."""
     now = clock.now()
-    outcome = release_job(row, JobFinal(status, now, error=error), now, reason=error["code"] if error else status, job_condition=store.running())
+    outcome = release_job(
+        row, JobFinal(status, now, error=error), now, reason=error["code"] if error else status, job_condition=store.running()
+    )
     return status if outcome.applied else _current(row)
 
 
@@ -161,7 +169,9 @@ def _record(record: Any) -> str:
         logger.warning("trainings message ignored", extra={"error_code": "bad_training_message"})
         return "ignored"
     attributes = record.raw_event.get("messageAttributes") or {}
-    bind(correlation_id=(attributes.get("correlation_id") or {}).get("stringValue") or record.message_id, route="trainings_worker")
+    bind(
+        correlation_id=(attributes.get("correlation_id") or {}).get("stringValue") or record.message_id, route="trainings_worker"
+    )
     receives = int((record.raw_event.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
     return run_training(workspace_id, training_id, last_try=receives >= rules.MAX_RECEIVES)
 

@@ -140,7 +140,9 @@ def test_an_idempotency_key_admits_once(api: Any, make_tenant: Any) -> None:
     status, again, headers = call(api, "POST", "/v1/trainings", tenant, body, headers={"Idempotency-Key": "trn-key-1"})
     assert status == 202 and again["training"]["id"] == first["id"] and headers.get("Idempotent-Replayed") == "true"
     assert wallet(tenant.workspace_id)[1] == 50  # one hold
-    status, other, _ = call(api, "POST", "/v1/trainings", tenant, {**body, "name": "other"}, headers={"Idempotency-Key": "trn-key-1"})
+    status, other, _ = call(
+        api, "POST", "/v1/trainings", tenant, {**body, "name": "other"}, headers={"Idempotency-Key": "trn-key-1"}
+    )
     assert status == 409 and other["error"]["code"] == "idempotency_conflict", other
     assert len(call(api, "GET", "/v1/trainings", tenant)[1]["data"]) == 1
 

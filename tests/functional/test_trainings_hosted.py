@@ -51,7 +51,7 @@ def fake(monkeypatch: pytest.MonkeyPatch, polls: list[tuple[str, int]]) -> Itera
         "TRAINER": "replicate",
         "REPLICATE_BASE_URL": url,
         "REPLICATE_API_TOKEN": server.token,
-        "REPLICATE_TRAINER": "ostris/flux-dev-lora-trainer/versions/4ffd32160efd92e956d39c5338a9b8fbafca58e03f791f6d8011f3e20e8ea6fa",
+        "REPLICATE_TRAINER": f"ostris/flux-dev-lora-trainer/versions/{'4ffd3216' * 8}",
         "REPLICATE_DESTINATION": "acme/house-style",
     }.items():
         monkeypatch.setenv(name, value)
@@ -61,7 +61,6 @@ def fake(monkeypatch: pytest.MonkeyPatch, polls: list[tuple[str, int]]) -> Itera
     server.stop()
     monkeypatch.undo()
     bootstrap.reset()
-
 
 
 def test_a_hosted_training_is_started_polled_and_charged_once(
@@ -128,7 +127,9 @@ def test_outages_retry_and_the_last_receive_fails_it(api: Any, make_tenant: Any,
     assert wallet(tenant.workspace_id) == before
 
 
-def test_a_refused_token_fails_the_training(api: Any, make_tenant: Any, fake: FakeReplicate, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_token_fails_the_training(
+    api: Any, make_tenant: Any, fake: FakeReplicate, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_wrong")
     tenant = make_tenant()
     made = create(api, tenant, {"name": "unauthorised", "upload_ids": seed_pictures(tenant, 5)})

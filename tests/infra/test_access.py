@@ -328,9 +328,8 @@ def test_only_the_consumer_receives_and_reconcile_only_reads(synth: Any, stage: 
     secret_readers = {fn for fn in config.FUNCTIONS if "ssm:GetParameter" in _role_grants(template, fn)}
     # purge_library and exports_worker: the library store's keys, when it is S3-compatible (R2)
     # trainings_worker: the hosted trainer's token and the library store's keys
-    assert secret_readers == {
-        "api_handler", "worker", "billing_worker", "monthly_reset", "purge_library", "exports_worker", "trainings_worker"
-    }  # fmt: skip
+    readers = {"api_handler", "worker", "billing_worker", "monthly_reset", "purge_library", "exports_worker", "trainings_worker"}
+    assert secret_readers == readers
 
 
 def _train_a_model(api: Any, tenant: Any) -> None:

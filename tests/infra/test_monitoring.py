@@ -73,13 +73,12 @@ def test_the_alarms_exist_and_notify_the_topic(synth: Any, stage: str) -> None:
         "outgoing-events-lost",
         "exports-dlq-depth",
         "trainings-dlq-depth",
+        "trainings-worker-errors",
         *(f"provider-{p}-error-rate" for p in monitoring.providers()),
         *(f"provider-{p}-job-p95" for p in monitoring.providers()),
         *(
             f"{fn.replace('_', '-')}-errors"
-            for fn in (
-                *config.SCHEDULED, "worker", "dead_letters", "billing_worker", "webhooks_worker", "exports_worker", "trainings_worker"
-            )  # fmt: skip
+            for fn in (*config.SCHEDULED, "worker", "dead_letters", "billing_worker", "webhooks_worker", "exports_worker")
         ),
     }
     assert set(alarms) == {prefix + name for name in expected}

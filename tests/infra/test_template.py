@@ -174,7 +174,8 @@ def test_event_source_mappings_report_partial_failures(
     concurrency = mapping["ScalingConfig"]["MaximumConcurrency"]
     reserved = props(template, function_id).get("ReservedConcurrentExecutions")
     assert 2 <= concurrency <= (reserved or concurrency), "the ESM must not push the function into throttling"
-    assert len(resources(template, "AWS::Lambda::EventSourceMapping")) == 6  # jobs, its DLQ, billing, webhooks, exports, trainings
+    # jobs, its DLQ, billing, webhooks, exports, trainings
+    assert len(resources(template, "AWS::Lambda::EventSourceMapping")) == 6
 
 
 # --- functions, schedules, tracing, settings ----------------------------------------------------

@@ -118,5 +118,7 @@ def _with_trained_style(data: bytes, request: ImageRequest) -> bytes:
 
     style = trained_style(request.options.get("workspace_id", ""), request.model)
     if style is None:
-        raise ProviderError("invalid_provider_request", f"model {request.model} is not a trained model of this workspace", retryable=False)
+        raise ProviderError(
+            "invalid_provider_request", f"model {request.model} is not a trained model of this workspace", retryable=False
+        )
     return apply_style(data, style)

@@ -48,7 +48,9 @@ class ReplicateTrainer:
     def start(self, job: TrainingInput) -> Progress:
         settings = get_settings()
         if not settings.replicate_trainer or not settings.replicate_destination:
-            raise TrainerError("trainer_not_configured", "REPLICATE_TRAINER and REPLICATE_DESTINATION are not set", retryable=False)
+            raise TrainerError(
+                "trainer_not_configured", "REPLICATE_TRAINER and REPLICATE_DESTINATION are not set", retryable=False
+            )
         body = {
             "destination": settings.replicate_destination,
             "input": {"input_images": _upload_images(job), "steps": job.steps},
@@ -88,7 +90,9 @@ def _progress(answer: dict[str, Any]) -> Progress:
         parameters = {"replicate": {"training_id": handle, "version": output.get("version"), "weights": output.get("weights")}}
         return Progress("succeeded", handle, parameters=parameters)
     if phase == "failed":
-        return Progress("failed", handle, error={"code": "training_failed", "message": str(answer.get("error") or "failed")[:500]})
+        return Progress(
+            "failed", handle, error={"code": "training_failed", "message": str(answer.get("error") or "failed")[:500]}
+        )
     return Progress(phase, handle, poll_after_s=POLL_AFTER_S)
 
 
