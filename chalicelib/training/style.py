@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 QUANTILES = 16  # curve points: QUANTILES + 1
 SAMPLE_PX = 128  # each training image is read at most this size (the style is about colour, not detail)
@@ -147,5 +147,6 @@ def _palette(samples: list[Any]) -> list[list[int]]:
         mosaic.paste(sample.resize((SAMPLE_PX, SAMPLE_PX)), (n * SAMPLE_PX, 0))
     quantized = mosaic.quantize(colors=5)
     flat = quantized.getpalette() or []
-    used = sorted(quantized.getcolors() or [], reverse=True)
+    counts = cast("list[tuple[int, int]]", quantized.getcolors() or [])  # a palette image: (count, palette index)
+    used = sorted(counts, reverse=True)
     return [list(flat[index * 3 : index * 3 + 3]) for _, index in used[:5]]
