@@ -396,3 +396,40 @@ def test_folder_input_errors(api: Any, make_tenant: Any) -> None:
     assert status == 400 and body["error"]["code"] == "invalid_request"
     for path in ("/v1/trainings/trn_nope", "/v1/trainings/job_01JZZZZZZZZZZZZZZZZZZZZZZZ"):
         assert call(api, "GET", path, tenant)[0] == 404
+
+
+# --- the running cap and the stale-hold sweeper ---------------------------------------------------
+
+
+def test_a_full_workspace_defers_the_training_with_its_hold(api: Any, make_tenant: Any) -> None:
+    from chalicelib import clock
+    from chalicelib.accounting import running
+
+    tenant = make_tenant(limits={"max_concurrent_jobs": 1})
+    job = call(api, "POST", "/v1/jobs", tenant, {"prompt": "holds the only slot"})[1]["job"]
+    assert running.start_job(tenant.workspace_id, job["id"], clock.now()).outcome == "started"
+    made = create(api, tenant, {"name": "waits", "upload_ids": seed_pictures(tenant)})
+    take_messages(made["id"])
+    assert worker.run_training(tenant.workspace_id, made["id"]) == "deferred"
+    waiting = training_of(api, tenant, made["id"])
+    assert waiting["status"] == "queued" and waiting["credits_reserved"] == 50
+    assert ledger_types(tenant.workspace_id, made["id"]) == ["hold"]
+
+
+def test_the_sweeper_refunds_a_training_whose_messages_all_died(api: Any, fresh_aws: Any, make_tenant: Any) -> None:
+    from datetime import timedelta
+
+    from chalicelib import clock
+    from chalicelib.accounting import maintenance
+
+    tenant = make_tenant()
+    before = wallet(tenant.workspace_id)
+    made = create(api, tenant, {"name": "lost", "upload_ids": seed_pictures(tenant)})
+    take_messages(made["id"])  # its message is lost
+    # (fresh tables: the sweep two hours ahead would release every other test's open hold too)
+    released = maintenance.release_stale_holds(clock.now() + timedelta(hours=2), get_settings().hold_max_age_s)
+    assert made["id"] in released
+    lost = training_of(api, tenant, made["id"])
+    assert lost["status"] == "failed" and lost["error"]["code"] == "timeout"
+    assert wallet(tenant.workspace_id) == before
+    assert ledger_types(tenant.workspace_id, made["id"]) == ["hold", "release"]
