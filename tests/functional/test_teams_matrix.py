@@ -198,6 +198,15 @@ ROUTES.update(
         ("POST", "/admin/api/reports/{image_id}/dismiss"): (ADMIN, "/admin/api/reports/img_{id}/dismiss", PROBE, 400),
     }
 )
+# --- custom model training (issue 16): every role reads; members and up create and cancel ---
+ROUTES.update(
+    {
+        ("POST", "/v1/trainings"): (p.TRAININGS_WRITE, "/v1/trainings", PROBE, 400),
+        ("GET", "/v1/trainings"): (p.TRAININGS_READ, "/v1/trainings", None, 200),
+        ("GET", "/v1/trainings/{training_id}"): (p.TRAININGS_READ, "/v1/trainings/trn_{id}", None, 404),
+        ("POST", "/v1/trainings/{training_id}/cancel"): (p.TRAININGS_WRITE, "/v1/trainings/trn_{id}/cancel", None, 404),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),
@@ -312,12 +321,3 @@ def test_some_cells_by_hand(world):
     assert call(api, "POST", f"/v1/members/usr_{GHOST}/transfer-ownership", people["owner"])[0] == 404
     assert call(api, "GET", "/v1/members", people["viewer"])[0] == 200
     assert call(api, "GET", "/admin/api/meta", people["owner"])[0] == 403
-# --- custom model training (issue 16): every role reads; members and up create and cancel ---
-ROUTES.update(
-    {
-        ("POST", "/v1/trainings"): (p.TRAININGS_WRITE, "/v1/trainings", PROBE, 400),
-        ("GET", "/v1/trainings"): (p.TRAININGS_READ, "/v1/trainings", None, 200),
-        ("GET", "/v1/trainings/{training_id}"): (p.TRAININGS_READ, "/v1/trainings/trn_{id}", None, 404),
-        ("POST", "/v1/trainings/{training_id}/cancel"): (p.TRAININGS_WRITE, "/v1/trainings/trn_{id}/cancel", None, 404),
-    }
-)
