@@ -223,3 +223,19 @@ def exports_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
 from chalicelib.api.marketplace import marketplace  # noqa: E402  (appended section: see the blueprints above)
 
 app.register_blueprint(marketplace)
+# --- custom model training (issue 16): the routes and the trainings queue's worker ----------------
+
+from chalicelib.api.trainings import trainings  # noqa: E402  (appended section: see the blueprints above)
+
+app.register_blueprint(trainings)
+
+if TYPE_CHECKING:
+    import chalicelib.training.worker as _training_worker
+else:
+    _training_worker = lazy_module("chalicelib.training.worker")
+
+
+@app.lambda_function(name="trainings_worker")
+def trainings_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    note_cold_start("trainings_worker")
+    return _training_worker.handle_trainings_batch(event, context)

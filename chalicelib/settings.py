@@ -64,6 +64,13 @@ class Settings:
     cognito_user_pool_id: str | None = None
     cognito_client_id: str | None = None
     cognito_jwks_url_override: str | None = None
+    # custom model training (issue 16): the trainings' queue, which trainer runs them (`local`:
+    # Pillow, in the worker; `replicate`: the hosted trainings API) and the hosted trainer's setup
+    trainings_queue_name: str = "imagegen-local-trainings"
+    trainer: str = "local"
+    replicate_base_url: str = "https://api.replicate.com"
+    replicate_trainer: str | None = None  # "<owner>/<name>/versions/<id>": the trainer to run
+    replicate_destination: str | None = None  # "<owner>/<model>": where trained versions go
 
     def table_name(self, suffix: str) -> str:
         return f"{self.table_prefix}-{suffix}"
@@ -122,6 +129,11 @@ def get_settings() -> Settings:
         cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID") or None,
         cognito_client_id=env.get("COGNITO_CLIENT_ID") or None,
         cognito_jwks_url_override=env.get("COGNITO_JWKS_URL") or None,
+        trainings_queue_name=env.get("TRAININGS_QUEUE_NAME", f"{prefix}-trainings"),
+        trainer=env.get("TRAINER") or "local",
+        replicate_base_url=env.get("REPLICATE_BASE_URL") or "https://api.replicate.com",
+        replicate_trainer=env.get("REPLICATE_TRAINER") or None,
+        replicate_destination=env.get("REPLICATE_DESTINATION") or None,
     )
     _refuse_placeholder_provider(settings, _bool(env.get("ALLOW_LOCAL_PROVIDER")))
     return settings

@@ -21,11 +21,13 @@ WEBHOOKS_QUEUE, WEBHOOKS_DLQ = "webhooks", "webhooks_dlq"
 WEBHOOKS = ("webhook_endpoints", "webhook_events", "webhook_deliveries", "audit")  # the webhooks worker's tables
 SCHEDULED_FAILURES = "scheduled_failures"  # on-failure destination of the scheduled (async) invocations
 EXPORTS_QUEUE, EXPORTS_DLQ = "exports", "exports_dlq"
+TRAININGS_QUEUE, TRAININGS_DLQ = "trainings", "trainings_dlq"
 
 IMAGES_PREFIX = "images/"
 STATEMENTS_PREFIX = "statements/"
 TMP_PREFIX = "tmp/"
 EXPORTS_PREFIX = "exports/"  # library export zips (chalicelib/library/objects.py EXPORTS)
+TRAININGS_PREFIX = "trainings/"  # a hosted training's images zip (chalicelib/training/trainers/replicate.py)
 # The library store's keys when it is S3-compatible (R2), for the functions that touch its objects.
 LIBRARY_STORE_SECRETS = ("LIBRARY_S3_ACCESS_KEY_ID", "LIBRARY_S3_SECRET_ACCESS_KEY")
 
@@ -74,7 +76,8 @@ def access_map() -> dict[str, Access]:
             s3_read=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX, EXPORTS_PREFIX),
             s3_write=(IMAGES_PREFIX, STATEMENTS_PREFIX, TMP_PREFIX),
             s3_delete=(IMAGES_PREFIX, EXPORTS_PREFIX),
-            send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE, EXPORTS_QUEUE),  # job.canceled, topup events, replays, exports
+            # job.canceled, topup events, replays, exports, trainings
+            send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE, EXPORTS_QUEUE, TRAININGS_QUEUE),
             secrets=(
                 "STRIPE_API_KEY",
                 "STRIPE_WEBHOOK_SECRET",
@@ -137,6 +140,18 @@ def access_map() -> dict[str, Access]:
             send_to=(WEBHOOKS_QUEUE,),
             consume=EXPORTS_QUEUE,
             secrets=LIBRARY_STORE_SECRETS,
+        ),
+        # custom model training: claims a running slot and settles or releases like the worker (SETTLEMENT);
+        # reads the training images (library store too); a hosted trainer's images zip; its polls
+        # and deferrals are its own delayed messages; training.succeeded/failed go to the outbox
+        config.TRAININGS_WORKER: Access(
+            write=SETTLEMENT,
+            read=("images",),
+            s3_read=(IMAGES_PREFIX, TRAININGS_PREFIX),
+            s3_write=(TRAININGS_PREFIX,),
+            send_to=(TRAININGS_QUEUE, WEBHOOKS_QUEUE),
+            consume=TRAININGS_QUEUE,
+            secrets=("REPLICATE_API_TOKEN", *LIBRARY_STORE_SECRETS),
         ),
     }
 

@@ -170,3 +170,12 @@ STAGE_CONFIGS: dict[str, StageConfig] = {
 }
 # marketplace (issue 16): the Stripe Connect endpoint's own signing secret (account.updated)
 SECRETS = (*SECRETS, "STRIPE_CONNECT_WEBHOOK_SECRET")
+
+# custom model training (issue 16): the trainings' worker, fed by its own queue. A training is tried
+# 3 times; its last receive fails it (training/rules.py MAX_RECEIVES, the hold refunded), so only a
+# worker that crashed 3 times leaves a message in the trainings DLQ (and the stale-hold sweeper
+# refunds its hold).
+TRAININGS_WORKER = "trainings_worker"
+FUNCTIONS = (*FUNCTIONS, TRAININGS_WORKER)
+TRAININGS_MAX_RECEIVE_COUNT = 3
+SECRETS = (*SECRETS, "REPLICATE_API_TOKEN")  # the hosted trainer (TRAINER=replicate)

@@ -309,7 +309,9 @@ class Monitoring(Construct):
         )
         self._webhook_alarms()
         self._exports_alarms()
+        self._trainings_alarms()
         consumers = (config.WORKER, config.DEAD_LETTERS, config.BILLING_WORKER, config.WEBHOOKS_WORKER, config.EXPORTS_WORKER)
+        consumers = (*consumers, config.TRAININGS_WORKER)
         for function in (*config.SCHEDULED, *consumers):
             self._alarm(
                 f"{function.replace('_', '-')}-errors",
@@ -371,6 +373,16 @@ class Monitoring(Construct):
             self.queue_metric(access.EXPORTS_DLQ, "ApproximateNumberOfMessagesVisible"),
             threshold=1,
             description="An export's worker crashed 3 times (timeout or memory) and its message was dead-lettered.",
+        )
+
+    def _trainings_alarms(self) -> None:
+        """Custom model training: a training that crashed its worker 3 times lands in the trainings
+        DLQ (one that merely failed fails and is refunded; the sweeper refunds a stranded hold)."""
+        self._alarm(
+            "trainings-dlq-depth",
+            self.queue_metric(access.TRAININGS_DLQ, "ApproximateNumberOfMessagesVisible"),
+            threshold=1,
+            description="A training's worker crashed 3 times (timeout or memory) and its message was dead-lettered.",
         )
 
     # --- dashboard ---------------------------------------------------------------------------

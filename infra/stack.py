@@ -35,6 +35,10 @@ ESM_BATCH_SIZE = {config.WORKER: 10, config.DEAD_LETTERS: 10, config.BILLING_WOR
 # An export streams up to 1 GiB within the worker's timeout: one per invocation, a few at once.
 ESM_BATCH_SIZE[config.EXPORTS_WORKER] = 1
 EXPORTS_CONCURRENCY = 5
+# A local training reads at most 50 images (seconds); a hosted one is a call and a poll: one per
+# invocation, a few at once (a workspace's running cap is enforced by the slots anyway).
+ESM_BATCH_SIZE[config.TRAININGS_WORKER] = 1
+TRAININGS_CONCURRENCY = 5
 WEBHOOKS_CONCURRENCY = 10  # receivers are slow (up to 13 s an attempt, 10 a batch: the 180 s timeout): more pollers, bounded
 SMALL_CONSUMER_CONCURRENCY = 2  # the smallest ScalingConfig allows: DLQ and billing are low volume
 NONCURRENT_DAYS = 30  # prod: how long an overwritten or deleted object's old version is kept
@@ -184,8 +188,19 @@ class ImageGenStack(Stack):
             dlq=exports_dlq,
             max_receive=config.EXPORTS_MAX_RECEIVE_COUNT,
         )
+        trainings_dlq = queue(access.TRAININGS_DLQ, f"{prefix}-trainings-dlq", consumer=None, retention_days=14)
+        trainings = queue(
+            access.TRAININGS_QUEUE,
+            f"{prefix}-trainings",
+            consumer=config.TRAININGS_WORKER,
+            retention_days=4,
+            dlq=trainings_dlq,
+            max_receive=config.TRAININGS_MAX_RECEIVE_COUNT,
+        )
         failures = queue(access.SCHEDULED_FAILURES, f"{prefix}-scheduled-failures", consumer=None, retention_days=14)
         return {
+            access.TRAININGS_QUEUE: trainings,
+            access.TRAININGS_DLQ: trainings_dlq,
             access.EXPORTS_QUEUE: exports,
             access.EXPORTS_DLQ: exports_dlq,
             access.JOBS: jobs,
@@ -311,6 +326,7 @@ class ImageGenStack(Stack):
             "BILLING_QUEUE_NAME": self.queues[access.BILLING_QUEUE].queue_name,
             "WEBHOOKS_QUEUE_NAME": self.queues[access.WEBHOOKS_QUEUE].queue_name,
             "EXPORTS_QUEUE_NAME": self.queues[access.EXPORTS_QUEUE].queue_name,
+            "TRAININGS_QUEUE_NAME": self.queues[access.TRAININGS_QUEUE].queue_name,
             "IMAGES_BUCKET": self.bucket.bucket_name,
             "APP_VERSION": options.app_version,
             "WORKER_TIMEOUT_S": str(stage.timeout_s(config.WORKER)),
@@ -419,6 +435,7 @@ class ImageGenStack(Stack):
             (config.BILLING_WORKER, access.BILLING_QUEUE, SMALL_CONSUMER_CONCURRENCY),
             (config.WEBHOOKS_WORKER, access.WEBHOOKS_QUEUE, WEBHOOKS_CONCURRENCY),
             (config.EXPORTS_WORKER, access.EXPORTS_QUEUE, EXPORTS_CONCURRENCY),
+            (config.TRAININGS_WORKER, access.TRAININGS_QUEUE, TRAININGS_CONCURRENCY),
         )
         for function, queue_key, concurrency in wiring:
             mapping = lambda_.CfnEventSourceMapping(

@@ -94,6 +94,8 @@ DEFAULT_MODEL: dict[str, str] = {
 def model_price(provider: str, model: str | None) -> ModelPrice:
     """The price entry of a provider's model (its default model when `model` is None)."""
     name = model or DEFAULT_MODEL.get(provider, "")
+    if name.startswith(TRAINED_PREFIX):  # a workspace's trained model costs what its base model costs
+        name = DEFAULT_MODEL.get(provider, "")
     try:
         return MODELS[(provider, name)]
     except KeyError:
@@ -123,3 +125,22 @@ def provider_cost_micro_usd(price: ModelPrice, images: int, input_tokens: int, o
     per_image = price.cost_per_image_micro_usd * images
     tokens = input_tokens * price.input_micro_usd_per_mtok + output_tokens * price.output_micro_usd_per_mtok
     return per_image + -(-tokens // 1_000_000)
+
+
+# --- custom model training (issue 16) -------------------------------------------------------------
+# A training is admitted like a job (accounting.admission): its row is a job row of kind `train`
+# whose `n` is the number of training images, priced by a trainer "model" of the `local` provider
+# (our own compute: the hosted trainer's bill is ours too). TRAINING_CREDITS_PER_IMAGE credits per
+# training image, at most MAX_TRAINING_IMAGES images: a 5-image training costs 50 credits.
+TRAINED_PREFIX = "trn_"  # a succeeded training's id is a model name of the provider it generates with
+TRAIN_KIND = "train"
+TRAINING_CREDITS_PER_IMAGE = 10
+TRAINER_MODELS: dict[str, str] = {"local": "style-trainer-v1", "replicate": "replicate-trainer"}
+_KIND_FACTOR[TRAIN_KIND] = TRAINING_CREDITS_PER_IMAGE
+for _trainer_model in TRAINER_MODELS.values():
+    MODELS[("local", _trainer_model)] = ModelPrice("local", _trainer_model, credits_per_image=1)
+
+
+def is_trainer_model(provider: str, model: str | None) -> bool:
+    """A trainer's price entry: it prices trainings, never a generation job."""
+    return provider == "local" and model in TRAINER_MODELS.values()

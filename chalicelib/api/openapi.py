@@ -620,3 +620,17 @@ RESPONSES.update(
         ("POST", "/admin/api/marketplace/refunds"): (200, "PurchaseEnvelope"),
     }
 )
+
+# --- custom model training (issue 16) ---------------------------------------------------------------
+BODIES[("POST", "/v1/trainings")] = ("TrainingCreate", True)
+IDEMPOTENT.update({("POST", "/v1/trainings"), ("POST", "/v1/trainings/{training_id}/cancel")})
+QUERIES[("GET", "/v1/trainings")] = ("limit", "cursor")
+RESPONSES.update(
+    {
+        ("POST", "/v1/trainings"): (202, "TrainingEnvelope"),
+        ("GET", "/v1/trainings"): (200, "TrainingPage"),
+        ("GET", "/v1/trainings/{training_id}"): (200, "TrainingEnvelope"),
+        ("POST", "/v1/trainings/{training_id}/cancel"): (200, "TrainingEnvelope"),
+    }
+)
+OTHER_BODIES[("POST", "/v1/trainings/{training_id}/cancel")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]

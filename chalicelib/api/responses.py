@@ -2284,3 +2284,91 @@ class PayoutEnvelope(Response):
                 created_at=str(iso(p.created_at)),
             )
         )  # fmt: skip
+
+
+# --- custom model training (issue 16) --------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.training.service import CreatedTraining, TrainingRecord
+
+
+class TrainedStyleView(Response):
+    """What the local trainer learnt: the training set's mean colour, palette and tone curves."""
+
+    mean_rgb: list[int] = Field(description="the set's mean colour, [r, g, b] 0-255")
+    palette: list[list[int]] = Field(description="its five most used colours, most used first")
+    curves: dict[str, list[int]] = Field(description="per channel (r, g, b): its levels at 17 quantiles 0, 1/16 ... 1")
+    intensity_pct: int = Field(description="how strongly a job applies it (from `steps`)")
+
+
+class TrainingView(Response):
+    """A custom model training (API.md "Platform"); once `succeeded` its id is a model for POST /v1/jobs."""
+
+    id: str = Field(description="trn_… (ULID: sorts by creation time); the model name once succeeded")
+    name: str
+    status: JobStatus
+    base_model: str
+    steps: int
+    trainer: str = Field(description="local (Pillow style learner) or a hosted trainer (replicate)")
+    image_ids: list[str] = Field(description="the training images")
+    folder_id: str | None = Field(description="the folder they were taken from, when one was given")
+    credits_reserved: int = Field(description="held at admission")
+    credits_charged: int = Field(description="charged on success; 0 when it failed or was canceled (hold released)")
+    model: str | None = Field(description="the model to name in POST /v1/jobs `model` (succeeded only)")
+    style: TrainedStyleView | None = Field(description="the learnt parameters (local trainer, succeeded only)")
+    error: ErrorInfo | None = Field(
+        description="why it failed: not_enough_images, invalid_training_image, training_failed, timeout…"
+    )
+    user_id: str
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+
+    @classmethod
+    def of(cls, record: TrainingRecord) -> TrainingView:
+        row = record.row
+        params = dict(row.params or {})
+        succeeded = row.status == "succeeded"
+        style = params.get("style") if succeeded else None
+        error = dict(row.error) if row.error else None
+        return cls(
+            id=row.job_id,
+            name=str(params.get("name") or row.prompt),
+            status=cast("JobStatus", row.status),
+            base_model=str(params.get("base_model") or ""),
+            steps=int(params.get("steps") or 0),
+            trainer=str(params.get("trainer") or "local"),
+            image_ids=[str(i) for i in params.get("image_ids") or []],
+            folder_id=params.get("folder_id"),
+            credits_reserved=int(row.credits_reserved or 0),
+            credits_charged=int((row.usage or {}).get("credits_charged", 0)),
+            model=row.job_id if succeeded else None,
+            style=TrainedStyleView(**{k: style[k] for k in ("mean_rgb", "palette", "curves", "intensity_pct")})
+            if style
+            else None,
+            error=ErrorInfo(code=str(error["code"]), message=str(error["message"])) if error else None,
+            user_id=row.user_id,
+            created_at=rfc3339(row.created_at),
+            started_at=rfc3339(row.started_at),
+            finished_at=rfc3339(row.finished_at),
+        )
+
+
+class TrainingEnvelope(Response):
+    training: TrainingView
+
+    @classmethod
+    def of(cls, record: TrainingRecord) -> TrainingEnvelope:
+        return cls(training=TrainingView.of(record))
+
+    @classmethod
+    def created(cls, created: CreatedTraining) -> TrainingEnvelope:
+        return cls.of(created.record)
+
+
+class TrainingPage(Page[TrainingView]):
+    """The workspace's trainings, newest first."""
+
+    @classmethod
+    def of(cls, records: list[TrainingRecord], next_cursor: str | None) -> TrainingPage:
+        return cls(data=[TrainingView.of(record) for record in records], next_cursor=next_cursor)

@@ -694,3 +694,22 @@ def _marketplace_bounds_agree() -> None:
 
 
 _marketplace_bounds_agree()
+# --- custom model training (issue 16) --------------------------------------------------------------
+
+
+class TrainingCreate(Strict):
+    """POST /v1/trainings: a name and exactly one of `upload_ids` (5-50 distinct image ids of the
+    workspace's library) or `folder_id` (the images directly in that folder, 5-50)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    upload_ids: list[ImageIdText] | None = Field(default=None, max_length=50)
+    folder_id: ImageIdText | None = None
+    base_model: str | None = Field(default=None, min_length=1, max_length=200)
+    steps: int | None = Field(default=None, ge=100, le=4000)
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value

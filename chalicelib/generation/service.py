@@ -20,7 +20,7 @@ from chalicelib.accounting.admission import AdmissionRequest, RateStatus, SpendC
 from chalicelib.accounting.denials import record_denial
 from chalicelib.accounting.errors import AmbiguousWrite, Contention, Denied, DuplicateAdmission, UnknownPrice
 from chalicelib.accounting.plans import effective_limits, effective_plan
-from chalicelib.accounting.prices import DEFAULT_MODEL, model_price, size_class
+from chalicelib.accounting.prices import DEFAULT_MODEL, TRAINED_PREFIX, is_trainer_model, model_price, size_class
 from chalicelib.accounting.settlement import JobFinal, release_job
 from chalicelib.domain import DomainError, RepeatedKey
 from chalicelib.generation import kinds, queue, storage
@@ -41,6 +41,7 @@ from chalicelib.store import images as image_store
 from chalicelib.store import jobs as job_store
 from chalicelib.store.jobs import Cursor
 from chalicelib.templates import service as templates
+from chalicelib.training import service as trained_models
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -213,11 +214,15 @@ def _resolve(order: JobOrder) -> _Resolved:
     spec, prefs = order.spec, order.user_settings
     provider = spec.provider or prefs.get("default_provider") or get_settings().default_provider
     size = spec.size or prefs.get("default_size") or "1024x1024"
+    if spec.model and spec.model.startswith(TRAINED_PREFIX):  # the workspace's own trained model (issue 16)
+        provider = trained_models.provider_for_model(order.workspace.workspace_id, spec.model, spec.provider)
     model = spec.model or DEFAULT_MODEL.get(provider, "")
     try:
         model_price(provider, model)
     except UnknownPrice:
         raise InvalidJob(f"unknown model {model!r} for provider {provider!r}", field="model") from None
+    if is_trainer_model(provider, model):  # prices trainings, never a job
+        raise InvalidJob(f"unknown model {model!r} for provider {provider!r}", field="model")
     _check_kind(spec)
     inputs = {
         name: _require_image(order.workspace.workspace_id, getattr(spec, name), name)

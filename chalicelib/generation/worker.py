@@ -229,6 +229,7 @@ def _requests_for(job: JobModel) -> list[ImageRequest]:
             job_id=job.job_id,
             correlation_id=job.correlation_id,
             timeout_s=60.0,
+            options={"workspace_id": job.workspace_id},  # whose trained model (`trn_…`) it may apply
         )
         for i in range(int(job.n))
     ]

@@ -89,6 +89,7 @@ def create_resources(visibility_timeout_s: int = 5) -> None:
     sqs.create_queue(QueueName=s.billing_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
     sqs.create_queue(QueueName=s.webhooks_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})
     sqs.create_queue(QueueName=s.exports_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})  # exports
+    sqs.create_queue(QueueName=s.trainings_queue_name, Attributes={"VisibilityTimeout": str(visibility_timeout_s)})  # trainings
     s3 = client("s3")
     s3.create_bucket(Bucket=s.images_bucket)
     create_user_pool(s.table_prefix)
@@ -186,13 +187,15 @@ class LocalStack:
         billing = QueuePoller(s.billing_queue_name, chalice_app.billing_worker, "billing_worker", 60, s.region)
         webhooks = QueuePoller(s.webhooks_queue_name, chalice_app.webhooks_worker, "webhooks_worker", 60, s.region)
         exports = QueuePoller(s.exports_queue_name, chalice_app.exports_worker, "exports_worker", 300, s.region, batch_size=1)
-        for poller in (workers, dead, billing, webhooks, exports):
+        training = chalice_app.trainings_worker
+        trainings = QueuePoller(s.trainings_queue_name, training, "trainings_worker", 300, s.region, batch_size=1)
+        for poller in (workers, dead, billing, webhooks, exports, trainings):
             poller.start()
             self._threads.append(poller)
         self._say(
             "worker",
             f"polling {s.jobs_queue_name} (batches of 10), {s.jobs_dlq_name}, {s.billing_queue_name}, {s.webhooks_queue_name}"
-            f", {s.exports_queue_name}",
+            f", {s.exports_queue_name}, {s.trainings_queue_name}",
         )
 
     def _bind_api(self) -> None:

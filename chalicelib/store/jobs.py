@@ -33,8 +33,16 @@ def job_ref(workspace_id: str, job_id: str) -> JobModel:
 
 
 def newest_jobs(workspace_id: str, limit: int, cursor: Cursor | None) -> tuple[list[JobModel], Cursor | None]:
-    """A page of the workspace's jobs, newest first (ULID keys sort by time), read consistently."""
-    result = JobModel.query(workspace_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor, consistent_read=True)
+    """A page of the workspace's jobs, newest first (ULID keys sort by time), read consistently.
+    Only `job_…` rows: a training's row (`trn_…`, store/trainings.py) shares the table, not the listing."""
+    result = JobModel.query(
+        workspace_id,
+        JobModel.job_id.startswith("job_"),
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=cursor,
+        consistent_read=True,
+    )
     return list(result), result.last_evaluated_key
 
 

@@ -123,3 +123,8 @@ MARKETPLACE_RATE: Final = LIBRARY_WRITE
 MARKETPLACE_REPORT: Final = LIBRARY_READ
 EARNINGS_READ: Final = BILLING_READ
 PAYOUTS_WRITE: Final = BILLING_WRITE
+# --- custom model training (issue 16) --------------------------------------------------------------
+# DESIGN.md's rows: every role reads jobs (trainings are jobs of the workspace's models); "create
+# jobs, trainings" is owner, admin and member. A scoped key uses `jobs:read` / `jobs:write`.
+TRAININGS_READ: Final = JOBS_READ
+TRAININGS_WRITE: Final = JOBS_WRITE

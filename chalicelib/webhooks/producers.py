@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import clock, ids
+from chalicelib.accounting.prices import TRAIN_KIND
 from chalicelib.store.models import ExportModel, JobModel
 from chalicelib.webhooks.events import JOB_EVENTS, event_id
 from chalicelib.webhooks.outbox import emit, emit_safely
@@ -26,6 +27,9 @@ def job_finished(
 ) -> None:
     """job.succeeded / job.failed / job.canceled, keyed by (job, final status); the event's
     time part is the job's creation time, so every trigger of it derives the same id."""
+    if job.kind == TRAIN_KIND:  # a training's row is a job row (store/trainings.py): its own events
+        training_finished(job, status, finished_at, error, usage)
+        return
     event_type = JOB_EVENTS.get(status)
     if event_type is None:
         return
@@ -81,3 +85,34 @@ def export_ready(export: ExportModel) -> None:
     }
     at = ids.id_time(export.export_id)
     emit("export.ready", export.workspace_id, data, event_id(f"export:{export.export_id}:ready", at), export.finished_at)
+
+
+# --- custom model training (issue 16) -------------------------------------------------------------
+TRAINING_EVENTS = {"succeeded": "training.succeeded", "failed": "training.failed"}  # a cancel is the caller's own act
+
+
+def training_finished(
+    job: JobModel, status: str, finished_at: datetime, error: dict[str, str] | None, usage: dict[str, int]
+) -> None:
+    """training.succeeded / training.failed, keyed by (training, final status), emitted by the
+    settlement or release that ended it (exactly once: the hold's guard)."""
+    event_type = TRAINING_EVENTS.get(status)
+    if event_type is None:
+        return
+    params = job.params or {}
+    data = {
+        "training": {
+            "id": job.job_id,
+            "status": status,
+            "name": params.get("name"),
+            "model": job.job_id if status == "succeeded" else None,
+            "user_id": job.user_id,
+            "image_count": int(job.n),
+            "created_at": clock.iso(job.created_at),
+            "finished_at": clock.iso(finished_at),
+            "error": error,
+            "credits_charged": int(usage.get("credits_charged", 0)),
+        }
+    }
+    at = ids.id_time(job.job_id)
+    emit_safely(event_type, job.workspace_id, data, event_id(f"training:{job.job_id}:{status}", at), finished_at)

@@ -225,6 +225,15 @@ ROUTES.update(
         ("POST", "/admin/api/marketplace/refunds"): (ADMIN, "/admin/api/marketplace/refunds", PROBE, 400),
     }
 )
+# --- custom model training (issue 16): every role reads; members and up create and cancel ---
+ROUTES.update(
+    {
+        ("POST", "/v1/trainings"): (p.TRAININGS_WRITE, "/v1/trainings", PROBE, 400),
+        ("GET", "/v1/trainings"): (p.TRAININGS_READ, "/v1/trainings", None, 200),
+        ("GET", "/v1/trainings/{training_id}"): (p.TRAININGS_READ, "/v1/trainings/trn_{id}", None, 404),
+        ("POST", "/v1/trainings/{training_id}/cancel"): (p.TRAININGS_WRITE, "/v1/trainings/trn_{id}/cancel", None, 404),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),

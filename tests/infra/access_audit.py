@@ -42,6 +42,7 @@ FUNCTION_ENTRIES = (
 FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "purge_library")
 FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "sweep_outbox")  # outgoing events (issue 14)
 FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "exports_worker")
+FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "trainings_worker")  # custom model training (issue 16)
 DYNAMO_SINGLE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"}
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
@@ -101,10 +102,12 @@ def _queue_key(name_or_url: str) -> str:
         ("-billing-dlq", "billing_dlq"),
         ("-webhooks-dlq", "webhooks_dlq"),
         ("-exports-dlq", "exports_dlq"),
+        ("-trainings-dlq", "trainings_dlq"),
         ("-jobs", "jobs"),
         ("-billing", "billing"),
         ("-webhooks", "webhooks"),
         ("-exports", "exports"),
+        ("-trainings", "trainings"),
     ):
         if name.endswith(suffix):
             return key

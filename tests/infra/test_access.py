@@ -132,6 +132,7 @@ def test_every_entry_point_runs_within_its_role(api: Any, make_tenant: Any, monk
             status, body, _ = call(api, "GET", f"/v1/jobs/{body['job']['id']}", t)  # presigned image URL
             assert body["job"]["status"] == "succeeded", body
             _export_images(api, t, [image["id"] for image in body["job"]["images"]])
+            _train_a_model(api, make_tenant())
 
             sqs = client("sqs")
             billing = sqs.receive_message(
@@ -321,7 +322,26 @@ def test_only_the_consumer_receives_and_reconcile_only_reads(synth: Any, stage: 
     )
     assert reconcile["sqs:SendMessage"] == {"${" + failures + "}"}, "reconcile sends only its own failed runs"
     receivers = [fn for fn in config.FUNCTIONS if "sqs:ReceiveMessage" in _role_grants(template, fn)]
-    assert sorted(receivers) == sorted(["worker", "dead_letters", "billing_worker", "webhooks_worker", "exports_worker"])
+    assert sorted(receivers) == sorted(
+        ["worker", "dead_letters", "billing_worker", "webhooks_worker", "exports_worker", "trainings_worker"]
+    )
     secret_readers = {fn for fn in config.FUNCTIONS if "ssm:GetParameter" in _role_grants(template, fn)}
     # purge_library and exports_worker: the library store's keys, when it is S3-compatible (R2)
-    assert secret_readers == {"api_handler", "worker", "billing_worker", "monthly_reset", "purge_library", "exports_worker"}
+    # trainings_worker: the hosted trainer's token and the library store's keys
+    readers = {"api_handler", "worker", "billing_worker", "monthly_reset", "purge_library", "exports_worker", "trainings_worker"}
+    assert secret_readers == readers
+
+
+def _train_a_model(api: Any, tenant: Any) -> None:
+    """Custom model training: the API admits and queues it, the trainings worker learns and settles
+    (and announces training.succeeded); a job then names the trained model."""
+    from tests.functional.helpers import call
+    from tests.functional.training_helpers import run_trainings_worker, seed_pictures, take_messages
+
+    status, made, _ = call(api, "POST", "/v1/trainings", tenant, {"name": "audit", "upload_ids": seed_pictures(tenant)})
+    assert status == 202, made
+    training_id = made["training"]["id"]
+    assert run_trainings_worker(take_messages(training_id)) == {"batchItemFailures": []}
+    status, done, _ = call(api, "GET", f"/v1/trainings/{training_id}", tenant)
+    assert done["training"]["status"] == "succeeded", done
+    assert call(api, "POST", "/v1/jobs", tenant, {"prompt": "styled", "model": training_id})[0] == 202

@@ -72,6 +72,8 @@ def test_the_alarms_exist_and_notify_the_topic(synth: Any, stage: str) -> None:
         "webhooks-dlq-depth",
         "outgoing-events-lost",
         "exports-dlq-depth",
+        "trainings-dlq-depth",
+        "trainings-worker-errors",
         *(f"provider-{p}-error-rate" for p in monitoring.providers()),
         *(f"provider-{p}-job-p95" for p in monitoring.providers()),
         *(

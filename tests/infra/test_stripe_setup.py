@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -18,15 +19,39 @@ API_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/api"
 SECRET_PARAM = "/imagegen/dev/stripe-webhook-secret"
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
+@contextmanager
+def _moto_keeping_data() -> Iterator[None]:
+    """moto's in-process mock WITHOUT its reset: entering `mock_aws()` wipes every backend of
+    this process, the suite's moto server's (tests/conftest.py) included, and so the tables of
+    whatever runs next on this worker. The tests clean up what they create instead."""
     from moto import mock_aws
 
+    mock = mock_aws()
+    mock.start(reset=False)
+    try:
+        yield
+    finally:
+        mock.stop(remove_data=False)
+
+
+def _forget_secret() -> None:
+    try:
+        _ssm().delete_parameter(Name=SECRET_PARAM)
+    except _ssm().exceptions.ParameterNotFound:
+        pass
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
     fake = FakeStripe(catalog=False)
     monkeypatch.setenv("STRIPE_API_BASE", fake.start())
     monkeypatch.setenv("STRIPE_API_KEY", "sk_test_setup")
-    with mock_aws():
-        yield fake
+    with _moto_keeping_data():
+        _forget_secret()
+        try:
+            yield fake
+        finally:
+            _forget_secret()
     fake.stop()
 
 
@@ -123,33 +148,36 @@ def test_stage_env_exports_the_deployed_settings_for_the_operator_tools() -> Non
     import zipfile
 
     import boto3
-    from moto import mock_aws
 
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as z:
         z.writestr("app.py", "def app(event, context): return {}\n")
-    with mock_aws():
-        role = boto3.client("iam", region_name="eu-west-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"][
-            "Arn"
-        ]
-        client = boto3.client("lambda", region_name="eu-west-1")
-        client.create_function(
-            FunctionName="imagegen-dev-api-handler",
-            Runtime="python3.12",
-            Role=role,
-            Handler="app.app",
-            Code={"ZipFile": code.getvalue()},
-            Environment={
-                "Variables": {
-                    "STAGE": "dev",
-                    "TABLE_PREFIX": "imagegen-dev",
-                    "DEFAULT_PROVIDER": "gemini",
-                    "PUBLIC_BASE_URL": "https://x.test/api?a=1&b='2'",
-                    "STRIPE_API_KEY_PARAM": "/imagegen/dev/stripe-api-key",
-                }
-            },
-        )
-        variables = stage_env.deployed_environment("dev", client)
+    with _moto_keeping_data():
+        iam = boto3.client("iam", region_name="eu-west-1")
+        name = "imagegen-dev-api-handler"
+        try:
+            role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            client = boto3.client("lambda", region_name="eu-west-1")
+            client.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler="app.app",
+                Code={"ZipFile": code.getvalue()},
+                Environment={
+                    "Variables": {
+                        "STAGE": "dev",
+                        "TABLE_PREFIX": "imagegen-dev",
+                        "DEFAULT_PROVIDER": "gemini",
+                        "PUBLIC_BASE_URL": "https://x.test/api?a=1&b='2'",
+                        "STRIPE_API_KEY_PARAM": "/imagegen/dev/stripe-api-key",
+                    }
+                },
+            )
+            variables = stage_env.deployed_environment("dev", client)
+        finally:
+            boto3.client("lambda", region_name="eu-west-1").delete_function(FunctionName=name)
+            iam.delete_role(RoleName="r")
     assert variables["AWS_REGION"] == "eu-west-1" and variables["DEFAULT_PROVIDER"] == "gemini"
     assert not any(key.startswith("POWERTOOLS_TRACE") for key in variables)
     script = stage_env.exports(variables) + "\nenv"

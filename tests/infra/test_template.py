@@ -118,6 +118,7 @@ def _queue_by_name(template: dict[str, Any], name: str) -> tuple[str, dict[str, 
         ("billing", "billing-dlq", "billing_worker", config.BILLING_MAX_RECEIVE_COUNT),
         ("webhooks", "webhooks-dlq", "webhooks_worker", config.WEBHOOKS_MAX_RECEIVE_COUNT),
         ("exports", "exports-dlq", "exports_worker", config.EXPORTS_MAX_RECEIVE_COUNT),
+        ("trainings", "trainings-dlq", "trainings_worker", config.TRAININGS_MAX_RECEIVE_COUNT),
     ],
 )
 def test_queues_have_a_dlq_and_outlive_their_consumer(
@@ -152,6 +153,7 @@ def test_worker_timeout_matches_the_app_settings(stage_template: tuple[str, dict
         ("billing_worker", "billing"),
         ("webhooks_worker", "webhooks"),
         ("exports_worker", "exports"),
+        ("trainings_worker", "trainings"),
     ],
 )
 def test_event_source_mappings_report_partial_failures(
@@ -172,7 +174,8 @@ def test_event_source_mappings_report_partial_failures(
     concurrency = mapping["ScalingConfig"]["MaximumConcurrency"]
     reserved = props(template, function_id).get("ReservedConcurrentExecutions")
     assert 2 <= concurrency <= (reserved or concurrency), "the ESM must not push the function into throttling"
-    assert len(resources(template, "AWS::Lambda::EventSourceMapping")) == 5
+    # jobs, its DLQ, billing, webhooks, exports, trainings
+    assert len(resources(template, "AWS::Lambda::EventSourceMapping")) == 6
 
 
 # --- functions, schedules, tracing, settings ----------------------------------------------------

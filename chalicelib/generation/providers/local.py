@@ -16,6 +16,7 @@ import re
 import threading
 import time
 
+from chalicelib.accounting.prices import TRAINED_PREFIX
 from chalicelib.generation.providers.base import GeneratedImage, ImageRequest, ProviderError
 from chalicelib.generation.tools import style_blend
 from chalicelib.settings import get_settings
@@ -64,6 +65,8 @@ class LocalProvider:
             )
         else:
             data = render(request)
+        if request.model.startswith(TRAINED_PREFIX):
+            data = _with_trained_style(data, request)
         elapsed = int((time.perf_counter() - started) * 1000)
         return GeneratedImage(
             data=data,
@@ -104,3 +107,18 @@ def render(request: ImageRequest) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False, compress_level=1)
     return out.getvalue()
+
+
+def _with_trained_style(data: bytes, request: ImageRequest) -> bytes:
+    """A job naming a trained model (`trn_…`): the picture takes the style the workspace's own
+    succeeded training learnt (chalicelib/training/style.py). Another workspace's model, or one
+    that is not (or no longer) succeeded, is never applied: the job fails with `invalid_provider_request`."""
+    from chalicelib.training.service import trained_style
+    from chalicelib.training.style import apply_style
+
+    style = trained_style(request.options.get("workspace_id", ""), request.model)
+    if style is None:
+        raise ProviderError(
+            "invalid_provider_request", f"model {request.model} is not a trained model of this workspace", retryable=False
+        )
+    return apply_style(data, style)

@@ -1,0 +1,13 @@
+"""The limits of a training, in one place."""
+
+from __future__ import annotations
+
+from typing import Final
+
+MIN_IMAGES: Final = 5
+MAX_IMAGES: Final = 50
+MIN_STEPS: Final = 100
+MAX_STEPS: Final = 4000
+DEFAULT_STEPS: Final = 1000
+MAX_IMAGE_BYTES: Final = 20 * 1024 * 1024  # a training image is read whole by the worker
+MAX_RECEIVES: Final = 3  # infra/config.py TRAININGS_MAX_RECEIVE_COUNT: the last receive fails the training
