@@ -1239,6 +1239,71 @@ class ReportCaseModel(BaseModel):
     by_status = ReportsByStatus()
 
 
+# --- mobile: devices, push, offline sync (issue 16) ---
+
+
+class DeviceModel(BaseModel):
+    """A person's push target in one workspace, and two kinds of small rows beside it:
+
+    - devices: pk "<workspace_id>#<user_id>", sk "dev_<ULID>" (at most MAX_DEVICES per pk);
+    - token claims: pk "token#<sha256 of platform:token>", sk "claim", `claim_owner` and
+      `claim_device`: one owner per token (a phone that changes hands stops getting the old
+      owner's pushes), and what makes registering the same token twice idempotent;
+    - push markers: pk "push#<event_id>", sk "sent", `expires_at` (TTL): one push per event."""
+
+    table_suffix = "devices"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    owner = UnicodeAttribute(hash_key=True)
+    device_id = UnicodeAttribute(range_key=True)
+    workspace_id = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    platform = UnicodeAttribute(null=True)  # ios | android | expo
+    token = UnicodeAttribute(null=True)
+    token_hash = UnicodeAttribute(null=True)
+    endpoint_arn = UnicodeAttribute(null=True)  # ios/android: the SNS platform endpoint
+    created_at = UTCDateTimeAttribute(null=True)
+    claim_owner = UnicodeAttribute(null=True)
+    claim_device = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+class SyncChangesByTime(GlobalSecondaryIndex["SyncChangeModel"]):
+    """A workspace's synced records by the time they last changed: a pull is one Query of
+    `changed_ms > last_pulled_at` (one partition per workspace: its own ceiling)."""
+
+    class Meta:
+        index_name = "by_time"
+        projection = AllProjection()
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    changed_ms = NumberAttribute(range_key=True)
+
+
+class SyncChangeModel(BaseModel):
+    """The offline-sync change log: one row per synced record (pk workspace, sk
+    "<table>:<record id>"), touched in the same transaction as every change of the record, its
+    deletion included (the tombstone: a touched record whose source row is gone). A pull reads
+    the rows changed since the client's last pull and the records themselves by key."""
+
+    table_suffix = "sync_changes"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    record_key = UnicodeAttribute(range_key=True)
+    changed_ms = NumberAttribute()
+    created_ms = NumberAttribute(null=True)
+    gone = BooleanAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # tombstones only: kept TOMBSTONE_DAYS
+    by_time = SyncChangesByTime()
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -1277,4 +1342,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     GalleryEntryModel,
     GalleryIndexModel,
     ReportCaseModel,
+    DeviceModel,
+    SyncChangeModel,
 )

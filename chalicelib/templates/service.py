@@ -219,7 +219,7 @@ def update_template(caller: Caller, template_id: str, changes: Mapping[str, Any]
 def delete_template(caller: Caller, template_id: str) -> None:
     """Out of every listing and out of use; jobs made from it keep their prompt and version."""
     head = _editable(caller, template_id)
-    if not store.mark_deleted(template_id, int(head.latest_version), clock.now()):
+    if not store.mark_deleted(template_id, int(head.latest_version), clock.now(), head.workspace_id):
         raise TemplateChanged("the template was changed or deleted meanwhile; read it again and retry")
 
 
