@@ -217,3 +217,9 @@ else:
 def exports_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     note_cold_start("exports_worker")
     return _export_worker.handle_exports_batch(event, context)
+
+
+# --- mobile (issue 16): devices, push settings, offline sync; pushes go out from the webhooks worker ---
+from chalicelib.api.mobile import mobile  # noqa: E402  (appended section: see the blueprints above)
+
+app.register_blueprint(mobile)

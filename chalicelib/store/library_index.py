@@ -198,3 +198,14 @@ def give_export_slot_in(txn: Transaction, workspace_id: str) -> None:
     """An export left queued/running (in the transaction that moved its status on)."""
     row = LibraryIndexModel(facet_key(workspace_id, USAGE), EXPORTS_PENDING)
     txn.update("export_slot", row, [LibraryIndexModel.n.add(-1)])
+
+
+def tag_counts_of(workspace_id: str, tags: list[str]) -> dict[str, int]:
+    """How many images carry each of these tags (absent: none), by key (offline sync's pull)."""
+    key = facet_key(workspace_id, TAGS)
+    found: dict[str, int] = {}
+    wanted = list(dict.fromkeys(tags))
+    for start in range(0, len(wanted), 100):
+        for row in LibraryIndexModel.batch_get([(key, tag) for tag in wanted[start : start + 100]], consistent_read=True):
+            found[str(row.sk)] = int(row.n or 0)
+    return found

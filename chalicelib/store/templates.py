@@ -172,3 +172,13 @@ def usage(template_id: str) -> tuple[int, int]:
     keys = [f"{template_id}#{n}" for n in range(USAGE_SHARDS)]
     rows = list(TemplateUsageModel.batch_get(keys))
     return sum(int(r.uses or 0) for r in rows), sum(int(r.workspaces or 0) for r in rows)
+
+
+def heads(template_ids: list[str]) -> dict[str, TemplateModel]:
+    """The head rows of these templates, by id, read consistently (offline sync's pull)."""
+    wanted = list(dict.fromkeys(template_ids))
+    found: dict[str, TemplateModel] = {}
+    for start in range(0, len(wanted), 100):
+        for row in TemplateModel.batch_get([(tid, HEAD) for tid in wanted[start : start + 100]], consistent_read=True):
+            found[str(row.template_id)] = row
+    return found

@@ -176,10 +176,11 @@ def _find(caller: Caller, template_id: str, version: int | None = None) -> Templ
 # --- use cases --------------------------------------------------------------------------------
 
 
-def create_template(caller: Caller, draft: TemplateDraft) -> TemplateRecord:
-    """A new template at version 1, owned by the caller's workspace."""
+def create_template(caller: Caller, draft: TemplateDraft, template_id: str | None = None) -> TemplateRecord:
+    """A new template at version 1, owned by the caller's workspace; `template_id` is the id an
+    offline client chose (a `tpl_` ULID, mobile/sync.py)."""
     now = clock.now()
-    row = _version_row(ids.new_id("tpl", now), 1, draft, caller, now)
+    row = _version_row(template_id or ids.new_id("tpl", now), 1, draft, caller, now)
     store.create(row)
     return _record(row)
 
@@ -214,6 +215,12 @@ def update_template(caller: Caller, template_id: str, changes: Mapping[str, Any]
     if not store.add_version(row):
         raise TemplateChanged("the template was changed or deleted meanwhile; read it again and retry")
     return _record(row)
+
+
+def check_editable(caller: Caller, template_id: str) -> None:
+    """TemplateNotFound / TemplateReadOnly unless this caller may change the template (offline
+    sync checks every pushed template before applying any)."""
+    _editable(caller, template_id)
 
 
 def delete_template(caller: Caller, template_id: str) -> None:
