@@ -64,11 +64,9 @@ class Settings:
     cognito_user_pool_id: str | None = None
     cognito_client_id: str | None = None
     cognito_jwks_url_override: str | None = None
-    # mobile (issue 16): Expo's push API (EXPO_PUSH_URL; a loopback fake locally), an optional Expo
-    # access token, the SNS platform applications of APNs and FCM, when push receipts are read,
+    # mobile (issue 16): Expo's push API (EXPO_PUSH_URL; a loopback fake locally), the SNS platform applications of APNs and FCM, when push receipts are read,
     # and how far back a pull reads again (commits that landed after an earlier pull's query)
     expo_push_url: str = "https://exp.host"
-    expo_access_token: str | None = None
     push_apns_application_arn: str | None = None
     push_fcm_application_arn: str | None = None
     push_receipt_delay_s: int = 900
@@ -132,7 +130,6 @@ def get_settings() -> Settings:
         cognito_client_id=env.get("COGNITO_CLIENT_ID") or None,
         cognito_jwks_url_override=env.get("COGNITO_JWKS_URL") or None,
         expo_push_url=env.get("EXPO_PUSH_URL") or "https://exp.host",
-        expo_access_token=env.get("EXPO_ACCESS_TOKEN") or None,
         push_apns_application_arn=env.get("PUSH_APNS_APPLICATION_ARN") or None,
         push_fcm_application_arn=env.get("PUSH_FCM_APPLICATION_ARN") or None,
         push_receipt_delay_s=int(env.get("PUSH_RECEIPT_DELAY_S", "900")),

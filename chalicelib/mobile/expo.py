@@ -2,8 +2,8 @@
 batches (`POST {EXPO_PUSH_URL}/--/api/v2/push/send` → one ticket per message), and the tickets'
 receipts are read later (`POST .../push/getReceipts` → receipts by ticket id). `EXPO_PUSH_URL`
 points the client at a loopback fake that speaks the same format (chalicelib/local/fake_expo.py)
-in tests and in the local stack; `EXPO_ACCESS_TOKEN`, when set, is sent as Expo asks
-(enhanced push security).
+in tests and in the local stack; `EXPO_ACCESS_TOKEN` (a secret: env or
+`EXPO_ACCESS_TOKEN_PARAM`), when set, is sent as Expo asks (enhanced push security).
 """
 
 from __future__ import annotations
@@ -32,12 +32,14 @@ def _client() -> Any:
     import requests
     from exponent_server_sdk import PushClient
 
-    s = get_settings()
+    from chalicelib.secrets import secret
+
     session = requests.Session()
     session.headers.update({"accept": "application/json", "accept-encoding": "gzip, deflate", "content-type": "application/json"})
-    if s.expo_access_token:
-        session.headers["Authorization"] = f"Bearer {s.expo_access_token}"
-    return PushClient(host=s.expo_push_url.rstrip("/"), session=session, timeout=TIMEOUT_S)
+    token = secret("EXPO_ACCESS_TOKEN", required=False)
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+    return PushClient(host=get_settings().expo_push_url.rstrip("/"), session=session, timeout=TIMEOUT_S)
 
 
 @on_reset
