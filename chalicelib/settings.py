@@ -64,8 +64,9 @@ class Settings:
     cognito_user_pool_id: str | None = None
     cognito_client_id: str | None = None
     cognito_jwks_url_override: str | None = None
-    # mobile (issue 16): Expo's push API (EXPO_PUSH_URL; a loopback fake locally), the SNS platform applications of APNs and FCM, when push receipts are read,
-    # and how far back a pull reads again (commits that landed after an earlier pull's query)
+    # mobile (issue 16): Expo's push API (EXPO_PUSH_URL; a loopback fake locally), the SNS platform
+    # applications of APNs and FCM, when push receipts are read, and how far back a pull reads
+    # again (commits that landed after an earlier pull's read)
     expo_push_url: str = "https://exp.host"
     push_apns_application_arn: str | None = None
     push_fcm_application_arn: str | None = None

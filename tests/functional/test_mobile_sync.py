@@ -13,7 +13,13 @@ from chalicelib import ids
 from tests.functional.helpers import call
 from tests.functional.library_helpers import make_images, member_of
 
-TEMPLATE = {"name": "Sticker", "prompt": "a {animal} sticker", "variables": {"animal": {"type": "string"}}, "visibility": "workspace"}
+TEMPLATE = {
+    "name": "Sticker",
+    "prompt": "a {animal} sticker",
+    "variables": {"animal": {"type": "string"}},
+    "visibility": "workspace",
+}
+IMG = "changes.images.updated.0"
 
 
 @pytest.fixture(autouse=True)
@@ -204,9 +210,7 @@ def test_push_applies_through_the_library_and_template_services(api: Any, make_t
     assert "night" in ids_in(after, "tags", "deleted") and new_folder in ids_in(after, "folders", "created")
 
 
-def test_a_push_of_what_changed_after_the_pull_is_409_and_applies_nothing(
-    api: Any, make_tenant: Any, frozen_clock: Any
-) -> None:
+def test_a_push_of_what_changed_after_the_pull_is_409_and_applies_nothing(api: Any, make_tenant: Any, frozen_clock: Any) -> None:
     t = make_tenant()
     (image,) = make_images(api, t, "a windmill")
     base = pull(api, t)
@@ -280,14 +284,14 @@ BAD_PUSHES = [
     ({"changes": {"folders": {"created": [{"id": "my-local-id", "name": "x"}]}}, "last_pulled_at": 1}, "changes.folders.created"),
     ({"changes": {"folders": {"created": [{"name": "x"}]}}, "last_pulled_at": 1}, "changes.folders.created.0.id"),
     ({"changes": {"folders": {"created": [{"id": 5}]}}, "last_pulled_at": 1}, "changes.folders.created.0.id"),
-    ({"changes": {"images": {"updated": [{"id": "img_x", "tags": "not json"}]}}, "last_pulled_at": 1}, "changes.images.updated.0.tags"),
-    ({"changes": {"images": {"updated": [{"id": "img_x", "title": "t" * 201}]}}, "last_pulled_at": 1}, "changes.images.updated.0.title"),
+    ({"changes": {"images": {"updated": [{"id": "img_x", "tags": "not json"}]}}, "last_pulled_at": 1}, f"{IMG}.tags"),
+    ({"changes": {"images": {"updated": [{"id": "img_x", "title": "t" * 201}]}}, "last_pulled_at": 1}, f"{IMG}.title"),
     ({"changes": {"images": {"deleted": "img_x"}}, "last_pulled_at": 1}, "changes.images.deleted"),
     ({"changes": {"tags": {"deleted": ["Not Normal"]}}, "last_pulled_at": 1}, "changes.tags.deleted"),
     ({"changes": {}, "last_pulled_at": -1}, "last_pulled_at"),
     ({"changes": {}, "last_pulled_at": "1"}, "last_pulled_at"),
     ({"changes": {}, "last_pulled_at": 1, "extra": True}, "extra"),
-    ({"changes": {"folders": {"deleted": ["fld_" + "0" * 26, "fld_" + "0" * 26]}}, "last_pulled_at": 1}, "changes.folders.deleted"),
+    ({"changes": {"folders": {"deleted": ["fld_" + "0" * 26] * 2}}, "last_pulled_at": 1}, "changes.folders.deleted"),
     ({"changes": {"templates": {"created": [{"id": "tpl_x", "name": "n", "prompt": "p"}]}}, "last_pulled_at": 1}, "changes"),
 ]
 
