@@ -83,9 +83,9 @@ def create_folder(actor: Actor, name: str, parent_id: str | None, folder_id: str
         raise FolderConflict(f"a workspace has at most {rules.MAX_FOLDERS} folders")
     if len(rules.ancestors(parent_id, tree.parents)) + 1 > rules.MAX_FOLDER_DEPTH:
         raise FolderConflict(f"folders nest at most {rules.MAX_FOLDER_DEPTH} deep")
+    folder_id = folder_id or ids.new_id("fld")
     folder = folder_store.new_folder(
-        actor.workspace_id, folder_id or ids.new_id("fld"), name=_name(name), parent_id=parent_id, user_id=actor.user_id,
-        now=clock.now(),
+        actor.workspace_id, folder_id, name=_name(name), parent_id=parent_id, user_id=actor.user_id, now=clock.now()
     )
     _committed(lambda: folder_store.create(folder, tree.version))
     tree.rows[str(folder.folder_id)] = folder
