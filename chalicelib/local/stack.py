@@ -191,7 +191,7 @@ class LocalStack:
         os.environ["EXPO_PUSH_URL"] = self._expo.start(self.host, 0)
         os.environ.setdefault("PUSH_RECEIPT_DELAY_S", "5")
         reset_settings()
-        self._say("expo", f"fake Expo push API {os.environ['EXPO_PUSH_URL']} (sent pushes: GET /_fake/messages)")
+        self._say("expo", f"{os.environ['EXPO_PUSH_URL']} (a fake Expo push API; what it was sent: GET /_fake/messages)")
 
     def _start_pollers(self) -> None:
 

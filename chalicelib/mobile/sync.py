@@ -111,10 +111,10 @@ def _records(reader: Reader, keys: list[str]) -> dict[str, Record]:
 
 def _page(workspace_id: str, last_pulled_at: int | None) -> rules.Page:
     rows: list[SyncChangeModel] = sync_log.changed_since(workspace_id, rules.since_of(last_pulled_at), rules.PULL_PAGE + 1)
-    kept, whole_ms = rules.cut(list(rows), rules.PULL_PAGE)
-    if whole_ms is not None:
-        kept = list(sync_log.changed_at(workspace_id, whole_ms))
-    return rules.Page(kept, len(rows) > rules.PULL_PAGE)
+    kept, through, whole_slot = rules.cut(list(rows), rules.PULL_PAGE)
+    if whole_slot is not None:
+        kept = list(sync_log.changed_between(workspace_id, whole_slot, whole_slot + 1))
+    return rules.Page(kept, len(rows) > rules.PULL_PAGE, through)
 
 
 def empty_changes() -> dict[str, dict[str, list[Any]]]:
@@ -129,13 +129,14 @@ def pull(reader: Reader, last_pulled_at: int | None) -> Pulled:
         raise SyncExpired(sync_log.TOMBSTONE_S // 86400)
     page = _page(reader.workspace_id, last_pulled_at)
     records = _records(reader, [str(row.record_key) for row in page.rows])
+    seen = rules.seen_until(last_pulled_at, overlap)
     changes = empty_changes()
     for row in page.rows:
         table, record_id = rules.split_key(str(row.record_key))
         if table not in changes:
             continue
         record = records.get(str(row.record_key))
-        kind = rules.kind_of(row, last_pulled_at, overlap, visible=record is not None)
+        kind = rules.kind_of(row, seen, visible=record is not None)
         if kind == rules.DELETED:
             changes[table][kind].append(record_id)
         else:

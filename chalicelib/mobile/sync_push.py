@@ -31,6 +31,7 @@ from chalicelib.library import rules as library_rules
 from chalicelib.library.errors import FolderNotFound, LibraryImageNotFound, NotYourItem
 from chalicelib.mobile import sync_rules as rules
 from chalicelib.mobile.errors import BadSyncRecord, SyncConflict, SyncTooLarge
+from chalicelib.settings import get_settings
 from chalicelib.store import images as image_store
 from chalicelib.store import library_index, sync_log
 from chalicelib.store import templates as template_store
@@ -80,7 +81,8 @@ def push(actor: Actor, caller: Caller, changes: list[Change], last_pulled_at: in
     """Apply the client's changes, or refuse them all (see the module's docstring)."""
     _check(changes)
     log = sync_log.get_many(actor.workspace_id, [c.key for c in changes])
-    found = rules.conflicts(((c.key, c.held) for c in changes), log, last_pulled_at)
+    seen = rules.seen_until(last_pulled_at, get_settings().sync_overlap_ms)
+    found = rules.conflicts(((c.key, c.held) for c in changes), log, seen)
     if found:
         raise SyncConflict(found)
     _preflight(actor, caller, changes)

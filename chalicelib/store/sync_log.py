@@ -62,9 +62,9 @@ def changed_since(workspace_id: str, since_ms: int, limit: int) -> list[SyncChan
     return list(SyncChangeModel.by_time.query(workspace_id, condition, scan_index_forward=True, limit=limit))
 
 
-def changed_at(workspace_id: str, at_ms: int) -> list[SyncChangeModel]:
-    """Every row whose last change is exactly `at_ms` (a page never splits one millisecond)."""
-    return list(SyncChangeModel.by_time.query(workspace_id, SyncChangeModel.changed_ms == at_ms))
+def changed_between(workspace_id: str, low_ms: int, high_ms: int) -> list[SyncChangeModel]:
+    """Every row whose last change is in [low_ms, high_ms] (a page never splits its last slot)."""
+    return list(SyncChangeModel.by_time.query(workspace_id, SyncChangeModel.changed_ms.between(low_ms, high_ms)))
 
 
 def get_many(workspace_id: str, keys: Iterable[str]) -> dict[str, SyncChangeModel]:

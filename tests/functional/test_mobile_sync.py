@@ -326,3 +326,22 @@ def test_a_pull_older_than_the_tombstones_is_refused(api: Any, make_tenant: Any,
     old = int(frozen_clock.now().timestamp() * 1000) - 91 * 24 * 3600 * 1000
     status, body, _ = call(api, "GET", f"/v1/sync?last_pulled_at={old}", make_tenant())
     assert status == 400 and body["error"]["field"] == "last_pulled_at" and "null" in body["error"]["message"]
+
+
+def test_deleting_a_record_changed_just_before_the_pull_is_no_conflict(
+    api: Any, make_tenant: Any, frozen_clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole pull's timestamp is `now - overlap`, yet the client saw everything up to now: a
+    deletion (no server_changed_at to send) of what changed within the overlap is not refused."""
+    from chalicelib.settings import reset_settings
+
+    monkeypatch.setenv("SYNC_OVERLAP_MS", "5000")
+    reset_settings()
+    t = make_tenant()
+    (image,) = make_images(api, t, "a red kite")
+    call(api, "PATCH", f"/v1/images/{image}", t, {"tags": ["kite"]})
+    frozen_clock.advance(seconds=1)
+    base = pull(api, t)
+    frozen_clock.advance(seconds=1)
+    push(api, t, {"tags": {"deleted": ["kite"]}}, base["timestamp"])
+    assert call(api, "GET", f"/v1/images/{image}", t)[1]["image"]["tags"] == []
