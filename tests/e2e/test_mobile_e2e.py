@@ -49,7 +49,7 @@ class Client:
         self._pending(table, "updated").append(row)
 
     def create(self, table: str, **columns: Any) -> str:
-        record_id = f"{ {'folders': 'fld', 'templates': 'tpl'}[table]}_{ULID()}".replace(" ", "")
+        record_id = f"{ {'folders': 'fld', 'templates': 'tpl'}[table] }_{ULID()}".replace(" ", "")
         row = {"id": record_id, **columns, "_status": "created", "_changed": ""}
         self.db[table][record_id] = row
         self._pending(table, "created").append(row)
