@@ -706,7 +706,7 @@ class SyncRecord(BaseModel):
     def writable(self) -> dict[str, Any]:
         """The writable columns the client sent; null in a column that cannot be null means unchanged."""
         given = self.model_fields_set - {"id", "server_changed_at"}
-        nullable = getattr(self, "NULLABLE", frozenset())
+        nullable: frozenset[str] = getattr(self, "NULLABLE", frozenset())
         return {name: getattr(self, name) for name in given if getattr(self, name) is not None or name in nullable}
 
 

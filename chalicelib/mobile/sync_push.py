@@ -47,6 +47,7 @@ ALLOWED = {
     "tags": {rules.CREATED, rules.DELETED},
     "templates": {rules.CREATED, rules.UPDATED, rules.DELETED},
 }
+REQUIRED = {("folders", rules.CREATED): ("name",), ("templates", rules.CREATED): ("name", "prompt")}
 MAX_TAG_IMAGES = 500  # a pushed tag deletion untags at most this many images (more: 413)
 
 
@@ -116,6 +117,13 @@ def _check(changes: list[Change]) -> None:
         if change.key in seen:
             raise BadSyncRecord(f"{change.key} appears more than once in this push", field=f"{change.where}.id")
         seen.add(change.key)
+        _check_required(change)
+
+
+def _check_required(change: Change) -> None:
+    missing = [name for name in REQUIRED.get((change.table, change.op), ()) if change.fields.get(name) is None]
+    if missing:
+        raise BadSyncRecord(f"a created {change.table} record needs {', '.join(missing)}", field=f"{change.where}.{missing[0]}")
 
 
 # --- 2. preflight -------------------------------------------------------------------------------
@@ -208,13 +216,7 @@ def _rule(check: Any, where: str) -> None:
 
 def _apply(actor: Actor, caller: Caller, changes: list[Change]) -> None:
     _apply_templates(caller, changes)
-    tree = folder_service.Tree(actor.workspace_id)
-    for change in rules.parents_first([{"id": c.record_id, **c.fields} for c in _of(changes, "folders", rules.CREATED)]):
-        folder_id, name, parent = str(change["id"]), str(change.get("name") or "Untitled"), change.get("parent_id")
-        if folder_id in tree.rows:
-            folder_service.update_folder(actor, folder_id, name=name, parent_id=parent)
-        else:
-            folder_service.create_folder(actor, name, parent if isinstance(parent, str) else None, folder_id)
+    _create_folders(actor, _of(changes, "folders", rules.CREATED))
     for change in _of(changes, "folders", rules.UPDATED):
         folder_service.update_folder(actor, change.record_id, **change.fields)
     for change in _of(changes, "images", rules.UPDATED):
@@ -227,6 +229,18 @@ def _apply(actor: Actor, caller: Caller, changes: list[Change]) -> None:
     parents = {f: row.parent_id for f, row in folder_service.Tree(actor.workspace_id).rows.items()}
     for folder_id in rules.deepest_first([c.record_id for c in _of(changes, "folders", rules.DELETED)], parents):
         _quietly(lambda f=folder_id: folder_service.delete_folder(actor, f, recursive=False))
+
+
+def _create_folders(actor: Actor, created: list[Change]) -> None:
+    """Parents first; a folder that exists already (a push sent again) is updated instead."""
+    existing = folder_service.Tree(actor.workspace_id).rows
+    for record in rules.parents_first([{"id": c.record_id, **c.fields} for c in created]):
+        folder_id, name, parent = str(record["id"]), str(record["name"]), record.get("parent_id")
+        parent_id = parent if isinstance(parent, str) else None
+        if folder_id in existing:
+            folder_service.update_folder(actor, folder_id, name=name, parent_id=parent_id)
+        else:
+            folder_service.create_folder(actor, name, parent_id, folder_id)
 
 
 def _quietly(action: Any) -> None:

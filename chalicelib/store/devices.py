@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.store.models import DeviceModel
 from chalicelib.store.transaction import Transaction
@@ -77,7 +78,7 @@ def register(device: DeviceModel, seen_claim: DeviceModel | None, evict: DeviceM
     txn.commit()
 
 
-def _claim_of(device: DeviceModel) -> object:
+def _claim_of(device: DeviceModel) -> Condition:
     return DeviceModel.owner.does_not_exist() | (DeviceModel.claim_device == device.device_id)
 
 
