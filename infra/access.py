@@ -94,7 +94,7 @@ def access_map() -> dict[str, Access]:
             sns_push=PUSH_REGISTER,  # devices: their platform endpoints
         ),
         config.WORKER: Access(
-            write=(*SETTLEMENT, "images", "idempotency", "library_index", "sync_changes"),  # sync_changes: new images
+            write=(*SETTLEMENT, "images", "idempotency", "library_index"),
             read=("topups",),  # is an auto top-up due after this charge?
             s3_read=(IMAGES_PREFIX, TMP_PREFIX),
             s3_write=(IMAGES_PREFIX, TMP_PREFIX),

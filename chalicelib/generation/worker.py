@@ -50,7 +50,7 @@ from chalicelib.observability import (
 from chalicelib.settings import get_settings
 from chalicelib.store import images as image_store
 from chalicelib.store import jobs as job_store
-from chalicelib.store import library_index, sync_log
+from chalicelib.store import library_index
 from chalicelib.store.models import ImageModel, JobModel
 
 MAX_ATTEMPTS_PER_IMAGE = 3
@@ -412,11 +412,7 @@ def library_counters(job: JobModel, image_rows: list[ImageModel]) -> list[tuple[
     for row in image_rows:
         row.counted = True
     size = sum(int(row.bytes) for row in image_rows)
-    if not image_rows:
-        return []
-    # offline sync (chalicelib/mobile/sync.py): the new images enter the change log with the charge
-    touches = sync_log.touch_updates(job.workspace_id, "images", [str(row.image_id) for row in image_rows], clock.now())
-    return library_index.image_counter_updates(job.workspace_id, len(image_rows), size) + touches
+    return library_index.image_counter_updates(job.workspace_id, len(image_rows), size) if image_rows else []
 
 
 def _settle(job: JobModel, usage: Usage, final: JobFinal, image_rows: list[ImageModel]) -> bool:

@@ -94,7 +94,7 @@ class Change:
 
     def size(self) -> int:
         """Items of its own in a transaction (the counters are shared by the chunk)."""
-        own = 2 + (0 if self.delete else len(self.old_facets()))  # the row and its sync-log touch
+        own = 1 + (1 if self.delete else len(self.old_facets()))  # a deletion: its sync-log tombstone
         return own + (self.due_put is not None) + (self.due_delete is not None)
 
 
@@ -175,7 +175,6 @@ def _apply(workspace_id: str, changes: list[Change], outcome: Outcome) -> list[s
 
 def _counter_keys(change: Change) -> set[str]:
     keys = {f"tag:{t}" for t, d in change.tag_deltas().items() if d}
-    keys |= {f"sync-tag:{t}" for t, d in change.tag_deltas().items() if d}  # the tag's sync-log touch
     keys |= {f"folder:{f}" for f, d in change.folder_deltas().items() if d}
     keys |= {"usage:images", "usage:image_bytes"} if change.counted_delta()[0] else set()
     return keys | ({"storage"} if change.storage_delta() else set())
@@ -238,6 +237,7 @@ def _transaction(workspace_id: str, chunk: list[Change]) -> Transaction:
     for change in chunk:
         if change.delete:
             image_store.delete_in(txn, change.image)
+            sync_log.touch_in(txn, workspace_id, "images", change.image_id, clock.now(), gone=True)  # offline sync
         else:
             image_store.update_in(txn, change.image, change.attrs)
             for n, facet in enumerate(sorted(change.old_facets())):
@@ -252,23 +252,12 @@ def _transaction(workspace_id: str, chunk: list[Change]) -> Transaction:
         gone, gone_bytes = change.counted_delta()
         counted, counted_bytes = counted + gone, counted_bytes + gone_bytes
     library_index.add_tag_counts(txn, workspace_id, dict(tags))
-    _touch_sync_log(txn, workspace_id, chunk, tags)
     folder_store.add_image_counts(txn, workspace_id, {f: d for f, d in folders.items() if d})
     if storage:
         library_index.add_storage(txn, workspace_id, storage, None)
     if counted:
         library_index.add_images_in(txn, workspace_id, counted, counted_bytes)
     return txn
-
-
-def _touch_sync_log(txn: Transaction, workspace_id: str, chunk: list[Change], tags: Counter[str]) -> None:
-    """Offline sync (chalicelib/mobile/sync.py): every image edited or deleted, and every tag
-    whose count moved, is logged in the transaction that changes it."""
-    now = clock.now()
-    for change in chunk:
-        sync_log.touch_in(txn, workspace_id, "images", change.image_id, now, gone=change.delete)
-    for tag in sorted(t for t, d in tags.items() if d):
-        sync_log.touch_in(txn, workspace_id, "tags", tag, now)
 
 
 def _after(change: Change) -> ImageModel:

@@ -28,7 +28,7 @@ from chalicelib.library import changes, objects, rules
 from chalicelib.library.errors import BadLibraryInput, InvalidImage, StorageQuotaExceeded, UploadNotFound
 from chalicelib.library.images import Actor, LibraryImage, shown
 from chalicelib.store import images as image_store
-from chalicelib.store import library_index, sync_log, uploads
+from chalicelib.store import library_index, uploads
 from chalicelib.store.models import ImageModel, UploadModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
@@ -143,7 +143,6 @@ def _commit(actor: Actor, upload: UploadModel, row: ImageModel) -> None:
     image_store.put_in(txn, row)
     library_index.add_storage(txn, actor.workspace_id, int(row.bytes), quota_of(actor))
     library_index.add_images_in(txn, actor.workspace_id, 1, int(row.bytes))
-    sync_log.touch_in(txn, actor.workspace_id, "images", str(row.image_id), clock.now())  # offline sync
     txn.commit()
 
 

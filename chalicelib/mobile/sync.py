@@ -1,8 +1,8 @@
 """Offline sync, pull side: `GET /v1/sync?last_pulled_at=` (WatermelonDB's `pullChanges`).
 
-One page costs one Query of the change log (its `by_time` index) and one BatchGetItem per
-table for the records themselves (folders: one Query of the workspace's folders), whatever the
-library's size: never a scan. The tables and their columns:
+What changed comes from three indexes (mobile/sync_sources.py); a page costs those three
+Queries and one BatchGetItem per table for the records themselves (folders: one Query of the
+workspace's folders), whatever the library's size: never a scan. The tables and their columns:
 
 - `images`: id, job_id, user_id, kind, prompt, title, tags (a JSON string: WatermelonDB's
   `@json` column), folder_id, width, height, content_type, visibility, created_at, trashed_at
@@ -26,13 +26,14 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.mobile import sync_rules as rules
+from chalicelib.mobile import sync_sources as sources
 from chalicelib.mobile.errors import SyncExpired
 from chalicelib.settings import get_settings
 from chalicelib.store import folders as folder_store
 from chalicelib.store import images as image_store
 from chalicelib.store import library_index, sync_log
 from chalicelib.store import templates as template_store
-from chalicelib.store.models import FolderModel, ImageModel, SyncChangeModel, TemplateModel
+from chalicelib.store.models import FolderModel, ImageModel, TemplateModel
 
 Record = dict[str, Any]
 
@@ -86,34 +87,36 @@ def visible_template(reader: Reader, row: TemplateModel) -> bool:
     return row.visibility != "private" or row.created_by == reader.user_id
 
 
-def _records(reader: Reader, keys: list[str]) -> dict[str, Record]:
-    """The current record of each logged key the reader may see (absent: gone or hidden)."""
+def _records(reader: Reader, keys: list[str]) -> tuple[dict[str, Record], dict[str, int]]:
+    """The current record of each key the reader may see (absent: gone or hidden), and when the
+    images were created (their rows say; the change log says it for folders and templates)."""
     wanted: dict[str, list[str]] = defaultdict(list)
     for key in keys:
         table, record_id = rules.split_key(key)
         wanted[table].append(record_id)
-    ws, out = reader.workspace_id, {}
+    ws, out, created = reader.workspace_id, {}, {}
     if wanted["images"]:
         for image_id, image in image_store.get_images(ws, wanted["images"]).items():
             out[f"images:{image_id}"] = image_record(image)
+            created[f"images:{image_id}"] = sync_log.millis(image.created_at)
     if wanted["folders"]:
         every = {str(f.folder_id): f for f in folder_store.all_folders(ws)}
         out.update({f"folders:{f}": folder_record(every[f]) for f in wanted["folders"] if f in every})
     if wanted["tags"]:
         counts = library_index.tag_counts_of(ws, wanted["tags"])
-        out.update({f"tags:{t}": {"id": t, "name": t, "count": n} for t, n in counts.items() if n > 0})
+        out.update({f"tags:{t}": {"id": t, "name": t, "count": n} for t, (n, _) in counts.items() if n > 0})
     if wanted["templates"]:
         for template_id, head in template_store.heads(wanted["templates"]).items():
             if visible_template(reader, head):
                 out[f"templates:{template_id}"] = template_record(head)
-    return out
+    return out, created
 
 
 def _page(workspace_id: str, last_pulled_at: int | None) -> rules.Page:
-    rows: list[SyncChangeModel] = sync_log.changed_since(workspace_id, rules.since_of(last_pulled_at), rules.PULL_PAGE + 1)
+    rows = sources.changed_since(workspace_id, rules.since_of(last_pulled_at), rules.PULL_PAGE + 1)
     kept, through, whole_slot = rules.cut(list(rows), rules.PULL_PAGE)
     if whole_slot is not None:
-        kept = list(sync_log.changed_between(workspace_id, whole_slot, whole_slot + 1))
+        kept = list(sources.changed_between(workspace_id, whole_slot, whole_slot + 1))
     return rules.Page(kept, len(rows) > rules.PULL_PAGE, through)
 
 
@@ -128,14 +131,17 @@ def pull(reader: Reader, last_pulled_at: int | None) -> Pulled:
     if last_pulled_at is not None and last_pulled_at < now_ms - sync_log.TOMBSTONE_S * 1000:
         raise SyncExpired(sync_log.TOMBSTONE_S // 86400)
     page = _page(reader.workspace_id, last_pulled_at)
-    records = _records(reader, [str(row.record_key) for row in page.rows])
+    records, created = _records(reader, [str(row.record_key) for row in page.rows])
     seen = rules.seen_until(last_pulled_at, overlap)
     changes = empty_changes()
     for row in page.rows:
-        table, record_id = rules.split_key(str(row.record_key))
+        key = str(row.record_key)
+        table, record_id = rules.split_key(key)
         if table not in changes:
             continue
-        record = records.get(str(row.record_key))
+        record = records.get(key)
+        if key in created:
+            row = sources.Changed(key, int(row.changed_ms), created[key], row.gone)
         kind = rules.kind_of(row, seen, visible=record is not None)
         if kind == rules.DELETED:
             changes[table][kind].append(record_id)

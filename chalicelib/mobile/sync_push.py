@@ -30,6 +30,7 @@ from chalicelib.library import images as image_service
 from chalicelib.library import rules as library_rules
 from chalicelib.library.errors import FolderNotFound, LibraryImageNotFound, NotYourItem
 from chalicelib.mobile import sync_rules as rules
+from chalicelib.mobile import sync_sources
 from chalicelib.mobile.errors import BadSyncRecord, SyncConflict, SyncTooLarge
 from chalicelib.settings import get_settings
 from chalicelib.store import images as image_store
@@ -81,7 +82,7 @@ class Applied:
 def push(actor: Actor, caller: Caller, changes: list[Change], last_pulled_at: int | None) -> Applied:
     """Apply the client's changes, or refuse them all (see the module's docstring)."""
     _check(changes)
-    log = sync_log.get_many(actor.workspace_id, [c.key for c in changes])
+    log = sync_sources.last_changes(actor.workspace_id, [c.key for c in changes])
     seen = rules.seen_until(last_pulled_at, get_settings().sync_overlap_ms)
     found = rules.conflicts(((c.key, c.held) for c in changes), log, seen)
     if found:

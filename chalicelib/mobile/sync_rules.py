@@ -66,8 +66,9 @@ def kind_of(row: LogRow, seen: int, visible: bool) -> str:
         return DELETED
     if seen < 0:
         return CREATED
-    created = int(row.created_ms if row.created_ms is not None else row.changed_ms)
-    return CREATED if created > seen else UPDATED
+    if row.created_ms is None:  # a source that cannot tell (tags): WatermelonDB creates what it lacks
+        return UPDATED
+    return CREATED if int(row.created_ms) > seen else UPDATED
 
 
 def slot_of(ms: int) -> int:

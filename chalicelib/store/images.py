@@ -68,6 +68,7 @@ def new_image(
         title=title,
         tags=[],
         version=1,
+        sync_ms=int(created_at.timestamp() * 1000),
     )
 
 
@@ -108,11 +109,18 @@ def unchanged_since(image: ImageModel) -> Condition:
 
 def update_in(txn: Transaction, image: ImageModel, changes: dict[str, Any]) -> None:
     """Set (or, for None, remove) library attributes and move the version on, if unchanged."""
-    actions: list[Any] = [ImageModel.version.set(version_of(image) + 1)]
+    actions: list[Any] = [ImageModel.version.set(version_of(image) + 1), ImageModel.sync_ms.set(_now_ms())]
     for name, value in sorted(changes.items()):
         attribute = getattr(ImageModel, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
     txn.update(f"img:{image.image_id}", ImageModel(image.workspace_id, image.image_id), actions, unchanged_since(image))
+
+
+def _now_ms() -> int:
+    """When a row is written, for offline sync's `by_sync` index (mobile/sync.py)."""
+    from chalicelib import clock
+
+    return int(clock.now().timestamp() * 1000)
 
 
 def delete_in(txn: Transaction, image: ImageModel) -> None:
@@ -172,3 +180,18 @@ def get_images_by_key(keys: Iterable[tuple[str, str]]) -> dict[str, ImageModel]:
         for row in ImageModel.batch_get(wanted[start : start + BATCH_GET], consistent_read=True):
             found[row.image_id] = row
     return found
+
+
+# --- offline sync (chalicelib/mobile/sync.py) --------------------------------------------------------
+
+
+def synced_since(workspace_id: str, since_ms: int, limit: int) -> list[tuple[str, int]]:
+    """(image id, sync_ms) of up to `limit` images written after `since_ms`, oldest write first."""
+    result = ImageModel.by_sync.query(workspace_id, ImageModel.sync_ms > since_ms, scan_index_forward=True, limit=limit)
+    return [(str(row.image_id), int(row.sync_ms)) for row in result]
+
+
+def synced_between(workspace_id: str, low_ms: int, high_ms: int) -> list[tuple[str, int]]:
+    """(image id, sync_ms) of every image last written in [low_ms, high_ms]."""
+    result = ImageModel.by_sync.query(workspace_id, ImageModel.sync_ms.between(low_ms, high_ms))
+    return [(str(row.image_id), int(row.sync_ms)) for row in result]

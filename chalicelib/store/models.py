@@ -268,6 +268,19 @@ class ImageByFolder(GlobalSecondaryIndex["ImageModel"]):
     image_id = UnicodeAttribute(range_key=True)
 
 
+class ImageBySync(GlobalSecondaryIndex["ImageModel"]):
+    """A workspace's images by when they last changed (`sync_ms`, set by every write of the row,
+    store/images.py): offline sync's pull reads it (mobile/sync.py). Sparse: rows written before
+    it carry none. Keys only: a pull reads the rows by key."""
+
+    class Meta:
+        index_name = "by_sync"
+        projection = KeysOnlyProjection()
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    sync_ms = NumberAttribute(range_key=True)
+
+
 class ImageModel(BaseModel):
     """An image in S3, with its lineage (`source_image_id`) for vary/upscale/edit.
 
@@ -307,7 +320,9 @@ class ImageModel(BaseModel):
     # counted in the workspace's `images`/`image_bytes` usage counters (written with them; older
     # rows are counted once by `python -m chalicelib.ops backfill-library`)
     counted = BooleanAttribute(null=True)
+    sync_ms = NumberAttribute(null=True)  # epoch ms of the row's last write (offline sync, by_sync)
     by_folder = ImageByFolder()
+    by_sync = ImageBySync()
 
 
 # --- accounting -----------------------------------------------------------------------------
@@ -685,6 +700,18 @@ class TemplateUsageModel(BaseModel):
 # --- library --------------------------------------------------------------------------------
 
 
+class LibraryIndexBySync(GlobalSecondaryIndex["LibraryIndexModel"]):
+    """A workspace's tags by when their count last moved (`sync_ms` on the "<ws>#tags" rows only,
+    set by store/library_index.add_tag_counts): offline sync's pull reads it. Keys only."""
+
+    class Meta:
+        index_name = "by_sync"
+        projection = KeysOnlyProjection()
+
+    pk = UnicodeAttribute(hash_key=True)
+    sync_ms = NumberAttribute(range_key=True)
+
+
 class LibraryIndexModel(BaseModel):
     """The library's inverted index and small counters, by key design (never a scan).
 
@@ -706,6 +733,8 @@ class LibraryIndexModel(BaseModel):
     sk = UnicodeAttribute(range_key=True)
     n = NumberAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # rate windows of public links ("rate#<ip hash>")
+    sync_ms = NumberAttribute(null=True)  # tag count rows: epoch ms of the last change (offline sync)
+    by_sync = LibraryIndexBySync()
 
 
 class FolderModel(BaseModel):

@@ -34,7 +34,8 @@ def test_what_a_timestamp_says_the_client_has_seen() -> None:
 def test_created_after_what_the_client_saw_is_created_before_it_updated() -> None:
     assert rules.kind_of(Row("folders:f", 20, 15), 10, visible=True) == rules.CREATED
     assert rules.kind_of(Row("folders:f", 20, 5), 10, visible=True) == rules.UPDATED
-    assert rules.kind_of(Row("folders:f", 20, None), 10, visible=True) == rules.CREATED  # only ever one change
+    assert rules.kind_of(Row("tags:t", 20, None), 10, visible=True) == rules.UPDATED  # no creation time known
+    assert rules.kind_of(Row("tags:t", 20, None), -1, visible=True) == rules.CREATED  # a first pull
 
 
 def test_within_the_overlap_a_new_record_counts_as_updated() -> None:
