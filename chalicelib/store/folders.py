@@ -9,6 +9,7 @@ Structure changes (create, move, delete) also move the workspace's folder-tree v
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from chalicelib import clock
 from chalicelib.store import library_index, sync_log
@@ -78,3 +79,9 @@ def new_folder(
     workspace_id: str, folder_id: str, *, name: str, parent_id: str | None, user_id: str, now: datetime
 ) -> FolderModel:
     return FolderModel(workspace_id, folder_id, name=name, parent_id=parent_id, user_id=user_id, image_count=0, created_at=now)
+
+
+def scan_all(cursor: dict[str, Any] | None, limit: int) -> tuple[list[FolderModel], dict[str, Any] | None]:
+    """Every folder of every workspace, a page at a time (one-off `backfill-sync`: a Scan)."""
+    result = FolderModel.scan(limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return list(result), result.last_evaluated_key

@@ -195,3 +195,25 @@ def synced_between(workspace_id: str, low_ms: int, high_ms: int) -> list[tuple[s
     """(image id, sync_ms) of every image last written in [low_ms, high_ms]."""
     result = ImageModel.by_sync.query(workspace_id, ImageModel.sync_ms.between(low_ms, high_ms))
     return [(str(row.image_id), int(row.sync_ms)) for row in result]
+
+
+def scan_unsynced(cursor: dict[str, Any] | None, limit: int) -> tuple[list[ImageModel], dict[str, Any] | None]:
+    """Rows never stamped with `sync_ms` (written before offline sync), and where to go on from.
+    A Scan: for the one-off `backfill-sync` only, never a request path."""
+    result = ImageModel.scan(ImageModel.sync_ms.does_not_exist(), limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return list(result), result.last_evaluated_key
+
+
+def stamp_sync(image: ImageModel, now_ms: int) -> bool:
+    """Stamp a row written before offline sync; False when a write stamped it (or it went) meanwhile."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        ImageModel(image.workspace_id, image.image_id).update(
+            actions=[ImageModel.sync_ms.set(now_ms)], condition=ImageModel.image_id.exists() & ImageModel.sync_ms.does_not_exist()
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -226,3 +226,26 @@ def tags_synced_between(workspace_id: str, low_ms: int, high_ms: int) -> list[tu
     """(tag, sync_ms) of every tag whose count last moved in [low_ms, high_ms]."""
     result = LibraryIndexModel.by_sync.query(facet_key(workspace_id, TAGS), LibraryIndexModel.sync_ms.between(low_ms, high_ms))
     return [(str(row.sk), int(row.sync_ms)) for row in result]
+
+
+def scan_unsynced_tags(cursor: dict[str, Any] | None, limit: int) -> tuple[list[LibraryIndexModel], dict[str, Any] | None]:
+    """Tag count rows never stamped with `sync_ms` (one-off `backfill-sync`: a Scan, never a request path)."""
+    condition = LibraryIndexModel.pk.contains(f"#{TAGS}") & LibraryIndexModel.sync_ms.does_not_exist()
+    result = LibraryIndexModel.scan(condition, limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return [row for row in result if str(row.pk).endswith(f"#{TAGS}")], result.last_evaluated_key
+
+
+def stamp_tag(row: LibraryIndexModel, now_ms: int) -> bool:
+    """Stamp a tag count row written before offline sync; False when a count change stamped it first."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        LibraryIndexModel(row.pk, row.sk).update(
+            actions=[LibraryIndexModel.sync_ms.set(now_ms)],
+            condition=LibraryIndexModel.pk.exists() & LibraryIndexModel.sync_ms.does_not_exist(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -76,3 +76,19 @@ def get_many(workspace_id: str, keys: Iterable[str]) -> dict[str, SyncChangeMode
         for row in SyncChangeModel.batch_get(batch, consistent_read=True):
             found[str(row.record_key)] = row
     return found
+
+
+def touch_if_absent(workspace_id: str, table: str, record_id: str, at: datetime) -> bool:
+    """Log a record made before the log (one-off `backfill-sync`); False when it is logged already."""
+    from pynamodb.exceptions import UpdateError
+
+    key = record_key(table, record_id)
+    try:
+        SyncChangeModel(workspace_id, key).update(
+            actions=_actions(at, False), condition=SyncChangeModel.record_key.does_not_exist()
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

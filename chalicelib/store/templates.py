@@ -182,3 +182,10 @@ def heads(template_ids: list[str]) -> dict[str, TemplateModel]:
         for row in TemplateModel.batch_get([(tid, HEAD) for tid in wanted[start : start + 100]], consistent_read=True):
             found[str(row.template_id)] = row
     return found
+
+
+def scan_live_heads(cursor: dict[str, Any] | None, limit: int) -> tuple[list[TemplateModel], dict[str, Any] | None]:
+    """Head rows of live templates, a page at a time (one-off `backfill-sync`: a Scan)."""
+    condition = (TemplateModel.version == HEAD) & TemplateModel.deleted_at.does_not_exist()
+    result = TemplateModel.scan(condition, limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return list(result), result.last_evaluated_key

@@ -348,3 +348,35 @@ def test_deleting_a_record_changed_just_before_the_pull_is_no_conflict(
     frozen_clock.advance(seconds=1)
     push(api, t, {"tags": {"deleted": ["kite"]}}, base["timestamp"])
     assert call(api, "GET", f"/v1/images/{image}", t)[1]["image"]["tags"] == []
+
+
+def test_the_backfill_brings_older_records_into_a_first_pull(api: Any, make_tenant: Any, frozen_clock: Any) -> None:
+    """Rows written before offline sync (no sync_ms, no log row) reach a pull after `backfill-sync`, once."""
+    from chalicelib.mobile.backfill import run
+    from chalicelib.store.models import FolderModel, ImageModel, LibraryIndexModel, SyncChangeModel
+    from tests.functional.library_helpers import seed_images
+
+    t = make_tenant()
+    (image,) = seed_images(t, 1)
+    call(api, "PATCH", f"/v1/images/{image}", t, {"tags": ["old"]})
+    fld = folder(api, t, "Old folder")
+    tpl = call(api, "POST", "/v1/templates", t, TEMPLATE)[1]["template"]["id"]
+    # as before offline sync existed: no stamps, no log rows
+    ImageModel(t.workspace_id, image).update(actions=[ImageModel.sync_ms.remove()])
+    LibraryIndexModel(f"{t.workspace_id}#tags", "old").update(actions=[LibraryIndexModel.sync_ms.remove()])
+    for key in (f"folders:{fld}", f"templates:{tpl}"):
+        SyncChangeModel(t.workspace_id, key).delete()
+    assert all(not pull(api, t)["changes"][table]["created"] for table in ("images", "folders", "tags", "templates"))
+    earlier = pull(api, t)["timestamp"]
+    frozen_clock.advance(seconds=1)
+    first = run()
+    assert {k: first.added.get(k, 0) >= 1 for k in ("images", "tags", "folders", "templates")} == dict.fromkeys(
+        ("images", "tags", "folders", "templates"), True
+    )
+    pulled = pull(api, t, earlier)
+    assert ids_in(pulled, "images", "updated") | ids_in(pulled, "images", "created") == {image}
+    assert fld in ids_in(pulled, "folders", "created") and tpl in ids_in(pulled, "templates", "created")
+    assert "old" in ids_in(pulled, "tags", "updated")
+    again = run()
+    assert again.added.get("folders", 0) == 0 and again.added.get("templates", 0) == 0 and again.added.get("images", 0) == 0
+    assert FolderModel.get(t.workspace_id, fld).name == "Old folder"
