@@ -16,6 +16,7 @@ from chalicelib.api import cursors
 from chalicelib.api.errors import InvalidRequest
 from chalicelib.api.http import authenticate, json_body, page_limit, query_params, validate
 from chalicelib.api.idempotency import idempotent
+from chalicelib.api.params import known
 from chalicelib.api.routing import no_content, render, route
 from chalicelib.lazy import lazy_module
 from chalicelib.tenancy import permissions
@@ -62,7 +63,7 @@ def register_device() -> Response:
 def list_devices() -> Response:
     request = mobile.current_request
     person = devices.person_of(authenticate(request, permissions.DEVICES_OWN))
-    params = query_params(request)
+    params = known(query_params(request), ("limit", "cursor"))
     scope = f"{person.workspace_id}|{person.user_id}"
     limit, position = page_limit(params), cursors.decode(params, "devices", scope)
     after = str(position["after"]) if position and isinstance(position.get("after"), str) else None
@@ -98,7 +99,7 @@ def pull_changes() -> Response:
     """WatermelonDB's pull: the library's and templates' changes since `last_pulled_at` (ms)."""
     request = mobile.current_request
     principal = authenticate(request, permissions.SYNC_READ)
-    last = _pulled_at(query_params(request))
+    last = _pulled_at(known(query_params(request), ("last_pulled_at",)))
     return render(responses.SyncPullView.of(sync.pull(sync.Reader(principal.workspace_id, principal.user_id), last)))
 
 

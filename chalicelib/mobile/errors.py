@@ -57,12 +57,14 @@ class SyncTooLarge(TooLarge):
     """More pushed changes than one request may carry."""
 
 
-class SyncExpired(InvalidInput):
-    """The client's last pull is older than deletions are remembered: it must start afresh."""
+class SyncExpired(Conflict):
+    """The client's last pull is older than deletions are remembered: its local database cannot
+    be brought up to date by changes (409), it must start afresh."""
 
     def __init__(self, days: int) -> None:
         super().__init__(
             f"the last pull is older than {days} days (how long deletions are kept): reset the local database "
             "and pull with last_pulled_at=null",
             field="last_pulled_at",
+            reason="sync_expired",
         )

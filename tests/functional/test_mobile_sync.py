@@ -328,7 +328,16 @@ def test_bad_last_pulled_at_is_400(api: Any, make_tenant: Any, value: str) -> No
 def test_a_pull_older_than_the_tombstones_is_refused(api: Any, make_tenant: Any, frozen_clock: Any) -> None:
     old = int(frozen_clock.now().timestamp() * 1000) - 91 * 24 * 3600 * 1000
     status, body, _ = call(api, "GET", f"/v1/sync?last_pulled_at={old}", make_tenant())
-    assert status == 400 and body["error"]["field"] == "last_pulled_at" and "null" in body["error"]["message"]
+    assert status == 409 and body["error"]["reason"] == "sync_expired" and "null" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("query", ["?since=5", "?last_pulled_at=5&x=1", "?=", "?limit=5"])
+def test_unknown_query_parameters_are_400(api: Any, make_tenant: Any, query: str) -> None:
+    t = make_tenant()
+    status, body, _ = call(api, "GET", f"/v1/sync{query}", t)
+    assert status == 400 and body["error"]["code"] == "invalid_request"
+    if "limit" not in query:
+        assert call(api, "GET", f"/v1/devices{query}", t)[0] == 400
 
 
 def test_deleting_a_record_changed_just_before_the_pull_is_no_conflict(
