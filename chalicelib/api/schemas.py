@@ -683,13 +683,14 @@ def _json_schema_or_text(kind: str) -> dict[str, Any]:
 SyncId = Annotated[str, Field(min_length=1, max_length=64)]
 SyncTime = Annotated[int, Field(ge=0, le=4_102_444_800_000, description="epoch milliseconds")]
 ImageTagsColumn = Annotated[
-    list[TagText] | None, BeforeValidator(_json_column), Field(max_length=20), WithJsonSchema(_json_schema_or_text("array"))
+    Annotated[list[TagText], Field(max_length=20)] | None,
+    BeforeValidator(_json_column),
+    WithJsonSchema(_json_schema_or_text("array")),
 ]
 TemplateTagsColumn = Annotated[Tags | None, BeforeValidator(_json_column), WithJsonSchema(_json_schema_or_text("array"))]
 VariablesColumn = Annotated[
-    dict[str, VariableSpec] | None,
+    Annotated[dict[str, VariableSpec], Field(max_length=20)] | None,
     BeforeValidator(_json_column),
-    Field(max_length=20),
     WithJsonSchema(_json_schema_or_text("object")),
 ]
 
