@@ -239,3 +239,9 @@ else:
 def trainings_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     note_cold_start("trainings_worker")
     return _training_worker.handle_trainings_batch(event, context)
+
+
+# --- mobile (issue 16): devices, push settings, offline sync; pushes go out from the webhooks worker ---
+from chalicelib.api.mobile import mobile  # noqa: E402  (appended section: see the blueprints above)
+
+app.register_blueprint(mobile)

@@ -7,6 +7,7 @@ of a deployed stage and one-off backfills.
     python -m chalicelib.ops backfill-workspace-listing   (once, for workspaces made before the listing index)
     python -m chalicelib.ops backfill-teams   (once, for workspaces made before teams: memberships, owner count)
     python -m chalicelib.ops backfill-library [--restart] [--pages N]   (index and count older images; resumable)
+    python -m chalicelib.ops backfill-sync   (bring records made before offline sync into its indexes; idempotent)
     python -m chalicelib.ops library-lifecycle   (an S3-compatible library bucket's expiry rules, e.g. R2)
 
 The failures window reads the same store functions as the admin API (`store.job_search`,
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     library.add_argument("--restart", action="store_true", help="start from the beginning instead of the saved position")
     library.add_argument("--pages", type=int, default=None, help="stop after this many pages of 100 rows")
     sub.add_parser("library-lifecycle", help="put the library's expiry rules on its S3-compatible bucket (R2)")
+    sub.add_parser("backfill-sync", help="bring records made before offline sync into its indexes (once per stage)")
     return parser
 
 
@@ -117,6 +119,11 @@ def _library_command(args: argparse.Namespace) -> int | None:
 
         report = run(restart=args.restart, max_pages=args.pages)
         print(json.dumps(report.__dict__))
+        return 0
+    if args.command == "backfill-sync":  # mobile (issue 16)
+        from chalicelib.mobile.backfill import run as backfill_sync
+
+        print(json.dumps(backfill_sync().__dict__))
         return 0
     if args.command == "library-lifecycle":
         from chalicelib.library.objects import apply_lifecycle

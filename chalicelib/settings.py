@@ -71,6 +71,14 @@ class Settings:
     replicate_base_url: str = "https://api.replicate.com"
     replicate_trainer: str | None = None  # "<owner>/<name>/versions/<id>": the trainer to run
     replicate_destination: str | None = None  # "<owner>/<model>": where trained versions go
+    # mobile (issue 16): Expo's push API (EXPO_PUSH_URL; a loopback fake locally), the SNS platform
+    # applications of APNs and FCM, when push receipts are read, and how far back a pull reads
+    # again (commits that landed after an earlier pull's read)
+    expo_push_url: str = "https://exp.host"
+    push_apns_application_arn: str | None = None
+    push_fcm_application_arn: str | None = None
+    push_receipt_delay_s: int = 900
+    sync_overlap_ms: int = 10_000
 
     def table_name(self, suffix: str) -> str:
         return f"{self.table_prefix}-{suffix}"
@@ -134,6 +142,11 @@ def get_settings() -> Settings:
         replicate_base_url=env.get("REPLICATE_BASE_URL") or "https://api.replicate.com",
         replicate_trainer=env.get("REPLICATE_TRAINER") or None,
         replicate_destination=env.get("REPLICATE_DESTINATION") or None,
+        expo_push_url=env.get("EXPO_PUSH_URL") or "https://exp.host",
+        push_apns_application_arn=env.get("PUSH_APNS_APPLICATION_ARN") or None,
+        push_fcm_application_arn=env.get("PUSH_FCM_APPLICATION_ARN") or None,
+        push_receipt_delay_s=int(env.get("PUSH_RECEIPT_DELAY_S", "900")),
+        sync_overlap_ms=int(env.get("SYNC_OVERLAP_MS", "10000")),
     )
     _refuse_placeholder_provider(settings, _bool(env.get("ALLOW_LOCAL_PROVIDER")))
     return settings

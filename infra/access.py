@@ -23,6 +23,11 @@ SCHEDULED_FAILURES = "scheduled_failures"  # on-failure destination of the sched
 EXPORTS_QUEUE, EXPORTS_DLQ = "exports", "exports_dlq"
 TRAININGS_QUEUE, TRAININGS_DLQ = "trainings", "trainings_dlq"
 
+# Mobile push through SNS (chalicelib/mobile/sns.py): the API registers and removes endpoints,
+# the webhooks worker publishes and removes the ones SNS disabled.
+PUSH_REGISTER = ("sns:CreatePlatformEndpoint", "sns:SetEndpointAttributes", "sns:DeleteEndpoint")
+PUSH_SEND = ("sns:Publish", "sns:DeleteEndpoint")
+
 IMAGES_PREFIX = "images/"
 STATEMENTS_PREFIX = "statements/"
 TMP_PREFIX = "tmp/"
@@ -46,6 +51,7 @@ class Access:
     secrets: tuple[str, ...] = ()
     on_failure: str | None = None  # the queue Lambda sends a failed async invocation to (with this role)
     send_mail: bool = False  # teams: invitation mail through SES, as the stage's MAIL_FROM only
+    sns_push: tuple[str, ...] = ()  # mobile push: SNS actions on the platform applications' endpoints
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -89,6 +95,7 @@ def access_map() -> dict[str, Access]:
                 *LIBRARY_STORE_SECRETS,
             ),
             send_mail=True,  # invitations
+            sns_push=PUSH_REGISTER,  # devices: their platform endpoints
         ),
         config.WORKER: Access(
             write=(*SETTLEMENT, "images", "idempotency", "library_index"),
@@ -112,7 +119,8 @@ def access_map() -> dict[str, Access]:
         config.RECONCILE: Access(read=("wallets", "ledger", "jobs"), on_failure=SCHEDULED_FAILURES),
         # library: trashed images and expired uploads, rows and objects (store.library_index's due queue)
         config.PURGE_LIBRARY: Access(
-            write=("images", "library_index", "folders", "uploads", "exports"),  # exports: deadlines, expired zips
+            # exports: deadlines, expired zips; sync_changes: the tombstones of purged images
+            write=("images", "library_index", "folders", "uploads", "exports", "sync_changes"),
             read=("shares",),  # an expired link's copies are deleted when its expiry falls due
             s3_read=(IMAGES_PREFIX,),
             s3_write=(IMAGES_PREFIX,),
@@ -122,11 +130,13 @@ def access_map() -> dict[str, Access]:
         ),
         # fan-out and attempts: re-enqueues its own retries; calls receivers over the internet
         # balance.low: reads the wallet (a transaction's condition) and the top-up level, flips its alert
+        # mobile push: the job's user's settings, their devices (push markers, pruning), SNS publish
         config.WEBHOOKS_WORKER: Access(
-            write=(*WEBHOOKS, "balance_alerts"),
-            read=("wallets", "topups"),
+            write=(*WEBHOOKS, "balance_alerts", "devices"),
+            read=("wallets", "topups", "users"),
             send_to=(WEBHOOKS_QUEUE,),
             consume=WEBHOOKS_QUEUE,
+            sns_push=PUSH_SEND,
         ),
         # outgoing events whose queue message never went out: claim (webhook_events), send again
         config.SWEEP_OUTBOX: Access(write=("webhook_events",), send_to=(WEBHOOKS_QUEUE,), on_failure=SCHEDULED_FAILURES),

@@ -45,6 +45,10 @@ class DeployOptions:
     library_bucket: str | None = None
     library_s3_region: str | None = None  # "auto" for R2
     mail_from: str | None = None  # teams: the sender of invitation mail (its SES identity is created)
+    # mobile push (issue 16): the SNS platform applications of APNs and FCM (made once per account
+    # with the Apple key / Firebase credentials, docs/infra.md); unset, ios/android devices are refused
+    push_apns_application_arn: str | None = None
+    push_fcm_application_arn: str | None = None
 
     @classmethod
     def from_context(cls, get: Any, stage: str) -> DeployOptions:
@@ -80,6 +84,8 @@ class DeployOptions:
             library_bucket=text("library_bucket"),
             library_s3_region=text("library_s3_region"),
             mail_from=text("mail_from"),
+            push_apns_application_arn=text("push_apns_application_arn"),
+            push_fcm_application_arn=text("push_fcm_application_arn"),
         )
         if options.package not in packaging.MODES:
             raise ValueError(f"context package={options.package!r}: expected one of {', '.join(packaging.MODES)}")
@@ -89,7 +95,21 @@ class DeployOptions:
         if options.log_shipping and not (options.log_shipping_url or "").startswith("https://"):
             raise ValueError("log_shipping=true needs log_shipping_url=https://... (Firehose only posts over HTTPS)")
         options.check_library_store()
+        options.check_push_applications()
         return options
+
+    def check_push_applications(self) -> None:
+        """Mobile push: each configured value is an SNS platform application ARN of its kind."""
+        for key, kinds, value in (
+            ("push_apns_application_arn", "APNS|APNS_SANDBOX", self.push_apns_application_arn),
+            ("push_fcm_application_arn", "GCM", self.push_fcm_application_arn),
+        ):
+            if value is not None and not re.fullmatch(rf"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{{12}}:app/({kinds})/[\w.-]+", value):
+                raise ValueError(f"context {key}={value!r}: expected an SNS platform application ARN (arn:aws:sns:…:app/…)")
+
+    def push_applications(self) -> tuple[str, ...]:
+        """The configured platform applications (their endpoints are what the roles may touch)."""
+        return tuple(arn for arn in (self.push_apns_application_arn, self.push_fcm_application_arn) if arn)
 
     def check_library_store(self) -> None:
         """An S3-compatible library store is https, with its bucket named."""

@@ -84,6 +84,8 @@ class ImageGenStack(Stack):
         for fn, grants in access.access_map().items():
             if grants.send_mail and self.mail is not None:
                 self.mail.grant_send(self.roles[fn])
+            if grants.sns_push and options.push_applications():  # mobile push (issue 16)
+                self.roles[fn].add_to_policy(self._push_statement(grants.sns_push))
         self.chalice = self._app()
         self._event_sources()
         self._on_failure_destinations()
@@ -291,6 +293,12 @@ class ImageGenStack(Stack):
             self._grant_secrets(role, grants.secrets)
         return role
 
+    def _push_statement(self, actions: tuple[str, ...]) -> iam.PolicyStatement:
+        """Mobile push: the configured platform applications and their endpoints only."""
+        apps = list(self.options.push_applications())
+        endpoints = [arn.replace(":app/", ":endpoint/", 1) + "/*" for arn in apps]
+        return iam.PolicyStatement(sid="MobilePush", actions=sorted(actions), resources=apps + endpoints)
+
     def _grant_secrets(self, role: iam.Role, secrets: tuple[str, ...]) -> None:
         """Read these SSM SecureStrings, and decrypt them only through SSM."""
         parameters = [self.parameter_arn(name) for name in secrets]
@@ -347,6 +355,9 @@ class ImageGenStack(Stack):
             "LIBRARY_S3_ENDPOINT_URL": options.library_s3_endpoint_url,
             "LIBRARY_BUCKET": options.library_bucket,
             "LIBRARY_S3_REGION": options.library_s3_region,
+            # mobile push (issue 16): SNS platform applications
+            "PUSH_APNS_APPLICATION_ARN": options.push_apns_application_arn,
+            "PUSH_FCM_APPLICATION_ARN": options.push_fcm_application_arn,
         }
         env.update({key: value for key, value in optional.items() if value})
         env.update(self.people.environment())

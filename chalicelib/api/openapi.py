@@ -634,3 +634,31 @@ RESPONSES.update(
     }
 )
 OTHER_BODIES[("POST", "/v1/trainings/{training_id}/cancel")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]
+
+# --- mobile: devices, push settings, offline sync (issue 16) ------------------------------------
+BODIES.update(
+    {
+        ("POST", "/v1/devices"): ("DeviceCreate", True),
+        ("PUT", "/v1/me/notifications"): ("PushSettingsPut", True),
+        ("POST", "/v1/sync"): ("SyncPush", True),
+    }
+)
+IDEMPOTENT.update({("POST", "/v1/devices"), ("POST", "/v1/sync")})
+QUERY_PARAMETERS["last_pulled_at"] = {
+    "type": ["integer", "null"],
+    "minimum": 0,
+    "maximum": 4102444800000,
+    "description": "the `timestamp` of the last pull (epoch ms); absent or null: a first pull",
+}
+QUERIES.update({("GET", "/v1/devices"): ("limit", "cursor"), ("GET", "/v1/sync"): ("last_pulled_at",)})
+RESPONSES.update(
+    {
+        ("POST", "/v1/devices"): (201, "DeviceEnvelope"),
+        ("GET", "/v1/devices"): (200, "DevicePage"),
+        ("DELETE", "/v1/devices/{device_id}"): (204, None),
+        ("GET", "/v1/me/notifications"): (200, "PushSettingsView"),
+        ("PUT", "/v1/me/notifications"): (200, "PushSettingsView"),
+        ("GET", "/v1/sync"): (200, "SyncPullView"),
+        ("POST", "/v1/sync"): (200, "SyncPushResult"),
+    }
+)

@@ -2372,3 +2372,101 @@ class TrainingPage(Page[TrainingView]):
     @classmethod
     def of(cls, records: list[TrainingRecord], next_cursor: str | None) -> TrainingPage:
         return cls(data=[TrainingView.of(record) for record in records], next_cursor=next_cursor)
+
+
+# --- mobile: devices, notification settings, offline sync (issue 16) ---------------------------
+
+if TYPE_CHECKING:
+    from chalicelib.mobile.devices import Device, Registered
+    from chalicelib.mobile.notifications import PushSettings
+    from chalicelib.mobile.sync import Pulled
+    from chalicelib.mobile.sync_push import Applied
+
+
+PushPlatform = Literal["ios", "android", "expo"]
+
+
+class DeviceView(Response):
+    """A device that gets push notifications; its token is never shown in full."""
+
+    id: str = Field(description="dev_…")
+    platform: PushPlatform
+    token_hint: str = Field(description="the token's last 6 characters")
+    created_at: str | None
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceView:
+        return cls(
+            id=device.id,
+            platform=cast("PushPlatform", device.platform),
+            token_hint=device.token_hint,
+            created_at=rfc3339(device.created_at),
+        )
+
+
+class DeviceEnvelope(Response):
+    """`created` is false when the token was registered already: the same device, unchanged."""
+
+    device: DeviceView
+    created: bool
+
+    @classmethod
+    def of(cls, registered: Registered) -> DeviceEnvelope:
+        return cls(device=DeviceView.of(registered.device), created=registered.created)
+
+
+class DevicePage(Page[DeviceView]):
+    """The caller's devices in this workspace, oldest first."""
+
+    @classmethod
+    def of(cls, devices: list[Device], next_cursor: str | None) -> DevicePage:
+        return cls(data=[DeviceView.of(device) for device in devices], next_cursor=next_cursor)
+
+
+class PushSettingsView(Response):
+    """Which of the caller's jobs push to their devices when they end (both on by default)."""
+
+    job_succeeded: bool
+    job_failed: bool
+
+    @classmethod
+    def of(cls, settings: PushSettings) -> PushSettingsView:
+        return cls(job_succeeded=settings.job_succeeded, job_failed=settings.job_failed)
+
+
+class SyncTableChanges(Response):
+    """WatermelonDB's changes of one table: whole records created or updated, ids deleted."""
+
+    created: list[dict[str, Any]]
+    updated: list[dict[str, Any]]
+    deleted: list[str]
+
+
+class SyncPullView(Response):
+    """GET /v1/sync: the changes since `last_pulled_at`; keep `timestamp` for the next pull."""
+
+    changes: dict[str, SyncTableChanges] = Field(description="images, folders, tags, templates")
+    timestamp: int = Field(description="epoch ms: the next pull's last_pulled_at")
+    has_more: bool = Field(description="true: pull again at once with this timestamp (a page was full)")
+
+    @classmethod
+    def of(cls, pulled: Pulled) -> SyncPullView:
+        changes = {table: SyncTableChanges(**lists) for table, lists in pulled.changes.items()}
+        return cls(changes=changes, timestamp=pulled.timestamp, has_more=pulled.has_more)
+
+
+class SyncApplied(Response):
+    created: int
+    updated: int
+    deleted: int
+
+
+class SyncPushResult(Response):
+    """POST /v1/sync: every pushed change was applied."""
+
+    ok: bool = True
+    applied: SyncApplied
+
+    @classmethod
+    def of(cls, applied: Applied) -> SyncPushResult:
+        return cls(applied=SyncApplied(created=applied.created, updated=applied.updated, deleted=applied.deleted))

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib.accounting.plans import PLANS
 from chalicelib.accounting.prices import KINDS, SIZES
@@ -713,3 +722,157 @@ class TrainingCreate(Strict):
         if not value.strip():
             raise ValueError("must not be blank")
         return value
+
+
+# --- mobile: devices, notification settings, offline sync (issue 16) ---------------------------
+
+PushPlatform = Literal["ios", "android", "expo"]
+
+
+class DeviceCreate(Strict):
+    """POST /v1/devices: a push token and its platform (the token's shape is checked per platform)."""
+
+    platform: PushPlatform
+    token: str = Field(min_length=1, max_length=4096)
+
+
+class PushSettingsPut(Strict):
+    """PUT /v1/me/notifications: the pushes wanted when one's jobs end (fields left out keep their value)."""
+
+    job_succeeded: bool | None = None
+    job_failed: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PushSettingsPut:
+        if not self.model_fields_set:
+            raise ValueError("give job_succeeded and/or job_failed")
+        if any(getattr(self, name) is None for name in self.model_fields_set):
+            raise ValueError("job_succeeded and job_failed are true or false, never null")
+        return self
+
+
+def _json_column(value: Any) -> Any:
+    """WatermelonDB keeps lists and objects in `@json` text columns: a JSON string is read as its value."""
+    if isinstance(value, str):
+        import json
+
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("must be JSON (a @json column) or the value itself") from None
+    return value
+
+
+def _json_schema_or_text(kind: str) -> dict[str, Any]:
+    return {"anyOf": [{"type": kind}, {"type": "string", "description": "the same as JSON text"}, {"type": "null"}]}
+
+
+SyncId = Annotated[str, Field(min_length=1, max_length=64)]
+SyncTime = Annotated[int, Field(ge=0, le=4_102_444_800_000, description="epoch milliseconds")]
+ImageTagsColumn = Annotated[
+    Annotated[list[TagText], Field(max_length=20)] | None,
+    BeforeValidator(_json_column),
+    WithJsonSchema(_json_schema_or_text("array")),
+]
+TemplateTagsColumn = Annotated[Tags | None, BeforeValidator(_json_column), WithJsonSchema(_json_schema_or_text("array"))]
+VariablesColumn = Annotated[
+    Annotated[dict[str, VariableSpec], Field(max_length=20)] | None,
+    BeforeValidator(_json_column),
+    WithJsonSchema(_json_schema_or_text("object")),
+]
+
+
+class SyncRecord(BaseModel):
+    """A record as WatermelonDB pushes it: every column of the local table plus `_status` and
+    `_changed`; the columns sync may write are checked, the others are ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    id: SyncId
+    server_changed_at: SyncTime | None = Field(default=None, description="as pulled, unchanged (conflict detection)")
+
+    def writable(self) -> dict[str, Any]:
+        """The writable columns the client sent; null in a column that cannot be null means unchanged."""
+        given = self.model_fields_set - {"id", "server_changed_at"}
+        nullable: frozenset[str] = getattr(self, "NULLABLE", frozenset())
+        return {name: getattr(self, name) for name in given if getattr(self, name) is not None or name in nullable}
+
+
+class ImageSyncRecord(SyncRecord):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"title", "folder_id"})
+    title: str | None = Field(default=None, max_length=200)
+    tags: ImageTagsColumn = None
+    folder_id: LibraryId | None = None
+
+
+class FolderSyncRecord(SyncRecord):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"parent_id"})
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    parent_id: LibraryId | None = None
+
+
+class TagSyncRecord(SyncRecord):
+    pass
+
+
+class TemplateSyncRecord(SyncRecord):
+    name: Name | None = None
+    prompt: TemplatePrompt | None = None
+    tags: TemplateTagsColumn = None
+    visibility: Visibility | None = None
+    variables: VariablesColumn = None
+
+
+SyncIds = Annotated[list[SyncId], Field(max_length=500)]
+
+
+class ImageChanges(Strict):
+    created: list[ImageSyncRecord] = Field(default_factory=list, max_length=500)
+    updated: list[ImageSyncRecord] = Field(default_factory=list, max_length=500)
+    deleted: SyncIds = Field(default_factory=list)
+
+
+class FolderChanges(Strict):
+    created: list[FolderSyncRecord] = Field(default_factory=list, max_length=500)
+    updated: list[FolderSyncRecord] = Field(default_factory=list, max_length=500)
+    deleted: SyncIds = Field(default_factory=list)
+
+
+class TagChanges(Strict):
+    created: list[TagSyncRecord] = Field(default_factory=list, max_length=500)
+    updated: list[TagSyncRecord] = Field(default_factory=list, max_length=500)
+    deleted: SyncIds = Field(default_factory=list)
+
+
+class TemplateChanges(Strict):
+    created: list[TemplateSyncRecord] = Field(default_factory=list, max_length=500)
+    updated: list[TemplateSyncRecord] = Field(default_factory=list, max_length=500)
+    deleted: SyncIds = Field(default_factory=list)
+
+
+class SyncChanges(Strict):
+    """Per table, WatermelonDB's `{created, updated, deleted}`; tables left out changed nothing."""
+
+    images: ImageChanges | None = None
+    folders: FolderChanges | None = None
+    tags: TagChanges | None = None
+    templates: TemplateChanges | None = None
+
+
+class SyncPush(Strict):
+    """POST /v1/sync: the client's changes since `last_pulled_at` (the `timestamp` of its last pull)."""
+
+    changes: SyncChanges
+    last_pulled_at: SyncTime | None
+
+    def records(self) -> list[tuple[str, str, str, dict[str, Any], int | None]]:
+        """(table, op, id, writable fields, server_changed_at) of every pushed record."""
+        out: list[tuple[str, str, str, dict[str, Any], int | None]] = []
+        for table in ("images", "folders", "tags", "templates"):
+            changes = getattr(self.changes, table)
+            if changes is None:
+                continue
+            for op in ("created", "updated"):
+                out += [(table, op, r.id, r.writable(), r.server_changed_at) for r in getattr(changes, op)]
+            out += [(table, "deleted", record_id, {}, None) for record_id in changes.deleted]
+        return out

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.domain import DomainError
 from chalicelib.library import ranks, rules
 from chalicelib.library.errors import EditConflict, FolderNotFound
 from chalicelib.store import folders as folder_store
 from chalicelib.store import images as image_store
-from chalicelib.store import library_index
+from chalicelib.store import library_index, sync_log
 from chalicelib.store.models import ImageModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
@@ -93,7 +94,7 @@ class Change:
 
     def size(self) -> int:
         """Items of its own in a transaction (the counters are shared by the chunk)."""
-        own = 1 + (0 if self.delete else len(self.old_facets()))
+        own = 1 + (1 if self.delete else len(self.old_facets()))  # a deletion: its sync-log tombstone
         return own + (self.due_put is not None) + (self.due_delete is not None)
 
 
@@ -236,6 +237,7 @@ def _transaction(workspace_id: str, chunk: list[Change]) -> Transaction:
     for change in chunk:
         if change.delete:
             image_store.delete_in(txn, change.image)
+            sync_log.touch_in(txn, workspace_id, "images", change.image_id, clock.now(), gone=True)  # offline sync
         else:
             image_store.update_in(txn, change.image, change.attrs)
             for n, facet in enumerate(sorted(change.old_facets())):

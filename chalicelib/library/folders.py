@@ -74,7 +74,8 @@ def _committed(action: Any) -> None:
         raise FolderConflict("the folders changed concurrently; read them again and retry") from None
 
 
-def create_folder(actor: Actor, name: str, parent_id: str | None) -> Folder:
+def create_folder(actor: Actor, name: str, parent_id: str | None, folder_id: str | None = None) -> Folder:
+    """A new folder; `folder_id` is the id an offline client chose (a `fld_` ULID, mobile/sync.py)."""
     tree = Tree(actor.workspace_id)
     if parent_id is not None:
         tree.get(parent_id, "parent_id")
@@ -82,8 +83,9 @@ def create_folder(actor: Actor, name: str, parent_id: str | None) -> Folder:
         raise FolderConflict(f"a workspace has at most {rules.MAX_FOLDERS} folders")
     if len(rules.ancestors(parent_id, tree.parents)) + 1 > rules.MAX_FOLDER_DEPTH:
         raise FolderConflict(f"folders nest at most {rules.MAX_FOLDER_DEPTH} deep")
+    folder_id = folder_id or ids.new_id("fld")
     folder = folder_store.new_folder(
-        actor.workspace_id, ids.new_id("fld"), name=_name(name), parent_id=parent_id, user_id=actor.user_id, now=clock.now()
+        actor.workspace_id, folder_id, name=_name(name), parent_id=parent_id, user_id=actor.user_id, now=clock.now()
     )
     _committed(lambda: folder_store.create(folder, tree.version))
     tree.rows[str(folder.folder_id)] = folder

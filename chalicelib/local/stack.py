@@ -93,6 +93,7 @@ def create_resources(visibility_timeout_s: int = 5) -> None:
     s3 = client("s3")
     s3.create_bucket(Bucket=s.images_bucket)
     create_user_pool(s.table_prefix)
+    create_push_applications(s.table_prefix)  # mobile (issue 16)
 
 
 def bootstrap_admin(secret: str) -> dict[str, str]:
@@ -125,6 +126,7 @@ class LocalStack:
     _moto: Any = None
     _api: Any = None
     _stripe: Any = None
+    _expo: Any = None
 
     def start(self) -> LocalStack:
 
@@ -144,6 +146,7 @@ class LocalStack:
         self._say("resources", f"tables {s.table_prefix}-*, queues {s.jobs_queue_name} (+dlq), bucket {s.images_bucket}")
         self._say("sign-in", f"Cognito pool {s.cognito_user_pool_id}, app client {s.cognito_client_id} (ID tokens from moto)")
         self._start_fake_stripe()
+        self._start_fake_expo()
         self.admin_key = self.admin_key or os.environ.get("ADMIN_API_KEY") or ids_secret()
         admin = bootstrap_admin(self.admin_key)
         if self.run_worker:
@@ -178,6 +181,19 @@ class LocalStack:
             os.environ["STRIPE_API_BASE"] = self._stripe.start(self.host, 0)
             self._say("stripe", f"fake Stripe API {os.environ['STRIPE_API_BASE']} (webhooks signed with STRIPE_WEBHOOK_SECRET)")
         gateway.reset()
+
+    def _start_fake_expo(self) -> None:
+        """Expo's push API on loopback (chalicelib/local/fake_expo.py) unless EXPO_PUSH_URL is set."""
+        from chalicelib.local.fake_expo import FakeExpo
+
+        if os.environ.get("EXPO_PUSH_URL"):
+            self._say("expo", f"{os.environ['EXPO_PUSH_URL']} (from EXPO_PUSH_URL)")
+            return
+        self._expo = FakeExpo()
+        os.environ["EXPO_PUSH_URL"] = self._expo.start(self.host, 0)
+        os.environ.setdefault("PUSH_RECEIPT_DELAY_S", "5")
+        reset_settings()
+        self._say("expo", f"{os.environ['EXPO_PUSH_URL']} (a fake Expo push API; what it was sent: GET /_fake/messages)")
 
     def _start_pollers(self) -> None:
 
@@ -238,7 +254,8 @@ class LocalStack:
         for thread in self._threads:  # the last quarter of the grace is kept for the servers
             thread.join(timeout=max(0.0, deadline - grace_s / 4 - time.monotonic()))
         # Moto last but one: the pollers talk to it until they have stopped.
-        stopping += stop_in_thread("stripe", self._stripe) + stop_in_thread("moto", self._moto)
+        stopping += stop_in_thread("stripe", self._stripe) + stop_in_thread("expo", self._expo)
+        stopping += stop_in_thread("moto", self._moto)
         for thread in stopping:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         return [t.name for t in [*self._threads, *stopping] if t.is_alive()]
@@ -284,3 +301,16 @@ def connect_marketplace(fake: FakeStripe, api_base: str) -> None:
     os.environ["STRIPE_CONNECT_WEBHOOK_SECRET"] = secret
     fake.connect_webhook_url = f"{api_base}/webhooks/stripe-connect"
     fake.connect_webhook_secret = secret
+
+
+def create_push_applications(prefix: str) -> None:
+    """SNS platform applications for APNs and FCM on moto (mobile push; deployed stacks name real
+    ones by configuration), their ARNs in the environment unless set already."""
+    sns = client("sns")
+    for platform, name, env in (("APNS", "apns", "PUSH_APNS_APPLICATION_ARN"), ("GCM", "fcm", "PUSH_FCM_APPLICATION_ARN")):
+        if os.environ.get(env):
+            continue
+        attributes = {"PlatformCredential": "local-credential", "PlatformPrincipal": "local-principal"}
+        made = sns.create_platform_application(Name=f"{prefix}-{name}", Platform=platform, Attributes=attributes)
+        os.environ[env] = made["PlatformApplicationArn"]
+    reset_settings()

@@ -9,8 +9,10 @@ Structure changes (create, move, delete) also move the workspace's folder-tree v
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from chalicelib.store import library_index
+from chalicelib import clock
+from chalicelib.store import library_index, sync_log
 from chalicelib.store.models import FolderModel
 from chalicelib.store.transaction import Transaction
 
@@ -40,6 +42,7 @@ def create(folder: FolderModel, seen_tree: int) -> None:
             f"folder:{folder.parent_id}", FolderModel, folder.workspace_id, folder.parent_id, FolderModel.folder_id.exists()
         )
     library_index.bump_folder_tree(txn, folder.workspace_id, seen_tree)
+    sync_log.touch_in(txn, folder.workspace_id, "folders", folder.folder_id, clock.now())  # offline sync
     txn.commit()
 
 
@@ -51,6 +54,7 @@ def rename_and_move(folder: FolderModel, name: str, parent_id: str | None, seen_
     if parent_id:
         txn.check(f"folder:{parent_id}", FolderModel, folder.workspace_id, parent_id, FolderModel.folder_id.exists())
     library_index.bump_folder_tree(txn, folder.workspace_id, seen_tree)
+    sync_log.touch_in(txn, folder.workspace_id, "folders", folder.folder_id, clock.now())
     txn.commit()
 
 
@@ -60,6 +64,7 @@ def delete_empty(workspace_id: str, folder_id: str, seen_tree: int) -> None:
     condition = FolderModel.folder_id.does_not_exist() | (FolderModel.image_count == 0)
     txn.delete("folder", FolderModel(workspace_id, folder_id), condition)
     library_index.bump_folder_tree(txn, workspace_id, seen_tree)
+    sync_log.touch_in(txn, workspace_id, "folders", folder_id, clock.now(), gone=True)  # the tombstone
     txn.commit()
 
 
@@ -74,3 +79,9 @@ def new_folder(
     workspace_id: str, folder_id: str, *, name: str, parent_id: str | None, user_id: str, now: datetime
 ) -> FolderModel:
     return FolderModel(workspace_id, folder_id, name=name, parent_id=parent_id, user_id=user_id, image_count=0, created_at=now)
+
+
+def scan_all(cursor: dict[str, Any] | None, limit: int) -> tuple[list[FolderModel], dict[str, Any] | None]:
+    """Every folder of every workspace, a page at a time (one-off `backfill-sync`: a Scan)."""
+    result = FolderModel.scan(limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return list(result), result.last_evaluated_key

@@ -69,6 +69,7 @@ def new_image(
         title=title,
         tags=[],
         version=1,
+        sync_ms=int(created_at.timestamp() * 1000),
     )
 
 
@@ -131,11 +132,18 @@ def unchanged_since(image: ImageModel) -> Condition:
 
 def update_in(txn: Transaction, image: ImageModel, changes: dict[str, Any]) -> None:
     """Set (or, for None, remove) library attributes and move the version on, if unchanged."""
-    actions: list[Any] = [ImageModel.version.set(version_of(image) + 1)]
+    actions: list[Any] = [ImageModel.version.set(version_of(image) + 1), ImageModel.sync_ms.set(_now_ms())]
     for name, value in sorted(changes.items()):
         attribute = getattr(ImageModel, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
     txn.update(f"img:{image.image_id}", ImageModel(image.workspace_id, image.image_id), actions, unchanged_since(image))
+
+
+def _now_ms() -> int:
+    """When a row is written, for offline sync's `by_sync` index (mobile/sync.py)."""
+    from chalicelib import clock
+
+    return int(clock.now().timestamp() * 1000)
 
 
 def delete_in(txn: Transaction, image: ImageModel) -> None:
@@ -214,3 +222,40 @@ def get_images_by_key(keys: Iterable[tuple[str, str]]) -> dict[str, ImageModel]:
         for row in ImageModel.batch_get(wanted[start : start + BATCH_GET], consistent_read=True):
             found[row.image_id] = row
     return found
+
+
+# --- offline sync (chalicelib/mobile/sync.py) --------------------------------------------------------
+
+
+def synced_since(workspace_id: str, since_ms: int, limit: int) -> list[tuple[str, int]]:
+    """(image id, sync_ms) of up to `limit` images written after `since_ms`, oldest write first."""
+    result = ImageModel.by_sync.query(workspace_id, ImageModel.sync_ms > since_ms, scan_index_forward=True, limit=limit)
+    return [(str(row.image_id), int(row.sync_ms)) for row in result]
+
+
+def synced_between(workspace_id: str, low_ms: int, high_ms: int) -> list[tuple[str, int]]:
+    """(image id, sync_ms) of every image last written in [low_ms, high_ms]."""
+    result = ImageModel.by_sync.query(workspace_id, ImageModel.sync_ms.between(low_ms, high_ms))
+    return [(str(row.image_id), int(row.sync_ms)) for row in result]
+
+
+def scan_unsynced(cursor: dict[str, Any] | None, limit: int) -> tuple[list[ImageModel], dict[str, Any] | None]:
+    """Rows never stamped with `sync_ms` (written before offline sync), and where to go on from.
+    A Scan: for the one-off `backfill-sync` only, never a request path."""
+    result = ImageModel.scan(ImageModel.sync_ms.does_not_exist(), limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return list(result), result.last_evaluated_key
+
+
+def stamp_sync(image: ImageModel, now_ms: int) -> bool:
+    """Stamp a row written before offline sync; False when a write stamped it (or it went) meanwhile."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        ImageModel(image.workspace_id, image.image_id).update(
+            actions=[ImageModel.sync_ms.set(now_ms)], condition=ImageModel.image_id.exists() & ImageModel.sync_ms.does_not_exist()
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -70,10 +70,14 @@ def facet_page(workspace_id: str, facet: str, low: str, high: str, limit: int) -
 
 
 def add_tag_counts(txn: Transaction, workspace_id: str, deltas: dict[str, int]) -> None:
+    """Move tag counts; each row also records when (`sync_ms`: offline sync's `by_sync` index)."""
+    from chalicelib import clock
+
+    now_ms = int(clock.now().timestamp() * 1000)
     for tag, delta in sorted(deltas.items()):
         if delta:
             row = LibraryIndexModel(facet_key(workspace_id, TAGS), tag)
-            txn.update(f"tag:{tag}", row, [LibraryIndexModel.n.add(delta)])
+            txn.update(f"tag:{tag}", row, [LibraryIndexModel.n.add(delta), LibraryIndexModel.sync_ms.set(now_ms)])
 
 
 def tag_counts(workspace_id: str, after: str | None, limit: int) -> tuple[list[tuple[str, int]], str | None]:
@@ -198,3 +202,50 @@ def give_export_slot_in(txn: Transaction, workspace_id: str) -> None:
     """An export left queued/running (in the transaction that moved its status on)."""
     row = LibraryIndexModel(facet_key(workspace_id, USAGE), EXPORTS_PENDING)
     txn.update("export_slot", row, [LibraryIndexModel.n.add(-1)])
+
+
+def tag_counts_of(workspace_id: str, tags: list[str]) -> dict[str, tuple[int, int | None]]:
+    """(count, sync_ms) of each of these tags (absent: never counted), by key (offline sync)."""
+    key = facet_key(workspace_id, TAGS)
+    found: dict[str, tuple[int, int | None]] = {}
+    wanted = list(dict.fromkeys(tags))
+    for start in range(0, len(wanted), 100):
+        for row in LibraryIndexModel.batch_get([(key, tag) for tag in wanted[start : start + 100]], consistent_read=True):
+            found[str(row.sk)] = (int(row.n or 0), int(row.sync_ms) if row.sync_ms is not None else None)
+    return found
+
+
+def tags_synced_since(workspace_id: str, since_ms: int, limit: int) -> list[tuple[str, int]]:
+    """(tag, sync_ms) of up to `limit` tags whose count moved after `since_ms`, oldest first."""
+    condition = LibraryIndexModel.sync_ms > since_ms
+    result = LibraryIndexModel.by_sync.query(facet_key(workspace_id, TAGS), condition, scan_index_forward=True, limit=limit)
+    return [(str(row.sk), int(row.sync_ms)) for row in result]
+
+
+def tags_synced_between(workspace_id: str, low_ms: int, high_ms: int) -> list[tuple[str, int]]:
+    """(tag, sync_ms) of every tag whose count last moved in [low_ms, high_ms]."""
+    result = LibraryIndexModel.by_sync.query(facet_key(workspace_id, TAGS), LibraryIndexModel.sync_ms.between(low_ms, high_ms))
+    return [(str(row.sk), int(row.sync_ms)) for row in result]
+
+
+def scan_unsynced_tags(cursor: dict[str, Any] | None, limit: int) -> tuple[list[LibraryIndexModel], dict[str, Any] | None]:
+    """Tag count rows never stamped with `sync_ms` (one-off `backfill-sync`: a Scan, never a request path)."""
+    condition = LibraryIndexModel.pk.contains(f"#{TAGS}") & LibraryIndexModel.sync_ms.does_not_exist()
+    result = LibraryIndexModel.scan(condition, limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return [row for row in result if str(row.pk).endswith(f"#{TAGS}")], result.last_evaluated_key
+
+
+def stamp_tag(row: LibraryIndexModel, now_ms: int) -> bool:
+    """Stamp a tag count row written before offline sync; False when a count change stamped it first."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        LibraryIndexModel(row.pk, row.sk).update(
+            actions=[LibraryIndexModel.sync_ms.set(now_ms)],
+            condition=LibraryIndexModel.pk.exists() & LibraryIndexModel.sync_ms.does_not_exist(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -280,6 +280,19 @@ class ImageByFolderRank(GlobalSecondaryIndex["ImageModel"]):
     folder_rank = UnicodeAttribute(range_key=True)
 
 
+class ImageBySync(GlobalSecondaryIndex["ImageModel"]):
+    """A workspace's images by when they last changed (`sync_ms`, set by every write of the row,
+    store/images.py): offline sync's pull reads it (mobile/sync.py). Sparse: rows written before
+    it carry none. Keys only: a pull reads the rows by key."""
+
+    class Meta:
+        index_name = "by_sync"
+        projection = KeysOnlyProjection()
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    sync_ms = NumberAttribute(range_key=True)
+
+
 class ImageModel(BaseModel):
     """An image in S3, with its lineage (`source_image_id`) for vary/upscale/edit.
 
@@ -320,8 +333,10 @@ class ImageModel(BaseModel):
     # counted in the workspace's `images`/`image_bytes` usage counters (written with them; older
     # rows are counted once by `python -m chalicelib.ops backfill-library`)
     counted = BooleanAttribute(null=True)
+    sync_ms = NumberAttribute(null=True)  # epoch ms of the row's last write (offline sync, by_sync)
     by_folder = ImageByFolder()
     by_folder_rank = ImageByFolderRank()
+    by_sync = ImageBySync()
 
 
 # --- accounting -----------------------------------------------------------------------------
@@ -699,6 +714,18 @@ class TemplateUsageModel(BaseModel):
 # --- library --------------------------------------------------------------------------------
 
 
+class LibraryIndexBySync(GlobalSecondaryIndex["LibraryIndexModel"]):
+    """A workspace's tags by when their count last moved (`sync_ms` on the "<ws>#tags" rows only,
+    set by store/library_index.add_tag_counts): offline sync's pull reads it. Keys only."""
+
+    class Meta:
+        index_name = "by_sync"
+        projection = KeysOnlyProjection()
+
+    pk = UnicodeAttribute(hash_key=True)
+    sync_ms = NumberAttribute(range_key=True)
+
+
 class LibraryIndexModel(BaseModel):
     """The library's inverted index and small counters, by key design (never a scan).
 
@@ -720,6 +747,8 @@ class LibraryIndexModel(BaseModel):
     sk = UnicodeAttribute(range_key=True)
     n = NumberAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # rate windows of public links ("rate#<ip hash>")
+    sync_ms = NumberAttribute(null=True)  # tag count rows: epoch ms of the last change (offline sync)
+    by_sync = LibraryIndexBySync()
 
 
 class FolderModel(BaseModel):
@@ -1411,6 +1440,71 @@ class EarningsModel(BaseModel):
     by_pending = PendingEarnings()
 
 
+# --- mobile: devices, push, offline sync (issue 16) ---
+
+
+class DeviceModel(BaseModel):
+    """A person's push target in one workspace, and two kinds of small rows beside it:
+
+    - devices: pk "<workspace_id>#<user_id>", sk "dev_<ULID>" (at most MAX_DEVICES per pk);
+    - token claims: pk "token#<sha256 of platform:token>", sk "claim", `claim_owner` and
+      `claim_device`: one owner per token (a phone that changes hands stops getting the old
+      owner's pushes), and what makes registering the same token twice idempotent;
+    - push markers: pk "push#<event_id>", sk "sent", `expires_at` (TTL): one push per event."""
+
+    table_suffix = "devices"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    owner = UnicodeAttribute(hash_key=True)
+    device_id = UnicodeAttribute(range_key=True)
+    workspace_id = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    platform = UnicodeAttribute(null=True)  # ios | android | expo
+    token = UnicodeAttribute(null=True)
+    token_hash = UnicodeAttribute(null=True)
+    endpoint_arn = UnicodeAttribute(null=True)  # ios/android: the SNS platform endpoint
+    created_at = UTCDateTimeAttribute(null=True)
+    claim_owner = UnicodeAttribute(null=True)
+    claim_device = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+class SyncChangesByTime(GlobalSecondaryIndex["SyncChangeModel"]):
+    """A workspace's synced records by the time they last changed: a pull is one Query of
+    `changed_ms > last_pulled_at` (one partition per workspace: its own ceiling)."""
+
+    class Meta:
+        index_name = "by_time"
+        projection = AllProjection()
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    changed_ms = NumberAttribute(range_key=True)
+
+
+class SyncChangeModel(BaseModel):
+    """The offline-sync change log: one row per synced record (pk workspace, sk
+    "<table>:<record id>"), touched in the same transaction as every change of the record, its
+    deletion included (the tombstone: a touched record whose source row is gone). A pull reads
+    the rows changed since the client's last pull and the records themselves by key."""
+
+    table_suffix = "sync_changes"
+    ttl_attribute = "expires_at"
+
+    class Meta(_Meta):
+        pass
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    record_key = UnicodeAttribute(range_key=True)
+    changed_ms = NumberAttribute()
+    created_ms = NumberAttribute(null=True)
+    gone = BooleanAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # tombstones only: kept TOMBSTONE_DAYS
+    by_time = SyncChangesByTime()
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     WorkspaceModel,
     UserModel,
@@ -1452,4 +1546,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     ListingModel,
     MarketItemModel,
     EarningsModel,
+    DeviceModel,
+    SyncChangeModel,
 )

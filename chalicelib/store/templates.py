@@ -26,10 +26,9 @@ from datetime import datetime
 from functools import reduce
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.store import sharded_listing
+from chalicelib.store import sharded_listing, sync_log
 from chalicelib.store.models import TemplateModel, TemplateUsageModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
@@ -71,6 +70,7 @@ def create(first: TemplateModel) -> None:
     txn = Transaction()
     txn.put("head", _as_head(first), TemplateModel.template_id.does_not_exist())
     txn.put("version", first, TemplateModel.template_id.does_not_exist())
+    sync_log.touch_in(txn, first.workspace_id, "templates", first.template_id, first.updated_at)  # offline sync
     txn.commit()
 
 
@@ -81,6 +81,7 @@ def add_version(row: TemplateModel) -> bool:
     txn.put("version", row, TemplateModel.template_id.does_not_exist())
     current = (TemplateModel.latest_version == row.version - 1) & TemplateModel.deleted_at.does_not_exist()
     txn.put("head", _as_head(row), TemplateModel.template_id.exists() & current)
+    sync_log.touch_in(txn, row.workspace_id, "templates", row.template_id, row.updated_at)
     try:
         txn.commit()
     except TransactionCancelled:
@@ -96,19 +97,20 @@ def get(template_id: str, version: int = HEAD) -> TemplateModel | None:
         return None
 
 
-def mark_deleted(template_id: str, latest_version: int, now: datetime) -> bool:
+def mark_deleted(template_id: str, latest_version: int, now: datetime, workspace_id: str) -> bool:
     """Take the template out of every listing and out of use; its version rows stay. False when
-    it changed (or was deleted) since it was read."""
+    it changed (or was deleted) since it was read. The deletion enters the offline-sync change
+    log (its tombstone) in the same transaction."""
     head = TemplateModel(template_id, HEAD)
+    actions = [TemplateModel.deleted_at.set(now), TemplateModel.ws_listing.remove(), TemplateModel.public_shard.remove()]
+    txn = Transaction()
+    unchanged = (TemplateModel.latest_version == latest_version) & TemplateModel.deleted_at.does_not_exist()
+    txn.update("head", head, actions, unchanged)
+    sync_log.touch_in(txn, workspace_id, "templates", template_id, now, gone=True)
     try:
-        head.update(
-            actions=[TemplateModel.deleted_at.set(now), TemplateModel.ws_listing.remove(), TemplateModel.public_shard.remove()],
-            condition=(TemplateModel.latest_version == latest_version) & TemplateModel.deleted_at.does_not_exist(),
-        )
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
+        txn.commit()
+    except TransactionCancelled:
+        return False
     return True
 
 
@@ -170,3 +172,20 @@ def usage(template_id: str) -> tuple[int, int]:
     keys = [f"{template_id}#{n}" for n in range(USAGE_SHARDS)]
     rows = list(TemplateUsageModel.batch_get(keys))
     return sum(int(r.uses or 0) for r in rows), sum(int(r.workspaces or 0) for r in rows)
+
+
+def heads(template_ids: list[str]) -> dict[str, TemplateModel]:
+    """The head rows of these templates, by id, read consistently (offline sync's pull)."""
+    wanted = list(dict.fromkeys(template_ids))
+    found: dict[str, TemplateModel] = {}
+    for start in range(0, len(wanted), 100):
+        for row in TemplateModel.batch_get([(tid, HEAD) for tid in wanted[start : start + 100]], consistent_read=True):
+            found[str(row.template_id)] = row
+    return found
+
+
+def scan_live_heads(cursor: dict[str, Any] | None, limit: int) -> tuple[list[TemplateModel], dict[str, Any] | None]:
+    """Head rows of live templates, a page at a time (one-off `backfill-sync`: a Scan)."""
+    condition = (TemplateModel.version == HEAD) & TemplateModel.deleted_at.does_not_exist()
+    result = TemplateModel.scan(condition, limit=limit, page_size=limit, last_evaluated_key=cursor)
+    return list(result), result.last_evaluated_key

@@ -181,10 +181,11 @@ def _find(caller: Caller, template_id: str, version: int | None = None) -> Templ
 # --- use cases --------------------------------------------------------------------------------
 
 
-def create_template(caller: Caller, draft: TemplateDraft) -> TemplateRecord:
-    """A new template at version 1, owned by the caller's workspace."""
+def create_template(caller: Caller, draft: TemplateDraft, template_id: str | None = None) -> TemplateRecord:
+    """A new template at version 1, owned by the caller's workspace; `template_id` is the id an
+    offline client chose (a `tpl_` ULID, mobile/sync.py)."""
     now = clock.now()
-    row = _version_row(ids.new_id("tpl", now), 1, draft, caller, now)
+    row = _version_row(template_id or ids.new_id("tpl", now), 1, draft, caller, now)
     store.create(row)
     return _record(row)
 
@@ -221,10 +222,16 @@ def update_template(caller: Caller, template_id: str, changes: Mapping[str, Any]
     return _record(row)
 
 
+def check_editable(caller: Caller, template_id: str) -> None:
+    """TemplateNotFound / TemplateReadOnly unless this caller may change the template (offline
+    sync checks every pushed template before applying any)."""
+    _editable(caller, template_id)
+
+
 def delete_template(caller: Caller, template_id: str) -> None:
     """Out of every listing and out of use; jobs made from it keep their prompt and version."""
     head = _editable(caller, template_id)
-    if not store.mark_deleted(template_id, int(head.latest_version), clock.now()):
+    if not store.mark_deleted(template_id, int(head.latest_version), clock.now(), head.workspace_id):
         raise TemplateChanged("the template was changed or deleted meanwhile; read it again and retry")
 
 

@@ -128,3 +128,11 @@ PAYOUTS_WRITE: Final = BILLING_WRITE
 # jobs, trainings" is owner, admin and member. A scoped key uses `jobs:read` / `jobs:write`.
 TRAININGS_READ: Final = JOBS_READ
 TRAININGS_WRITE: Final = JOBS_WRITE
+# --- mobile: devices, push settings, offline sync (issue 16) ---
+# A person's devices and push settings are theirs, like their profile (`SELF`: every role, any
+# key of theirs; service keys have no person and are refused by the service). Sync reads what
+# every role reads (the library, templates) and writes what the library's write allows; editing
+# another member's items still needs library:manage, checked per record by the services.
+DEVICES_OWN: Final = SELF
+SYNC_READ: Final = LIBRARY_READ
+SYNC_WRITE: Final = LIBRARY_WRITE

@@ -20,6 +20,7 @@ from typing import Any, Final
 from chalicelib import clock
 from chalicelib.bootstrap import ready
 from chalicelib.integrations import ifttt_realtime
+from chalicelib.mobile import push
 from chalicelib.observability import count, logger
 from chalicelib.store import webhook_deliveries, webhook_endpoints, webhook_events
 from chalicelib.store.audit import audit
@@ -216,6 +217,9 @@ def _parse(raw: str) -> Event | Attempt | BalanceCheck | None:
 
 def _record(record: Any) -> str:
     """One webhooks-queue record; a malformed one is logged and dropped (retrying cannot fix it)."""
+    receipts = push.parse_receipts(record.body)  # mobile push receipts (chalicelib/mobile/push.py)
+    if receipts is not None:
+        return push.check_receipts(receipts)
     work = _parse(record.body)
     if isinstance(work, Attempt):
         return run_attempt(work)
@@ -225,6 +229,7 @@ def _record(record: Any) -> str:
             fanned = str(fan_out(work.workspace_id, work.event_id))
         if balance_low.watches(work.event_type):  # the settlement (or top-up) behind it committed
             balance_low.observe_safely(work.workspace_id)
+        push.on_event(work.workspace_id, work.event_id, work.event_type, work.data)  # mobile push, last
         return fanned
     if isinstance(work, BalanceCheck):
         return balance_low.observe_safely(work.workspace_id)

@@ -234,6 +234,18 @@ ROUTES.update(
         ("POST", "/v1/trainings/{training_id}/cancel"): (p.TRAININGS_WRITE, "/v1/trainings/trn_{id}/cancel", None, 404),
     }
 )
+# --- mobile: devices, push settings, offline sync (issue 16) ---
+ROUTES.update(
+    {
+        ("POST", "/v1/devices"): (p.DEVICES_OWN, "/v1/devices", PROBE, 400),
+        ("GET", "/v1/devices"): (p.DEVICES_OWN, "/v1/devices", None, 200),
+        ("DELETE", "/v1/devices/{device_id}"): (p.DEVICES_OWN, "/v1/devices/dev_{id}", None, 404),
+        ("GET", "/v1/me/notifications"): (p.DEVICES_OWN, "/v1/me/notifications", None, 200),
+        ("PUT", "/v1/me/notifications"): (p.DEVICES_OWN, "/v1/me/notifications", PROBE, 400),
+        ("GET", "/v1/sync"): (p.SYNC_READ, "/v1/sync", None, 200),
+        ("POST", "/v1/sync"): (p.SYNC_WRITE, "/v1/sync", PROBE, 400),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),

@@ -141,6 +141,12 @@ def describe(service: str, operation: str, params: dict[str, Any]) -> list[str]:
         return [f"sqs:{operation.replace('Batch', '')} queue:{_queue_key(where)}"]
     if service == "s3":
         return _s3_actions(operation, params)
+    return _other_actions(service, operation, params)
+
+
+def _other_actions(service: str, operation: str, params: dict[str, Any]) -> list[str]:
+    if service == "sns":  # mobile push: a platform application's endpoints
+        return [f"sns:{operation} {'application' if operation == 'CreatePlatformEndpoint' else 'endpoint'}:"]
     if service == "ssm" and operation == "GetParameter":
         return [f"ssm:GetParameter parameter:{params.get('Name')}"]
     return [f"{service}:{operation} ?"]

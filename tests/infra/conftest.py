@@ -30,6 +30,9 @@ SYNTH_CONTEXT = {
     "alarm_email:prod": "ops@example.test",
     "api_rate_limit:prod": "250",
     "mail_from:prod": "noreply@example.test",  # teams: the SES identity and its grant (dev: none, a warning)
+    # mobile push (issue 16): SNS platform applications (dev: none, so no SNS grant)
+    "push_apns_application_arn:prod": "arn:aws:sns:us-east-1:123456789012:app/APNS/imagegen-ios",
+    "push_fcm_application_arn:prod": "arn:aws:sns:us-east-1:123456789012:app/GCM/imagegen-android",
 }
 
 

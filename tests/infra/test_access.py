@@ -43,6 +43,8 @@ def permitted(grants: access.Access, call: str) -> bool:
         if action in access.QUEUE_SEND_ACTIONS:
             return name in grants.send_to or (action == "sqs:GetQueueUrl" and name == grants.consume)
         return False  # receiving and deleting are the event source mapping's, on the consumer's role
+    if service == "sns":  # mobile push: the actions of the function's row, on the platform applications' endpoints
+        return action in grants.sns_push
     if service == "ssm" and action == "ssm:GetParameter":
         return any(name.endswith("/" + config.secret_parameter_name("x", s).rsplit("/", 1)[1]) for s in grants.secrets)
     return False

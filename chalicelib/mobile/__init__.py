@@ -1,0 +1,1 @@
+"""The mobile backend: devices and push notifications, notification settings, offline sync."""
