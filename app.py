@@ -239,3 +239,11 @@ else:
 def trainings_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     note_cold_start("trainings_worker")
     return _training_worker.handle_trainings_batch(event, context)
+
+
+# --- marketplace payouts (issue 16): the sweeper of payouts left `requested` ----------------------
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_payouts")
+def sweep_payouts(event: Any) -> dict[str, Any]:
+    return _tasks.sweep_payouts()

@@ -1370,6 +1370,20 @@ class PendingEarnings(GlobalSecondaryIndex["EarningsModel"]):
     matures_at = UnicodeAttribute(range_key=True)  # RFC 3339 UTC: sorts by time
 
 
+class OpenPayouts(GlobalSecondaryIndex["EarningsModel"]):
+    """Payouts still `requested` (reserved, Stripe's answer not recorded), oldest first: sparse on
+    `open_payout`, which a payout row carries only while requested, so the payout sweeper reads
+    exactly those. One key: payouts are people asking for their money, far below a partition's
+    write ceiling."""
+
+    class Meta:
+        index_name = "open_payouts"
+        projection = AllProjection()
+
+    open_payout = UnicodeAttribute(hash_key=True)
+    requested_at = UnicodeAttribute(range_key=True)  # RFC 3339 UTC: sorts by time
+
+
 class EarningsModel(BaseModel):
     """A creator workspace's earnings: the `account` row (pools pending / available / paid_out and
     its Stripe Connect account) and its ledger, one immutable entry per change of a pool
@@ -1409,6 +1423,9 @@ class EarningsModel(BaseModel):
     created_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     by_pending = PendingEarnings()
+    open_payout = UnicodeAttribute(null=True)  # payouts: set only while requested (the sweeper's index)
+    requested_at = UnicodeAttribute(null=True)
+    by_open_payout = OpenPayouts()
 
 
 ALL_MODELS: tuple[type[BaseModel], ...] = (
