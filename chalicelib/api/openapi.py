@@ -634,3 +634,13 @@ RESPONSES.update(
     }
 )
 OTHER_BODIES[("POST", "/v1/trainings/{training_id}/cancel")] = OTHER_BODIES[("POST", "/v1/jobs/{job_id}/cancel")]
+# --- marketplace: withdraw, reprice, a buyer's purchases (issue 16) ---------------------------------
+BODIES[("PATCH", _LISTING)] = ("ListingUpdate", True)
+QUERIES[("GET", "/v1/marketplace/purchases")] = ("limit", "cursor")
+RESPONSES.update(
+    {
+        ("DELETE", _LISTING): (204, None),
+        ("PATCH", _LISTING): (200, "ListingEnvelope"),
+        ("GET", "/v1/marketplace/purchases"): (200, "PurchasePage"),
+    }
+)

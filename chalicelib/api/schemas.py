@@ -713,3 +713,13 @@ class TrainingCreate(Strict):
         if not value.strip():
             raise ValueError("must not be blank")
         return value
+
+
+# --- marketplace listings: reprice (issue 16) -----------------------------------------------------
+
+
+class ListingUpdate(Strict):
+    """PATCH /v1/marketplace/listings/{id}: the listing's new price in credits (1-100,000, like
+    ListingCreate); later purchases pay it."""
+
+    price_credits: int = Field(ge=1, le=100_000)

@@ -1304,7 +1304,7 @@ class ListingModel(BaseModel):
     template_id = UnicodeAttribute()
     created_by = UnicodeAttribute()
     price_credits = NumberAttribute()
-    status = UnicodeAttribute(default="active")  # active | hidden
+    status = UnicodeAttribute(default="active")  # active | hidden | withdrawn
     name = UnicodeAttribute()
     tags = ListAttribute(of=UnicodeAttribute, default=list)
     words = ListAttribute(of=UnicodeAttribute, default=list)
@@ -1325,6 +1325,19 @@ class ListingModel(BaseModel):
     by_new = ListingsNew()
     by_top = ListingsTop()
     by_reported = ListingsReported()
+    withdrawn_at = UTCDateTimeAttribute(null=True)
+    withdrawn_by = UnicodeAttribute(null=True)
+
+
+class BuyerPurchases(GlobalSecondaryIndex["MarketItemModel"]):
+    """A workspace's purchases, newest first: only purchase rows carry `buyer_ws`."""
+
+    class Meta:
+        index_name = "by_buyer"
+        projection = AllProjection()
+
+    buyer_ws = UnicodeAttribute(hash_key=True)
+    bought_key = UnicodeAttribute(range_key=True)  # "<RFC 3339 purchased_at>#<template_id>": sorts by time
 
 
 class MarketItemModel(BaseModel):
@@ -1356,6 +1369,9 @@ class MarketItemModel(BaseModel):
     purchased_at = UTCDateTimeAttribute(null=True)
     refunded_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
+    buyer_ws = UnicodeAttribute(null=True)  # purchases: the buying workspace (the by_buyer index)
+    bought_key = UnicodeAttribute(null=True)
+    by_buyer = BuyerPurchases()
 
 
 class PendingEarnings(GlobalSecondaryIndex["EarningsModel"]):
