@@ -45,6 +45,11 @@ class DeployOptions:
     library_bucket: str | None = None
     library_s3_region: str | None = None  # "auto" for R2
     mail_from: str | None = None  # teams: the sender of invitation mail (its SES identity is created)
+    # custom model training (issue 16): TRAINER, and the hosted trainer's REPLICATE_TRAINER /
+    # REPLICATE_DESTINATION; its token is a secret (SSM `/imagegen/<stage>/replicate-api-token`)
+    trainer: str = "local"
+    replicate_trainer: str | None = None  # "<owner>/<name>/versions/<id>"
+    replicate_destination: str | None = None  # "<owner>/<model>"
 
     @classmethod
     def from_context(cls, get: Any, stage: str) -> DeployOptions:
@@ -80,6 +85,9 @@ class DeployOptions:
             library_bucket=text("library_bucket"),
             library_s3_region=text("library_s3_region"),
             mail_from=text("mail_from"),
+            trainer=text("trainer") or "local",
+            replicate_trainer=text("replicate_trainer"),
+            replicate_destination=text("replicate_destination"),
         )
         if options.package not in packaging.MODES:
             raise ValueError(f"context package={options.package!r}: expected one of {', '.join(packaging.MODES)}")
@@ -89,7 +97,24 @@ class DeployOptions:
         if options.log_shipping and not (options.log_shipping_url or "").startswith("https://"):
             raise ValueError("log_shipping=true needs log_shipping_url=https://... (Firehose only posts over HTTPS)")
         options.check_library_store()
+        options.check_trainer()
         return options
+
+    def check_trainer(self) -> None:
+        """A known trainer; the hosted one names the trainer version to run and where models go."""
+        from chalicelib.training.trainers import REGISTRY
+
+        if self.trainer not in REGISTRY:
+            raise ValueError(f"context trainer={self.trainer!r}: expected one of {', '.join(REGISTRY)}")
+        hosted = (self.replicate_trainer, self.replicate_destination)
+        if self.trainer != "replicate":
+            if any(hosted):
+                raise ValueError("replicate_trainer / replicate_destination are read only with trainer=replicate")
+            return
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+/versions/[\w]+", self.replicate_trainer or ""):
+            raise ValueError("trainer=replicate needs replicate_trainer=<owner>/<name>/versions/<id>")
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", self.replicate_destination or ""):
+            raise ValueError("trainer=replicate needs replicate_destination=<owner>/<model>")
 
     def check_library_store(self) -> None:
         """An S3-compatible library store is https, with its bucket named."""

@@ -30,6 +30,10 @@ SYNTH_CONTEXT = {
     "alarm_email:prod": "ops@example.test",
     "api_rate_limit:prod": "250",
     "mail_from:prod": "noreply@example.test",  # teams: the SES identity and its grant (dev: none, a warning)
+    # custom model training: the hosted trainer in prod (dev keeps the local one)
+    "trainer:prod": "replicate",
+    "replicate_trainer:prod": "acme/style-trainer/versions/5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
+    "replicate_destination:prod": "acme/house-styles",
 }
 
 
