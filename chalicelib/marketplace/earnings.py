@@ -165,7 +165,7 @@ def receive_connect(payload: bytes, signature: str | None) -> Result:
     """One Connect webhook delivery: verified (400 otherwise, nothing changes), then applied."""
     event = connect.verified_event(payload, signature)
     ready()
-    if event["type"] != "account.updated":
+    if event["type"] not in connect.HANDLED_EVENTS:
         return Result("ignored", f"{event['type']} is not handled")
     data = event.get("data")
     state = connect.account_state(data.get("object") if isinstance(data, dict) else None)
