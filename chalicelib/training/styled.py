@@ -10,21 +10,18 @@ is called, so a job whose model is not usable costs nothing at the provider.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from chalicelib.generation.providers.base import GeneratedImage, ImageRequest, Provider, ProviderError
 
 
-@dataclass(frozen=True)
 class StyledProvider:
     """`inner` (a hosted provider) drawing with `base_model`, its pictures then given the style."""
 
-    inner: Provider
-    base_model: str
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
+    def __init__(self, inner: Provider, base_model: str) -> None:
+        self.inner = inner
+        self.base_model = base_model
+        self.name = inner.name
 
     def generate(self, request: ImageRequest) -> GeneratedImage:
         from chalicelib.training.service import trained_style
