@@ -245,3 +245,9 @@ def trainings_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
 from chalicelib.api.mobile import mobile  # noqa: E402  (appended section: see the blueprints above)
 
 app.register_blueprint(mobile)
+# --- marketplace payouts (issue 16): the sweeper of payouts left `requested` ----------------------
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_payouts")
+def sweep_payouts(event: Any) -> dict[str, Any]:
+    return _tasks.sweep_payouts()

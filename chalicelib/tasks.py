@@ -85,3 +85,18 @@ SCHEDULED: dict[str, Callable[[], dict[str, Any]]] = {
     "purge_library": purge_library,
 }
 SCHEDULED["sweep_outbox"] = sweep_outbox  # outgoing events (issue 14)
+
+
+def sweep_payouts() -> dict[str, Any]:
+    """Finish the creator payouts left `requested` by a crash or a lost Stripe answer."""
+    from chalicelib.marketplace.earnings import sweep_requested_payouts
+
+    bootstrap.ready()
+    report = sweep_requested_payouts(clock.now())
+    if any(report.values()):
+        logger.warning("swept requested payouts", extra=report)
+        count("PayoutsSwept", float(report["paid"] + report["returned"]))
+    return dict(report)
+
+
+SCHEDULED["sweep_payouts"] = sweep_payouts  # marketplace payouts (issue 16)

@@ -163,6 +163,8 @@ def access_map() -> dict[str, Access]:
             consume=TRAININGS_QUEUE,
             secrets=("REPLICATE_API_TOKEN", *LIBRARY_STORE_SECRETS),
         ),
+        # payouts left `requested`: the open-payouts index, the payout row, the earnings entries; Stripe
+        config.SWEEP_PAYOUTS: Access(write=("earnings",), secrets=("STRIPE_API_KEY",), on_failure=SCHEDULED_FAILURES),
     }
 
 

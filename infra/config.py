@@ -179,3 +179,8 @@ TRAININGS_WORKER = "trainings_worker"
 FUNCTIONS = (*FUNCTIONS, TRAININGS_WORKER)
 TRAININGS_MAX_RECEIVE_COUNT = 3
 SECRETS = (*SECRETS, "REPLICATE_API_TOKEN")  # the hosted trainer (TRAINER=replicate)
+
+# marketplace payouts (issue 16): the sweeper of payouts left `requested`, every 5 minutes
+SWEEP_PAYOUTS = "sweep_payouts"
+FUNCTIONS = (*FUNCTIONS, SWEEP_PAYOUTS)
+SCHEDULED = (*SCHEDULED, SWEEP_PAYOUTS)

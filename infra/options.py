@@ -49,6 +49,11 @@ class DeployOptions:
     # with the Apple key / Firebase credentials, docs/infra.md); unset, ios/android devices are refused
     push_apns_application_arn: str | None = None
     push_fcm_application_arn: str | None = None
+    # custom model training (issue 16): TRAINER, and the hosted trainer's REPLICATE_TRAINER /
+    # REPLICATE_DESTINATION; its token is a secret (SSM `/imagegen/<stage>/replicate-api-token`)
+    trainer: str = "local"
+    replicate_trainer: str | None = None  # "<owner>/<name>/versions/<id>"
+    replicate_destination: str | None = None  # "<owner>/<model>"
 
     @classmethod
     def from_context(cls, get: Any, stage: str) -> DeployOptions:
@@ -86,6 +91,9 @@ class DeployOptions:
             mail_from=text("mail_from"),
             push_apns_application_arn=text("push_apns_application_arn"),
             push_fcm_application_arn=text("push_fcm_application_arn"),
+            trainer=text("trainer") or "local",
+            replicate_trainer=text("replicate_trainer"),
+            replicate_destination=text("replicate_destination"),
         )
         if options.package not in packaging.MODES:
             raise ValueError(f"context package={options.package!r}: expected one of {', '.join(packaging.MODES)}")
@@ -96,6 +104,7 @@ class DeployOptions:
             raise ValueError("log_shipping=true needs log_shipping_url=https://... (Firehose only posts over HTTPS)")
         options.check_library_store()
         options.check_push_applications()
+        options.check_trainer()
         return options
 
     def check_push_applications(self) -> None:
@@ -110,6 +119,22 @@ class DeployOptions:
     def push_applications(self) -> tuple[str, ...]:
         """The configured platform applications (their endpoints are what the roles may touch)."""
         return tuple(arn for arn in (self.push_apns_application_arn, self.push_fcm_application_arn) if arn)
+
+    def check_trainer(self) -> None:
+        """A known trainer; the hosted one names the trainer version to run and where models go."""
+        from chalicelib.training.trainers import REGISTRY
+
+        if self.trainer not in REGISTRY:
+            raise ValueError(f"context trainer={self.trainer!r}: expected one of {', '.join(REGISTRY)}")
+        hosted = (self.replicate_trainer, self.replicate_destination)
+        if self.trainer != "replicate":
+            if any(hosted):
+                raise ValueError("replicate_trainer / replicate_destination are read only with trainer=replicate")
+            return
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+/versions/[\w]+", self.replicate_trainer or ""):
+            raise ValueError("trainer=replicate needs replicate_trainer=<owner>/<name>/versions/<id>")
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", self.replicate_destination or ""):
+            raise ValueError("trainer=replicate needs replicate_destination=<owner>/<model>")
 
     def check_library_store(self) -> None:
         """An S3-compatible library store is https, with its bucket named."""

@@ -363,6 +363,16 @@ class ImageGenStack(Stack):
         env.update(self.people.environment())
         if options.mail_from:
             env["MAIL_FROM"] = options.mail_from
+        env.update(self._trainer_environment())
+        return env
+
+    def _trainer_environment(self) -> dict[str, str]:
+        """Custom model training: which trainer runs (the hosted one's token: REPLICATE_API_TOKEN_PARAM)."""
+        options = self.options
+        env = {"TRAINER": options.trainer}
+        if options.trainer == "replicate":
+            env["REPLICATE_TRAINER"] = str(options.replicate_trainer)
+            env["REPLICATE_DESTINATION"] = str(options.replicate_destination)
         return env
 
     def _app(self) -> ChaliceApp:

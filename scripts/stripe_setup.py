@@ -12,6 +12,11 @@
   created or updated in place. Stripe shows a signing secret once, at creation: it goes straight
   into the SSM SecureString the stack reads (`/imagegen/<stage>/stripe-webhook-secret`). An
   endpoint that exists while that parameter does not can only be recreated (`--recreate-webhook`).
+- The Connect webhook endpoint `<api url>/webhooks/stripe-connect` (`connect: true`: events of
+  the creators' connected accounts), listening to `account.updated` (chalicelib/marketplace/
+  connect.py), the same way: created or updated in place, its own signing secret stored in
+  `/imagegen/<stage>/stripe-connect-webhook-secret` at creation. Endpoints are told apart by
+  their metadata (`kind: connect`) or their URL.
 
 The Stripe key: `STRIPE_API_KEY`, else the stage's SSM parameter `/imagegen/<stage>/stripe-api-key`.
 `STRIPE_API_BASE` points the client at another Stripe API (the tests' fake). Prints a JSON summary.
@@ -31,11 +36,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib.billing.catalog import PACKS, PLAN_PRICES_CENTS, plan_lookup_key
 from chalicelib.billing.events import HANDLERS
+from chalicelib.marketplace.connect import HANDLED_EVENTS as CONNECT_EVENTS
 from infra.config import APP_NAME, secret_parameter_name
 
 CURRENCY = "usd"
 WEBHOOK_PATH = "/webhooks/stripe"
+CONNECT_WEBHOOK_PATH = "/webhooks/stripe-connect"
 LOOKUP_BATCH = 10  # Stripe's limit of lookup_keys per list call
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One webhook endpoint the app needs: where, which events, whose secret parameter."""
+
+    kind: str  # "account": the platform's own events; "connect": its connected accounts'
+    path: str
+    events: tuple[str, ...]
+    secret: str  # the setting (infra/config.py SECRETS) whose SSM parameter holds the signing secret
+
+    @property
+    def connect(self) -> bool:
+        return self.kind == "connect"
+
+    def metadata(self, stage: str) -> dict[str, str]:
+        return {"app": APP_NAME, "stage": stage, **({"kind": self.kind} if self.connect else {})}
 
 
 @dataclass(frozen=True)
@@ -174,21 +198,33 @@ def ensure_prices(client: Any, replace_mismatched: bool) -> dict[str, list[str]]
     return report
 
 
-def find_endpoint(client: Any, stage: str, url: str) -> dict[str, Any] | None:
+def endpoints() -> tuple[Endpoint, ...]:
+    """The platform's endpoint and the Connect one."""
+    return (
+        Endpoint("account", WEBHOOK_PATH, tuple(handled_events()), "STRIPE_WEBHOOK_SECRET"),
+        Endpoint("connect", CONNECT_WEBHOOK_PATH, tuple(sorted(CONNECT_EVENTS)), "STRIPE_CONNECT_WEBHOOK_SECRET"),
+    )
+
+
+def find_endpoint(client: Any, stage: str, url: str, kind: str = "account") -> dict[str, Any] | None:
+    """The stage's endpoint of this kind (by its metadata; one made before `kind` existed is the
+    platform's), or the one at `url`."""
     for item in client.v1.webhook_endpoints.list(params={"limit": 100}).auto_paging_iter():
         endpoint = item.to_dict()
         metadata = endpoint.get("metadata") or {}
-        if (metadata.get("app"), metadata.get("stage")) == (APP_NAME, stage) or endpoint.get("url") == url:
+        ours = (metadata.get("app"), metadata.get("stage"), metadata.get("kind", "account")) == (APP_NAME, stage, kind)
+        if ours or endpoint.get("url") == url:
             return endpoint
     return None
 
 
-def ensure_webhook(client: Any, stage: str, url: str, secret_stored: bool, recreate: bool) -> tuple[str, str | None]:
+def ensure_webhook(
+    client: Any, stage: str, url: str, secret_stored: bool, recreate: bool, spec: Endpoint | None = None
+) -> tuple[str, str | None]:
     """(what was done, the new signing secret if an endpoint was created)."""
-    import stripe
-
-    events = handled_events()
-    endpoint = find_endpoint(client, stage, url)
+    spec = spec or endpoints()[0]
+    events = list(spec.events)
+    endpoint = find_endpoint(client, stage, url, spec.kind)
     if endpoint is not None and not secret_stored:
         if not recreate:
             raise SystemExit(
@@ -198,21 +234,28 @@ def ensure_webhook(client: Any, stage: str, url: str, secret_stored: bool, recre
         client.v1.webhook_endpoints.delete(endpoint["id"])
         endpoint = None
     if endpoint is None:
-        created = client.v1.webhook_endpoints.create(
-            params={
-                "url": url,
-                "enabled_events": events,
-                "api_version": stripe.api_version,
-                "description": f"{APP_NAME} {stage}",
-                "metadata": {"app": APP_NAME, "stage": stage},
-            }
-        )
-        return "created", str(created["secret"])
+        return "created", create_endpoint(client, stage, url, spec)
     current = (endpoint.get("url"), sorted(endpoint.get("enabled_events") or []), endpoint.get("status"))
     if current != (url, events, "enabled"):
         client.v1.webhook_endpoints.update(endpoint["id"], params={"url": url, "enabled_events": events, "disabled": False})
         return "updated", None
     return "unchanged", None
+
+
+def create_endpoint(client: Any, stage: str, url: str, spec: Endpoint) -> str:
+    """A new endpoint; its signing secret (Stripe shows it in this answer only)."""
+    import stripe
+
+    params: dict[str, Any] = {
+        "url": url,
+        "enabled_events": list(spec.events),
+        "api_version": stripe.api_version,
+        "description": f"{APP_NAME} {stage}" + (" (Connect)" if spec.connect else ""),
+        "metadata": spec.metadata(stage),
+    }
+    if spec.connect:
+        params["connect"] = True
+    return str(client.v1.webhook_endpoints.create(params=params)["secret"])
 
 
 # --- AWS ------------------------------------------------------------------------------------------
@@ -228,7 +271,7 @@ def read_parameter(name: str) -> str | None:
         return None
 
 
-def store_secret(name: str, value: str) -> None:
+def store_secret(name: str, value: str, what: str = "Stripe webhook signing secret") -> None:
     import boto3
 
     boto3.client("ssm").put_parameter(
@@ -236,7 +279,7 @@ def store_secret(name: str, value: str) -> None:
         Value=value,
         Type="SecureString",
         Overwrite=True,
-        Description="Stripe webhook signing secret (scripts/stripe_setup.py)",
+        Description=f"{what} (scripts/stripe_setup.py)",
     )
 
 
@@ -252,19 +295,24 @@ def endpoint_url(stage: str) -> str:
 def run(stage: str, url: str | None, replace_mismatched: bool = False, recreate_webhook: bool = False) -> dict[str, Any]:
     client = stripe_client(stage)
     report: dict[str, Any] = ensure_prices(client, replace_mismatched)
-    webhook_url = (url or endpoint_url(stage)).rstrip("/") + WEBHOOK_PATH
-    parameter = secret_parameter_name(stage, "STRIPE_WEBHOOK_SECRET")
-    action, secret = ensure_webhook(client, stage, webhook_url, read_parameter(parameter) is not None, recreate_webhook)
-    if secret:
-        store_secret(parameter, secret)
-    report.update(
-        {
-            "webhook": {"url": webhook_url, "action": action, "events": handled_events()},
-            "webhook_secret_parameter": parameter,
-            "webhook_secret_stored": bool(secret),
-        }
-    )
+    base = (url or endpoint_url(stage)).rstrip("/")
+    for spec in endpoints():
+        prefix = "connect_webhook" if spec.connect else "webhook"
+        report.update(setup_endpoint(client, stage, base + spec.path, spec, recreate_webhook, prefix))
     return report
+
+
+def setup_endpoint(client: Any, stage: str, url: str, spec: Endpoint, recreate: bool, prefix: str) -> dict[str, Any]:
+    """One endpoint made or updated; a new signing secret goes straight into its SSM parameter."""
+    parameter = secret_parameter_name(stage, spec.secret)
+    action, secret = ensure_webhook(client, stage, url, read_parameter(parameter) is not None, recreate, spec)
+    if secret:
+        store_secret(parameter, secret, f"Stripe {'Connect ' if spec.connect else ''}webhook signing secret")
+    return {
+        prefix: {"url": url, "action": action, "events": list(spec.events)},
+        f"{prefix}_secret_parameter": parameter,
+        f"{prefix}_secret_stored": bool(secret),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

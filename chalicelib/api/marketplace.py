@@ -17,7 +17,7 @@ from chalicelib.api.errors import InvalidRequest
 from chalicelib.api.http import authenticate, authenticate_admin, json_body, page_limit, query_params, validate
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.params import known
-from chalicelib.api.routing import render, route
+from chalicelib.api.routing import no_content, render, route
 from chalicelib.lazy import lazy_module
 from chalicelib.tenancy import permissions
 
@@ -100,6 +100,33 @@ def report_listing(listing_id: str) -> Response:
     p = authenticate(request, permissions.MARKETPLACE_REPORT)
     body = validate(schemas.ListingReport, json_body(request))
     return render(responses.ListingReportReceipt.of(listings.report(listing_id, p.workspace_id, body.reason)), 201)
+
+
+@route(marketplace, "/v1/marketplace/listings/{listing_id}", methods=["DELETE"])
+def withdraw_listing(listing_id: str) -> Response:
+    request = marketplace.current_request
+    p = authenticate(request, permissions.MARKETPLACE_WITHDRAW)
+    listings.withdraw(listing_id, p.workspace_id, p.user_id)
+    return no_content()
+
+
+@route(marketplace, "/v1/marketplace/listings/{listing_id}", methods=["PATCH"])
+def reprice_listing(listing_id: str) -> Response:
+    request = marketplace.current_request
+    p = authenticate(request, permissions.MARKETPLACE_REPRICE)
+    body = validate(schemas.ListingUpdate, json_body(request))
+    return render(responses.ListingEnvelope.of(listings.reprice(listing_id, p.workspace_id, body.price_credits)))
+
+
+@route(marketplace, "/v1/marketplace/purchases", methods=["GET"])
+def list_purchases() -> Response:
+    request = marketplace.current_request
+    p = authenticate(request, permissions.MARKETPLACE_PURCHASES_READ)
+    params = known(query_params(request), ("limit", "cursor"))
+    before = _before(cursors.decode(params, "market.purchases", p.workspace_id))
+    found, last = purchases.purchases_of(p.workspace_id, page_limit(params), before)
+    next_cursor = cursors.encode("market.purchases", p.workspace_id, {"before": last} if last else None)
+    return render(responses.PurchasePage.of(found, next_cursor))
 
 
 @route(marketplace, "/v1/earnings", methods=["GET"])

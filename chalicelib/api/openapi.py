@@ -662,3 +662,13 @@ RESPONSES.update(
         ("POST", "/v1/sync"): (200, "SyncPushResult"),
     }
 )
+# --- marketplace: withdraw, reprice, a buyer's purchases (issue 16) ---------------------------------
+BODIES[("PATCH", _LISTING)] = ("ListingUpdate", True)
+QUERIES[("GET", "/v1/marketplace/purchases")] = ("limit", "cursor")
+RESPONSES.update(
+    {
+        ("DELETE", _LISTING): (204, None),
+        ("PATCH", _LISTING): (200, "ListingEnvelope"),
+        ("GET", "/v1/marketplace/purchases"): (200, "PurchasePage"),
+    }
+)

@@ -2136,7 +2136,9 @@ class ListingView(Response):
     name: str
     tags: list[str]
     price_credits: int = Field(description="what a buyer's wallet pays, in credits")
-    status: Literal["active", "hidden"] = Field(description="active: for sale; hidden: taken off sale by a moderator")
+    status: Literal["active", "hidden", "withdrawn"] = Field(
+        description="active: for sale; hidden: taken off sale by a moderator; withdrawn: by its seller"
+    )
     sales: int = Field(description="purchases not refunded")
     rating: ListingRating
     creator: str = Field(description="an opaque handle of the selling workspace")
@@ -2149,7 +2151,7 @@ class ListingView(Response):
     def of(cls, r: ListingRecord) -> ListingView:
         return cls(
             id=r.listing_id, template_id=r.template_id, name=r.name, tags=list(r.tags), price_credits=r.price_credits,
-            status=cast("Literal['active', 'hidden']", r.status), sales=r.sales,
+            status=cast("Literal['active', 'hidden', 'withdrawn']", r.status), sales=r.sales,
             rating=ListingRating(average=r.rating_average, count=r.rating_count), creator=r.creator,
             created_at=str(iso(r.created_at)), mine=r.mine, purchased=r.purchased, my_stars=r.my_stars,
         )  # fmt: skip
@@ -2470,3 +2472,14 @@ class SyncPushResult(Response):
     @classmethod
     def of(cls, applied: Applied) -> SyncPushResult:
         return cls(applied=SyncApplied(created=applied.created, updated=applied.updated, deleted=applied.deleted))
+
+
+# --- marketplace: a buyer's purchases (issue 16) --------------------------------------------------
+
+
+class PurchasePage(Page[PurchaseView]):
+    """The workspace's purchases, newest first (refunded ones too, with `status: refunded`)."""
+
+    @classmethod
+    def of(cls, records: list[PurchaseRecord], next_cursor: str | None) -> PurchasePage:
+        return cls(data=[PurchaseEnvelope.of(r).purchase for r in records], next_cursor=next_cursor)

@@ -876,3 +876,13 @@ class SyncPush(Strict):
                 out += [(table, op, r.id, r.writable(), r.server_changed_at) for r in getattr(changes, op)]
             out += [(table, "deleted", record_id, {}, None) for record_id in changes.deleted]
         return out
+
+
+# --- marketplace listings: reprice (issue 16) -----------------------------------------------------
+
+
+class ListingUpdate(Strict):
+    """PATCH /v1/marketplace/listings/{id}: the listing's new price in credits (1-100,000, like
+    ListingCreate); later purchases pay it."""
+
+    price_credits: int = Field(ge=1, le=100_000)

@@ -215,7 +215,7 @@ def _resolve(order: JobOrder) -> _Resolved:
     provider = spec.provider or prefs.get("default_provider") or get_settings().default_provider
     size = spec.size or prefs.get("default_size") or "1024x1024"
     if spec.model and spec.model.startswith(TRAINED_PREFIX):  # the workspace's own trained model (issue 16)
-        provider = trained_models.provider_for_model(order.workspace.workspace_id, spec.model, spec.provider)
+        provider = trained_models.provider_for_model(order.workspace.workspace_id, spec.model, provider)
     model = spec.model or DEFAULT_MODEL.get(provider, "")
     try:
         model_price(provider, model)

@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import bootstrap, clock
 from chalicelib.accounting import provider_quota, running
-from chalicelib.accounting.prices import job_credits, model_price, provider_cost_micro_usd
+from chalicelib.accounting.prices import DEFAULT_MODEL, TRAINED_PREFIX, job_credits, model_price, provider_cost_micro_usd
 from chalicelib.accounting.settlement import JobFinal, Usage, release_job, settle_job
 from chalicelib.aws import client, queue_url
 from chalicelib.billing.topup import after_settlement
@@ -161,9 +161,21 @@ def _one_image(provider: Provider, job: JobModel, request: ImageRequest) -> tupl
     raise AssertionError("unreachable")
 
 
+def _provider_for(job: JobModel) -> Provider:
+    """The job's provider; for a trained model (`trn_…`) on a hosted provider, that provider
+    drawing with its base model and the trained style applied to its pictures (the local
+    provider applies the style itself)."""
+    provider = get_provider(job.provider)
+    if job.model.startswith(TRAINED_PREFIX) and job.provider != "local":
+        from chalicelib.training.styled import StyledProvider
+
+        return StyledProvider(provider, DEFAULT_MODEL[job.provider])
+    return provider
+
+
 def _generate_all(job: JobModel, requests: list[ImageRequest]) -> _Outcome:
     """The job's n images, concurrently, at its provider."""
-    provider = get_provider(job.provider)
+    provider = _provider_for(job)
     images: list[tuple[int, GeneratedImage]] = []
     errors: list[ProviderError] = []
     with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:

@@ -115,8 +115,10 @@ class FakeProviderServer:
     def handle(self, request: Request) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Dispatch by the path's ending, as each provider's API is addressed."""
         path = request.path
+        body = request.get_json(silent=True) if request.is_json else None
+        model = body.get("model") if isinstance(body, dict) else request.form.get("model")
         with self.lock:
-            self.requests.append({"path": path, "headers": dict(request.headers)})
+            self.requests.append({"path": path, "headers": dict(request.headers), "model": model})
         routes = (
             ("/images/generations", self._openai_generate),
             ("/images/edits", self._openai_edit),

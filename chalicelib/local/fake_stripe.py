@@ -115,6 +115,7 @@ class FakeStripe:
         self.products: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.in_flight: set[str] = set()
         self.declining: set[str] = set()
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.delivered: list[dict[str, Any]] = []
@@ -197,14 +198,27 @@ class FakeStripe:
             self.requests.append((method, path, params))
         key = request.headers.get("Idempotency-Key")
         if method == "POST" and key and not path.startswith("/_fake"):
-            with self.lock:
-                if key in self.idempotent:
-                    return self.idempotent[key]
+            return self._once(key, method, path, params)
+        return self._dispatch(method, path, params)
+
+    def _once(self, key: str, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Like Stripe: a key's first answer is every later answer, and a request arriving while
+        the key's first is still in flight is refused (409 idempotency_error), never run twice."""
+        with self.lock:
+            if key in self.idempotent:
+                return self.idempotent[key]
+            if key in self.in_flight:
+                message = "There is currently another in-progress request using this Idempotent Key"
+                return 409, {"error": {"type": "idempotency_error", "message": message}}
+            self.in_flight.add(key)
+        try:
             answer = self._dispatch(method, path, params)
             with self.lock:
-                self.idempotent.setdefault(key, answer)
-                return self.idempotent[key]
-        return self._dispatch(method, path, params)
+                self.idempotent[key] = answer
+            return answer
+        finally:
+            with self.lock:
+                self.in_flight.discard(key)
 
     def _dispatch(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         parts = [p for p in path.split("/") if p]

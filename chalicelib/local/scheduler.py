@@ -14,6 +14,7 @@ from chalicelib.tasks import SCHEDULED
 INTERVALS_S = {"release_stale_holds": 60, "reconcile": 600}
 INTERVALS_S["purge_library"] = 600  # library: trash purge and expired uploads
 INTERVALS_S["sweep_outbox"] = 60  # outgoing events whose queue message never went out
+INTERVALS_S["sweep_payouts"] = 60  # creator payouts left `requested` (older than 5 minutes)
 
 
 class LocalScheduler(threading.Thread):

@@ -19,6 +19,7 @@ from chalicelib.marketplace import rules
 from chalicelib.secrets import secret
 
 TOLERANCE_S = 300
+HANDLED_EVENTS = ("account.updated",)  # what the Connect endpoint listens to (scripts/stripe_setup.py)
 
 
 class BadConnectSignature(InvalidInput):

@@ -18,10 +18,12 @@ as Stripe transfers, and the Connect webhook that says when an account may recei
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from chalicelib import clock
 from chalicelib.billing.common import Result
 from chalicelib.bootstrap import ready
+from chalicelib.domain import Unavailable
 from chalicelib.ids import new_id
 from chalicelib.marketplace import connect, rules
 from chalicelib.marketplace.errors import PayoutAmount, PayoutFailed, PayoutRefused
@@ -109,17 +111,51 @@ def request_payout(workspace_id: str, amount: int, actor: str, idempotency_key: 
     return _send(payout)
 
 
-def _send(payout: EarningsModel) -> PayoutRecord:
-    """Create the payout's transfer (same idempotency key on every try) and record the outcome."""
+def _transfer(payout: EarningsModel) -> str:
+    """Create the payout's transfer (the same idempotency key on every try) and record Stripe's
+    answer: "paid", "returned" (refused: the credits are available again), or "" when another
+    run recorded it first. Unavailable when Stripe's answer is unknown (the payout stays requested)."""
     ws, key = str(payout.workspace_id), str(payout.entry_id).removeprefix("pay#")
     try:
         transfer_id = connect.transfer(str(payout.source), int(payout.cents or 0), ws, f"po_{key}", f"payout:{ws}:{key}")
     except connect.TransferRefused as refused:
-        store.reverse_payout(payout, str(refused), clock.now())
-        raise PayoutFailed(f"Stripe refused the transfer: {refused}; the credits are available again") from None
-    store.mark_paid(payout, transfer_id, clock.now())
-    done = store.get_payout(ws, key)
-    return _payout_record(done or payout)
+        return "returned" if store.reverse_payout(payout, str(refused), clock.now()) else ""
+    return "paid" if store.mark_paid(payout, transfer_id, clock.now()) else ""
+
+
+def _send(payout: EarningsModel) -> PayoutRecord:
+    """Finish the payout (see _transfer) and answer it as it now is; PayoutFailed if refused."""
+    _transfer(payout)
+    done = store.get_payout(str(payout.workspace_id), str(payout.entry_id).removeprefix("pay#")) or payout
+    if done.status == "failed":
+        raise PayoutFailed(f"Stripe refused the transfer: {done.failure}; the credits are available again")
+    return _payout_record(done)
+
+
+# --- the payout sweeper ----------------------------------------------------------------------
+
+
+def sweep_requested_payouts(now: datetime) -> dict[str, int]:
+    """Finish the payouts a crash or a lost answer left `requested`: ask Stripe again with the
+    payout's own idempotency key (Stripe answers the original transfer if it made one, so nothing
+    is sent twice), then record it paid, or put the credits back if Stripe refuses. Safe to run
+    twice or concurrently: every outcome is a conditional write on `status == requested`."""
+    report = {"paid": 0, "returned": 0, "left": 0, "already": 0}
+    for row in store.stale_payouts(now - rules.PAYOUT_SWEEP_AFTER, rules.PAYOUT_SWEEP_BATCH):
+        ws, key = str(row.workspace_id), str(row.entry_id).removeprefix("pay#")
+        payout = store.get_payout(ws, key)
+        if payout is not None and payout.status == "requested":
+            report[_finish(payout)] += 1
+    return report
+
+
+def _finish(payout: EarningsModel) -> str:
+    """One swept payout's outcome: paid, returned (refused: credits available again), left
+    (Stripe still not answering: the next run tries again) or already (another run finished it)."""
+    try:
+        return _transfer(payout) or "already"
+    except Unavailable:
+        return "left"
 
 
 # --- the Connect webhook --------------------------------------------------------------------
@@ -129,7 +165,7 @@ def receive_connect(payload: bytes, signature: str | None) -> Result:
     """One Connect webhook delivery: verified (400 otherwise, nothing changes), then applied."""
     event = connect.verified_event(payload, signature)
     ready()
-    if event["type"] != "account.updated":
+    if event["type"] not in connect.HANDLED_EVENTS:
         return Result("ignored", f"{event['type']} is not handled")
     data = event.get("data")
     state = connect.account_state(data.get("object") if isinstance(data, dict) else None)

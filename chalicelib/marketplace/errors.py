@@ -33,7 +33,11 @@ class AlreadyPurchased(Conflict):
 
 
 class NotForSale(Conflict):
-    """The listing is no longer sold (hidden by a moderator)."""
+    """The listing is no longer sold (hidden by a moderator, or withdrawn by its seller)."""
+
+
+class PriceChanged(Conflict):
+    """The seller repriced the listing between the buyer's read and the charge; nothing was charged."""
 
 
 class NotBought(NotAllowed):

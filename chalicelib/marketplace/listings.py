@@ -2,7 +2,8 @@
 moderators' queue and hiding.
 
 Who sees what: a listing for sale, any signed-in caller; a hidden one, only its own workspace
-(everyone else gets 404, as for an id that never existed). What buyers see of a template is its
+(everyone else gets 404, as for an id that never existed); a withdrawn one, its own workspace and
+the workspaces that bought it (they keep the template). What buyers see of a template is its
 name, tags and price: the prompt is the product, shown only to those who own it.
 """
 
@@ -13,7 +14,15 @@ from dataclasses import dataclass
 from chalicelib import clock, ids
 from chalicelib.gallery.rules import creator_handle
 from chalicelib.marketplace import rules
-from chalicelib.marketplace.errors import BadListing, ListingNotFound, NotBought, NotListable, OwnListing, TemplateNotYours
+from chalicelib.marketplace.errors import (
+    BadListing,
+    ListingNotFound,
+    NotBought,
+    NotForSale,
+    NotListable,
+    OwnListing,
+    TemplateNotYours,
+)
 from chalicelib.marketplace.records import ListingRecord
 from chalicelib.store import audit
 from chalicelib.store import marketplace as store
@@ -74,11 +83,43 @@ def browse(query: Browse, limit: int, before: str | None) -> tuple[list[ListingR
 
 
 def visible(listing_id: str, workspace_id: str) -> ListingModel:
-    """A listing this workspace may see: for sale, or its own; ListingNotFound otherwise."""
+    """A listing this workspace may see: for sale, its own, or withdrawn but bought by it;
+    ListingNotFound otherwise."""
     row = store.get_listing(listing_id)
-    if row is None or (row.status != "active" and row.workspace_id != workspace_id):
+    if row is not None and (row.status == "active" or row.workspace_id == workspace_id):
+        return row
+    if row is not None and row.status == "withdrawn":
+        bought = store.get_purchase(workspace_id, str(row.template_id))
+        if bought is not None and bought.status == "purchased":
+            return row
+    raise ListingNotFound(listing_id)
+
+
+def own(listing_id: str, workspace_id: str) -> ListingModel:
+    """One of the workspace's own listings (another workspace's is 404, as if it did not exist)."""
+    row = store.get_listing(listing_id)
+    if row is None or row.workspace_id != workspace_id:
         raise ListingNotFound(listing_id)
     return row
+
+
+def withdraw(listing_id: str, workspace_id: str, user_id: str) -> None:
+    """Take the workspace's listing off sale for good; buyers keep the template they paid for.
+    Withdrawing twice changes nothing. The template stays sold (not free to the public): it
+    cannot be listed again."""
+    row = own(listing_id, workspace_id)
+    if row.status != "withdrawn":
+        store.withdraw(listing_id, workspace_id, user_id, clock.now())
+
+
+def reprice(listing_id: str, workspace_id: str, price: int) -> ListingRecord:
+    """A new price for the workspace's listing still for sale; later purchases pay it."""
+    if not rules.valid_price(price):
+        raise BadListing(f"price_credits must be {rules.MIN_PRICE_CREDITS}-{rules.MAX_PRICE_CREDITS}", field="price_credits")
+    own(listing_id, workspace_id)
+    if not store.reprice(listing_id, workspace_id, price, clock.now()):
+        raise NotForSale("only a listing for sale can be repriced (this one is hidden or withdrawn)")
+    return get_listing(listing_id, workspace_id)
 
 
 def get_listing(listing_id: str, workspace_id: str) -> ListingRecord:

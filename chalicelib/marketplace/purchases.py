@@ -34,6 +34,7 @@ from chalicelib.marketplace.errors import (
     NotForSale,
     NotRefundable,
     OwnListing,
+    PriceChanged,
     PurchaseNotFound,
 )
 from chalicelib.marketplace.listings import visible
@@ -104,8 +105,17 @@ def _pay(row: ListingModel, buyer: str, user_id: str, now: datetime) -> None:
         if "purchase" in cancelled.failures:
             raise AlreadyPurchased("this workspace owns this template already", listing_id=str(row.listing_id)) from None
         if "listing" in cancelled.failures:
-            raise NotForSale("this listing is not for sale") from None
+            raise _listing_moved(row) from None
         raise
+
+
+def _listing_moved(read: ListingModel) -> NotForSale | PriceChanged:
+    """Why the listing's condition failed: repriced meanwhile, or no longer for sale."""
+    now = store.get_listing(str(read.listing_id))
+    if now is not None and now.status == "active" and int(now.price_credits) != int(read.price_credits):
+        price = int(now.price_credits)
+        return PriceChanged(f"the price changed to {price} credits meanwhile; nothing was charged", price_credits=price)
+    return NotForSale("this listing is not for sale")
 
 
 def refund(listing_id: str, buyer: str, actor: str, reason: str) -> PurchaseRecord:
@@ -139,6 +149,13 @@ def refund(listing_id: str, buyer: str, actor: str, reason: str) -> PurchaseReco
         raise NotRefundable("the creator was paid this sale's earnings out already; it cannot be reversed") from None
     refunded = store.get_purchase(buyer, str(row.template_id))
     return _record(refunded or bought, buyer)
+
+
+def purchases_of(workspace_id: str, limit: int, before: str | None) -> tuple[list[PurchaseRecord], str | None]:
+    """The workspace's purchases, newest first (refunded ones too, marked so), and where the
+    next page starts."""
+    rows, last = store.purchases_page(workspace_id, limit, before)
+    return [_record(row, workspace_id) for row in rows], last
 
 
 def owns(workspace_id: str, template_id: str) -> store.TemplateAccess:

@@ -10,6 +10,7 @@ One place for each number the marketplace lives by:
   one cent: `pack_1000` is 1,000 credits for $10.00). Integers only, no rounding anywhere.
 - `MIN_PAYOUT_CREDITS` / `MAX_PAYOUT_CREDITS`: the bounds of one payout.
 - `MIN_PRICE_CREDITS` / `MAX_PRICE_CREDITS`: the bounds of a listing's price.
+- `PAYOUT_SWEEP_AFTER`: when a payout still waiting for Stripe's answer is finished by the sweeper.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ MAX_PAYOUT_CREDITS = 10_000_000  # $100,000.00 in one transfer
 MIN_PRICE_CREDITS = 1
 MAX_PRICE_CREDITS = 100_000
 PAYOUT_CURRENCY = "usd"
+# A payout still `requested` this long after its reservation lost Stripe's answer (a crash, a
+# timeout): the payout sweeper asks Stripe again with the same idempotency key. Far longer than
+# any request that is still waiting for the answer (API Gateway gives up after 29 s).
+PAYOUT_SWEEP_AFTER = timedelta(minutes=5)
+PAYOUT_SWEEP_BATCH = 100  # payouts finished per sweep run (every 5 minutes)
 
 
 @dataclass(frozen=True)

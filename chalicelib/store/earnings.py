@@ -24,6 +24,7 @@ from chalicelib.store.models import EarningsModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
 
 ACCOUNT = "account"
+OPEN_PAYOUTS = "requested"  # the open-payouts index's one key (store.models.OpenPayouts)
 POOLS = ("pending", "available", "paid_out")
 
 
@@ -201,7 +202,8 @@ def reserve_payout(
     moved = Pools(available=-amount, paid_out=amount)
     payout = EarningsModel(
         workspace_id, _key(payout_key), type="payout", status="requested", amount=amount, cents=cents,
-        actor=actor, source=account_id, created_at=now, updated_at=now,
+        actor=actor, source=account_id, created_at=now, updated_at=now, open_payout=OPEN_PAYOUTS,
+        requested_at=iso(now),
     )  # fmt: skip
     txn = Transaction()
     txn.put("payout", payout, EarningsModel.entry_id.does_not_exist())
@@ -216,16 +218,37 @@ def reserve_payout(
     return payout
 
 
-def mark_paid(payout: EarningsModel, transfer_id: str, now: datetime) -> None:
-    """The transfer exists: record it (a repeat finds it recorded and changes nothing)."""
+def _closed() -> list[Any]:
+    """A payout that is no longer requested leaves the open-payouts index."""
+    return [EarningsModel.open_payout.remove(), EarningsModel.requested_at.remove()]
+
+
+def stale_payouts(requested_before: datetime, limit: int) -> list[EarningsModel]:
+    """Payouts still requested that were reserved before `requested_before`, oldest first
+    (an eventually consistent index: re-read each before acting on it)."""
+    query = EarningsModel.by_open_payout.query(OPEN_PAYOUTS, EarningsModel.requested_at < iso(requested_before), limit=limit)
+    return list(query)
+
+
+def mark_paid(payout: EarningsModel, transfer_id: str, now: datetime) -> bool:
+    """The transfer exists: record it, once (False: it was recorded already)."""
     txn = Transaction()
     txn.update(
         "payout",
         payout,
-        [EarningsModel.status.set("paid"), EarningsModel.transfer_id.set(transfer_id), EarningsModel.updated_at.set(now)],
-        EarningsModel.status.is_in("requested", "paid"),
+        [
+            EarningsModel.status.set("paid"),
+            EarningsModel.transfer_id.set(transfer_id),
+            EarningsModel.updated_at.set(now),
+            *_closed(),
+        ],
+        EarningsModel.status == "requested",
     )
-    txn.commit()
+    try:
+        txn.commit()
+    except TransactionCancelled:
+        return False
+    return True
 
 
 def reverse_payout(payout: EarningsModel, failure: str, now: datetime) -> bool:
@@ -236,7 +259,12 @@ def reverse_payout(payout: EarningsModel, failure: str, now: datetime) -> bool:
     txn.update(
         "payout",
         payout,
-        [EarningsModel.status.set("failed"), EarningsModel.failure.set(failure[:500]), EarningsModel.updated_at.set(now)],
+        [
+            EarningsModel.status.set("failed"),
+            EarningsModel.failure.set(failure[:500]),
+            EarningsModel.updated_at.set(now),
+            *_closed(),
+        ],
         EarningsModel.status == "requested",
     )
     txn.put("entry", _entry(ws, "payout_reversed", now, moved, amount=amount, source=str(payout.entry_id), reason=failure[:500]))

@@ -22,6 +22,7 @@ from functools import reduce
 from typing import Any
 
 from chalicelib import ids
+from chalicelib.clock import iso
 from chalicelib.store import sharded_listing
 from chalicelib.store.models import ListingModel, MarketItemModel
 from chalicelib.store.transaction import Transaction, TransactionCancelled
@@ -139,6 +140,46 @@ def hide_in(txn: Transaction, listing_id: str, actor: str, reason: str, now: dat
     )
 
 
+def withdraw(listing_id: str, workspace_id: str, actor: str, now: datetime) -> bool:
+    """The seller takes its listing off sale for good (out of every browse and the reports
+    queue); False when it was withdrawn already. Purchases are untouched: buyers keep theirs."""
+    txn = Transaction()
+    txn.update(
+        "listing",
+        ListingModel(listing_id),
+        [
+            ListingModel.status.set("withdrawn"),
+            ListingModel.withdrawn_at.set(now),
+            ListingModel.withdrawn_by.set(actor),
+            ListingModel.updated_at.set(now),
+            ListingModel.market_shard.remove(),
+            ListingModel.reported_shard.remove(),
+        ],
+        ListingModel.status.is_in("active", "hidden") & (ListingModel.workspace_id == workspace_id),
+    )
+    try:
+        txn.commit()
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def reprice(listing_id: str, workspace_id: str, price: int, now: datetime) -> bool:
+    """A new price for a listing still for sale; False when it is not (hidden, withdrawn)."""
+    txn = Transaction()
+    txn.update(
+        "listing",
+        ListingModel(listing_id),
+        [ListingModel.price_credits.set(price), ListingModel.updated_at.set(now)],
+        (ListingModel.status == "active") & (ListingModel.workspace_id == workspace_id),
+    )
+    try:
+        txn.commit()
+    except TransactionCancelled:
+        return False
+    return True
+
+
 # --- reports --------------------------------------------------------------------------------
 
 
@@ -188,7 +229,8 @@ def purchase_in(
     row = MarketItemModel(
         pk, sk, listing_id=listing.listing_id, workspace_id=listing.workspace_id, template_id=listing.template_id,
         buyer_id=buyer_id, price=int(listing.price_credits), fee=fee, net=net, earning_id=earning_id,
-        status="purchased", purchased_at=now, created_at=now,
+        status="purchased", purchased_at=now, created_at=now, buyer_ws=buyer_workspace_id,
+        bought_key=f"{iso(now)}#{listing.template_id}",
     )  # fmt: skip
     txn.put("purchase", row, MarketItemModel.pk.does_not_exist() | (MarketItemModel.status == "refunded"))
     txn.update(
@@ -199,8 +241,22 @@ def purchase_in(
             ListingModel.top_rank.set(top_rank(int(listing.sales or 0) + 1, listing.listing_id)),
             ListingModel.updated_at.set(now),
         ],
-        (ListingModel.status == "active") & (ListingModel.workspace_id != buyer_workspace_id),
+        (ListingModel.status == "active")
+        & (ListingModel.workspace_id != buyer_workspace_id)
+        & (ListingModel.price_credits == int(listing.price_credits)),  # the price the buyer is charged
     )
+
+
+def purchases_page(buyer_workspace_id: str, limit: int, before: str | None) -> tuple[list[MarketItemModel], str | None]:
+    """The workspace's purchases (refunded ones too), newest first, below `before`; one Query."""
+    condition = MarketItemModel.bought_key < before if before else None
+    query = MarketItemModel.by_buyer.query(
+        buyer_workspace_id, condition, scan_index_forward=False, limit=limit + 1, page_size=limit + 1
+    )
+    rows = list(query)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, str(rows[-1].bought_key) if more and rows else None
 
 
 def refund_in(txn: Transaction, purchase: MarketItemModel, now: datetime) -> None:

@@ -1333,7 +1333,7 @@ class ListingModel(BaseModel):
     template_id = UnicodeAttribute()
     created_by = UnicodeAttribute()
     price_credits = NumberAttribute()
-    status = UnicodeAttribute(default="active")  # active | hidden
+    status = UnicodeAttribute(default="active")  # active | hidden | withdrawn
     name = UnicodeAttribute()
     tags = ListAttribute(of=UnicodeAttribute, default=list)
     words = ListAttribute(of=UnicodeAttribute, default=list)
@@ -1354,6 +1354,19 @@ class ListingModel(BaseModel):
     by_new = ListingsNew()
     by_top = ListingsTop()
     by_reported = ListingsReported()
+    withdrawn_at = UTCDateTimeAttribute(null=True)
+    withdrawn_by = UnicodeAttribute(null=True)
+
+
+class BuyerPurchases(GlobalSecondaryIndex["MarketItemModel"]):
+    """A workspace's purchases, newest first: only purchase rows carry `buyer_ws`."""
+
+    class Meta:
+        index_name = "by_buyer"
+        projection = AllProjection()
+
+    buyer_ws = UnicodeAttribute(hash_key=True)
+    bought_key = UnicodeAttribute(range_key=True)  # "<RFC 3339 purchased_at>#<template_id>": sorts by time
 
 
 class MarketItemModel(BaseModel):
@@ -1385,6 +1398,9 @@ class MarketItemModel(BaseModel):
     purchased_at = UTCDateTimeAttribute(null=True)
     refunded_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
+    buyer_ws = UnicodeAttribute(null=True)  # purchases: the buying workspace (the by_buyer index)
+    bought_key = UnicodeAttribute(null=True)
+    by_buyer = BuyerPurchases()
 
 
 class PendingEarnings(GlobalSecondaryIndex["EarningsModel"]):
@@ -1397,6 +1413,20 @@ class PendingEarnings(GlobalSecondaryIndex["EarningsModel"]):
 
     pending_ws = UnicodeAttribute(hash_key=True)
     matures_at = UnicodeAttribute(range_key=True)  # RFC 3339 UTC: sorts by time
+
+
+class OpenPayouts(GlobalSecondaryIndex["EarningsModel"]):
+    """Payouts still `requested` (reserved, Stripe's answer not recorded), oldest first: sparse on
+    `open_payout`, which a payout row carries only while requested, so the payout sweeper reads
+    exactly those. One key: payouts are people asking for their money, far below a partition's
+    write ceiling."""
+
+    class Meta:
+        index_name = "open_payouts"
+        projection = AllProjection()
+
+    open_payout = UnicodeAttribute(hash_key=True)
+    requested_at = UnicodeAttribute(range_key=True)  # RFC 3339 UTC: sorts by time
 
 
 class EarningsModel(BaseModel):
@@ -1438,6 +1468,9 @@ class EarningsModel(BaseModel):
     created_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     by_pending = PendingEarnings()
+    open_payout = UnicodeAttribute(null=True)  # payouts: set only while requested (the sweeper's index)
+    requested_at = UnicodeAttribute(null=True)
+    by_open_payout = OpenPayouts()
 
 
 # --- mobile: devices, push, offline sync (issue 16) ---

@@ -123,6 +123,11 @@ MARKETPLACE_RATE: Final = LIBRARY_WRITE
 MARKETPLACE_REPORT: Final = LIBRARY_READ
 EARNINGS_READ: Final = BILLING_READ
 PAYOUTS_WRITE: Final = BILLING_WRITE
+# Withdrawing or repricing a listing is selling (owners, admins); the list of what the workspace
+# bought is reading templates it may use (every role), at the listings' public prices.
+MARKETPLACE_WITHDRAW: Final = MARKETPLACE_SELL
+MARKETPLACE_REPRICE: Final = MARKETPLACE_SELL
+MARKETPLACE_PURCHASES_READ: Final = LIBRARY_READ
 # --- custom model training (issue 16) --------------------------------------------------------------
 # DESIGN.md's rows: every role reads jobs (trainings are jobs of the workspace's models); "create
 # jobs, trainings" is owner, admin and member. A scoped key uses `jobs:read` / `jobs:write`.

@@ -236,9 +236,10 @@ def cancel_training(workspace_id: str, training_id: str) -> TrainingRecord:
 # --- trained models in jobs ---------------------------------------------------------------------
 
 
-def provider_for_model(workspace_id: str, model: str, provider: str | None) -> str:
-    """The provider a job naming the trained model `model` runs on: the workspace's own succeeded
-    training only (another tenant's, or none: 404; not succeeded, or not runnable here: 400)."""
+def provider_for_model(workspace_id: str, model: str, provider: str) -> str:
+    """The provider a job naming the trained model `model` runs on (`provider`, the job's own or
+    its caller's default): the workspace's own succeeded training only (another tenant's, or
+    none: 404; not succeeded, or not runnable here: 400)."""
     if not ids.is_id(model, "trn"):
         raise InvalidTraining(f"{model!r} is not a training id (trn_…)", field="model")
     row = store.get_training(workspace_id, model)
@@ -248,9 +249,9 @@ def provider_for_model(workspace_id: str, model: str, provider: str | None) -> s
         raise InvalidTraining(f"training {model} is {row.status}; only a succeeded training is a model", field="model")
     if (row.params or {}).get("trainer") != "local":
         raise InvalidTraining(f"training {model} ran on a hosted trainer; its model runs there, not here", field="model")
-    if provider not in (None, "local"):
-        raise InvalidTraining("a trained style runs on the local provider", field="provider")
-    return "local"
+    if provider not in rules.STYLE_PROVIDERS:
+        raise InvalidTraining(f"a trained style runs on {', '.join(rules.STYLE_PROVIDERS)}", field="provider")
+    return provider
 
 
 _styles: dict[tuple[str, str], Style] = {}

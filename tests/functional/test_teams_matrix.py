@@ -246,6 +246,14 @@ ROUTES.update(
         ("POST", "/v1/sync"): (p.SYNC_WRITE, "/v1/sync", PROBE, 400),
     }
 )
+# --- marketplace: withdraw and reprice (sellers: owners, admins), a buyer's purchases (every role) ---
+ROUTES.update(
+    {
+        ("DELETE", "/v1/marketplace/listings/{listing_id}"): (p.MARKETPLACE_WITHDRAW, _LST, None, 404),
+        ("PATCH", "/v1/marketplace/listings/{listing_id}"): (p.MARKETPLACE_REPRICE, _LST, PROBE, 400),
+        ("GET", "/v1/marketplace/purchases"): (p.MARKETPLACE_PURCHASES_READ, "/v1/marketplace/purchases", None, 200),
+    }
+)
 # No bearer key needed (or, for accepting an invitation, optional): not cells of the matrix.
 PUBLIC = {
     ("GET", "/healthz"),

@@ -333,9 +333,12 @@ def test_a_job_names_only_a_usable_trained_model(api: Any, make_tenant: Any) -> 
         got, body, _ = call(api, "POST", "/v1/jobs", tenant, {"prompt": "p", **extra})
         assert (got, body["error"].get("field")) == (status, field), (extra, body)
     run_trainings_worker(take_messages(queued["id"]))
-    got, body, _ = call(api, "POST", "/v1/jobs", tenant, {"prompt": "p", "model": queued["id"], "provider": "gemini"})
-    assert got == 400 and body["error"]["field"] == "provider", body
     assert call(api, "GET", "/v1/jobs", tenant)[1]["data"] == []
+    # Succeeded now: a hosted provider draws with its base model and the style is applied to its
+    # pictures (tests/functional/test_trainings_providers.py runs them against the fakes).
+    got, body, _ = call(api, "POST", "/v1/jobs", tenant, {"prompt": "p", "model": queued["id"], "provider": "gemini"})
+    assert got == 202 and (body["job"]["provider"], body["job"]["model"]) == ("gemini", queued["id"]), body
+    assert call(api, "POST", f"/v1/jobs/{body['job']['id']}/cancel", tenant)[0] == 200  # not run here (no fake)
 
 
 # --- bad input: 400 naming the field, nothing changes ---------------------------------------------

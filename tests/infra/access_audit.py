@@ -43,6 +43,7 @@ FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "purge_library")
 FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "sweep_outbox")  # outgoing events (issue 14)
 FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "exports_worker")
 FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "trainings_worker")  # custom model training (issue 16)
+FUNCTION_ENTRIES = (*FUNCTION_ENTRIES, "sweep_payouts")  # marketplace payouts (issue 16)
 DYNAMO_SINGLE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"}
 TRANSACT_ACTIONS = {
     "Put": "PutItem",

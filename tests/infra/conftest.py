@@ -33,6 +33,10 @@ SYNTH_CONTEXT = {
     # mobile push (issue 16): SNS platform applications (dev: none, so no SNS grant)
     "push_apns_application_arn:prod": "arn:aws:sns:us-east-1:123456789012:app/APNS/imagegen-ios",
     "push_fcm_application_arn:prod": "arn:aws:sns:us-east-1:123456789012:app/GCM/imagegen-android",
+    # custom model training: the hosted trainer in prod (dev keeps the local one)
+    "trainer:prod": "replicate",
+    "replicate_trainer:prod": "acme/style-trainer/versions/5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa",
+    "replicate_destination:prod": "acme/house-styles",
 }
 
 

@@ -331,6 +331,7 @@ def test_only_the_consumer_receives_and_reconcile_only_reads(synth: Any, stage: 
     # purge_library and exports_worker: the library store's keys, when it is S3-compatible (R2)
     # trainings_worker: the hosted trainer's token and the library store's keys
     readers = {"api_handler", "worker", "billing_worker", "monthly_reset", "purge_library", "exports_worker", "trainings_worker"}
+    readers.add("sweep_payouts")  # marketplace payouts: the Stripe key, to ask Stripe about a stranded transfer
     assert secret_readers == readers
 
 

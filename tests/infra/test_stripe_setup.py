@@ -17,6 +17,7 @@ from scripts import stage_env, stripe_setup
 
 API_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/api"
 SECRET_PARAM = "/imagegen/dev/stripe-webhook-secret"
+CONNECT_SECRET_PARAM = "/imagegen/dev/stripe-connect-webhook-secret"
 
 
 @contextmanager
@@ -35,10 +36,17 @@ def _moto_keeping_data() -> Iterator[None]:
 
 
 def _forget_secret() -> None:
-    try:
-        _ssm().delete_parameter(Name=SECRET_PARAM)
-    except _ssm().exceptions.ParameterNotFound:
-        pass
+    for name in (SECRET_PARAM, CONNECT_SECRET_PARAM):
+        try:
+            _ssm().delete_parameter(Name=name)
+        except _ssm().exceptions.ParameterNotFound:
+            pass
+
+
+def _endpoint(fake: FakeStripe, path: str = "/webhooks/stripe") -> dict[str, Any]:
+    """The one endpoint whose URL ends with `path` (the platform's, or the Connect one)."""
+    (found,) = [e for e in fake.endpoints.values() if str(e["url"]).endswith(path)]
+    return found
 
 
 @pytest.fixture
@@ -69,7 +77,8 @@ def test_first_run_creates_the_catalog_and_the_webhook_and_stores_its_secret(fak
         **{f"{plan}_{interval}": (cents, interval) for (plan, interval), cents in PLAN_PRICES_CENTS.items()},
     }
     assert {p["product"] for k, p in fake.prices.items() if k.startswith("pro_")} == {"imagegen_plan_pro"}
-    (endpoint,) = fake.endpoints.values()
+    assert len(fake.endpoints) == 2  # the platform's and the Connect one (below)
+    endpoint = _endpoint(fake)
     assert endpoint["url"] == API_URL + "/webhooks/stripe"
     assert sorted(endpoint["enabled_events"]) == sorted(HANDLERS)
     assert endpoint["metadata"] == {"app": "imagegen", "stage": "dev"}
@@ -90,13 +99,53 @@ def test_a_second_run_creates_nothing(fake: FakeStripe) -> None:
 
 def test_missing_events_and_a_moved_url_update_the_endpoint_in_place(fake: FakeStripe) -> None:
     stripe_setup.run("dev", API_URL)
-    (endpoint,) = fake.endpoints.values()
+    endpoint = _endpoint(fake)
     endpoint["enabled_events"] = ["invoice.paid"]
     report = stripe_setup.run("dev", "https://api.example.test")
     assert report["webhook"]["action"] == "updated"
-    assert list(fake.endpoints.values())[0]["url"] == "https://api.example.test/webhooks/stripe"
-    assert sorted(list(fake.endpoints.values())[0]["enabled_events"]) == sorted(HANDLERS)
+    assert _endpoint(fake)["url"] == "https://api.example.test/webhooks/stripe"
+    assert sorted(_endpoint(fake)["enabled_events"]) == sorted(HANDLERS)
     assert _ssm().get_parameter(Name=SECRET_PARAM)["Parameter"]["Version"] == 1, "the same endpoint keeps its secret"
+
+
+# --- the Connect endpoint (marketplace payouts: account.updated) ---------------------------------
+
+
+def test_the_connect_endpoint_is_created_with_its_own_secret(fake: FakeStripe) -> None:
+    report = stripe_setup.run("dev", API_URL)
+    connect = _endpoint(fake, "/webhooks/stripe-connect")
+    assert connect["url"] == API_URL + "/webhooks/stripe-connect" and connect["enabled_events"] == ["account.updated"]
+    assert connect["metadata"] == {"app": "imagegen", "stage": "dev", "kind": "connect"}
+    [created] = [
+        p for m, path, p in fake.requests if (m, path) == ("POST", "/v1/webhook_endpoints") and p["url"] == connect["url"]
+    ]
+    assert created["connect"] == "true"  # events of the connected accounts, not the platform's
+    assert "connect" not in [p for m, path, p in fake.requests if (m, path) == ("POST", "/v1/webhook_endpoints")][0]
+    parameter = _ssm().get_parameter(Name=CONNECT_SECRET_PARAM, WithDecryption=True)["Parameter"]
+    assert (parameter["Value"], parameter["Type"]) == (f"whsec_{connect['id']}", "SecureString")
+    assert _ssm().get_parameter(Name=SECRET_PARAM, WithDecryption=True)["Parameter"]["Value"] == f"whsec_{_endpoint(fake)['id']}"
+    assert report["connect_webhook"] == {"url": connect["url"], "action": "created", "events": ["account.updated"]}
+    assert report["connect_webhook_secret_parameter"] == CONNECT_SECRET_PARAM and report["connect_webhook_secret_stored"]
+
+
+def test_the_connect_endpoint_is_kept_updated_in_place_or_recreated_on_request(fake: FakeStripe) -> None:
+    stripe_setup.run("dev", API_URL)
+    again = stripe_setup.run("dev", API_URL)
+    assert again["connect_webhook"]["action"] == "unchanged" and again["connect_webhook_secret_stored"] is False
+    connect = _endpoint(fake, "/webhooks/stripe-connect")
+    connect["enabled_events"], connect["status"] = ["account.application.deauthorized"], "disabled"
+    assert stripe_setup.run("dev", API_URL)["connect_webhook"]["action"] == "updated"
+    connect = _endpoint(fake, "/webhooks/stripe-connect")
+    assert (connect["enabled_events"], connect["status"]) == (["account.updated"], "enabled")
+    assert _ssm().get_parameter(Name=CONNECT_SECRET_PARAM)["Parameter"]["Version"] == 1, "the same endpoint keeps its secret"
+    _ssm().delete_parameter(Name=CONNECT_SECRET_PARAM)
+    platform = _endpoint(fake)["id"]
+    with pytest.raises(SystemExit, match="--recreate-webhook"):
+        stripe_setup.run("dev", API_URL)
+    report = stripe_setup.run("dev", API_URL, recreate_webhook=True)
+    new = _endpoint(fake, "/webhooks/stripe-connect")["id"]
+    assert new != connect["id"] and report["connect_webhook"]["action"] == "created" and _endpoint(fake)["id"] == platform
+    assert _ssm().get_parameter(Name=CONNECT_SECRET_PARAM, WithDecryption=True)["Parameter"]["Value"] == f"whsec_{new}"
 
 
 def test_a_price_that_differs_from_the_catalog_fails_until_replaced(fake: FakeStripe, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,13 +160,14 @@ def test_a_price_that_differs_from_the_catalog_fails_until_replaced(fake: FakeSt
 def test_an_endpoint_without_its_secret_in_ssm_is_only_recreated_on_request(fake: FakeStripe) -> None:
     stripe_setup.run("dev", API_URL)
     _ssm().delete_parameter(Name=SECRET_PARAM)
-    (old,) = fake.endpoints
+    old, connect = _endpoint(fake)["id"], _endpoint(fake, "/webhooks/stripe-connect")["id"]
     with pytest.raises(SystemExit, match="--recreate-webhook"):
         stripe_setup.run("dev", API_URL)
-    assert list(fake.endpoints) == [old]
+    assert set(fake.endpoints) == {old, connect}
     report = stripe_setup.run("dev", API_URL, recreate_webhook=True)
-    (new,) = fake.endpoints
+    new = _endpoint(fake)["id"]
     assert new != old and report["webhook"]["action"] == "created"
+    assert _endpoint(fake, "/webhooks/stripe-connect")["id"] == connect and report["connect_webhook"]["action"] == "unchanged"
     assert _ssm().get_parameter(Name=SECRET_PARAM, WithDecryption=True)["Parameter"]["Value"] == f"whsec_{new}"
 
 

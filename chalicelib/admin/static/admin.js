@@ -127,6 +127,7 @@
     operations: [],
     webhooks: ["workspace_id"],
     moderation: ["status"],
+    marketplace: [],
   };
   const STATUS_OPTIONS = {
     overview: ["succeeded", "failed"],
@@ -565,6 +566,46 @@
       ], cases.data.map((c) => Object.assign({ id: c.image_id }, c)), { name: "report-cases", empty: "No " + status + " report case." })));
   }
 
+  // ---------------------------------------------------------------- marketplace moderation (reported listings, refunds)
+  async function marketplace() {
+    const cases = await api("GET", "/admin/api/marketplace/reports?limit=100");
+    const hide = (l) => confirmAction("Hide listing " + l.id,
+      "“" + l.name + "” goes off sale and out of every browse at once; buyers keep the template they paid for.",
+      (reason) => api("POST", "/admin/api/marketplace/listings/" + encodeURIComponent(l.id) + "/hide", { reason }), "Listing hidden.");
+    const listingInput = el("input", { id: "refund-listing", name: "listing_id", placeholder: "lst_…", spellcheck: "false", required: true });
+    const buyerInput = el("input", { id: "refund-workspace", name: "workspace_id", placeholder: "ws_… (the buyer)", spellcheck: "false", required: true });
+    const refundForm = el("form", { class: "inline", id: "refund-form" },
+      el("label", {}, "Listing", listingInput), el("label", {}, "Buyer workspace", buyerInput),
+      el("button", { type: "submit", class: "danger", id: "refund-submit" }, "Refund…"));
+    refundForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const listing = listingInput.value.trim(), buyer = buyerInput.value.trim();
+      if (!listing || !buyer) return;
+      const key = "admin-refund-" + crypto.randomUUID();  // one dialog, one refund, whatever the clicks
+      confirmAction("Refund " + buyer + "'s purchase of " + listing,
+        "The buyer's credits come back and it loses the template; the creator's earnings of the sale are taken back (refused once they were paid out).",
+        (reason) => api("POST", "/admin/api/marketplace/refunds", { listing_id: listing, workspace_id: buyer, reason }, { "Idempotency-Key": key }),
+        "Purchase refunded.");
+    });
+    const prefill = (l) => { listingInput.value = l.id; buyerInput.focus(); };
+    view(el("h1", {}, "Marketplace"),
+      el("p", { class: "sub" }, "Reported listings still for sale, the most recently reported first. Each workspace's reports of a listing count once."),
+      el("section", { class: "card" }, table([
+        { label: "Listing", render: (l) => el("span", {}, l.name, " ", el("code", {}, l.id)) },
+        { label: "Creator", render: (l) => el("code", {}, l.creator) },
+        { label: "Price", key: "price_credits", num: true },
+        { label: "Sales", key: "sales", num: true },
+        { label: "Reports", key: "reports", num: true },
+        { label: "Created", key: "created_at" },
+        { label: "", render: (l) => el("span", {},
+          el("button", { type: "button", class: "danger", "data-hide-listing": l.id, onclick: () => hide(l) }, "Hide…"), " ",
+          el("button", { type: "button", "data-refund-listing": l.id, onclick: () => prefill(l) }, "Refund a buyer…")) },
+      ], cases.data, { name: "market-reports", empty: "No reported listing." })),
+      el("section", { class: "card" }, el("h3", {}, "Refund a purchase"),
+        el("p", { class: "sub" }, "Within the holding period (the creator's earnings of the sale not yet paid out): both sides are reversed in one transaction, audited."),
+        refundForm));
+  }
+
   function operations() {
     const output = el("pre", { class: "output", "data-result": "scheduled" });
     view(el("h1", {}, "Operations"), el("p", { class: "sub" }, "Run a scheduled job now. Each is safe to run twice; the run is audited."),
@@ -708,6 +749,7 @@
       else if (kind === "operations") operations();
       else if (kind === "webhooks") await webhooks(r.params);
       else if (kind === "moderation") await moderation(r.params);
+      else if (kind === "marketplace") await marketplace();
       else { go("overview"); return; }
       document.body.dataset.ready = kind;
     } catch (err) {
