@@ -98,13 +98,11 @@ class Requests:
 
 def measure() -> dict[str, Any]:
     """One n=4 job and one batch of 10 through the worker handler, on the local stack's moto server."""
-    from chalice.test import Client
-
     import app as chalice_app
     from chalicelib.local.lambda_events import LocalContext
     from chalicelib.local.stack import configure_environment, create_resources
     from tests.functional.accounting_helpers import UNLIMITED
-    from tests.functional.helpers import event_from, receive
+    from tests.functional.helpers import app_client, event_from, receive
 
     moto = Moto()
     port = moto.port
@@ -131,7 +129,7 @@ def measure() -> dict[str, Any]:
         return elapsed
 
     figures: dict[str, Any] = {}
-    with Client(chalice_app.app) as client:
+    with app_client() as client:  # stage `test` (Chalice's default `dev` refuses the local provider)
 
         def post(auth: dict[str, str], n: int, prompt: str) -> None:
             body = json.dumps({"prompt": prompt, "n": n, "size": "512x512"})

@@ -299,14 +299,12 @@ def memory_gb(function: str) -> float:
 
 def measure_cost(meter: AwsMeter, jobs: int) -> dict[str, Any]:
     """`jobs` jobs through the real API and worker handlers, metered and timed."""
-    from chalice.test import Client
-
     import app as chalice_app
     from chalicelib.local.lambda_events import LocalContext
     from chalicelib.store.models import ImageModel, WorkspaceModel
     from chalicelib.tenancy import create_workspace
     from tests.functional.accounting_helpers import UNLIMITED
-    from tests.functional.helpers import event_from, receive
+    from tests.functional.helpers import app_client, event_from, receive
 
     made = create_workspace("cost", "cost@example.test", "pro")
     WorkspaceModel(made.workspace.workspace_id).update(actions=[WorkspaceModel.limits.set(UNLIMITED)])
@@ -314,7 +312,7 @@ def measure_cost(meter: AwsMeter, jobs: int) -> dict[str, Any]:
     rng = random.Random(3)
     api_s = worker_s = 0.0
     images = batches = 0
-    with Client(chalice_app.app) as http:
+    with app_client() as http:  # stage `test` (Chalice's default `dev` refuses the local provider)
         warm = http.http.post("/v1/jobs", headers=auth, body=json.dumps({"prompt": "warm", "n": 1, "provider": "local"}))
         assert warm.status_code == 202, warm.body
         chalice_app.worker(event_from(receive()), LocalContext("worker", 300))

@@ -42,10 +42,15 @@ class MotoEnv:
         return f"http://127.0.0.1:{self.port}"
 
 
+_module_used_moto: list[bool] = [False]
+
+
 @pytest.fixture(autouse=True)
-def _environment_restored() -> Iterator[None]:
+def _environment_restored(request: pytest.FixtureRequest) -> Iterator[None]:
     """Whatever a test leaves in os.environ (a synthesized stage's STAGE=dev, a provider key) is
     undone, and the settings and clients built from it are forgotten: no test sees another's."""
+    if "moto_server" in request.fixturenames:
+        _module_used_moto[0] = True
     before = dict(os.environ)
     yield
     if dict(os.environ) != before:
@@ -78,10 +83,36 @@ def use_tables(port: int, prefix: str) -> MotoEnv:
     return MotoEnv(port, prefix)
 
 
+_shared: list[MotoEnv] = []  # the process's shared tables, once a test asked for them
+
+
 @pytest.fixture(scope="session")
 def aws(moto_server: int) -> MotoEnv:
     """Tables, queues and bucket shared by the tests of this process."""
-    return use_tables(moto_server, f"t{os.getpid()}-shared")
+    env = use_tables(moto_server, f"t{os.getpid()}-shared")
+    _shared.append(env)
+    return env
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _moto_emptied_after_each_module() -> Iterator[None]:
+    """After each test module, moto starts again empty with the shared resources re-created.
+
+    moto keeps every item, object and message of the session in this process's memory, and a
+    TransactWriteItems deep-copies each table it touches: over a whole run one worker grew to 11 GB
+    and was killed (OOM). No fixture outlives its module except the empty resources, so emptying
+    between modules changes no test's world and bounds memory by the largest module."""
+    yield
+    if not _shared or not _module_used_moto[0]:
+        return
+    _module_used_moto[0] = False
+    import urllib.request
+
+    env = _shared[0]
+    urllib.request.urlopen(urllib.request.Request(f"{env.endpoint}/moto-api/reset", method="POST"), timeout=30).read()
+    for name in ("PUSH_APNS_APPLICATION_ARN", "PUSH_FCM_APPLICATION_ARN"):  # made on moto: made again
+        os.environ.pop(name, None)
+    use_tables(env.port, env.prefix)
 
 
 @pytest.fixture()
