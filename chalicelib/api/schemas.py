@@ -764,7 +764,10 @@ def _json_column(value: Any) -> Any:
 
 
 def _json_schema_or_text(kind: str) -> dict[str, Any]:
-    return {"anyOf": [{"type": kind}, {"type": "string", "description": "the same as JSON text"}, {"type": "null"}]}
+    """The column's JSON type, or the same as JSON text (WatermelonDB stores it so), or null.
+    An array names its items: generated clients refuse an array without them."""
+    native: dict[str, Any] = {"type": kind, "items": {"type": "string"}} if kind == "array" else {"type": kind}
+    return {"anyOf": [native, {"type": "string", "description": "the same as JSON text"}, {"type": "null"}]}
 
 
 SyncId = Annotated[str, Field(min_length=1, max_length=64)]
