@@ -129,7 +129,29 @@ def _run_job(
 ) -> str:
     """Admit one job at `at`, then settle it (or release it as failed) a few seconds later."""
     clock.set_clock(clock.FrozenClock(at))
-    job = JobModel(
+    job = _new_job(ws, user, key_id, provider, model, n, prompt, at, rng)
+    try:
+        admit_job(AdmissionRequest(job, ws.plan, effective_limits(ws.plan, ws.limits), job.job_id, "seed", at))
+    except Denied as denied:
+        record_denial(
+            ws.workspace_id,
+            denied.reason,
+            at,
+            user_id=user.user_id,
+            key_id=key_id,
+            provider=provider,
+            message=denied.message,
+            request_id=job.correlation_id,
+        )
+        return "denied"
+    return _finish(job, at, fail, rng, with_images)
+
+
+def _new_job(
+    ws: Any, user: Any, key_id: str, provider: str, model: str, n: int, prompt: str, at: datetime, rng: random.Random
+) -> JobModel:
+    """The job as the API would have queued it at `at` (the seed and correlation id from `rng`)."""
+    return JobModel(
         ws.workspace_id,
         ids.new_id("job", at),
         user_id=user.user_id,
@@ -149,23 +171,13 @@ def _run_job(
         usage={},
         timings={},
     )
-    try:
-        admit_job(AdmissionRequest(job, ws.plan, effective_limits(ws.plan, ws.limits), job.job_id, "seed", at))
-    except Denied as denied:
-        record_denial(
-            ws.workspace_id,
-            denied.reason,
-            at,
-            user_id=user.user_id,
-            key_id=key_id,
-            provider=provider,
-            message=denied.message,
-            request_id=job.correlation_id,
-        )
-        return "denied"
-    usage = _usage_for(provider, model, "1024x1024", n, prompt, rng)
+
+
+def _finish(job: JobModel, at: datetime, fail: bool, rng: random.Random, with_images: bool) -> str:
+    """Settle the admitted job a few seconds after `at` (its images stored when asked), or release it."""
+    usage = _usage_for(str(job.provider), str(job.model), "1024x1024", int(job.n), str(job.prompt), rng)
     queue_wait = rng.randint(30, 900)
-    storage = rng.randint(20, 200) * n
+    storage = rng.randint(20, 200) * int(job.n)
     done = at + timedelta(milliseconds=queue_wait + usage.provider_ms + storage + 50)
     timings = {
         "admission_ms": rng.randint(8, 40),
