@@ -11,4 +11,10 @@ $BIN/ruff check .
 $BIN/ruff format --check .
 $BIN/mypy  # files and strictness per module: [tool.mypy] in pyproject.toml
 bash scripts/ensure-chromium.sh  # Debian's Chromium for tests/browser (no-op when present)
-$BIN/python -m pytest -n 2 --dist loadgroup -q "$@"
+mkdir -p build
+rc=0
+$BIN/python -m pytest -n 2 --dist loadgroup -q --junitxml=build/junit.xml "$@" || rc=$?
+if [ "$rc" -ne 0 ]; then
+  $BIN/python scripts/junit_summary.py build/junit.xml  # last: CI shows only the tail
+fi
+exit "$rc"
