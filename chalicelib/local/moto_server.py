@@ -162,7 +162,9 @@ def serve_forever(host: str, port: int) -> None:
     signal.signal(signal.SIGUSR1, lambda *_: print(json.dumps(vars(LOCK_STATS)), flush=True))
     signal.signal(signal.SIGUSR2, lambda *_: LOCK_STATS.reset())
     print(f"moto listening on http://{host}:{server.port}", flush=True)
-    threading.Event().wait()
+    forever = threading.Event()
+    while not forever.wait(0.25):  # timed: the signal handlers above run even when the kernel hands
+        pass  # the signal to a server thread (an untimed wait would never return to run them)
 
 
 if __name__ == "__main__":
