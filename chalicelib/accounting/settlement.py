@@ -100,6 +100,26 @@ def _rollups(txn: Transaction, job: JobModel, day: str, counts: dict[str, int]) 
             txn.update(f"rollup:{n}", RollupModel(pk, sk), actions)
 
 
+@dataclass(frozen=True)
+class _Ending:
+    """How one hold ends: everything the transaction writes besides the job and its hold.
+
+    One value, so a retry after the job's slot moved (`_resolve`) writes exactly the same
+    things: the image rows and the library's counters too."""
+
+    status: str  # the hold's: settled or released
+    entry_type: str  # the ledger entry's: charge or release
+    actual: int  # credits charged, <= reserved
+    usage: dict[str, int]
+    details: dict[str, int]
+    tokens_used: int
+    rollup: dict[str, int] | None
+    reason: str | None = None
+    job_condition: Any = None
+    extra_puts: tuple[Any, ...] = ()
+    extra_updates: tuple[tuple[Any, list[Any]], ...] = ()
+
+
 def settle_job(
     job: JobModel,
     usage: Usage,
@@ -114,121 +134,85 @@ def settle_job(
     are written in the same transaction."""
     reserved = int(job.credits_reserved)
     actual = min(usage.credits, reserved)  # never charge above what was reserved
-    details = {
-        "images": usage.images,
-        "credits_reserved": reserved,
-        "cost_micro_usd": usage.cost_micro_usd,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "provider_ms": usage.provider_ms,
-    }
     charged = Usage(usage.images, actual, usage.cost_micro_usd, usage.input_tokens, usage.output_tokens, usage.provider_ms)
-    rollup = {
-        "jobs": 1,
+    consumed = {
         "images": usage.images,
-        "credits": actual,
         "cost_micro_usd": usage.cost_micro_usd,
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "provider_ms": usage.provider_ms,
     }
-    return _resolve(
-        job,
-        final,
-        now,
+    ending = _Ending(
         status="settled",
         entry_type="charge",
         actual=actual,
         usage=charged.as_dict(reserved),
-        details=details,
+        details={**consumed, "credits_reserved": reserved},
         tokens_used=usage.input_tokens + usage.output_tokens,
-        rollup=rollup,
-        extra_puts=image_rows,
-        extra_updates=counters,
+        rollup={"jobs": 1, **consumed, "credits": actual},
+        extra_puts=tuple(image_rows or ()),
+        extra_updates=tuple(counters or ()),
     )
+    return _resolve(job, final, now, ending)
 
 
 def release_job(
     job: JobModel, final: JobFinal, now: datetime, *, reason: str, job_condition: Any = None, cost_micro_usd: int = 0
 ) -> Outcome:
     """Release a job's hold (failed, canceled, dead-lettered, swept), exactly once."""
-    usage = Usage(0, 0, cost_micro_usd).as_dict(int(job.credits_reserved))
-    rollup = {"failed": 1, "cost_micro_usd": cost_micro_usd} if final.status == "failed" else None
-    return _resolve(
-        job,
-        final,
-        now,
+    ending = _Ending(
         status="released",
         entry_type="release",
         actual=0,
-        usage=usage,
+        usage=Usage(0, 0, cost_micro_usd).as_dict(int(job.credits_reserved)),
         details={"cost_micro_usd": cost_micro_usd} if cost_micro_usd else {},
         tokens_used=0,
-        rollup=rollup,
+        rollup={"failed": 1, "cost_micro_usd": cost_micro_usd} if final.status == "failed" else None,
         reason=reason,
         job_condition=job_condition,
     )
+    return _resolve(job, final, now, ending)
 
 
-def _resolve(
-    job: JobModel,
-    final: JobFinal,
-    now: datetime,
-    *,
-    status: str,
-    entry_type: str,
-    actual: int,
-    usage: dict[str, int],
-    details: dict[str, int],
-    tokens_used: int,
-    rollup: dict[str, int] | None,
-    reason: str | None = None,
-    job_condition: Any = None,
-    extra_puts: list[Any] | None = None,
-    extra_updates: list[tuple[Any, list[Any]]] | None = None,
-) -> Outcome:
-    """The one transaction that ends a hold: charge `actual` of it, return the rest."""
-    hold = _hold_of(job)
-    reserved = int(job.credits_reserved)
-    txn = Transaction()
-    _resolve_hold(txn, hold, status, now)
-    counts = [WalletModel.active_jobs.add(-1)]
-    if job.slot:
-        counts.append(WalletModel.running_jobs.add(-1))  # the job's running slot comes back
-    update_wallet(txn, job.workspace_id, rules.resolve(reserved, actual), now, actions=tuple(counts))
-    txn.put("ledger", job_entry(job, entry_type, now, amount=-actual, held_delta=-reserved, reason=reason, details=details))
-    txn.update("job", job, [*_job_actions(job, final, usage), JobModel.slot.remove()], _slot_condition(job, job_condition))
-    _quota_correction(txn, hold, actual - reserved, tokens_used - int(job.tokens_reserved))
-    _cap_correction(txn, job, actual - reserved)
-    if rollup:
-        _rollups(txn, job, day_of(now), rollup)
-        analytics.add_in(txn, job, now, rollup, analytics.job_timings(job, final.finished_at, final.timings))
-    for n, item in enumerate(extra_puts or []):
-        txn.put(f"extra:{n}", item)
-    for n, (instance, actions) in enumerate(extra_updates or []):
-        txn.update(f"extra_update:{n}", instance, actions)
-    outcome = _commit(txn, status)
+def _resolve(job: JobModel, final: JobFinal, now: datetime, ending: _Ending) -> Outcome:
+    """The one transaction that ends a hold: charge `ending.actual` of it, return the rest."""
+    outcome = _commit(_ending_transaction(job, final, now, ending), ending.status)
     if outcome.applied:  # committed once: announce it (job.succeeded/failed/canceled), never failing here
-        job_finished(job, final.status, final.finished_at, final.images, final.error, usage)
+        job_finished(job, final.status, final.finished_at, final.images, final.error, ending.usage)
     if outcome.hold_status == "job_changed" and _slot_moved(job):
         # A worker took (or gave back) the job's slot after `job` was read: decide again on
         # the job as it is now; the caller's own condition is re-checked in that transaction.
-        return _resolve(
-            JobModel.get(job.workspace_id, job.job_id, consistent_read=True),
-            final,
-            now,
-            status=status,
-            entry_type=entry_type,
-            actual=actual,
-            usage=usage,
-            details=details,
-            tokens_used=tokens_used,
-            rollup=rollup,
-            reason=reason,
-            job_condition=job_condition,
-            extra_puts=extra_puts,
-        )
+        return _resolve(JobModel.get(job.workspace_id, job.job_id, consistent_read=True), final, now, ending)
     return outcome
+
+
+def _ending_transaction(job: JobModel, final: JobFinal, now: datetime, ending: _Ending) -> Transaction:
+    """Hold resolved, wallet, ledger entry, job, quota and cap corrections, rollups, extras."""
+    hold = _hold_of(job)
+    reserved = int(job.credits_reserved)
+    txn = Transaction()
+    _resolve_hold(txn, hold, ending.status, now)
+    counts = [WalletModel.active_jobs.add(-1)]
+    if job.slot:
+        counts.append(WalletModel.running_jobs.add(-1))  # the job's running slot comes back
+    update_wallet(txn, job.workspace_id, rules.resolve(reserved, ending.actual), now, actions=tuple(counts))
+    entry = job_entry(
+        job, ending.entry_type, now, amount=-ending.actual, held_delta=-reserved, reason=ending.reason, details=ending.details
+    )
+    txn.put("ledger", entry)
+    txn.update(
+        "job", job, [*_job_actions(job, final, ending.usage), JobModel.slot.remove()], _slot_condition(job, ending.job_condition)
+    )
+    _quota_correction(txn, hold, ending.actual - reserved, ending.tokens_used - int(job.tokens_reserved))
+    _cap_correction(txn, job, ending.actual - reserved)
+    if ending.rollup:
+        _rollups(txn, job, day_of(now), ending.rollup)
+        analytics.add_in(txn, job, now, ending.rollup, analytics.job_timings(job, final.finished_at, final.timings))
+    for n, item in enumerate(ending.extra_puts):
+        txn.put(f"extra:{n}", item)
+    for n, (instance, actions) in enumerate(ending.extra_updates):
+        txn.update(f"extra_update:{n}", instance, actions)
+    return txn
 
 
 def _slot_condition(job: JobModel, job_condition: Any) -> Any:

@@ -169,3 +169,43 @@ def test_the_sweeper_leaves_a_job_that_waits_on_purpose(make_tenant, frozen_cloc
     frozen_clock.advance(minutes=16)  # no deferral since: its message was lost
     assert admission.job_id in release_stale_holds(clock.now(), max_age_s=3600)
     assert int(get_wallet(t.workspace_id).held) == 0
+
+
+def test_a_settlement_that_read_the_job_before_the_claim_still_writes_its_images_and_counts_them(make_tenant):
+    """The slot moved under the settling worker: settlement decides again on the job as it is
+    now, and the images it carries (rows and the library's usage counters) go with that retry."""
+    from chalicelib.accounting.settlement import Usage, settle_job
+    from chalicelib.generation.worker import library_counters
+    from chalicelib.store import images as image_store
+    from chalicelib.store import library_index
+
+    t = make_tenant(limits=CAPPED)
+    admission = admit(t)
+    stale = JobModel.get(t.workspace_id, admission.job_id, consistent_read=True)  # queued, no slot
+    assert start_job(t.workspace_id, admission.job_id, clock.now()).outcome == "started"
+    now = clock.now()
+    row = image_store.new_image(
+        t.workspace_id,
+        "img_race0000000000000000001",
+        job_id=admission.job_id,
+        user_id=stale.user_id,
+        s3_key=f"images/{t.workspace_id}/x.png",
+        width=64,
+        height=64,
+        content_type="image/png",
+        size_bytes=1234,
+        source_image_id=None,
+        kind="generate",
+        created_at=now,
+        prompt="p",
+    )
+    outcome = settle_job(
+        stale, Usage(images=1, credits=1), JobFinal("succeeded", now), now, image_rows=[row], counters=library_counters(stale, [row])
+    )
+    assert outcome.applied
+    assert image_store.get_image(t.workspace_id, "img_race0000000000000000001") is not None
+    usage = library_index.usage(t.workspace_id)
+    assert (usage.get(library_index.IMAGES), usage.get(library_index.IMAGE_BYTES)) == (1, 1234)
+    wallet = get_wallet(t.workspace_id)
+    assert (int(wallet.running_jobs), int(wallet.held)) == (0, 0)
+    assert reconcile_wallet(t.workspace_id).ok
