@@ -15,7 +15,6 @@ def main() -> int:
     os.environ.setdefault("LOG_FILE", os.path.join(".local", "app.log"))
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ImageGenLocal")
     # Imported after the environment above: the Powertools singletons read it when they are made.
-    from chalicelib.local.seed import seed
     from chalicelib.local.stack import LocalStack
     from chalicelib.observability import add_file_sink
 
@@ -33,14 +32,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     stack.start()
-    secret_file = os.path.join(".local", "stripe-webhook-secret")
-    with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-        handle.write(os.environ["STRIPE_WEBHOOK_SECRET"])  # for `make stripe-event`; .local/ is not committed
+    _keep_webhook_secret()
     if os.environ.get("SEED_DEMO", "").lower() in ("1", "true", "yes"):
-        made = seed(days=int(os.environ.get("SEED_DAYS", "14")))
-        for ws in made["workspaces"]:
-            print(f"[seed] {ws['name']} ({ws['plan']}): {ws['workspace_id']} api key {ws['api_key']}", flush=True)
-        print(f"[seed] jobs {made['jobs']} from {made['from']} to {made['to']}", flush=True)
+        _seed_demo()
     print(f"[ready] local stack up; logs in {os.environ['LOG_FILE']}; Ctrl-C stops everything", flush=True)
     # Wait in short slices: a signal the kernel hands to another of the stack's threads only sets
     # CPython's pending flag, and a main thread blocked in an untimed `wait()` would never run the
@@ -54,6 +48,23 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: _exit_now(["(stopped by a second signal)"]))
     _exit_now(stack.stop(grace_s=float(os.environ.get("STOP_GRACE_S", "10"))))
     return 0
+
+
+def _keep_webhook_secret() -> None:
+    """The local Stripe webhook secret, for `make stripe-event`; .local/ is not committed."""
+    secret_file = os.path.join(".local", "stripe-webhook-secret")
+    with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(os.environ["STRIPE_WEBHOOK_SECRET"])
+
+
+def _seed_demo() -> None:
+    """`SEED_DEMO=1 make dev`: two demo workspaces with SEED_DAYS (14) days of jobs."""
+    from chalicelib.local.seed import seed
+
+    made = seed(days=int(os.environ.get("SEED_DAYS", "14")))
+    for ws in made["workspaces"]:
+        print(f"[seed] {ws['name']} ({ws['plan']}): {ws['workspace_id']} api key {ws['api_key']}", flush=True)
+    print(f"[seed] jobs {made['jobs']} from {made['from']} to {made['to']}", flush=True)
 
 
 def _exit_now(still_running: list[str]) -> None:

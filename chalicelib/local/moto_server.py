@@ -16,6 +16,14 @@ import time
 from typing import Any, Callable, Iterable
 
 from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -81,8 +89,6 @@ _Answer = tuple[str, str, "dict[str, Any] | None"] | tuple[None, None, None]
 
 def _one(backend: Any, op_type: str, op: dict[str, Any], targets: set[tuple[str, str]], undo: _Undo) -> _Answer:
     """Check and apply one operation; its answer (code, message, item) for the cancellation."""
-    from moto.dynamodb.exceptions import MultipleTransactionsException
-
     if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
         raise ValueError("Unsupported transaction operation")
     key = _key_of(backend, op_type, op)
@@ -114,15 +120,6 @@ def _transact_write_items_undoing_items(self: Any, transact_items: list[dict[str
     queried). The checks, the order of application and the error answers are moto's own.
     Safe because this server applies one request at a time (`serialized`).
     """
-    from moto.dynamodb.exceptions import (
-        ConditionalCheckFailed,
-        MockValidationException,
-        MultipleTransactionsException,
-        TooManyTransactionsException,
-        TransactionCanceledException,
-        TransactWriteSingleOpException,
-    )
-
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
     undo = _Undo(self)
@@ -227,39 +224,46 @@ def _operation(environ: dict[str, Any]) -> str:
 LOCK_STATS = LockStats()  # of the servers running in this process
 
 
+def _run(app: Callable[..., Iterable[bytes]], environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """The whole answer, read while the lock is held (the response is part of the atomic step)."""
+    result = app(environ, start_response)
+    try:
+        return [b"".join(result)]
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+
+def _transact(
+    app: Callable[..., Iterable[bytes]], tokens: TransactionTokens, environ: dict[str, Any], start_response: Callable[..., Any]
+) -> list[bytes]:
+    """A TransactWriteItems, with DynamoDB's ClientRequestToken idempotency (TransactionTokens)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    token, digest, canned = tokens.check(body)
+    if canned is not None:
+        status = "200 OK" if canned == b"{}" else "400 Bad Request"
+        start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(canned)))])
+        return [canned]
+    seen: list[str] = []
+
+    def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
+        seen.append(status)
+        return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+    out = _run(app, environ, capture)
+    if token and seen and seen[0].startswith("200"):
+        tokens.applied(token, digest)
+    return out
+
+
 def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
+    """moto's WSGI app, one request at a time (LOCK_STATS counts the waiting and the holding)."""
     install_item_rollback()  # cheap transactions, correct because of the lock below
     lock = threading.Lock()
     tokens = TransactionTokens()
-
-    def run(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        result = app(environ, start_response)
-        try:
-            return [b"".join(result)]
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-
-    def transact(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        token, digest, canned = tokens.check(body)
-        if canned is not None:
-            status = "200 OK" if canned == b"{}" else "400 Bad Request"
-            start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(canned)))])
-            return [canned]
-        seen: list[str] = []
-
-        def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
-            seen.append(status)
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-
-        out = run(environ, capture)
-        if token and seen and seen[0].startswith("200"):
-            tokens.applied(token, digest)
-        return out
 
     def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         arrived = time.perf_counter()
@@ -267,8 +271,8 @@ def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]
             entered = time.perf_counter()
             try:
                 if environ.get("HTTP_X_AMZ_TARGET") == TRANSACT_WRITE:
-                    return transact(environ, start_response)
-                return run(environ, start_response)
+                    return _transact(app, tokens, environ, start_response)
+                return _run(app, environ, start_response)
             finally:
                 LOCK_STATS.add(_operation(environ), entered - arrived, time.perf_counter() - entered)
 
