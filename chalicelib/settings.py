@@ -7,8 +7,10 @@ Nothing here is read at import time: the local stack and the tests set the envir
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from chalicelib.bootstrap import on_reset
 from chalicelib.domain import Misconfigured
@@ -115,11 +117,6 @@ def get_settings() -> Settings:
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         table_prefix=prefix,
-        jobs_queue_name=env.get("JOBS_QUEUE_NAME", f"{prefix}-jobs"),
-        jobs_dlq_name=env.get("JOBS_DLQ_NAME", f"{prefix}-jobs-dlq"),
-        billing_queue_name=env.get("BILLING_QUEUE_NAME", f"{prefix}-billing"),
-        webhooks_queue_name=env.get("WEBHOOKS_QUEUE_NAME", f"{prefix}-webhooks"),
-        images_bucket=env.get("IMAGES_BUCKET", f"{prefix}-images"),
         admin_api_key=env.get("ADMIN_API_KEY") or None,
         fault_injection=_bool(env.get("FAULT_INJECTION"), default=stage in {"local", "test"}),
         local_provider_latency_ms=int(env.get("LOCAL_PROVIDER_LATENCY_MS", "0")),
@@ -129,27 +126,46 @@ def get_settings() -> Settings:
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(1024 * 1024))),
         default_provider=env.get("DEFAULT_PROVIDER", "local"),
         log_file=env.get("LOG_FILE") or None,
-        mail_from=env.get("MAIL_FROM") or None,
         outbox_sweep_after_s=int(env.get("OUTBOX_SWEEP_AFTER_S", "600")),
         balance_low_credits=int(env.get("BALANCE_LOW_CREDITS", "100")),
-        ifttt_realtime_url=env.get("IFTTT_REALTIME_URL") or "https://realtime.ifttt.com",
-        exports_queue_name=env.get("EXPORTS_QUEUE_NAME", f"{prefix}-exports"),
-        cognito_user_pool_id=env.get("COGNITO_USER_POOL_ID") or None,
-        cognito_client_id=env.get("COGNITO_CLIENT_ID") or None,
-        cognito_jwks_url_override=env.get("COGNITO_JWKS_URL") or None,
-        trainings_queue_name=env.get("TRAININGS_QUEUE_NAME", f"{prefix}-trainings"),
-        trainer=env.get("TRAINER") or "local",
-        replicate_base_url=env.get("REPLICATE_BASE_URL") or "https://api.replicate.com",
-        replicate_trainer=env.get("REPLICATE_TRAINER") or None,
-        replicate_destination=env.get("REPLICATE_DESTINATION") or None,
-        expo_push_url=env.get("EXPO_PUSH_URL") or "https://exp.host",
-        push_apns_application_arn=env.get("PUSH_APNS_APPLICATION_ARN") or None,
-        push_fcm_application_arn=env.get("PUSH_FCM_APPLICATION_ARN") or None,
-        push_receipt_delay_s=int(env.get("PUSH_RECEIPT_DELAY_S", "900")),
-        sync_overlap_ms=int(env.get("SYNC_OVERLAP_MS", "10000")),
+        **_resources(env, prefix),
+        **_integrations(env),
     )
     _refuse_placeholder_provider(settings, _bool(env.get("ALLOW_LOCAL_PROVIDER")))
     return settings
+
+
+def _resources(env: Mapping[str, str], prefix: str) -> dict[str, Any]:
+    """Queue and bucket names: the stage's prefix unless the template names them."""
+    return {
+        "jobs_queue_name": env.get("JOBS_QUEUE_NAME", f"{prefix}-jobs"),
+        "jobs_dlq_name": env.get("JOBS_DLQ_NAME", f"{prefix}-jobs-dlq"),
+        "billing_queue_name": env.get("BILLING_QUEUE_NAME", f"{prefix}-billing"),
+        "webhooks_queue_name": env.get("WEBHOOKS_QUEUE_NAME", f"{prefix}-webhooks"),
+        "images_bucket": env.get("IMAGES_BUCKET", f"{prefix}-images"),
+        "exports_queue_name": env.get("EXPORTS_QUEUE_NAME", f"{prefix}-exports"),
+        "trainings_queue_name": env.get("TRAININGS_QUEUE_NAME", f"{prefix}-trainings"),
+    }
+
+
+def _integrations(env: Mapping[str, str]) -> dict[str, Any]:
+    """Where the outside services are (sign-in, mail, push, trainers, IFTTT) and their knobs."""
+    return {
+        "mail_from": env.get("MAIL_FROM") or None,
+        "ifttt_realtime_url": env.get("IFTTT_REALTIME_URL") or "https://realtime.ifttt.com",
+        "cognito_user_pool_id": env.get("COGNITO_USER_POOL_ID") or None,
+        "cognito_client_id": env.get("COGNITO_CLIENT_ID") or None,
+        "cognito_jwks_url_override": env.get("COGNITO_JWKS_URL") or None,
+        "trainer": env.get("TRAINER") or "local",
+        "replicate_base_url": env.get("REPLICATE_BASE_URL") or "https://api.replicate.com",
+        "replicate_trainer": env.get("REPLICATE_TRAINER") or None,
+        "replicate_destination": env.get("REPLICATE_DESTINATION") or None,
+        "expo_push_url": env.get("EXPO_PUSH_URL") or "https://exp.host",
+        "push_apns_application_arn": env.get("PUSH_APNS_APPLICATION_ARN") or None,
+        "push_fcm_application_arn": env.get("PUSH_FCM_APPLICATION_ARN") or None,
+        "push_receipt_delay_s": int(env.get("PUSH_RECEIPT_DELAY_S", "900")),
+        "sync_overlap_ms": int(env.get("SYNC_OVERLAP_MS", "10000")),
+    }
 
 
 def _refuse_placeholder_provider(settings: Settings, allowed: bool) -> None:
