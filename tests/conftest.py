@@ -70,6 +70,10 @@ def moto_server() -> Iterator[int]:
     server.start()
     yield server.port
     server.stop()
+    # This process may run another pytest session (mutmut runs its clean tests, then each mutant
+    # in a fork of that process): nothing may point at this stopped server then.
+    _shared.clear()
+    _module_used_moto[0] = False
 
 
 def use_tables(port: int, prefix: str) -> MotoEnv:
@@ -90,7 +94,7 @@ _shared: list[MotoEnv] = []  # the process's shared tables, once a test asked fo
 def aws(moto_server: int) -> MotoEnv:
     """Tables, queues and bucket shared by the tests of this process."""
     env = use_tables(moto_server, f"t{os.getpid()}-shared")
-    _shared.append(env)
+    _shared[:] = [env]  # only this session's server (see moto_server)
     return env
 
 
