@@ -245,6 +245,8 @@ def test_refund_then_dispute_of_the_rest_claws_back_everything_once(api, fake, m
     refund, dispute = _refund(fake, intent, 900), _dispute(intent, 3_600)
     assert post(api, refund)[1]["outcome"] == "applied"
     assert _clawed(t.workspace_id) == 1_000
+    record = MarkerModel.get(f"returned:{intent['id']}", consistent_read=True)  # whose payment, for operators
+    assert int(record.value) == 1 and record.data["workspace_id"] == t.workspace_id and record.data["refunded"] == 900
     assert post(api, dispute)[1]["outcome"] == "applied"
     assert _clawed(t.workspace_id) == 5_000 and _purchased_left(t.workspace_id) == 0
     for _ in range(5):
