@@ -318,12 +318,19 @@ def test_monthly_reset_twice_late_and_concurrently_changes_nothing_more(fresh_aw
     with ThreadPoolExecutor(max_workers=4) as pool:
         reports = list(pool.map(lambda _: monthly_reset(clock.now()), range(4)))
     assert sum(r.rolled_over for r in reports) == 3
+    assert [r.considered for r in reports] == [3, 3, 3, 3]  # last month's active wallets, never the idle one
     frozen_clock.set(datetime(2026, 11, 3, tzinfo=UTC))  # late, again
-    assert monthly_reset(clock.now()).rolled_over == 0
+    late = monthly_reset(clock.now())
+    assert (late.considered, late.rolled_over, late.workspaces) == (3, 0, [])
     for t in active:
         w = get_wallet(t.workspace_id)
         assert w.period == "2026-11" and w.held == 2 and w.available == 50
         assert len([e for e in _ledger(t.workspace_id) if e.type == "grant" and e.period == "2026-11"]) == 1
+        grants = {e.period: e for e in _ledger(t.workspace_id) if e.type == "grant"}  # the opening one and the rollover's
+        assert [(grants[p].reason, grants[p].source) for p in ("2026-10", "2026-11")] == [
+            ("plan allowance", "allowance:2026-10"),
+            ("plan allowance", "allowance:2026-11"),
+        ]
         _assert_conserved(t.workspace_id)
     assert get_wallet(idle.workspace_id).period == "2026-10"  # idle wallets are not touched
 
