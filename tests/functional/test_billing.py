@@ -18,6 +18,7 @@ import pytest
 from chalicelib import clock
 from chalicelib.accounting.ledger import adjust, get_wallet
 from chalicelib.accounting.plans import PAST_DUE_GRACE_S, effective_plan
+from chalicelib.billing.config import public_base_url
 from chalicelib.billing.webhook import receive
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
 from chalicelib.store.models import LedgerEntryModel, WorkspaceModel
@@ -33,6 +34,11 @@ def test_credit_pack_checkout_grants_once_across_replays_and_both_paths(api, fak
     session = fake.sessions[events[0]["data"]["object"]["id"]]
     assert session["client_reference_id"] == t.workspace_id
     assert session["metadata"] == {"workspace_id": t.workspace_id, "kind": "credit_pack", "pack": "pack_1000", "credits": "1000"}
+    base = public_base_url()  # the customer comes back to our pages, never to "None/billing/..."
+    assert (session["success_url"], session["cancel_url"]) == (
+        f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+        f"{base}/billing/cancel",
+    )
     outcomes = [post(api, e)[1]["outcome"] for e in events]
     assert outcomes == ["applied", "duplicate"]  # the PaymentIntent path finds the grant done
     for _ in range(5):
@@ -303,6 +309,8 @@ def test_checkout_validation(api, fake, make_tenant):
     ):
         status, err, _ = call(api, "POST", "/v1/billing/checkout", t, body)
         assert status == 400 and err["error"]["code"] == "invalid_request", body
+    status, err, _ = call(api, "POST", "/v1/billing/checkout", t, {"kind": "credit_pack", "pack": "pack_7"})
+    assert (status, err["error"]["field"]) == (400, "pack") and "pack_1000" in err["error"]["message"]
 
 
 def test_internal_billing_workspace_cannot_self_checkout(api, fake, make_tenant, admin):
