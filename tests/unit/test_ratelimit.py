@@ -51,6 +51,29 @@ def test_burst_bound_holds_for_any_arrival_pattern(limit: int, arrivals: list[in
             assert inside <= limit + limit * d / W + 1e-9, (start, d, inside)
 
 
+def _allowed_after(limit: int, current: int, previous: int, elapsed_ms: int, wait_s: int) -> bool:
+    """Would one more request pass `wait_s` seconds from now, if nothing else arrives?"""
+    t = elapsed_ms + wait_s * 1000
+    if t < rl.WINDOW_MS:
+        return current + rl.weighted_previous(previous, t) + 1 <= limit
+    return rl.weighted_previous(current, t - rl.WINDOW_MS) + 1 <= limit
+
+
+@pytest.mark.parametrize(
+    ("limit", "current", "previous", "elapsed_ms", "expected"),
+    [
+        (5, 5, 0, 30_000, 42),  # full: the window ends in 30 s, then its 5 must weigh 4 or less
+        (10, 3, 10, 0, 24),  # room in this window once the previous one weighs 6 or less
+        (10, 10, 10, 59_000, 7),
+    ],
+)
+def test_retry_after_is_the_first_whole_second_a_request_would_pass(limit, current, previous, elapsed_ms, expected) -> None:
+    wait = rl.retry_after_seconds(limit, current=current, previous=previous, elapsed_ms=elapsed_ms)
+    assert wait == expected
+    assert _allowed_after(limit, current, previous, elapsed_ms, wait)
+    assert not _allowed_after(limit, current, previous, elapsed_ms, wait - 1)
+
+
 def test_retry_after_is_positive_and_sensible() -> None:
     assert rl.retry_after_seconds(5, current=5, previous=0, elapsed_ms=30_000) >= 30
     assert rl.retry_after_seconds(10, current=3, previous=10, elapsed_ms=0) >= 1
