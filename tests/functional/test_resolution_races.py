@@ -67,3 +67,19 @@ def test_the_hold_row_ends_in_exactly_the_state_of_the_path_that_won(make_tenant
     assert not settle_job(job, Usage(images=1, credits=1), JobFinal("succeeded", now), now).applied
     hold = HoldModel.get(f"{t.workspace_id}#{job.job_id}", consistent_read=True)
     assert hold.status == "released" and hold.open_shard is None
+
+
+def test_a_failed_job_that_cost_the_provider_something_adds_that_cost_to_its_rollups(make_tenant):
+    """release_job's `cost_micro_usd`: what a failed call still cost us is in the day's rollups
+    (the spend dashboards), with the failure, and the customer is charged nothing."""
+    from chalicelib.accounting.periods import day_of
+    from chalicelib.store.models import RollupModel
+
+    t = make_tenant(limits=UNLIMITED)
+    admission = admit(t, n=1)
+    job = start_job(t.workspace_id, admission.job_id, clock.now()).job
+    now = clock.now()
+    assert release_job(job, JobFinal("failed", now), now, reason="provider_error", cost_micro_usd=1_234).applied
+    row = RollupModel.get(f"WS#{t.workspace_id}", day_of(now), consistent_read=True)
+    assert (int(row.failed or 0), int(row.cost_micro_usd or 0), int(row.credits or 0)) == (1, 1_234, 0)
+    assert reconcile_wallet(t.workspace_id).ok
