@@ -267,6 +267,8 @@ def test_dispute_then_refund_claws_back_everything_once(api, fake, make_tenant):
     assert post(api, _refund(fake, intent, 900))[1]["outcome"] == "applied"
     assert post(api, _dispute(intent, 4_500))[1]["outcome"] == "applied"
     assert _clawed(t.workspace_id) == 5_000 and _purchased_left(t.workspace_id) == 0
+    record = MarkerModel.get(f"returned:{intent['id']}", consistent_read=True)  # moved with nothing to take: still whose
+    assert record.data["workspace_id"] == t.workspace_id and int(record.data["clawed"]) == 5_000
     conserved(t.workspace_id)
 
 
