@@ -241,6 +241,10 @@ WITH_METADATA = {
 METADATA: dict[str, Mutation] = {
     "metadata_is_string": _set("data.object.metadata", "x"),
     "metadata_value_is_object": _set("data.object.metadata.kind", {"a": 1}),
+    "metadata_bad_and_workspace_not_an_id": lambda event, w: (
+        _set("data.object.metadata.kind", {"a": 1})(event, w),
+        _set("data.object.metadata.workspace_id", "ws_../../other")(event, w),
+    ),
 }
 AMOUNT_FIELD = {
     "checkout_pack": "amount_total",
@@ -420,6 +424,15 @@ def test_malformed_signed_events_are_acknowledged_rejected_and_change_nothing(ma
     added = sorted(set(after.pop("rejected_events")) - set(before.pop("rejected_events")))
     assert after == before  # every other table, row for row
     assert [json.loads(row)["partition"]["S"] for row in added] == ["stripe", f"stripe_event:{event['id']}"]
+    named = _metadata_workspace(event)  # the list names a workspace only by a real workspace id
+    expected = named if isinstance(named, str) and ids.is_id(named, "ws") else None
+    assert {row.workspace_id for row in rejected_rows(event["id"])} == {expected}, named
+
+
+def _metadata_workspace(event: dict[str, Any]) -> Any:
+    obj = event.get("data", {}).get("object") if isinstance(event.get("data"), dict) else None
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    return metadata.get("workspace_id") if isinstance(metadata, dict) else None
 
 
 # --- bodies that are not events, sizes, signatures, timestamps ------------------------------------
