@@ -175,6 +175,26 @@ def build(kind: str, w: World, mutate: Mutation | None = None) -> dict[str, Any]
     return event
 
 
+def test_a_failed_payment_that_is_no_auto_top_up_is_ignored_and_changes_nothing(api, fake, make_tenant):
+    """A pack's card declined at checkout: Stripe says payment_failed; only auto top-ups act on it."""
+    w = build_world(api, fake, make_tenant(plan="free"), make_tenant(plan="free"))
+    _, obj, _ = TEMPLATES["intent_pack"](w)
+    before = snapshot()
+    status, body = post(api, event_for("payment_intent.payment_failed", {**obj, "status": "requires_payment_method"}))
+    assert (status, body["outcome"]) == (200, "ignored"), body
+    assert snapshot() == before
+
+
+def test_a_subscription_keeps_its_period_end(api, fake, make_tenant):
+    """What the admin page shows as "renews on", and what the past-due grace is counted from."""
+    from chalicelib.store.models import SubscriptionModel
+
+    w = build_world(api, fake, make_tenant(plan="free"), make_tenant(plan="free"))
+    rows = [r for r in SubscriptionModel.scan() if r.workspace_id == w.tenant.workspace_id]
+    expected = w.subscription["items"]["data"][0]["current_period_end"]
+    assert rows and {int(r.current_period_end) for r in rows} == {expected}
+
+
 @pytest.mark.parametrize("kind", list(TEMPLATES))
 def test_each_valid_template_changes_something(api, fake, make_tenant, kind):
     """The control group: on a fresh world, the unmutated event is applied and changes rows."""
