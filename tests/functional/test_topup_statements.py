@@ -169,7 +169,7 @@ def test_three_failures_disable_auto_topup_and_notify(api, fake, make_tenant):
     assert state.enabled is False and "3 consecutive" in state.disabled_reason
     assert run_topup(t.workspace_id) == "disabled"
     audit = [a for a in AuditModel.query(t.workspace_id) if a.action == "billing.auto_topup_disabled"]
-    assert len(audit) == 1
+    assert [(a.actor, a.after, a.reason) for a in audit] == [("system", {"enabled": False}, "3 consecutive payment failures")]
     fake.declining.clear()
     configured(api, t)  # re-enabling clears the streak
     assert TopupModel.get(t.workspace_id).consecutive_failures == 0
