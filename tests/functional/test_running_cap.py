@@ -199,9 +199,8 @@ def test_a_settlement_that_read_the_job_before_the_claim_still_writes_its_images
         created_at=now,
         prompt="p",
     )
-    outcome = settle_job(
-        stale, Usage(images=1, credits=1), JobFinal("succeeded", now), now, image_rows=[row], counters=library_counters(stale, [row])
-    )
+    counters = library_counters(stale, [row])
+    outcome = settle_job(stale, Usage(images=1, credits=1), JobFinal("succeeded", now), now, image_rows=[row], counters=counters)
     assert outcome.applied
     assert image_store.get_image(t.workspace_id, "img_race0000000000000000001") is not None
     usage = library_index.usage(t.workspace_id)
