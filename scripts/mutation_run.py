@@ -24,6 +24,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mutmut.utils.format_utils import get_module_from_key, mangled_name_from_mutant_name
+
 NO_TESTS = 33  # mutmut's code for a mutant no test reaches
 TIMEOUT = 36  # mutmut's code for a timeout (counted as killed)
 
@@ -44,7 +46,7 @@ def run_one(root: Path, name: str, tests: list[str], estimate_s: float) -> int:
 
 def record(root: Path, name: str, code: int) -> None:
     """Write the verdict into the mutated module's .meta, as mutmut does."""
-    module = name.partition(".x")[0].replace(".", "/") + ".py.meta"
+    module = get_module_from_key(mangled_name_from_mutant_name(name)).replace(".", "/") + ".py.meta"
     meta_path = root / module
     meta = json.loads(meta_path.read_text())
     meta.setdefault("exit_code_by_key", {})[name] = code
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     tests_by, durations = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
 
     def one(name: str) -> tuple[str, int, float]:
-        tests = sorted(tests_by.get(name.partition("__mutmut_")[0], []), key=lambda t: durations.get(t, 1.0))
+        tests = sorted(tests_by.get(mangled_name_from_mutant_name(name), []), key=lambda t: durations.get(t, 1.0))
         started = time.monotonic()
         code = run_one(root, name, tests, sum(durations.get(t, 1.0) for t in tests))
         return name, code, time.monotonic() - started

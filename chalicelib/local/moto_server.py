@@ -39,13 +39,14 @@ class _Undo:
         self.backend = backend
         self.before: list[tuple[Any, Any, Any, Any]] = []  # table, hash, range, item before (None: absent)
 
-    def remember(self, table_name: str, key: dict[str, Any]) -> None:
+    def remember(self, table_name: str, key: dict[str, Any], current: Any) -> None:
+        """`current`: the item as the transaction found it (None when absent), copied as it was."""
         from moto.dynamodb.models.dynamo_type import DynamoType
 
         table = self.backend.get_table(table_name)
         hash_value = DynamoType(key[table.hash_key_attr])
         range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr is not None else None
-        self.before.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+        self.before.append((table, hash_value, range_value, copy.deepcopy(current)))
 
     def roll_back(self) -> None:
         for table, hash_value, range_value, item in reversed(self.before):
@@ -104,7 +105,7 @@ def _one(backend: Any, op_type: str, op: dict[str, Any], targets: set[tuple[str,
         old = current.to_json()["Attributes"] if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current else None
         return ("ConditionalCheckFailed", "The conditional request failed", old)
     if op_type != "ConditionCheck":
-        undo.remember(op["TableName"], key)
+        undo.remember(op["TableName"], key, current)
         _apply(backend, op_type, op, key)
     return (None, None, None)
 
