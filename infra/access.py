@@ -99,10 +99,9 @@ def access_map() -> dict[str, Access]:
         ),
         config.WORKER: Access(
             write=(*SETTLEMENT, "images", "idempotency", "library_index"),
-            read=("topups",),  # is an auto top-up due after this charge?
             s3_read=(IMAGES_PREFIX, TMP_PREFIX),
             s3_write=(IMAGES_PREFIX, TMP_PREFIX),
-            send_to=(JOBS, BILLING_QUEUE, WEBHOOKS_QUEUE),  # provider-quota deferrals re-enqueue; top-ups, job events
+            send_to=(JOBS, WEBHOOKS_QUEUE),  # provider-quota deferrals re-enqueue; job events
             consume=JOBS,
             secrets=("OPENAI_API_KEY", "GEMINI_API_KEY"),
         ),
@@ -134,7 +133,7 @@ def access_map() -> dict[str, Access]:
         config.WEBHOOKS_WORKER: Access(
             write=(*WEBHOOKS, "balance_alerts", "devices"),
             read=("wallets", "topups", "users"),
-            send_to=(WEBHOOKS_QUEUE,),
+            send_to=(WEBHOOKS_QUEUE, BILLING_QUEUE),  # attempts; an auto top-up due after a charge
             consume=WEBHOOKS_QUEUE,
             sns_push=PUSH_SEND,
         ),

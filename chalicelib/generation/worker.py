@@ -30,7 +30,6 @@ from chalicelib.accounting import provider_quota, running
 from chalicelib.accounting.prices import DEFAULT_MODEL, TRAINED_PREFIX, job_credits, model_price, provider_cost_micro_usd
 from chalicelib.accounting.settlement import JobFinal, Usage, release_job, settle_job
 from chalicelib.aws import client, queue_url
-from chalicelib.billing.topup import after_settlement
 from chalicelib.generation import kinds, queue, storage, tools
 from chalicelib.generation.messages import JobMessage, MalformedMessage
 from chalicelib.generation.providers import GeneratedImage, ImageRequest, Provider, ProviderError, get_provider
@@ -429,8 +428,7 @@ def library_counters(job: JobModel, image_rows: list[ImageModel]) -> list[tuple[
 
 
 def _settle(job: JobModel, usage: Usage, final: JobFinal, image_rows: list[ImageModel]) -> bool:
-    """Settle once (a redelivery finds it done: not applied); after it, its own duration and the
-    auto top-up check."""
+    """Settle once (a redelivery finds it done: not applied); after it, its own duration."""
     timings = final.timings if final.timings is not None else {}
     settle_started = time.perf_counter()
     with span("settlement", job_id=job.job_id):
@@ -446,16 +444,9 @@ def _settle(job: JobModel, usage: Usage, final: JobFinal, image_rows: list[Image
         job_store.save_timings(job, timings)
     except Exception:  # bookkeeping only
         logger.warning("could not record settlement timing")
-    _after_settlement(job.workspace_id)
+    # Whether an auto top-up is due is checked by the webhooks worker after the job's
+    # job.succeeded event (webhooks/delivery.py), beside balance.low: not on this path.
     return True
-
-
-def _after_settlement(workspace_id: str) -> None:
-    """Queue an auto top-up if this charge took the wallet below its threshold (never inline)."""
-    try:
-        after_settlement(workspace_id)
-    except Exception as exc:  # the job is done and charged; a top-up check must not undo that
-        report_exception(exc, "auto top-up check failed", "auto_topup_check_failed")
 
 
 # --- records, deferrals, batches ----------------------------------------------------------------

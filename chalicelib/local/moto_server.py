@@ -13,6 +13,7 @@ import io
 import json
 import threading
 import time
+from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from moto.dynamodb.comparisons import get_filter_expression
@@ -70,10 +71,10 @@ def _key_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply(backend: Any, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
-    """One operation of the transaction, its condition already checked (moto checks it again)."""
+    """One operation of the transaction, its condition already checked by `_one` on the item as
+    it is (nothing changes it in between: one request at a time), so not handed to moto again."""
     table_name = op["TableName"]
     condition = {
-        "condition_expression": op.get("ConditionExpression"),
         "expression_attribute_names": op.get("ExpressionAttributeNames"),
         "expression_attribute_values": op.get("ExpressionAttributeValues"),
     }
@@ -135,7 +136,7 @@ def _transact_write_items_undoing_items(self: Any, transact_items: list[dict[str
         except (MultipleTransactionsException, MockValidationException):
             undo.roll_back()
             raise
-        except ConditionalCheckFailed as e:  # moto's write checks the condition again
+        except ConditionalCheckFailed as e:  # moto's own check of a write (its `expected`)
             answers.append(("ConditionalCheckFailed", str(e.message), None))
         except Exception as e:  # moto's own: any other failure cancels the transaction, with its name
             answers.append((type(e).__name__, str(e), None))
@@ -152,6 +153,79 @@ def install_item_rollback() -> None:
     if not hasattr(DynamoDBBackend, "moto_transact_write_items"):
         DynamoDBBackend.moto_transact_write_items = DynamoDBBackend.transact_write_items  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = _transact_write_items_undoing_items  # type: ignore[method-assign]
+
+
+def install_request_caches() -> None:
+    """Spare moto per-request work that DynamoDB does not do (idempotent; this process only).
+
+    - Routing: to pick the service of each request, moto's server lists its own package
+      directory (`list_of_moto_modules`: a listdir and ~150 stats). The directory does not
+      change while the server runs, so it is listed once.
+    - Parsing: every UpdateExpression is parsed twice per request (the response layer's checks
+      of the names used, then the backend's update), the same few texts over and over. The tree
+      is only read (`find_clauses`) or deep-copied before it is resolved (`Validator.__init__`),
+      never changed, so one parse per distinct text serves every request; a text that does not
+      parse raises each time (failures are not cached).
+    - Validating: moto's tree nests one UpdateExpression node per action, and two of its checks
+      (too many clauses of a kind; overlapping or repeated paths) run on every such node over
+      its whole subtree: quadratic in the actions, a fifth of an update of 9 ADDs. Each node's
+      subtree holds a subset of the root's actions, so if the root passes, every node does; the
+      root is checked first, and only when it fails does moto's own walk run, to raise exactly
+      the error moto raises.
+    - moto rebuilds each checker's map of node types for every node it visits: built once.
+    All keep moto's answers unchanged (tests/functional/test_moto_transactions.py); together
+    they took about a third of the server's time in `bench/generation.py`.
+    """
+    import moto.backends as backends
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
+
+    if getattr(backends, "_imagegen_cached", False):
+        return
+    backends.moto_list_of_moto_modules = backends.list_of_moto_modules  # type: ignore[attr-defined]  (the tests compare)
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    DepthFirstTraverser.nodes_to_be_processed = _node_types  # type: ignore[method-assign]
+    parse = UpdateExpressionParser.make
+    UpdateExpressionParser.make = classmethod(lambda cls, text: _parsed(parse, text))  # type: ignore[method-assign, assignment]
+    for checker in (ActionCountValidator, OverlappingPathsValidator):
+        checker.moto_traverse = checker.traverse  # type: ignore[attr-defined]  (the tests compare)
+        checker.traverse = _root_first(checker.traverse)  # type: ignore[method-assign]
+    backends._imagegen_cached = True  # type: ignore[attr-defined]
+
+
+def _root_first(walk: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A whole-tree check run on the root alone; moto's own walk when the root fails it."""
+
+    def traverse(self: Any, node: Any) -> Any:
+        try:
+            if self.process(node) is node:  # the root is an UpdateExpression, and it passed
+                return node
+        except Exception:
+            pass
+        return walk(self, node)
+
+    return traverse
+
+
+def _node_types(self: Any) -> tuple[type, ...]:
+    """moto's `DepthFirstTraverser.nodes_to_be_processed`, built once per processor: moto rebuilds
+    the processing map (a dict of bound methods) for every node it visits."""
+    types = self.__dict__.get("_node_types")
+    if types is None:
+        types = self.__dict__["_node_types"] = tuple(self._processing_map().keys())
+    return types
+
+
+@lru_cache(maxsize=4096)
+def _parsed_text(parse: Callable[[str], Any], text: str) -> Any:
+    return parse(text)
+
+
+def _parsed(parse: Callable[[str], Any], text: Any) -> Any:
+    """The parsed tree of an update expression text (cached by text; anything else is parsed)."""
+    return _parsed_text(parse, text) if isinstance(text, str) else parse(text)
 
 
 class TransactionTokens:
@@ -263,6 +337,7 @@ def _transact(
 def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
     """moto's WSGI app, one request at a time (LOCK_STATS counts the waiting and the holding)."""
     install_item_rollback()  # cheap transactions, correct because of the lock below
+    install_request_caches()
     lock = threading.Lock()
     tokens = TransactionTokens()
 

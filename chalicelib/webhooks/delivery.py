@@ -21,7 +21,7 @@ from chalicelib import clock
 from chalicelib.bootstrap import ready
 from chalicelib.integrations import ifttt_realtime
 from chalicelib.mobile import push
-from chalicelib.observability import count, logger
+from chalicelib.observability import count, logger, report_exception
 from chalicelib.store import webhook_deliveries, webhook_endpoints, webhook_events
 from chalicelib.store.audit import audit
 from chalicelib.store.models import WebhookDeliveryModel, WebhookEndpointModel, WebhookEventModel
@@ -215,6 +215,25 @@ def _parse(raw: str) -> Event | Attempt | BalanceCheck | None:
     return None
 
 
+# Events whose settlement charged credits: after each, an auto top-up may be due.
+CHARGING_EVENTS: Final = frozenset({"job.succeeded", "training.succeeded"})
+
+
+def _topup_due(workspace_id: str) -> None:
+    """Queue an auto top-up if the charge behind this event left the wallet below its threshold.
+
+    Checked here, after the settlement's own event, rather than by the generation worker: the
+    job is already settled and announced, this worker reads the same settings for balance.low,
+    and the generation worker's path keeps only what the job needs. A duplicate event queues at
+    most a duplicate request, which the billing worker's cycle claim makes pay once."""
+    from chalicelib.billing.topup import after_settlement
+
+    try:
+        after_settlement(workspace_id)
+    except Exception as exc:  # the event is recorded; a failed check must not fail its message
+        report_exception(exc, "auto top-up check failed", "auto_topup_check_failed")
+
+
 def _record(record: Any) -> str:
     """One webhooks-queue record; a malformed one is logged and dropped (retrying cannot fix it)."""
     receipts = push.parse_receipts(record.body)  # mobile push receipts (chalicelib/mobile/push.py)
@@ -229,6 +248,8 @@ def _record(record: Any) -> str:
             fanned = str(fan_out(work.workspace_id, work.event_id))
         if balance_low.watches(work.event_type):  # the settlement (or top-up) behind it committed
             balance_low.observe_safely(work.workspace_id)
+        if work.event_type in CHARGING_EVENTS:
+            _topup_due(work.workspace_id)
         push.on_event(work.workspace_id, work.event_id, work.event_type, work.data)  # mobile push, last
         return fanned
     if isinstance(work, BalanceCheck):

@@ -120,3 +120,107 @@ def test_an_update_that_fails_inside_moto_cancels_the_whole_transaction(table):
         ddb.transact_write_items(TransactItems=ops)
     assert raised.value.response["Error"]["Code"] in ("TransactionCanceledException", "ValidationException")
     assert _items(ddb, name) == before
+
+
+# --- the server's caches of moto's per-request work (moto_server.install_request_caches) ---------
+
+
+def test_the_routing_cache_lists_what_moto_lists(moto_server: int) -> None:
+    import moto.backends as backends
+
+    assert getattr(backends, "_imagegen_cached", False), "the serialized server installs its caches"
+    assert tuple(backends.list_of_moto_modules()) == tuple(backends.moto_list_of_moto_modules())
+    assert {"dynamodb", "s3", "sqs"} <= set(backends.list_of_moto_modules())
+
+
+def test_one_update_text_serves_every_item_and_value(moto_server: int) -> None:
+    """The parsed tree of a text is shared: what one update resolved must not leak into the next."""
+    ddb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{moto_server}", region_name="us-east-1")
+    name = f"parse-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    text = "ADD #n :v SET #t = :t"
+    names = {"#n": "n", "#t": "tag"}
+
+    def values(n: int, tag: str) -> dict[str, Any]:
+        return {":v": {"N": str(n)}, ":t": {"S": tag}}
+
+    try:
+        ddb.update_item(
+            TableName=name,
+            Key={"pk": {"S": "x"}},
+            UpdateExpression=text,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values(3, "first"),
+        )
+        ddb.update_item(
+            TableName=name,
+            Key={"pk": {"S": "x"}},
+            UpdateExpression=text,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values(4, "second"),
+        )
+        same = {"TableName": name, "UpdateExpression": text, "ExpressionAttributeNames": names}
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Update": {**same, "Key": {"pk": {"S": "y"}}, "ExpressionAttributeValues": values(10, "y")}},
+                {"Update": {**same, "Key": {"pk": {"S": "z"}}, "ExpressionAttributeValues": values(20, "z")}},
+                {"Update": {**same, "Key": {"pk": {"S": "x"}}, "ExpressionAttributeValues": values(-7, "third")}},
+            ]
+        )
+        items = {i["pk"]["S"]: (i["n"]["N"], i["tag"]["S"]) for i in ddb.scan(TableName=name, ConsistentRead=True)["Items"]}
+        assert items == {"x": ("0", "third"), "y": ("10", "y"), "z": ("20", "z")}
+        for _ in range(2):  # a text that does not parse fails every time (failures are not cached)
+            with pytest.raises(ClientError) as raised:
+                ddb.update_item(
+                    TableName=name, Key={"pk": {"S": "x"}}, UpdateExpression="ADD #n", ExpressionAttributeNames={"#n": "n"}
+                )
+            assert raised.value.response["Error"]["Code"] == "ValidationException"
+        with pytest.raises(ClientError) as raised:  # two SETs of one path: moto's validators still run
+            ddb.update_item(
+                TableName=name,
+                Key={"pk": {"S": "x"}},
+                UpdateExpression="SET #t = :t, #t = :t",
+                ExpressionAttributeNames={"#t": "tag"},
+                ExpressionAttributeValues={":t": {"S": "a"}},
+            )
+        assert raised.value.response["Error"]["Code"] == "ValidationException"
+        assert ddb.get_item(TableName=name, Key={"pk": {"S": "x"}})["Item"]["tag"]["S"] == "third"
+    finally:
+        ddb.delete_table(TableName=name)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ADD #a :v, #b :v, #c :v, #d :v SET #e = :v REMOVE #f",
+        "SET #a = :v, #b = :v ADD #c :v",
+        "ADD #a :v ADD #b :v",  # two ADD clauses
+        "SET #a = :v REMOVE #b SET #c = :v",  # two SET clauses
+        "REMOVE #a REMOVE #b ADD #c :v ADD #d :v",  # both: moto names the one its walk meets first
+        "SET #a = :v, #a = :v",  # one path twice
+        "SET a.b = :v, a = :v",  # overlapping paths
+        "SET #a = :v ADD #b :v, #a :v",
+        "SET #missing = :v",  # a name with no value in the map: moto's own KeyError
+    ],
+)
+def test_checks_on_the_root_first_answer_as_moto_walks_do(moto_server: int, text: str) -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
+
+    names = {f"#{c}": c for c in "abcdef"}
+
+    def outcome(checker: Any, walk: Any) -> str:
+        try:
+            walk(checker, UpdateExpressionParser.make(text))
+        except Exception as e:  # the error itself is the answer compared
+            return f"{type(e).__name__}: {e}"
+        return "ok"
+
+    for checker in (ActionCountValidator(), OverlappingPathsValidator(names)):
+        kind = type(checker)
+        assert outcome(checker, kind.traverse) == outcome(checker, kind.moto_traverse), kind.__name__

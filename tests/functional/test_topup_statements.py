@@ -1,4 +1,4 @@
-"""Auto top-up (queued after settlement, capped, once per cycle, off after 3 failures) and the
+"""Auto top-up (queued after a charging settlement's event, capped, once per cycle, off after 3 failures) and the
 internal-billing statements (CSV in S3 + a Standard Webhooks signed event)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from chalicelib.store.models import AuditModel, TopupModel
 from tests.functional.accounting_helpers import UNLIMITED
 from tests.functional.billing_helpers import buy_pack, post
 from tests.functional.helpers import call, drain, event_from, purge
+from tests.functional.webhook_helpers import as_sqs, bodies, drain_webhooks, run_webhooks_worker, webhook_messages
 
 
 def billing_messages() -> list[dict[str, Any]]:
@@ -57,14 +58,18 @@ def configured(api: Any, tenant: Any, **values: Any) -> dict[str, Any]:
     return answer["auto_topup"]
 
 
-def spend_to(api: Any, tenant: Any, available: int) -> None:
-    """Bring the wallet to `available` with an adjustment, then run one job (a settlement)."""
+def spend_to(api: Any, tenant: Any, available: int, *, events: bool = True) -> None:
+    """Bring the wallet to `available` with an adjustment, then run one job (a settlement) and,
+    unless `events` is False, the webhooks worker over its job.succeeded event."""
     now = clock.now()
     current = int(get_wallet(tenant.workspace_id).available)
     adjust(tenant.workspace_id, available + 1 - current, reason="set up", actor="test", now=now)
     purge()
+    webhook_messages()
     assert call(api, "POST", "/v1/jobs", tenant, {"prompt": "spend one"})[0] == 202
     drain()
+    if events:
+        drain_webhooks()
 
 
 def test_auto_topup_validation(api, fake, make_tenant):
@@ -105,6 +110,58 @@ def test_topup_is_queued_after_settlement_and_credits_arrive_once(api, fake, mak
     state = TopupModel.get(t.workspace_id)
     assert state.granted_this_period == 500 and state.pending_payment_intent is None
     assert reconcile_wallet(t.workspace_id).ok
+
+
+def test_the_check_runs_on_the_job_event_and_a_duplicate_event_still_pays_once(api, fake, make_tenant):
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    buy_pack(api, fake, t)
+    deliver_all(api, fake, 0)
+    configured(api, t)
+    billing_messages()
+    spend_to(api, t, 60, events=False)
+    assert billing_messages() == []  # the generation worker itself queues nothing
+    events = webhook_messages()
+    succeeded = [b for b in bodies(events) if b.get("event_type") == "job.succeeded"]
+    assert len(succeeded) == 1 and succeeded[0]["workspace_id"] == t.workspace_id
+    assert run_webhooks_worker(events) == {"batchItemFailures": []}
+    first = billing_messages()
+    assert [json.loads(m["Body"]) for m in first] == [{"type": "auto_topup", "workspace_id": t.workspace_id}]
+    assert run_webhooks_worker(as_sqs(succeeded)) == {"batchItemFailures": []}  # SQS delivers it again
+    second = billing_messages()
+    assert len(second) == 1
+    seen = len(fake.delivered)
+    assert run_billing_worker(first + second) == {"batchItemFailures": []}
+    assert len([r for r in fake.requests if r[1] == "/v1/payment_intents"]) == 1
+    assert deliver_all(api, fake, seen) == ["applied"]
+    assert get_wallet(t.workspace_id).available == 60 + 500
+
+
+def test_a_failed_job_or_a_failing_check_queues_nothing_and_fails_no_event(api, fake, make_tenant, monkeypatch):
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    buy_pack(api, fake, t)
+    deliver_all(api, fake, 0)
+    configured(api, t)
+    adjust(t.workspace_id, 50 - int(get_wallet(t.workspace_id).available), reason="below", actor="test", now=clock.now())
+    billing_messages()
+    failed = {
+        "type": "event",
+        "workspace_id": t.workspace_id,
+        "event_id": "evt_failed_1",
+        "event_type": "job.failed",
+        "data": {"job": {"id": "job_x"}},
+        "occurred_at": clock.iso(clock.now()),
+    }
+    assert run_webhooks_worker(as_sqs([failed])) == {"batchItemFailures": []}
+    assert billing_messages() == []  # a release charges nothing: no check
+    import chalicelib.billing.topup as topup
+
+    def broken(workspace_id: str) -> bool:
+        raise RuntimeError("settings table down")
+
+    monkeypatch.setattr(topup, "after_settlement", broken)
+    succeeded = dict(failed, event_id="evt_ok_1", event_type="job.succeeded")
+    assert run_webhooks_worker(as_sqs([succeeded])) == {"batchItemFailures": []}
+    assert billing_messages() == []
 
 
 def test_two_triggers_for_one_cycle_pay_once(api, fake, make_tenant):
