@@ -176,23 +176,24 @@ def install_request_caches() -> None:
     All keep moto's answers unchanged (tests/functional/test_moto_transactions.py); together
     they took about a third of the server's time in `bench/generation.py`.
     """
-    import moto.backends as backends
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
-    from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
+    from importlib import import_module
 
+    backends: Any = import_module("moto.backends")  # moto's parsing modules carry no types
+    traverser: Any = import_module("moto.dynamodb.parsing.ast_nodes").DepthFirstTraverser
+    parser: Any = import_module("moto.dynamodb.parsing.expressions").UpdateExpressionParser
+    validators: Any = import_module("moto.dynamodb.parsing.validators")
     if getattr(backends, "_imagegen_cached", False):
         return
-    backends.moto_list_of_moto_modules = backends.list_of_moto_modules  # type: ignore[attr-defined]  (the tests compare)
+    backends.moto_list_of_moto_modules = backends.list_of_moto_modules  # the tests compare
     modules = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
-    DepthFirstTraverser.nodes_to_be_processed = _node_types  # type: ignore[method-assign]
-    parse = UpdateExpressionParser.make
-    UpdateExpressionParser.make = classmethod(lambda cls, text: _parsed(parse, text))  # type: ignore[method-assign, assignment]
-    for checker in (ActionCountValidator, OverlappingPathsValidator):
-        checker.moto_traverse = checker.traverse  # type: ignore[attr-defined]  (the tests compare)
-        checker.traverse = _root_first(checker.traverse)  # type: ignore[method-assign]
-    backends._imagegen_cached = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = lambda: modules
+    traverser.nodes_to_be_processed = _node_types
+    parse = parser.make
+    parser.make = classmethod(lambda cls, text: _parsed(parse, text))
+    for checker in (validators.ActionCountValidator, validators.OverlappingPathsValidator):
+        checker.moto_traverse = checker.traverse  # the tests compare
+        checker.traverse = _root_first(checker.traverse)
+    backends._imagegen_cached = True
 
 
 def _root_first(walk: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
