@@ -394,3 +394,30 @@ def test_job_replay_returns_the_first_response(api, make_tenant):
     assert len([e for e in _ledger(t.workspace_id) if e.type == "charge"]) == 1
     bad = call(api, "POST", "/v1/jobs", t, {"prompt": "replay"}, headers={"Idempotency-Key": "x" * 300})
     assert bad[0] == 400
+
+
+def test_reconcile_reads_only_the_jobs_whose_hold_is_still_open(api, make_tenant):
+    """The running-slot check reads a job only while its hold is open: a charged or released job
+    costs reconcile no read, however many there are (a busy wallet stays cheap to check)."""
+    from chalicelib.store.request_counter import RequestCounter
+
+    purge()
+    t = make_tenant(limits=UNLIMITED)
+    for n in range(3):
+        assert call(api, "POST", "/v1/jobs", t, {"prompt": f"charged {n}"})[0] == 202
+    drain()  # three charged
+    for n in range(3):
+        _, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": f"released {n}"})
+        assert call(api, "POST", f"/v1/jobs/{body['job']['id']}/cancel", t)[0] == 200
+    assert call(api, "POST", "/v1/jobs", t, {"prompt": "still queued"})[0] == 202  # its hold is open
+    types = Counter(e.type for e in _ledger(t.workspace_id))
+    assert (types["charge"], types["release"], types["hold"]) == (3, 3, 7)
+    counter = RequestCounter()
+    counter.install()
+    try:
+        drift = reconcile_wallet(t.workspace_id)
+    finally:
+        counter.uninstall()
+    purge()
+    assert drift.ok, drift
+    assert counter.calls == Counter({"GetItem": 3, "Query": 1})  # the wallet twice, the ledger, the open job

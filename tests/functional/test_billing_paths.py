@@ -310,6 +310,10 @@ def test_an_upgrade_by_subscription_update_is_granted_without_waiting_for_an_inv
     upgrade = _sub_event("updated", sub, sub["created"] + 10, items=plan_items("pro"))
     assert post(api, upgrade)[1]["outcome"] == "applied"  # proration billed on the next cycle: granted now
     assert _plan_state(t.workspace_id)[0] == "pro" and get_wallet(t.workspace_id).allowance_granted == 10_000
+    newest = call(api, "GET", "/v1/ledger?limit=1", t)[1]["data"][0]  # newest first, by the entry's id
+    assert (newest["type"], newest["amount"], newest["id"][:4]) == ("grant", 9_000, "led_")
+    upgrade_entry = next(e for e in LedgerEntryModel.query(t.workspace_id) if e.entry_id == newest["id"])
+    assert (upgrade_entry.period, upgrade_entry.reason) == (get_wallet(t.workspace_id).period, "upgrade to pro")
     for _ in range(5):
         assert post(api, upgrade)[1]["outcome"] == "duplicate"
     proration = event_for(

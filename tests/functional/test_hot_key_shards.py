@@ -127,3 +127,43 @@ def test_the_monthly_reset_finds_wallets_in_every_activity_shard_and_the_unshard
     report = monthly_reset(frozen_clock.now())
     assert sorted(report.workspaces) == sorted(t.workspace_id for t in [*active, legacy])
     assert all(get_wallet(t.workspace_id).period == "2026-11" for t in [*active, legacy])
+
+
+def test_a_job_hashed_to_a_shard_others_filled_moves_on_to_the_one_with_room(aws, make_tenant, frozen_clock, sharded_local):
+    """Other containers filled shards 0 and 1 (this one learned nothing): a job whose id hashes
+    to shard 0 is refused there, and the refusal sends it on to shard 2 instead of answering 429."""
+    import zlib
+
+    from chalicelib.accounting.admission import AdmissionRequest, admit_job
+    from chalicelib.accounting.plans import effective_limits
+    from chalicelib.store.models import WorkspaceModel
+    from tests.functional.accounting_helpers import new_job
+
+    tenant = make_tenant(limits=UNLIMITED)
+    index = int(frozen_clock.now().timestamp() * 1000) // ratelimit.WINDOW_MS
+    for k, full in ((0, 4), (1, 3)):
+        CounterModel(f"RL#p#local#{k}#{index}", n=full).save()
+    ws = WorkspaceModel.get(tenant.workspace_id)
+    job = next(j for j in (new_job(tenant) for _ in range(100)) if zlib.crc32(j.job_id.encode()) % 3 == 0)
+    request = AdmissionRequest(job, ws.plan, effective_limits(ws.plan, ws.limits), job.job_id, "h", frozen_clock.now())
+    assert admit_job(request) is not None
+    counts = {k: int(CounterModel.get(f"RL#p#local#{k}#{index}", consistent_read=True).n) for k in range(3)}
+    assert counts == {0: 4, 1: 3, 2: 1}
+
+
+def test_a_window_another_container_filled_answers_the_exact_retry_after(aws, make_tenant, frozen_clock):
+    """This container knows nothing of the workspace's window that others filled (5 of 5): the
+    refused transaction's own count gives Retry-After (42 s at second 30: the window ends in 30,
+    then its 5 must weigh 4 or less), each time it is asked."""
+    frozen_clock.set(datetime(2026, 11, 24, 15, 0, 30, tzinfo=UTC) + timedelta(minutes=5 * next(_minutes)))
+    tenant = make_tenant(limits=dict(UNLIMITED, requests_per_minute_workspace=5))
+    admission.reset_caches()
+    assert Counter(_attempt(tenant) for _ in range(5)) == {"admitted": 5}
+    admission.reset_caches()  # another container: it learned nothing of this window
+    try:
+        for _ in range(2):
+            with pytest.raises(RateLimitDenied) as refused:
+                admit(tenant)
+            assert (refused.value.scope, refused.value.retry_after, refused.value.limit) == ("workspace", 42, 5)
+    finally:
+        admission.reset_caches()

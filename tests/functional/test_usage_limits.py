@@ -134,3 +134,20 @@ def test_queue_cap_is_429_with_its_own_scope(make_tenant):
         assert "2 jobs are already queued or running" in denied.message
     else:
         raise AssertionError("a third unfinished job must be refused past the queued cap")
+
+
+def test_a_job_above_the_daily_token_quota_is_402_naming_that_quota(api, make_tenant):
+    purge()
+    t = make_tenant(limits={**UNLIMITED, "tokens_per_day": 1})
+    body = {"prompt": "a prompt of some tokens", "n": 1, "provider": "gemini"}  # priced by the token
+    status, err, _ = call(api, "POST", "/v1/jobs", t, body)
+    assert (status, err["error"]["code"], err["error"]["quota"]) == (402, "quota_exceeded", "tokens_per_day"), err
+    assert err["error"]["message"] == "job exceeds the daily token quota"
+    t = make_tenant(limits={**UNLIMITED, "credits_per_day": 1})
+    status, err, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "two images", "n": 2})
+    assert (status, err["error"]["quota"], err["error"]["message"]) == (
+        402,
+        "credits_per_day",
+        "job exceeds the daily credit quota",
+    )
+    purge()
