@@ -155,7 +155,7 @@ def install_item_rollback() -> None:
     DynamoDBBackend.transact_write_items = _transact_write_items_undoing_items  # type: ignore[method-assign]
 
 
-def install_request_caches() -> None:
+def install_request_shortcuts() -> None:
     """Spare moto per-request work that DynamoDB does not do (idempotent; this process only).
 
     - Routing: to pick the service of each request, moto's server lists its own package
@@ -182,18 +182,18 @@ def install_request_caches() -> None:
     traverser: Any = import_module("moto.dynamodb.parsing.ast_nodes").DepthFirstTraverser
     parser: Any = import_module("moto.dynamodb.parsing.expressions").UpdateExpressionParser
     validators: Any = import_module("moto.dynamodb.parsing.validators")
-    if getattr(backends, "_imagegen_cached", False):
+    if getattr(backends, "_imagegen_shortcuts", False):
         return
     backends.moto_list_of_moto_modules = backends.list_of_moto_modules  # the tests compare
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules
     traverser.nodes_to_be_processed = _node_types
     parse = parser.make
-    parser.make = classmethod(lambda cls, text: _parsed(parse, text))
+    parser.make = classmethod(lambda cls, text: _parsed(parse, text))  # moto passes the text (a str)
     for checker in (validators.ActionCountValidator, validators.OverlappingPathsValidator):
         checker.moto_traverse = checker.traverse  # the tests compare
         checker.traverse = _root_first(checker.traverse)
-    backends._imagegen_cached = True
+    backends._imagegen_shortcuts = True
 
 
 def _root_first(walk: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -220,13 +220,9 @@ def _node_types(self: Any) -> tuple[type, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _parsed_text(parse: Callable[[str], Any], text: str) -> Any:
+def _parsed(parse: Callable[[str], Any], text: str) -> Any:
+    """The parsed tree of an update expression text, once per text (exceptions are not cached)."""
     return parse(text)
-
-
-def _parsed(parse: Callable[[str], Any], text: Any) -> Any:
-    """The parsed tree of an update expression text (cached by text; anything else is parsed)."""
-    return _parsed_text(parse, text) if isinstance(text, str) else parse(text)
 
 
 class TransactionTokens:
@@ -338,7 +334,7 @@ def _transact(
 def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
     """moto's WSGI app, one request at a time (LOCK_STATS counts the waiting and the holding)."""
     install_item_rollback()  # cheap transactions, correct because of the lock below
-    install_request_caches()
+    install_request_shortcuts()  # moto's per-request work that DynamoDB does not do
     lock = threading.Lock()
     tokens = TransactionTokens()
 

@@ -122,13 +122,13 @@ def test_an_update_that_fails_inside_moto_cancels_the_whole_transaction(table):
     assert _items(ddb, name) == before
 
 
-# --- the server's caches of moto's per-request work (moto_server.install_request_caches) ---------
+# --- the server's caches of moto's per-request work (moto_server.install_request_shortcuts) ---------
 
 
 def test_the_routing_cache_lists_what_moto_lists(moto_server: int) -> None:
     import moto.backends as backends
 
-    assert getattr(backends, "_imagegen_cached", False), "the serialized server installs its caches"
+    assert getattr(backends, "_imagegen_shortcuts", False), "the serialized server installs its shortcuts"
     assert tuple(backends.list_of_moto_modules()) == tuple(backends.moto_list_of_moto_modules())
     assert {"dynamodb", "s3", "sqs"} <= set(backends.list_of_moto_modules())
 
