@@ -118,6 +118,10 @@ def test_yearly_subscription_refills_monthly(api, fake, make_tenant, frozen_cloc
     t = make_tenant(plan="free")
     events = _subscribe(api, fake, t, "pro", "year")
     assert [e["type"] for e in events] == ["customer.subscription.created", "checkout.session.completed", "invoice.paid"]
+    session = fake.sessions[events[1]["data"]["object"]["id"]]
+    metadata = {"workspace_id": t.workspace_id, "kind": "subscription", "plan": "pro", "interval": "year"}
+    assert session["metadata"] == metadata
+    assert events[0]["data"]["object"]["metadata"] == metadata  # the subscription's own events name the workspace
     outcomes = [post(api, e)[1]["outcome"] for e in events]
     assert outcomes == ["applied", "applied", "duplicate"]  # invoice.paid finds the upgrade granted
     for e in events:  # replays

@@ -126,6 +126,8 @@ def test_every_path_that_ends_a_running_job_gives_its_slot_back_once(api, make_t
         for _ in range(2):  # the second release finds the hold resolved and changes nothing
             release_job(job, JobFinal("failed", now), now, reason=reason)
         assert int(get_wallet(t.workspace_id).running_jobs) == 0
+        late = start_job(t.workspace_id, admission.job_id, clock.now())  # a late redelivery of the ended job
+        assert (late.outcome, late.runs, late.job is not None and late.job.status) == ("skipped", False, "failed")
     assert reconcile_wallet(t.workspace_id).ok
 
 

@@ -51,6 +51,13 @@ def test_effective_limits_apply_overrides_and_ignore_unknown() -> None:
     assert plans.get_plan("nonexistent").name == "free"
 
 
+def test_the_queued_cap_is_never_below_the_running_cap() -> None:
+    raised = plans.effective_limits("pro", {"max_concurrent_jobs": 7, "max_queued_jobs": 2})
+    assert (raised.max_concurrent_jobs, raised.max_queued_jobs) == (7, 7)
+    kept = plans.effective_limits("pro", {"max_concurrent_jobs": 7, "max_queued_jobs": 9})
+    assert (kept.max_concurrent_jobs, kept.max_queued_jobs) == (7, 9)
+
+
 def test_every_plan_allows_its_providers_to_be_priced() -> None:
     for plan in plans.PLANS.values():
         for provider in plan.limits.providers:

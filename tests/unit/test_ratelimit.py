@@ -78,6 +78,7 @@ def test_retry_after_is_positive_and_sensible() -> None:
     assert rl.retry_after_seconds(5, current=5, previous=0, elapsed_ms=30_000) >= 30
     assert rl.retry_after_seconds(10, current=3, previous=10, elapsed_ms=0) >= 1
     assert rl.retry_after_seconds(10, current=0, previous=0, elapsed_ms=0) == 1
+    assert rl.retry_after_seconds(1, current=0, previous=0, elapsed_ms=0) == 1  # room for its one request now
 
 
 @pytest.mark.parametrize("limit", [1, 2, 599, 600, 8_999, 9_000, 9_001, 100_000, 899_999, 900_000, 10**9])
