@@ -348,6 +348,10 @@ SPECIFIC: dict[str, dict[str, Mutation]] = {
         "amount_negative": _set("data.object.amount", -500),
         "received_less": _set("data.object.amount_received", 100),
         "unknown_request": _set("data.object.metadata.topup_key", "topup:nope"),
+        "workspace_without_auto_topup": lambda event, w: [
+            _set("data.object.metadata.workspace_id", w.free.workspace_id)(event, w),
+            _set("data.object.customer", None)(event, w),
+        ],
         "currency_eur": _set("data.object.currency", "eur"),
     },
     "sub_created": {
@@ -432,14 +436,25 @@ def _cases() -> list[Any]:
     return cases
 
 
+# What some rejections must say (the reason Stripe's dashboard and the admin list show), by case id.
+REASONS = {
+    "intent_topup-workspace_without_auto_topup": "auto top-up payment for a workspace without auto top-up",
+    "intent_pack-currency_eur": "the payment is in 'eur', not usd: the catalog has no such price",
+}
+
+
 @pytest.mark.parametrize(("kind", "mutate"), _cases())
-def test_malformed_signed_events_are_acknowledged_rejected_and_change_nothing(matrix, kind, mutate):
+def test_malformed_signed_events_are_acknowledged_rejected_and_change_nothing(matrix, kind, mutate, request):
     api, w = matrix
     event = build(kind, w, mutate)
     before = snapshot(rejected=True)
     status, body = post(api, event)
     assert status == 200, body
     assert body == {"received": True, "outcome": "rejected", "reason": body.get("reason")} and body["reason"], body
+    case = request.node.callspec.id
+    assert body["reason"] == REASONS.get(case, body["reason"]), case
+    if case.endswith("_eur"):  # every currency refusal names the currency it got and ours
+        assert "eur" in body["reason"] and "usd" in body["reason"], body
     after = snapshot(rejected=True)
     added = sorted(set(after.pop("rejected_events")) - set(before.pop("rejected_events")))
     assert after == before  # every other table, row for row

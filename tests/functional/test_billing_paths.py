@@ -255,6 +255,24 @@ def test_refund_then_dispute_of_the_rest_claws_back_everything_once(api, fake, m
     conserved(t.workspace_id)
 
 
+def test_a_refunded_auto_topup_is_taken_back_like_a_pack(api, fake, make_tenant):
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    _deliver_all(api, buy_pack(api, fake, t))
+    body = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 5000}
+    assert call(api, "PUT", "/v1/billing/auto-topup", t, body)[0] == 200
+    adjust(t.workspace_id, 60 - int(get_wallet(t.workspace_id).available), reason="set up", actor="test", now=clock.now())
+    seen = len(fake.delivered)
+    assert run_topup(t.workspace_id) == "requested"
+    (succeeded,) = fake.delivered[seen:]
+    assert post(api, succeeded)[1]["outcome"] == "applied"
+    intent = fake.intents[succeeded["data"]["object"]["id"]]
+    grant = next(e for e in LedgerEntryModel.query(t.workspace_id) if e.type == "purchase" and e.amount == 500)
+    assert grant.source == intent["id"]  # the payment it came from: what a refund of it finds
+    assert post(api, _refund(fake, intent, intent["amount"]))[1]["outcome"] == "applied"
+    assert _clawed(t.workspace_id) == 500 and get_wallet(t.workspace_id).available == 60
+    conserved(t.workspace_id)
+
+
 def test_dispute_then_refund_claws_back_everything_once(api, fake, make_tenant):
     t = make_tenant(plan="free")
     intent = _bought_5000(api, fake, t)

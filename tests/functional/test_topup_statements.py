@@ -271,11 +271,12 @@ def test_a_success_between_failures_resets_the_streak_and_only_3_in_a_row_notify
 
 class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]] = []
+    status = 204  # what the hook answers
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-        self.send_response(204)
+        self.send_response(_Receiver.status)
         self.end_headers()
 
     def log_message(self, *args: Any) -> None:
@@ -320,3 +321,16 @@ def test_internal_billing_statement_is_written_and_signed_once(api, fresh_aws, m
     assert lines[0].startswith("day,jobs") and lines[-1].startswith("total,2,") and "2026-10-20" in lines[1]
     with pytest.raises(Exception):  # noqa: B017 - any tampering fails verification
         Webhook(hook).verify(payload.replace(b"2026-10", b"2026-09"), headers)
+
+
+@pytest.mark.parametrize(("answer", "delivered"), [(200, True), (204, True), (299, True), (300, False), (503, False)])
+def test_a_statement_is_delivered_only_when_the_hook_answers_2xx(aws, make_tenant, hook, monkeypatch, answer, delivered):
+    from chalicelib.billing.statements import write_statement
+
+    monkeypatch.setattr(_Receiver, "status", answer)
+    t = make_tenant(plan="enterprise", limits=UNLIMITED)
+    statement = write_statement(t.workspace_id, "2026-10")
+    assert (statement.delivered, statement.s3_key) == (delivered, f"statements/2026-10/{t.workspace_id}.csv")
+    assert len(_Receiver.received) == 1
+    stored = client("s3").get_object(Bucket=get_settings().images_bucket, Key=statement.s3_key)["Body"].read().decode()
+    assert stored.splitlines()[0].startswith("day,jobs")
