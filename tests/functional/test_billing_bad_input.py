@@ -443,6 +443,19 @@ REASONS = {
 }
 
 
+# The field some rejections name (the admin's list of rejected events shows it), by case id; every
+# other rejection names some field, except those about whose money it is.
+FIELDS = {
+    "checkout_sub-unknown_plan": "metadata.plan",
+    "checkout_sub-unknown_interval": "metadata.plan",
+    "sub_created-no_plan_price": "data.object.items",
+    "sub_updated-no_plan_price": "data.object.items",
+    "intent_topup-workspace_without_auto_topup": "metadata.kind",
+    "intent_pack-currency_eur": "currency",
+}
+WHO_IS_PAYING = ("unknown_workspace", "customer_of_another_workspace", "two_workspaces")
+
+
 @pytest.mark.parametrize(("kind", "mutate"), _cases())
 def test_malformed_signed_events_are_acknowledged_rejected_and_change_nothing(matrix, kind, mutate, request):
     api, w = matrix
@@ -455,6 +468,11 @@ def test_malformed_signed_events_are_acknowledged_rejected_and_change_nothing(ma
     assert body["reason"] == REASONS.get(case, body["reason"]), case
     if case.endswith("_eur"):  # every currency refusal names the currency it got and ours
         assert "eur" in body["reason"] and "usd" in body["reason"], body
+    fields = {row.field for row in rejected_rows(event["id"])}
+    if case.endswith(WHO_IS_PAYING):
+        assert fields == {None}, case  # no one field is wrong: the event names the wrong workspace
+    else:
+        assert fields == {FIELDS.get(case, next(iter(fields)))} and None not in fields, (case, fields)
     after = snapshot(rejected=True)
     added = sorted(set(after.pop("rejected_events")) - set(before.pop("rejected_events")))
     assert after == before  # every other table, row for row
