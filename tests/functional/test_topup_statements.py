@@ -334,3 +334,80 @@ def test_a_statement_is_delivered_only_when_the_hook_answers_2xx(aws, make_tenan
     assert len(_Receiver.received) == 1
     stored = client("s3").get_object(Bucket=get_settings().images_bucket, Key=statement.s3_key)["Body"].read().decode()
     assert stored.splitlines()[0].startswith("day,jobs")
+
+
+def _due(api: Any, fake: Any, make_tenant: Any, available: int = 50) -> Any:
+    """A workspace with a saved card, auto top-up at 100 (500 credits a time) and `available` left."""
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    buy_pack(api, fake, t)
+    deliver_all(api, fake, 0)
+    configured(api, t)
+    adjust(t.workspace_id, available - int(get_wallet(t.workspace_id).available), reason="set", actor="test", now=clock.now())
+    return t
+
+
+def _intent_requests(fake: Any) -> list[Any]:
+    return [r for r in fake.requests if r[1] == "/v1/payment_intents"]
+
+
+def test_at_the_threshold_exactly_nothing_is_bought(api, fake, make_tenant):
+    t = _due(api, fake, make_tenant, available=100)
+    assert run_topup(t.workspace_id) == "not_needed"  # below the threshold, not at it
+    assert _intent_requests(fake) == []
+    adjust(t.workspace_id, -1, reason="one under", actor="test", now=clock.now())
+    assert run_topup(t.workspace_id) == "requested"
+
+
+def test_a_second_trigger_while_the_payment_is_in_flight_asks_stripe_nothing(api, fake, make_tenant):
+    t = _due(api, fake, make_tenant)
+    assert run_topup(t.workspace_id) == "requested"
+    (request,) = _intent_requests(fake)
+    state = TopupModel.get(t.workspace_id, consistent_read=True)
+    assert state.pending_payment_intent.startswith("pi_")  # the intent Stripe answered with
+    assert run_topup(t.workspace_id) == "in_flight"
+    assert _intent_requests(fake) == [request]
+
+
+@pytest.mark.parametrize("request_recorded", [True, False])
+def test_a_crash_after_the_claim_resumes_the_same_payment(api, fake, make_tenant, monkeypatch, request_recorded):
+    """The worker died after claiming the cycle and before Stripe answered: the next trigger
+    resumes that claim, with the same key and amount, instead of claiming another cycle. A claim
+    from before requests were recorded gets its request recorded then."""
+    from chalicelib.billing import gateway
+    from chalicelib.store.models import MarkerModel
+
+    t = _due(api, fake, make_tenant)
+    real = gateway.create_off_session_payment
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the Lambda timed out")
+
+    monkeypatch.setattr(gateway, "create_off_session_payment", crash)
+    with pytest.raises(RuntimeError):
+        run_topup(t.workspace_id)
+    claimed = TopupModel.get(t.workspace_id, consistent_read=True)
+    key = str(claimed.pending_payment_intent)[4:]
+    assert key == f"topup:{t.workspace_id}:{claimed.period}:0" and int(claimed.attempts_this_period) == 1
+    if not request_recorded:
+        MarkerModel(f"topup_request:{key}").delete()
+    monkeypatch.setattr(gateway, "create_off_session_payment", real)
+    seen = len(fake.delivered)
+    assert run_topup(t.workspace_id) == "requested"
+    request = MarkerModel.get(f"topup_request:{key}", consistent_read=True)
+    assert (request.data["credits"], request.data["amount_cents"]) == (500, 500) and request.created_at is not None
+    assert int(TopupModel.get(t.workspace_id, consistent_read=True).attempts_this_period) == 1  # no new cycle
+    (succeeded,) = fake.delivered[seen:]
+    assert succeeded["data"]["object"]["metadata"]["topup_key"] == key
+    assert deliver_all(api, fake, seen) == ["applied"]
+    assert get_wallet(t.workspace_id).available == 50 + 500
+
+
+def test_configuring_records_when_and_who(api, fake, make_tenant, frozen_clock):
+    from chalicelib.store.models import AuditModel
+
+    frozen_clock.set(datetime(2026, 11, 20, 9, 30, tzinfo=UTC))
+    t = make_tenant(plan="free", limits=UNLIMITED)
+    configured(api, t)
+    assert TopupModel.get(t.workspace_id, consistent_read=True).updated_at == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    (entry,) = [a for a in AuditModel.query(t.workspace_id) if a.action == "billing.auto_topup"]
+    assert entry.after["threshold"] == 100 and entry.before is None
