@@ -270,8 +270,22 @@ def test_stale_holds_are_released_once(make_tenant, frozen_clock):
     t = make_tenant(limits=UNLIMITED)
     admission = admit(t, n=3)
     frozen_clock.advance(hours=2)
-    released = release_stale_holds(clock.now(), max_age_s=3600)
+    reads: list[dict] = []  # the job is read strongly consistent: a replica's old copy may say queued
+
+    def watch(params: dict, **_: object) -> None:
+        if params.get("TableName", "").endswith("-jobs"):
+            reads.append(params)
+
+    events = JobModel._get_connection().connection.client.meta.events
+    events.register("provide-client-params.dynamodb.GetItem", watch)
+    try:
+        released = release_stale_holds(clock.now(), max_age_s=3600)
+    finally:
+        events.unregister("provide-client-params.dynamodb.GetItem", watch)
     assert admission.job_id in released
+    assert [
+        (r["Key"]["job_id"]["S"], r.get("ConsistentRead")) for r in reads if r["Key"]["workspace_id"]["S"] == t.workspace_id
+    ] == [(admission.job_id, True)]
     assert admission.job_id not in release_stale_holds(clock.now(), max_age_s=3600)
     job = JobModel.get(t.workspace_id, admission.job_id)
     assert job.status == "failed" and job.error["code"] == "timeout"
