@@ -171,13 +171,19 @@ def test_same_sqs_message_10_times_concurrently_settles_once(api, make_tenant, m
     purge()
 
 
-def test_crash_between_provider_and_settlement_then_redelivery_charges_once(api, make_tenant):
+def test_crash_between_provider_and_settlement_then_redelivery_charges_once(api, make_tenant, monkeypatch):
+    import chalicelib.generation.worker as worker
+
     purge()
     t = make_tenant(limits=UNLIMITED)
     _, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "[crash:before_settle] fox", "n": 1})
     messages = receive()
+    sooner: list[object] = []  # a crash keeps the queue's own visibility: a real one runs no code
+    monkeypatch.setattr(worker, "_retry_sooner", sooner.append)
     first = run_worker(messages)
     assert first == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+    assert sooner == []
+    monkeypatch.undo()
     job = JobModel.get(t.workspace_id, body["job"]["id"])
     assert job.status == "running" and get_wallet(t.workspace_id).held == 1  # hold kept
     second = run_worker(messages)  # redelivery

@@ -572,6 +572,20 @@ def test_a_timestamp_within_the_tolerance_either_way_is_accepted(matrix):
         assert status == 200 and answer["outcome"] == "ignored", (skew, answer)
 
 
+def test_the_tolerance_ends_exactly_five_minutes_ahead(matrix, monkeypatch):
+    """At a frozen second, a signature 300 s ahead is still accepted and 301 s ahead is not."""
+    from chalicelib.billing import webhook
+
+    api, _ = matrix
+    now = int(time.time())
+    monkeypatch.setattr(webhook.time, "time", lambda: float(now))
+    for skew, expected in ((webhook.TOLERANCE_S, 200), (webhook.TOLERANCE_S + 1, 400)):
+        event = event_for("customer.tax_id.created", stripe_object("customer", id=new_id("cus")))
+        payload = json.dumps(event)
+        status, answer, _ = _raw(api, payload, sign(payload, timestamp=now + skew))
+        assert status == expected, (skew, answer)
+
+
 def test_a_rejected_event_replayed_5_times_is_recorded_once(matrix):
     api, w = matrix
     event = build("checkout_pack", w, _set("data.object.metadata.credits", "-1000"))

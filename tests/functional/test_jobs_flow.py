@@ -89,3 +89,23 @@ def test_other_workspace_job_is_not_found(api, make_tenant):
     status, err, _ = call(api, "POST", f"/v1/jobs/{body['job']['id']}/cancel", b)
     assert status == 404
     purge()
+
+
+def test_a_finished_job_keeps_its_whole_timing_waterfall(api, make_tenant):
+    """Each step's milliseconds, as the admin page draws them; the settlement's own (written
+    after it) within the time the worker took."""
+    import time
+
+    from chalicelib.store.models import JobModel
+    from tests.functional.accounting_helpers import UNLIMITED
+
+    purge()
+    t = make_tenant(limits=UNLIMITED)
+    _, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "timed", "n": 2})
+    started = time.perf_counter()
+    drain()
+    worker_ms = (time.perf_counter() - started) * 1000
+    timings = JobModel.get(t.workspace_id, body["job"]["id"], consistent_read=True).timings
+    assert set(timings) == {"queue_wait_ms", "admission_ms", "provider_ms", "storage_ms", "settlement_ms"}, timings
+    assert all(isinstance(v, int) and v >= 0 for v in timings.values()), timings
+    assert timings["settlement_ms"] + timings["provider_ms"] + timings["storage_ms"] <= worker_ms, (timings, worker_ms)
