@@ -181,18 +181,27 @@ def test_members_cannot_configure_auto_topup(api, fake, make_tenant):
     assert call(api, "POST", "/v1/billing/checkout", t, {"kind": "credit_pack", "pack": "pack_1000"})[0] == 403
 
 
-def test_a_topup_grants_what_was_requested_even_if_the_settings_changed_meanwhile(api, fake, make_tenant):
+TOPUP = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 5000}
+
+
+def _topup_requested(api: Any, fake: FakeStripe, make_tenant: Any) -> tuple[Any, dict[str, Any]]:
+    """A workspace with a card, auto top-up of 500 at 100, left with 60 and its top-up requested:
+    the tenant and the `payment_intent.succeeded` Stripe sent (not delivered yet)."""
     t = make_tenant(plan="free", limits=UNLIMITED)
     _deliver_all(api, buy_pack(api, fake, t))
-    body = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 5000}
-    assert call(api, "PUT", "/v1/billing/auto-topup", t, body)[0] == 200
+    assert call(api, "PUT", "/v1/billing/auto-topup", t, TOPUP)[0] == 200
     adjust(t.workspace_id, 60 - int(get_wallet(t.workspace_id).available), reason="set up", actor="test", now=clock.now())
     seen = len(fake.delivered)
     assert run_topup(t.workspace_id) == "requested"
     (succeeded,) = fake.delivered[seen:]
+    return t, succeeded
+
+
+def test_a_topup_grants_what_was_requested_even_if_the_settings_changed_meanwhile(api, fake, make_tenant):
+    t, succeeded = _topup_requested(api, fake, make_tenant)
     key = succeeded["data"]["object"]["metadata"]["topup_key"]
     assert MarkerModel.get(f"topup_request:{key}").data["credits"] == 500
-    assert call(api, "PUT", "/v1/billing/auto-topup", t, {**body, "amount": 700})[0] == 200  # while in flight
+    assert call(api, "PUT", "/v1/billing/auto-topup", t, {**TOPUP, "amount": 700})[0] == 200  # while in flight
     forged = copy.deepcopy(succeeded)
     forged["id"] = new_id("evt")
     forged["data"]["object"]["metadata"]["credits"] = "700"
@@ -256,14 +265,7 @@ def test_refund_then_dispute_of_the_rest_claws_back_everything_once(api, fake, m
 
 
 def test_a_refunded_auto_topup_is_taken_back_like_a_pack(api, fake, make_tenant):
-    t = make_tenant(plan="free", limits=UNLIMITED)
-    _deliver_all(api, buy_pack(api, fake, t))
-    body = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": 5000}
-    assert call(api, "PUT", "/v1/billing/auto-topup", t, body)[0] == 200
-    adjust(t.workspace_id, 60 - int(get_wallet(t.workspace_id).available), reason="set up", actor="test", now=clock.now())
-    seen = len(fake.delivered)
-    assert run_topup(t.workspace_id) == "requested"
-    (succeeded,) = fake.delivered[seen:]
+    t, succeeded = _topup_requested(api, fake, make_tenant)
     assert post(api, succeeded)[1]["outcome"] == "applied"
     intent = fake.intents[succeeded["data"]["object"]["id"]]
     grant = next(e for e in LedgerEntryModel.query(t.workspace_id) if e.type == "purchase" and e.amount == 500)

@@ -150,20 +150,14 @@ def test_one_update_text_serves_every_item_and_value(moto_server: int) -> None:
         return {":v": {"N": str(n)}, ":t": {"S": tag}}
 
     try:
-        ddb.update_item(
-            TableName=name,
-            Key={"pk": {"S": "x"}},
-            UpdateExpression=text,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values(3, "first"),
-        )
-        ddb.update_item(
-            TableName=name,
-            Key={"pk": {"S": "x"}},
-            UpdateExpression=text,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values(4, "second"),
-        )
+        for n, tag in ((3, "first"), (4, "second")):  # a new item, then the same one
+            ddb.update_item(
+                TableName=name,
+                Key={"pk": {"S": "x"}},
+                UpdateExpression=text,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values(n, tag),
+            )
         same = {"TableName": name, "UpdateExpression": text, "ExpressionAttributeNames": names}
         ddb.transact_write_items(
             TransactItems=[
