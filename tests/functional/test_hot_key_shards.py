@@ -167,3 +167,16 @@ def test_a_window_another_container_filled_answers_the_exact_retry_after(aws, ma
             assert (refused.value.scope, refused.value.retry_after, refused.value.limit) == ("workspace", 42, 5)
     finally:
         admission.reset_caches()
+
+
+def test_a_window_counter_expires_a_window_after_it_can_be_read_as_the_previous_one(aws, make_tenant, frozen_clock):
+    """Window w is read as the previous window during w + 1: its row expires at the end of w + 2
+    (DynamoDB's TTL deletes late, never early), so no estimate ever misses it."""
+    from chalicelib.accounting import keys
+
+    frozen_clock.set(datetime(2026, 11, 24, 16, 0, 10, tzinfo=UTC) + timedelta(minutes=5 * next(_minutes)))
+    tenant = make_tenant(limits=UNLIMITED)
+    admit(tenant)
+    index = int(frozen_clock.now().timestamp() * 1000) // ratelimit.WINDOW_MS
+    row = CounterModel.get(f"{keys.rate_key('w', tenant.workspace_id)}#{index}", consistent_read=True)
+    assert (int(row.n), int(row.expires_at)) == (1, (index + 3) * ratelimit.WINDOW_MS // 1000)

@@ -109,3 +109,15 @@ def test_a_finished_job_keeps_its_whole_timing_waterfall(api, make_tenant):
     assert set(timings) == {"queue_wait_ms", "admission_ms", "provider_ms", "storage_ms", "settlement_ms"}, timings
     assert all(isinstance(v, int) and v >= 0 for v in timings.values()), timings
     assert timings["settlement_ms"] + timings["provider_ms"] + timings["storage_ms"] <= worker_ms, (timings, worker_ms)
+
+
+def test_the_hold_entry_says_what_was_reserved(api, make_tenant):
+    from tests.functional.accounting_helpers import UNLIMITED
+
+    purge()
+    t = make_tenant(limits=UNLIMITED)
+    _, body, _ = call(api, "POST", "/v1/jobs", t, {"prompt": "two of them", "n": 2, "size": "512x512"})
+    _, ledger, _ = call(api, "GET", "/v1/ledger", t)
+    (hold,) = [e for e in ledger["data"] if e["type"] == "hold"]
+    assert hold["details"] == {"n": 2, "size": "512x512", "kind": "generate", "tokens_reserved": 0}, hold
+    purge()
