@@ -441,3 +441,21 @@ def test_reconcile_reads_only_the_jobs_whose_hold_is_still_open(api, make_tenant
     purge()
     assert drift.ok, drift
     assert counter.calls == Counter({"GetItem": 3, "Query": 1})  # the wallet twice, the ledger, the open job
+
+
+def test_the_scheduled_reconcile_reports_a_wallet_whose_held_left_its_ledger(fresh_aws, make_tenant):
+    """Every wallet checked; one whose stored `held` was changed without a ledger entry (what a
+    bug or a hand edit would do) is reported with both figures, the others are not."""
+    from chalicelib.accounting.maintenance import reconcile
+    from chalicelib.store.models import WalletModel
+
+    good, bad = make_tenant(limits=UNLIMITED), make_tenant(limits=UNLIMITED)
+    for t in (good, bad):
+        admit(t, n=2)
+    assert reconcile() == {"wallets": 2, "drifted": 0, "drift": []}
+    WalletModel(bad.workspace_id).update(actions=[WalletModel.held.add(5)])
+    report = reconcile()
+    assert (report["wallets"], report["drifted"]) == (2, 1)
+    (drift,) = report["drift"]
+    assert (drift["workspace_id"], drift["held"], drift["ledger_held"]) == (bad.workspace_id, 7, 2), drift
+    assert drift["problems"], drift
