@@ -117,3 +117,22 @@ def purge() -> None:
         sqs.delete_message_batch(
             QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]
         )
+
+
+@contextmanager
+def get_items_of(model: Any) -> Iterator[list[dict[str, Any]]]:
+    """The GetItem requests made on `model`'s table inside the block (their parameters): what a
+    test of read consistency looks at, since moto answers every read consistently."""
+    seen: list[dict[str, Any]] = []
+    table = model.Meta.table_name
+
+    def watch(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == table:
+            seen.append(params)
+
+    events = model._get_connection().connection.client.meta.events
+    events.register("provide-client-params.dynamodb.GetItem", watch)
+    try:
+        yield seen
+    finally:
+        events.unregister("provide-client-params.dynamodb.GetItem", watch)

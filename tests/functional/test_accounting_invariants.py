@@ -21,7 +21,7 @@ from chalicelib.accounting.maintenance import monthly_reset, release_stale_holds
 from chalicelib.generation.worker import handle_dead_letters
 from chalicelib.store.models import HoldModel, JobModel, LedgerEntryModel, WorkspaceModel
 from tests.functional.accounting_helpers import UNLIMITED, admit
-from tests.functional.helpers import call, drain, purge, receive, run_worker
+from tests.functional.helpers import call, drain, get_items_of, purge, receive, run_worker
 
 UTC = UTC
 
@@ -276,18 +276,8 @@ def test_stale_holds_are_released_once(make_tenant, frozen_clock):
     t = make_tenant(limits=UNLIMITED)
     admission = admit(t, n=3)
     frozen_clock.advance(hours=2)
-    reads: list[dict] = []  # the job is read strongly consistent: a replica's old copy may say queued
-
-    def watch(params: dict, **_: object) -> None:
-        if params.get("TableName", "").endswith("-jobs"):
-            reads.append(params)
-
-    events = JobModel._get_connection().connection.client.meta.events
-    events.register("provide-client-params.dynamodb.GetItem", watch)
-    try:
+    with get_items_of(JobModel) as reads:  # the job is read strongly consistent: a replica may say queued
         released = release_stale_holds(clock.now(), max_age_s=3600)
-    finally:
-        events.unregister("provide-client-params.dynamodb.GetItem", watch)
     assert admission.job_id in released
     assert [
         (r["Key"]["job_id"]["S"], r.get("ConsistentRead")) for r in reads if r["Key"]["workspace_id"]["S"] == t.workspace_id

@@ -17,7 +17,7 @@ from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_o
 from chalicelib.store.models import LedgerEntryModel, MarkerModel, SubscriptionModel, TopupModel, UserModel, WorkspaceModel
 from tests.functional.accounting_helpers import UNLIMITED
 from tests.functional.billing_helpers import buy_pack, conserved, plan_items, plan_price, post, sign, subscribe
-from tests.functional.helpers import call
+from tests.functional.helpers import call, get_items_of
 
 
 def _deliver_all(api: Any, events: list[dict[str, Any]]) -> list[str]:
@@ -270,8 +270,11 @@ def test_a_refunded_auto_topup_is_taken_back_like_a_pack(api, fake, make_tenant)
     intent = fake.intents[succeeded["data"]["object"]["id"]]
     grant = next(e for e in LedgerEntryModel.query(t.workspace_id) if e.type == "purchase" and e.amount == 500)
     assert grant.source == intent["id"]  # the payment it came from: what a refund of it finds
-    assert post(api, _refund(fake, intent, intent["amount"]))[1]["outcome"] == "applied"
+    with get_items_of(MarkerModel) as reads:
+        assert post(api, _refund(fake, intent, intent["amount"]))[1]["outcome"] == "applied"
     assert _clawed(t.workspace_id) == 500 and get_wallet(t.workspace_id).available == 60
+    grant_reads = [r.get("ConsistentRead") for r in reads if r["Key"]["marker"]["S"] == f"grant:{intent['id']}"]
+    assert grant_reads == [True]  # the grant is read as written, not from a replica
     conserved(t.workspace_id)
 
 
