@@ -93,3 +93,19 @@ def test_a_job_deferred_for_its_running_cap_gives_its_provider_calls_back(api, m
     assert int(CounterModel.get(provider_quota.window_key("local", window)).n) == 0  # taken, then given back
     assert JobModel.get(t.workspace_id, waiting.job_id).status == "queued"
     purge()
+
+
+def test_a_job_deferred_for_its_providers_quota_is_marked_as_waiting_on_purpose(api, make_tenant, monkeypatch, frozen_clock):
+    """The provider's images for this minute are taken: the job goes back to the queue, still
+    queued with its hold, and says it waits on purpose (so the stale-hold sweeper leaves it)."""
+    frozen_clock.set(datetime(2032, 3, 9, 9, 4, 10, tzinfo=UTC))
+    monkeypatch.setitem(plans.PROVIDER_QUOTAS, "local", plans.ProviderQuota(100_000, 1))
+    purge()
+    t = make_tenant(limits=UNLIMITED)
+    waiting = admit(t)
+    assert provider_quota.take("local", 1, clock.now(), "someone else").taken
+    queue.enqueue_job(JobMessage(t.workspace_id, waiting.job_id, provider="local", images=1))
+    assert run_worker(receive()) == {"batchItemFailures": []}
+    job = JobModel.get(t.workspace_id, waiting.job_id, consistent_read=True)
+    assert (job.status, job.deferred_at) == ("queued", clock.now())
+    purge()
