@@ -37,7 +37,7 @@ bench: $(STAMP)
 # 2 cores, so not part of `make test`; MUTMUT_CHILDREN sets the parallelism.
 mutation: $(STAMP)
 	rm -rf mutants
-	$(BIN)/mutmut run --max-children $${MUTMUT_CHILDREN:-2}
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(BIN)/mutmut run --max-children $${MUTMUT_CHILDREN:-2}
 	$(BIN)/python scripts/mutation_report.py
 
 # The same over a seeded uniform sample (SAMPLE mutants, default 400, SEED 1): the mutants are
@@ -46,7 +46,7 @@ mutation: $(STAMP)
 mutation-sample: $(STAMP)
 	rm -rf mutants
 	$(BIN)/python scripts/mutation_generate.py
-	$(BIN)/mutmut run --max-children $${MUTMUT_CHILDREN:-2} $$($(BIN)/python scripts/mutation_sample.py --size $${SAMPLE:-400} --seed $${SEED:-1})
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(BIN)/mutmut run --max-children $${MUTMUT_CHILDREN:-2} $$($(BIN)/python scripts/mutation_sample.py --size $${SAMPLE:-400} --seed $${SEED:-1})
 	$(BIN)/python scripts/mutation_report.py
 
 # Two demo workspaces with two weeks of jobs, into the running `make dev` stack

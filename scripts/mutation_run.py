@@ -28,6 +28,7 @@ from mutmut.utils.format_utils import get_module_from_key, mangled_name_from_mut
 
 NO_TESTS = 33  # mutmut's code for a mutant no test reaches
 TIMEOUT = 36  # mutmut's code for a timeout (counted as killed)
+TYPE_CHECKED = 37  # mutmut's code for a mutant the type checker refused (counted as killed)
 
 
 def run_one(root: Path, name: str, tests: list[str], estimate_s: float) -> int:
@@ -44,10 +45,24 @@ def run_one(root: Path, name: str, tests: list[str], estimate_s: float) -> int:
     return done.returncode
 
 
+def meta_path_of(root: Path, name: str) -> Path:
+    return root / (get_module_from_key(mangled_name_from_mutant_name(name)).replace(".", "/") + ".py.meta")
+
+
+def type_checked(root: Path) -> set[str]:
+    """The mutants scripts/mutation_generate.py recorded mypy refusing (read before any run
+    writes a .meta)."""
+    return {
+        name
+        for meta in root.rglob("*.py.meta")
+        for name, code in json.loads(meta.read_text()).get("exit_code_by_key", {}).items()
+        if code == TYPE_CHECKED
+    }
+
+
 def record(root: Path, name: str, code: int) -> None:
     """Write the verdict into the mutated module's .meta, as mutmut does."""
-    module = get_module_from_key(mangled_name_from_mutant_name(name)).replace(".", "/") + ".py.meta"
-    meta_path = root / module
+    meta_path = meta_path_of(root, name)
     meta = json.loads(meta_path.read_text())
     meta.setdefault("exit_code_by_key", {})[name] = code
     meta_path.write_text(json.dumps(meta, indent=4))
@@ -62,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     root = args.mutants.resolve()
     stats = json.loads((root / "mutmut-stats.json").read_text())
     tests_by, durations = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
+    refused = type_checked(root)
 
     def one(name: str) -> tuple[str, int, float]:
+        if name in refused:
+            return name, TYPE_CHECKED, 0.0
         tests = sorted(tests_by.get(mangled_name_from_mutant_name(name), []), key=lambda t: durations.get(t, 1.0))
         started = time.monotonic()
         code = run_one(root, name, tests, sum(durations.get(t, 1.0) for t in tests))

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -180,3 +181,37 @@ def api(aws: MotoEnv) -> Iterator[Any]:
 
     with app_client() as client:
         yield client
+
+
+@pytest.fixture()
+def deterministic(frozen_clock: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The frozen clock, and every id and secret made from it in order (a counter instead of
+    randomness): the same scenario stores the same rows on every run, for golden records."""
+    import secrets as std_secrets
+
+    from ulid import ULID
+
+    from chalicelib.local import fake_stripe
+
+    counter = itertools.count(1)
+
+    def from_timestamp(cls: type[ULID], value: float) -> ULID:
+        millis = int(value * 1000) if isinstance(value, float) else int(value)
+        return cls.from_bytes(millis.to_bytes(6, "big") + next(counter).to_bytes(10, "big"))
+
+    monkeypatch.setattr(ULID, "from_timestamp", classmethod(from_timestamp))
+    monkeypatch.setattr(std_secrets, "token_urlsafe", lambda n=32: f"secret{next(counter):0{n}d}")
+    monkeypatch.setattr(std_secrets, "token_hex", lambda n=32: f"{next(counter):0{2 * n}x}")
+    # The fake Stripe stamps its objects with the wall clock: give it the frozen one.
+    monkeypatch.setattr(fake_stripe, "time", SimpleNamespace(time=lambda: frozen_clock.now().timestamp()))
+    return frozen_clock
+
+
+@pytest.fixture()
+def golden(request: pytest.FixtureRequest) -> Any:
+    """Compare what a test observed with its reviewed record (tests/golden.py)."""
+    from pathlib import Path
+
+    from tests.golden import Golden
+
+    return Golden(Path(str(request.node.path)).stem, request.node.name, keep_times="deterministic" in request.fixturenames)

@@ -107,8 +107,12 @@ def retry_after_seconds(limit: int, current: int, previous: int, elapsed_ms: int
 class FinalCounts:
     """Previous windows' final counts, learned once per process (thread-safe, bounded)."""
 
+    # Declared here, not in __init__: mutmut's type-check pass copies __init__ once per mutant
+    # into the class, and mypy refuses an attribute annotated in two methods.
+    _data: dict[str, int]
+
     def __init__(self, max_entries: int = 50_000) -> None:
-        self._data: dict[str, int] = {}
+        self._data = {}
         self._lock = threading.Lock()
         self._max = max_entries
 

@@ -458,7 +458,7 @@ WHO_IS_PAYING = ("unknown_workspace", "customer_of_another_workspace", "two_work
 
 
 @pytest.mark.parametrize(("kind", "mutate"), _cases())
-def test_malformed_signed_events_are_acknowledged_rejected_and_change_nothing(matrix, kind, mutate, request):
+def test_malformed_signed_events_are_acknowledged_rejected_and_change_nothing(matrix, kind, mutate, request, golden):
     api, w = matrix
     event = build(kind, w, mutate)
     before = snapshot(rejected=True)
@@ -481,6 +481,7 @@ def test_malformed_signed_events_are_acknowledged_rejected_and_change_nothing(ma
     named = _metadata_workspace(event)  # the list names a workspace only by a real workspace id
     expected = named if isinstance(named, str) and ids.is_id(named, "ws") else None
     assert {row.workspace_id for row in rejected_rows(event["id"])} == {expected}, named
+    golden.check({"reason": body["reason"], "field": sorted(map(str, fields))})  # each case's exact words
 
 
 def _metadata_workspace(event: dict[str, Any]) -> Any:
@@ -533,7 +534,7 @@ NOT_EVENTS: dict[str, Callable[[str], tuple[str, str | None]]] = {
 
 
 @pytest.mark.parametrize("case", list(NOT_EVENTS))
-def test_bodies_that_are_not_fresh_signed_events_are_400_and_change_nothing(matrix, case):
+def test_bodies_that_are_not_fresh_signed_events_are_400_and_change_nothing(matrix, case, golden):
     api, w = matrix
     good = json.dumps(build("checkout_pack", w))  # would grant 5,000 credits if accepted
     body, header = NOT_EVENTS[case](good)
@@ -543,6 +544,7 @@ def test_bodies_that_are_not_fresh_signed_events_are_400_and_change_nothing(matr
     assert answer["error"]["code"] == "invalid_request" and answer["error"]["message"]
     assert answer["error"]["request_id"] and headers.get("X-Request-Id") == answer["error"]["request_id"]
     assert snapshot(rejected=True) == before
+    golden.check(answer)
 
 
 def test_oversize_body_is_413_before_verification(matrix, monkeypatch):
