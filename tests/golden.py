@@ -37,7 +37,8 @@ _LOCAL_URL = re.compile(r"https?://(127\.0\.0\.1|localhost)(:\d+)?")
 _SIGNED_QUERY = re.compile(r"\?[^\"\s]*X-Amz-[^\"\s]*")
 _TEST_PREFIX = re.compile(r"\bt\d+-[a-z0-9-]*?(?=-(images|jobs|billing|webhooks|uploads|exports)\b)")  # tests/conftest.py's
 _ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?\b")
-_VOLATILE_KEYS = frozenset({"request_id", "X-Request-Id", "correlation_id"})  # a uuid per request
+# A uuid per request or per SQS message.
+_VOLATILE_KEYS = frozenset({"request_id", "X-Request-Id", "correlation_id", "itemIdentifier"})
 # Durations measured on the wall clock (perf_counter): which were measured is kept, not how long.
 _MEASURED = frozenset({"admission_ms", "provider_ms", "latency_ms", "storage_ms", "settlement_ms", "queue_wait_ms"})
 

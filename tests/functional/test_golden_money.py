@@ -21,12 +21,13 @@ import pytest
 from chalicelib import clock, tasks
 from chalicelib.accounting.ledger import adjust, reconcile_wallet
 from chalicelib.billing.topup import run_topup
+from chalicelib.generation.worker import handle_dead_letters
 from chalicelib.store.models import WorkspaceModel
 from chalicelib.tenancy import create_workspace
 from tests.conftest import Tenant
 from tests.functional.accounting_helpers import UNLIMITED
 from tests.functional.billing_helpers import buy_pack, plan_items, post, subscribe
-from tests.functional.helpers import app_client, call, drain, receive, run_worker
+from tests.functional.helpers import app_client, call, drain, event_from, receive, run_worker
 from tests.functional.test_billing_paths import _dispute, _refund, _sub_event
 from tests.golden import table_rows
 
@@ -197,3 +198,29 @@ def test_auto_topup_from_configuration_to_three_declines(story, golden, fake, de
     story.ask("GET", "/v1/balance", payer)
     story.ask("GET", "/v1/ledger", payer)
     _record(golden, story, fake)
+
+
+def test_the_worker_through_crashes_retries_blocks_and_dead_letters(story, golden, deterministic):
+    """A crash between the provider and settlement then its redelivery, transient provider errors
+    retried, a safety block, the same message twice, and a job dead-lettered."""
+    owner = _workspace("Worker", "starter", UNLIMITED)
+    _, crashed = story.ask("POST", "/v1/jobs", owner, {"prompt": "[crash:before_settle] a fox", "n": 1, "size": "512x512"})
+    messages = receive()
+    story.note("crash", run_worker(messages))
+    deterministic.advance(seconds=30)
+    story.note("redelivery", run_worker(messages))
+    story.note("once more", run_worker(messages))
+    story.ask("POST", "/v1/jobs", owner, {"prompt": "[fail:transient] flaky", "n": 2, "size": "512x512"})
+    story.note("transient", drain())
+    story.ask("POST", "/v1/jobs", owner, {"prompt": "a kite [fail:safety]", "size": "512x512"})
+    story.note("safety", drain())
+    _, doomed = story.ask("POST", "/v1/jobs", owner, {"prompt": "doomed", "n": 2, "size": "512x512"})
+    dead = receive()
+    event = {"Records": [{**record, "eventSourceARN": "arn:aws:sqs:us-east-1:1:dlq"} for record in event_from(dead)["Records"]]}
+    story.note("dead letter", handle_dead_letters(event, None))
+    story.note("dead letter again", handle_dead_letters(event, None))
+    for job in (crashed, doomed):
+        story.ask("GET", f"/v1/jobs/{job['job']['id']}", owner)
+    story.ask("GET", "/v1/balance", owner)
+    story.ask("GET", "/v1/ledger", owner)
+    _record(golden, story)
