@@ -29,6 +29,7 @@ from tests.functional.accounting_helpers import UNLIMITED
 from tests.functional.billing_helpers import buy_pack, plan_items, post, subscribe
 from tests.functional.helpers import app_client, call, drain, event_from, receive, run_worker
 from tests.functional.test_billing_paths import _dispute, _refund, _sub_event
+from tests.functional.test_topup_statements import hook  # noqa: F401 - the statement receiver (a fixture)
 from tests.golden import table_rows
 
 HEADERS = ("ratelimit", "retry-after")
@@ -223,4 +224,31 @@ def test_the_worker_through_crashes_retries_blocks_and_dead_letters(story, golde
         story.ask("GET", f"/v1/jobs/{job['job']['id']}", owner)
     story.ask("GET", "/v1/balance", owner)
     story.ask("GET", "/v1/ledger", owner)
+    _record(golden, story)
+
+
+@pytest.mark.usefixtures("hook")
+def test_an_invoiced_month_and_its_statement(story, golden, deterministic):
+    """An invoiced workspace's month: jobs, then the rollover writes and signs its statement once."""
+    from chalicelib.aws import client
+    from chalicelib.settings import get_settings
+    from tests.functional.test_topup_statements import _Receiver
+
+    deterministic.set(datetime(2026, 10, 20, 9, 30, tzinfo=UTC))
+    admin = _workspace("Operator", "enterprise", is_admin=True)
+    invoiced = _workspace("Invoiced", "enterprise", UNLIMITED)
+    internal = {"provider": "internal", "reason": "invoiced"}
+    story.ask("PUT", f"/admin/api/workspaces/{invoiced.workspace_id}/billing", admin, internal)
+    for n in (1, 3):
+        story.ask("POST", "/v1/jobs", invoiced, {"prompt": f"october {n}", "n": n, "size": "512x512"})
+        story.note("worker", drain())
+    deterministic.set(datetime(2026, 11, 1, 0, 5, tzinfo=UTC))
+    story.ask("POST", "/admin/api/scheduled/monthly_reset/run", admin)
+    story.ask("POST", "/admin/api/scheduled/monthly_reset/run", admin)
+    for _, payload in _Receiver.received:
+        data = json.loads(payload)["data"]
+        story.note("statement", data)
+        csv = client("s3").get_object(Bucket=get_settings().images_bucket, Key=data["s3_key"])["Body"].read()
+        rows = [line.split(",") for line in csv.decode().splitlines()]
+        story.note("csv", [row[:-1] + ["<ms>"] if row[-1].isdigit() else row for row in rows])  # provider_ms: wall clock
     _record(golden, story)
