@@ -46,8 +46,9 @@ mutation: $(STAMP)
 mutation-sample: $(STAMP)
 	rm -rf mutants
 	$(BIN)/python scripts/mutation_generate.py
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(BIN)/mutmut run --max-children $${MUTMUT_CHILDREN:-2} $$($(BIN)/python scripts/mutation_sample.py --size $${SAMPLE:-400} --seed $${SEED:-1})
-	$(BIN)/python scripts/mutation_report.py
+	$(BIN)/python scripts/mutation_sample.py --size $${SAMPLE:-400} --seed $${SEED:-1} > mutants/sample.txt
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(BIN)/mutmut run --max-children $${MUTMUT_CHILDREN:-2} $$(cat mutants/sample.txt)
+	$(BIN)/python scripts/mutation_report.py --names mutants/sample.txt
 
 # Two demo workspaces with two weeks of jobs, into the running `make dev` stack
 # (or start it seeded: SEED_DEMO=1 make dev).

@@ -38,6 +38,9 @@ from chalicelib.store.transaction import Transaction, TransactionCancelled
 from chalicelib.webhooks.producers import topup_finished
 
 MAX_CONSECUTIVE_FAILURES = 3
+# A claim younger than this may still have its billing worker (its Lambda timeout, .chalice/config.json):
+# another trigger leaves it alone. An older one has no worker left, and the next trigger resumes it.
+CLAIM_LIVE_S = 60
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -202,19 +205,24 @@ def run_topup(workspace_id: str) -> str:
         return skip
     pending = str(t.pending_payment_intent or "")
     request = _resume(workspace_id, pending[4:], t, period) if pending.startswith("key:") else _claim(t, workspace_id, period)
-    if request is None:
+    if request is None:  # another trigger claimed the cycle, or is still sending its claim
         return "claimed_elsewhere"
     return _charge(workspace_id, request)
 
 
-def _resume(workspace_id: str, key: str, t: TopupModel, period: str) -> dict[str, Any]:
-    """After a crash the claim is resumed: same key, same request, same PaymentIntent."""
+def _resume(workspace_id: str, key: str, t: TopupModel, period: str) -> dict[str, Any] | None:
+    """After a crash the claim is resumed: same key, same request, same PaymentIntent. A claim
+    younger than CLAIM_LIVE_S is left to the worker still sending it (None): resuming it too would
+    be safe (Stripe's idempotency key), but it would send Stripe a second request for nothing."""
     try:
-        return dict(MarkerModel.get(f"topup_request:{key}", consistent_read=True).data)
+        recorded = MarkerModel.get(f"topup_request:{key}", consistent_read=True)
     except MarkerModel.DoesNotExist:  # claimed before requests were recorded
         request = _request(workspace_id, key, int(t.amount), period)
         MarkerModel(f"topup_request:{key}", data=request, created_at=clock.now()).save()
         return request
+    if recorded.created_at is not None and (clock.now() - recorded.created_at).total_seconds() < CLAIM_LIVE_S:
+        return None
+    return dict(recorded.data)
 
 
 def _claim(t: TopupModel, workspace_id: str, period: str) -> dict[str, Any] | None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import stripe
 
-from chalicelib.accounting.ledger import get_wallet, reconcile_wallet
+from chalicelib import clock
+from chalicelib.accounting.ledger import adjust, get_wallet, reconcile_wallet
 from chalicelib.billing.catalog import PLAN_PRICES_CENTS
 from chalicelib.local.fake_stripe import FakeStripe, new_id, stripe_object
 from chalicelib.store.models import ALL_MODELS, RejectedEventModel
@@ -42,6 +43,18 @@ def buy_pack(api: Any, fake: FakeStripe, tenant: Any, pack: str = "pack_1000") -
     assert status == 200, body
     session_id = body["url"].rsplit("/", 1)[1]
     return fake.complete_checkout(session_id)
+
+
+def topup_ready(api: Any, fake: FakeStripe, tenant: Any, *, available: int, monthly_cap: int = 1000) -> None:
+    """A saved card (a pack bought through checkout), auto top-up of 500 credits at 100, and
+    `available` credits left: the starting point of every auto top-up test."""
+    for event in buy_pack(api, fake, tenant):
+        post(api, event)
+    settings = {"enabled": True, "threshold": 100, "amount": 500, "monthly_cap": monthly_cap}
+    status, body, _ = call(api, "PUT", "/v1/billing/auto-topup", tenant, settings)
+    assert status == 200, body
+    change = available - int(get_wallet(tenant.workspace_id).available)
+    adjust(tenant.workspace_id, change, reason="set up", actor="test", now=clock.now())
 
 
 def plan_price(plan: str, interval: str = "month", **overrides: Any) -> dict[str, Any]:

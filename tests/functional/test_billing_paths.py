@@ -16,7 +16,7 @@ from chalicelib.billing.webhook import receive
 from chalicelib.local.fake_stripe import FakeStripe, event_for, new_id, stripe_object
 from chalicelib.store.models import LedgerEntryModel, MarkerModel, SubscriptionModel, TopupModel, UserModel, WorkspaceModel
 from tests.functional.accounting_helpers import UNLIMITED
-from tests.functional.billing_helpers import buy_pack, conserved, plan_items, plan_price, post, sign, subscribe
+from tests.functional.billing_helpers import buy_pack, conserved, plan_items, plan_price, post, sign, subscribe, topup_ready
 from tests.functional.helpers import call, get_items_of
 
 
@@ -188,9 +188,7 @@ def _topup_requested(api: Any, fake: FakeStripe, make_tenant: Any) -> tuple[Any,
     """A workspace with a card, auto top-up of 500 at 100, left with 60 and its top-up requested:
     the tenant and the `payment_intent.succeeded` Stripe sent (not delivered yet)."""
     t = make_tenant(plan="free", limits=UNLIMITED)
-    _deliver_all(api, buy_pack(api, fake, t))
-    assert call(api, "PUT", "/v1/billing/auto-topup", t, TOPUP)[0] == 200
-    adjust(t.workspace_id, 60 - int(get_wallet(t.workspace_id).available), reason="set up", actor="test", now=clock.now())
+    topup_ready(api, fake, t, available=60, monthly_cap=TOPUP["monthly_cap"])
     seen = len(fake.delivered)
     assert run_topup(t.workspace_id) == "requested"
     (succeeded,) = fake.delivered[seen:]

@@ -8,6 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +17,12 @@ import app as chalice_app
 from chalicelib import clock, secrets
 from chalicelib.accounting.ledger import adjust, get_wallet, reconcile_wallet
 from chalicelib.aws import client, queue_url
-from chalicelib.billing.topup import run_topup
+from chalicelib.billing.topup import CLAIM_LIVE_S, run_topup
 from chalicelib.local.lambda_events import LocalContext
 from chalicelib.settings import get_settings
 from chalicelib.store.models import AuditModel, TopupModel
 from tests.functional.accounting_helpers import UNLIMITED
-from tests.functional.billing_helpers import buy_pack, post
+from tests.functional.billing_helpers import buy_pack, post, topup_ready
 from tests.functional.helpers import call, drain, event_from, purge
 from tests.functional.webhook_helpers import as_sqs, bodies, drain_webhooks, run_webhooks_worker, webhook_messages
 
@@ -162,6 +163,15 @@ def test_a_failed_job_or_a_failing_check_queues_nothing_and_fails_no_event(api, 
     succeeded = dict(failed, event_id="evt_ok_1", event_type="job.succeeded")
     assert run_webhooks_worker(as_sqs([succeeded])) == {"batchItemFailures": []}
     assert billing_messages() == []
+
+
+def test_a_live_claim_outlasts_its_billing_worker():
+    """CLAIM_LIVE_S is at least the billing worker's timeout in every stage: an older claim has no
+    worker left, so resuming it never races the worker that made it."""
+    config = json.loads((Path(__file__).parents[2] / ".chalice" / "config.json").read_text())
+    functions = [stage.get("lambda_functions", {}).get("billing_worker") for stage in config["stages"].values()]
+    timeouts = [function["lambda_timeout"] for function in functions if function]
+    assert timeouts and max(timeouts) <= CLAIM_LIVE_S
 
 
 def test_two_triggers_for_one_cycle_pay_once(api, fake, make_tenant):
@@ -339,10 +349,7 @@ def test_a_statement_is_delivered_only_when_the_hook_answers_2xx(aws, make_tenan
 def _due(api: Any, fake: Any, make_tenant: Any, available: int = 50) -> Any:
     """A workspace with a saved card, auto top-up at 100 (500 credits a time) and `available` left."""
     t = make_tenant(plan="free", limits=UNLIMITED)
-    buy_pack(api, fake, t)
-    deliver_all(api, fake, 0)
-    configured(api, t)
-    adjust(t.workspace_id, available - int(get_wallet(t.workspace_id).available), reason="set", actor="test", now=clock.now())
+    topup_ready(api, fake, t, available=available)
     return t
 
 
@@ -369,8 +376,9 @@ def test_a_second_trigger_while_the_payment_is_in_flight_asks_stripe_nothing(api
 
 
 @pytest.mark.parametrize("request_recorded", [True, False])
-def test_a_crash_after_the_claim_resumes_the_same_payment(api, fake, make_tenant, monkeypatch, request_recorded):
-    """The worker died after claiming the cycle and before Stripe answered: the next trigger
+def test_a_crash_after_the_claim_resumes_the_same_payment(api, fake, make_tenant, monkeypatch, request_recorded, frozen_clock):
+    """The worker died after claiming the cycle and before Stripe answered: a trigger within the
+    billing worker's timeout leaves the claim to it (it may still be sending); the next one after
     resumes that claim, with the same key and amount, instead of claiming another cycle. A claim
     from before requests were recorded gets its request recorded then."""
     from chalicelib.billing import gateway
@@ -392,6 +400,10 @@ def test_a_crash_after_the_claim_resumes_the_same_payment(api, fake, make_tenant
         MarkerModel(f"topup_request:{key}").delete()
     monkeypatch.setattr(gateway, "create_off_session_payment", real)
     seen = len(fake.delivered)
+    if request_recorded:  # the claim's age is known: within the worker's timeout, it is left alone
+        frozen_clock.advance(seconds=CLAIM_LIVE_S - 1)
+        assert run_topup(t.workspace_id) == "claimed_elsewhere" and _intent_requests(fake) == []
+    frozen_clock.advance(seconds=2)
     assert run_topup(t.workspace_id) == "requested"
     request = MarkerModel.get(f"topup_request:{key}", consistent_read=True)
     assert (request.data["credits"], request.data["amount_cents"]) == (500, 500) and request.created_at is not None
