@@ -44,8 +44,10 @@ class Story:
         self.api = api
         self.steps: list[Any] = []
 
-    def ask(self, method: str, path: str, tenant: Any, body: Any = None) -> tuple[int, dict[str, Any]]:
-        status, data, headers = call(self.api, method, path, tenant, body)
+    def ask(
+        self, method: str, path: str, tenant: Any, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        status, data, headers = call(self.api, method, path, tenant, body, headers=headers)
         shown = {k: v for k, v in sorted(headers.items()) if k.lower().startswith(HEADERS)}
         self.steps.append({"ask": f"{method} {path}", "sent": body, "status": status, "body": data, "headers": shown})
         return status, data
@@ -267,4 +269,30 @@ def test_an_invoiced_month_and_its_statement(story, golden, deterministic):
         csv = client("s3").get_object(Bucket=get_settings().images_bucket, Key=data["s3_key"])["Body"].read()
         rows = [line.split(",") for line in csv.decode().splitlines()]
         story.note("csv", [row[:-1] + ["<ms>"] if row[-1].isdigit() else row for row in rows])  # provider_ms: wall clock
+    _record(golden, story)
+
+
+def test_spend_caps_of_keys_and_members(story, golden):
+    """A key's daily and monthly caps and a member's monthly cap refuse with their own names and
+    numbers; a failed job gives its credits back to the cap."""
+    from chalicelib.store.models import MembershipModel
+
+    owner = _workspace("Caps", "pro", UNLIMITED)
+    keys = {}
+    for name, caps in (("daily", {"credits_per_day": 3}), ("monthly", {"credits_per_month": 1})):
+        _, made = story.ask("POST", "/v1/keys", owner, {"name": name, **caps})
+        keys[name] = {"Authorization": f"Bearer {made['secret']}"}
+    story.ask("POST", "/v1/jobs", None, {"prompt": "[fail:always] no", "n": 2, "size": "512x512"}, keys["daily"])
+    story.ask("POST", "/v1/jobs", None, {"prompt": "one", "size": "512x512"}, keys["daily"])
+    story.ask("POST", "/v1/jobs", None, {"prompt": "over the day", "size": "512x512"}, keys["daily"])
+    story.note("worker", _work())
+    story.ask("POST", "/v1/jobs", None, {"prompt": "again", "n": 2, "size": "512x512"}, keys["daily"])
+    story.ask("POST", "/v1/jobs", None, {"prompt": "one", "size": "512x512"}, keys["monthly"])
+    story.ask("POST", "/v1/jobs", None, {"prompt": "over the month", "size": "512x512"}, keys["monthly"])
+    # The owner's keys spent 4 of the member's credits this month: one left.
+    MembershipModel(owner.workspace_id, owner.user_id).update(actions=[MembershipModel.credits_per_month.set(5)])
+    story.ask("POST", "/v1/jobs", owner, {"prompt": "the member's fifth credit", "size": "512x512"})
+    story.ask("POST", "/v1/jobs", owner, {"prompt": "over the member's month", "size": "512x512"})
+    story.note("worker", _work())
+    story.ask("GET", "/v1/balance", owner)
     _record(golden, story)
