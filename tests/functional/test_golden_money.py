@@ -119,6 +119,10 @@ def test_jobs_limits_and_the_scheduled_tasks(story, golden, deterministic):
     story.ask("POST", "/v1/jobs", busy, {"prompt": "first of the minute", "size": "512x512"})
     story.ask("POST", "/v1/jobs", busy, {"prompt": "second of the minute", "size": "512x512"})
     story.ask("POST", "/v1/jobs", busy, {"prompt": "third of the minute", "size": "512x512"})
+    for scope in ("user", "key"):  # each scope's own window, refused in its own words
+        limited = _workspace(f"By{scope}", "free", {**UNLIMITED, f"requests_per_minute_{scope}": 1})
+        for n in (1, 2):
+            story.ask("POST", "/v1/jobs", limited, {"prompt": f"{scope} request {n}", "size": "512x512"})
     story.note("worker", _work())
     deterministic.advance(seconds=125)  # past the sliding window
     spent = -int(story.ask("GET", "/v1/balance", busy)[1]["available"])
