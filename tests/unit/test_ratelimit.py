@@ -65,6 +65,7 @@ def _allowed_after(limit: int, current: int, previous: int, elapsed_ms: int, wai
         (5, 5, 0, 30_000, 42),  # full: the window ends in 30 s, then its 5 must weigh 4 or less
         (10, 3, 10, 0, 24),  # room in this window once the previous one weighs 6 or less
         (10, 10, 10, 59_000, 7),
+        (60_000, 60_000, 0, 59_999, 1),  # a full window of a large limit, in its last millisecond
     ],
 )
 def test_retry_after_is_the_first_whole_second_a_request_would_pass(limit, current, previous, elapsed_ms, expected) -> None:
