@@ -267,7 +267,8 @@ def test_an_invoiced_month_and_its_statement(story, golden, deterministic):
     deterministic.set(datetime(2026, 11, 1, 0, 5, tzinfo=UTC))
     story.ask("POST", "/admin/api/scheduled/monthly_reset/run", admin)
     story.ask("POST", "/admin/api/scheduled/monthly_reset/run", admin)
-    for _, payload in _Receiver.received:
+    for headers, payload in _Receiver.received:
+        story.note("content-type", headers.get("content-type"))
         data = json.loads(payload)["data"]
         story.note("statement", data)
         csv = client("s3").get_object(Bucket=get_settings().images_bucket, Key=data["s3_key"])["Body"].read()

@@ -23,7 +23,7 @@ from chalicelib.settings import get_settings
 from chalicelib.store.models import AuditModel, TopupModel
 from tests.functional.accounting_helpers import UNLIMITED
 from tests.functional.billing_helpers import buy_pack, post, topup_ready
-from tests.functional.helpers import call, drain, event_from, purge
+from tests.functional.helpers import call, drain, event_from, get_items_of, purge
 from tests.functional.webhook_helpers import as_sqs, bodies, drain_webhooks, run_webhooks_worker, webhook_messages
 
 
@@ -359,7 +359,9 @@ def _intent_requests(fake: Any) -> list[Any]:
 
 def test_at_the_threshold_exactly_nothing_is_bought(api, fake, make_tenant):
     t = _due(api, fake, make_tenant, available=100)
-    assert run_topup(t.workspace_id) == "not_needed"  # below the threshold, not at it
+    with get_items_of(TopupModel) as reads:
+        assert run_topup(t.workspace_id) == "not_needed"  # below the threshold, not at it
+    assert [r.get("ConsistentRead") for r in reads] == [True]  # the settings as last written, not a replica's
     assert _intent_requests(fake) == []
     adjust(t.workspace_id, -1, reason="one under", actor="test", now=clock.now())
     assert run_topup(t.workspace_id) == "requested"
