@@ -71,3 +71,25 @@ def test_a_record_that_failed_in_our_hands_comes_back_after_a_backoff(api, make_
     client("sqs").delete_message(
         QueueUrl=queue_url(get_settings().jobs_queue_name), ReceiptHandle=again[0]["ReceiptHandle"]
     )  # in flight: purge() would not see it
+
+
+def test_a_failed_record_comes_back_after_the_backoff_of_its_receive_count(monkeypatch):
+    """The backoff grows with the record's own ApproximateReceiveCount (a record without one is a
+    first delivery), on the queue the record came from."""
+    import chalicelib.generation.worker as worker
+
+    calls: list[dict[str, object]] = []
+
+    class Sqs:
+        def change_message_visibility(self, **request: object) -> None:
+            calls.append(request)
+
+    monkeypatch.setattr(worker, "client", lambda name: Sqs())
+    monkeypatch.setattr(worker, "queue_url", lambda name: f"url-of:{name}")
+    arn = "arn:aws:sqs:us-east-1:123456789012:imagegen-jobs"
+    worker._retry_sooner({"attributes": {"ApproximateReceiveCount": "3"}, "eventSourceARN": arn, "receiptHandle": "third"})
+    worker._retry_sooner({"attributes": {}, "eventSourceARN": arn, "receiptHandle": "first"})
+    assert calls == [
+        {"QueueUrl": "url-of:imagegen-jobs", "ReceiptHandle": "third", "VisibilityTimeout": worker.retry_delay_s(3)},
+        {"QueueUrl": "url-of:imagegen-jobs", "ReceiptHandle": "first", "VisibilityTimeout": worker.retry_delay_s(1)},
+    ]
