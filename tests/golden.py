@@ -79,12 +79,13 @@ def _drop_volatile(value: Any) -> Any:
 def _locked(path: Path) -> Iterator[dict[str, Any]]:
     """The golden file's records, rewritten on exit; locked so parallel workers can update it."""
     path.parent.mkdir(exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
+    # One lock file for all records, never removed: removing it would let a third worker lock a
+    # new file while a second still holds the old one (git ignores it).
+    with open(path.parent / ".update.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         records = json.loads(path.read_text()) if path.exists() else {}
         yield records
         path.write_text(json.dumps(dict(sorted(records.items())), indent=1, sort_keys=True) + "\n")
-    path.with_suffix(".lock").unlink(missing_ok=True)
 
 
 class Golden:
